@@ -1,0 +1,154 @@
+# rotsec — see README.md. `make help` lists the targets.
+#
+# Two builds of everything live side by side under $(O):
+#   $(O)/rel   what `make install` ships: -O2, fortified, no test hooks
+#   $(O)/asan  what the tests run: ASan+UBSan, fault points (-DROTSEC_FAULTS)
+# The system tests that load modules into real programs (getent, su, sshd) use rel,
+# under valgrind where it matters; everything else uses asan.
+
+O        ?= build
+CC       ?= gcc
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+PREFIX   ?= /usr
+DESTDIR  ?=
+SBINDIR  := $(PREFIX)/sbin
+LIBDIR   := $(PREFIX)/lib/$(MULTIARCH)
+PAMDIR   := $(LIBDIR)/security
+MANDIR   := $(PREFIX)/share/man
+DOCDIR   := $(PREFIX)/share/doc/rotsec
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR  ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+CDB_PIC  ?= /usr/lib/$(MULTIARCH)/libcdb_pic.a
+
+WARN   := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
+          -Wstrict-prototypes -Wpointer-arith -Wvla \
+          -Wno-format-truncation
+CBASE  := -std=gnu11 -g -fPIC -fvisibility=hidden -Icommon -pthread $(WARN)
+CREL   := $(CBASE) -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+CASAN  := $(CBASE) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+          -fno-sanitize-recover=all -DROTSEC_FAULTS -DROTSEC_TESTING
+LDREL  := -Wl,-z,relro,-z,now -pthread
+LDASAN := -fsanitize=address,undefined -pthread
+
+COMMON_SRC := $(wildcard common/*.c)
+# The NSS module is loaded into every process: libc and tinycdb only.
+NSS_COMMON := common/store_read.c common/record.c common/safefile.c common/names.c common/fault.c
+NSS_SRC    := $(wildcard nss_rotsec/*.c)
+PAM_SRC    := $(wildcard pam_rotsec/*.c)
+ENGINE_SRC := $(filter-out rotsecd/rotsecd.c rotsecd/rotsecctl.c,$(wildcard rotsecd/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+
+LIBS_ENGINE := -lconfig -lsodium $(CDB_PIC) -lm
+LIBS_PAM    := -lpam -lsodium $(CDB_PIC) -lm
+
+obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
+
+.PHONY: all check demo bench install uninstall deps format format-check lint clean help \
+        unit asan rel soak fuzz
+
+all: rel
+
+# $(1) = variant (rel|asan), $(2) = compile flags, $(3) = link flags
+define variant
+$(O)/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $(2) -MMD -MP -c -o $$@ $$<
+
+$(O)/$(1)/librotsec.a: $(call obj,$(1),$(COMMON_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+
+$(O)/$(1)/librotsecd.a: $(call obj,$(1),$(ENGINE_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+
+$(O)/$(1)/rotsecctl: $(call obj,$(1),rotsecd/rotsecctl.c) $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
+	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE)
+
+$(O)/$(1)/rotsecd: $(call obj,$(1),rotsecd/rotsecd.c) $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
+	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE)
+
+$(O)/$(1)/pam_rotsec.so: $(call obj,$(1),$(PAM_SRC)) $(O)/$(1)/librotsec.a pam_rotsec/pam_rotsec.map
+	$$(CC) $(3) -shared -Wl,-z,defs -Wl,--version-script=pam_rotsec/pam_rotsec.map \
+		-o $$@ $(call obj,$(1),$(PAM_SRC)) $(O)/$(1)/librotsec.a $(LIBS_PAM)
+
+$(O)/$(1)/libnss_rotsec.so.2: $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) nss_rotsec/nss_rotsec.map
+	$$(CC) $(3) -shared -Wl,-z,defs -Wl,-soname,libnss_rotsec.so.2 \
+		-Wl,--version-script=nss_rotsec/nss_rotsec.map \
+		-o $$@ $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) $(CDB_PIC)
+
+$(O)/$(1)/tests/unit/test_%: $(O)/$(1)/tests/unit/test_%.o $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
+	$$(CC) $(3) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
+
+$(O)/$(1)/tests/tools/%: $(O)/$(1)/tests/tools/%.o $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
+	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE) -lpam -lpamtest
+endef
+
+$(eval $(call variant,rel,$(CREL),$(LDREL)))
+$(eval $(call variant,asan,$(CASAN),$(LDASAN)))
+
+PROGS   = rotsecctl $(if $(wildcard rotsecd/rotsecd.c),rotsecd)
+MODULES = $(if $(PAM_SRC),pam_rotsec.so) $(if $(NSS_SRC),libnss_rotsec.so.2)
+UNITS   = $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
+TOOLS   = $(patsubst tests/tools/%.c,%,$(TOOL_SRC))
+
+rel:  $(addprefix $(O)/rel/,$(PROGS) $(MODULES))
+asan: $(addprefix $(O)/asan/,$(PROGS) $(MODULES) $(addprefix tests/unit/,$(UNITS)) \
+        $(addprefix tests/tools/,$(TOOLS)))
+
+# Everything the tests need, then every tier; the runner prints "N passed, N failed".
+check: deps-check rel asan
+	@O=$(abspath $(O)) sh tests/run.sh
+
+demo: deps-check rel
+	@O=$(abspath $(O)) sh tests/demo.sh
+
+bench: deps-check rel
+	@O=$(abspath $(O)) sh bench/run.sh
+
+deps:
+	@sh .ci/deps
+
+# Installs what is missing when run as root; otherwise says what to install.
+deps-check:
+	@sh .ci/deps --check-or-install
+
+install: rel
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/rotsec
+	install -m 0755 $(addprefix $(O)/rel/,$(PROGS)) $(DESTDIR)$(SBINDIR)/
+	$(if $(PAM_SRC),install -m 0644 $(O)/rel/pam_rotsec.so $(DESTDIR)$(PAMDIR)/)
+	$(if $(NSS_SRC),install -m 0644 $(O)/rel/libnss_rotsec.so.2 $(DESTDIR)$(LIBDIR)/)
+	install -m 0644 conf/rotsec.conf $(DESTDIR)$(SYSCONFDIR)/rotsec/rotsec.conf.example
+	for m in $(wildcard man/*.[0-9]); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(PROGS)) \
+		$(DESTDIR)$(PAMDIR)/pam_rotsec.so $(DESTDIR)$(LIBDIR)/libnss_rotsec.so.2 \
+		$(DESTDIR)$(SYSCONFDIR)/rotsec/rotsec.conf.example
+	for m in $(notdir $(wildcard man/*.[0-9])); do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
+
+SOURCES = $(wildcard common/*.[ch] pam_rotsec/*.[ch] nss_rotsec/*.[ch] rotsecd/*.[ch] \
+          tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	@clang-format --dry-run --Werror $(SOURCES) && echo "format: clean"
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --suppressions-list=.cppcheck-suppressions \
+		-Icommon -D__GNUC__ -DROTSEC_FAULTS $(filter %.c,$(SOURCES))
+	clang-tidy --quiet $(filter %.c,$(SOURCES)) -- $(CBASE) -DROTSEC_FAULTS
+
+clean:
+	rm -rf $(O)
+
+help:
+	@echo "all check demo bench install uninstall deps format format-check lint clean"
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,17 @@
+/*
+ * User and group names as shadow-utils accepts them (useradd's is_valid_user_name
+ * without --badname): [a-z_][a-z0-9_-]*[$]?, at most 32 characters.
+ *
+ * Used by the config validator and by the NSS module, which answers NOTFOUND for any
+ * other name at once, before touching the store.
+ */
+#ifndef ROTSEC_NAMES_H
+#define ROTSEC_NAMES_H
+
+#include <stdbool.h>
+
+#define RS_NAME_MAX 32
+
+bool rs_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * The verification policy: the one place that decides whether a password opens a rotsec
+ * account. pam_rotsec and `rotsecctl verify` both call it, so what the CLI says is
+ * exactly what a login would get.
+ *
+ * Timing: the same hash work is done whatever the outcome. The current hash and a second
+ * hash (the previous one, or the store's dummy hash when there is none) are always both
+ * checked; an unknown account checks the dummy hash twice. Tripwires (revoked hashes) are
+ * checked only when nothing else matched: that path is already a failure.
+ */
+#ifndef ROTSEC_POLICY_H
+#define ROTSEC_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+enum rs_verdict {
+	RS_CURRENT = 0,         /* the current secret */
+	RS_PREVIOUS,            /* the previous secret, before its deadline */
+	RS_PREVIOUS_REFUSED,    /* the previous secret, in grace, but the caller said no_previous */
+	RS_REVOKED,             /* a revoked secret or the previous one after its deadline */
+	RS_NO_MATCH,            /* wrong, empty or too long */
+	RS_DISABLED,            /* account disabled (after the same work) */
+	RS_UNKNOWN,             /* not a rotsec account (after the same work) */
+};
+
+#define RS_POLICY_NO_PREVIOUS 0x1
+
+struct rs_verify_result {
+	enum rs_verdict verdict;
+	/* RS_PREVIOUS: seconds the previous secret stays valid. RS_REVOKED: 1 when it was the
+	 * previous secret past its deadline, 0 when a tripwire hash matched. */
+	int64_t remaining;
+	int expired_previous;
+};
+
+/*
+ * rec: the account's secret record, or NULL for an account the store does not have.
+ * dummy: the store's dummy hash (struct rs_meta.dummy).
+ * Returns 0 with *res filled, or a negative errno when a hash could not be checked
+ * (malformed store: -EINVAL, no memory: -ENOMEM); callers then fail closed.
+ */
+int rs_policy_verify(const struct rs_secret_rec *rec, const char *dummy, const char *pw,
+		     size_t len, int64_t now, unsigned flags, struct rs_verify_result *res);
+
+const char *rs_verdict_name(enum rs_verdict v);
+
+/* The deadline actually enforced for a previous secret: the earlier of its deadline and
+ * its hard limit (activation + max_grace). 0 when there is no previous secret. */
+int64_t rs_previous_valid_until(const struct rs_secret_rec *rec);
+
+#endif

@@ -1,0 +1,235 @@
+#include "record.h"
+
+#include <errno.h>
+#include <string.h>
+
+int rs_fields(const char *val, size_t len, const char **fields, size_t max)
+{
+	size_t n = 0, i = 0;
+
+	if (len == 0 || val[len - 1] != '\0')
+		return -EPROTO;
+	while (i < len) {
+		const char *end = memchr(val + i, '\0', len - i);
+
+		if (n == max)
+			return -EPROTO;
+		fields[n++] = val + i;
+		i = (size_t)(end - val) + 1;
+	}
+	return (int)n;
+}
+
+int rs_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s || (s[0] == '0' && s[1] != '\0'))
+		return -EPROTO;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EPROTO;
+		if (v > (max - (uint64_t)(*s - '0')) / 10)
+			return -EPROTO;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* uid/gid: anything but (uid_t)-1, which means "no change" to chown and friends. */
+static int parse_id(const char *s, uint32_t *out)
+{
+	uint64_t v;
+
+	if (rs_parse_u64(s, UINT32_MAX - 1, &v) < 0)
+		return -EPROTO;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_time(const char *s, int64_t *out)
+{
+	uint64_t v;
+
+	/* Unix seconds up to year 9999 keep every sum with a duration far from overflow. */
+	if (rs_parse_u64(s, 253402300799ULL, &v) < 0)
+		return -EPROTO;
+	*out = (int64_t)v;
+	return 0;
+}
+
+bool rs_field_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i >= RS_FIELD_MAX || c == ':' || c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+bool rs_hash_string_ok(const char *s)
+{
+	size_t i;
+
+	if (strncmp(s, "$rotsec-b2b$", 12) != 0 && strncmp(s, "$argon2id$", 10) != 0)
+		return false;
+	for (i = 0; s[i]; i++) {
+		char c = s[i];
+
+		if (i >= RS_HASH_MAX - 1)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr("$=,+/-_.", c)))
+			return false;
+	}
+	return true;
+}
+
+int rs_parse_meta(const char *val, size_t len, const char *magic, struct rs_meta *out)
+{
+	const char *f[6];
+	uint64_t v;
+	int n = rs_fields(val, len, f, 6);
+	int secrets = strcmp(magic, RS_SECRETS_MAGIC) == 0;
+
+	memset(out, 0, sizeof(*out));
+	if (n != 5 || strcmp(f[0], magic) != 0)
+		return -EPROTO;
+	if (rs_parse_u64(f[1], 1000, &v) < 0 || v != RS_FORMAT_VERSION)
+		return -EPROTO;
+	out->version = (unsigned)v;
+	if (rs_parse_u64(f[2], UINT64_MAX, &out->generation) < 0)
+		return -EPROTO;
+	if (rs_parse_u64(f[3], UINT32_MAX, &v) < 0)
+		return -EPROTO;
+	out->count[0] = (uint32_t)v;
+	if (secrets) {
+		if (!rs_hash_string_ok(f[4]))
+			return -EPROTO;
+		strcpy(out->dummy, f[4]);
+	} else {
+		if (rs_parse_u64(f[4], UINT32_MAX, &v) < 0)
+			return -EPROTO;
+		out->count[1] = (uint32_t)v;
+	}
+	return 0;
+}
+
+int rs_parse_passwd(const char *val, size_t len, struct rs_pw_view *out)
+{
+	const char *f[7];
+	int n = rs_fields(val, len, f, 7);
+
+	if (n != 6 || !rs_name_valid(f[0]) || parse_id(f[1], &out->uid) < 0 ||
+	    parse_id(f[2], &out->gid) < 0 || !rs_field_ok(f[3]) || !rs_field_ok(f[4]) ||
+	    !rs_field_ok(f[5]))
+		return -EPROTO;
+	out->name = f[0];
+	out->gecos = f[3];
+	out->home = f[4];
+	out->shell = f[5];
+	out->strbytes = strlen(f[0]) + strlen(f[3]) + strlen(f[4]) + strlen(f[5]) + 4;
+	return 0;
+}
+
+int rs_parse_group(const char *val, size_t len, struct rs_gr_view *out)
+{
+	const char *name, *p, *end = val + len;
+	size_t i;
+
+	if (len == 0 || val[len - 1] != '\0')
+		return -EPROTO;
+	name = val;
+	if (!rs_name_valid(name))
+		return -EPROTO;
+	p = name + strlen(name) + 1;
+	if (p >= end || parse_id(p, &out->gid) < 0)
+		return -EPROTO;
+	p += strlen(p) + 1;
+	out->name = name;
+	out->members = p;
+	out->nmembers = 0;
+	out->strbytes = strlen(name) + 1;
+	/* Members are walked without an array: a group may have many of them. */
+	for (i = 0; p < end; i++) {
+		size_t l = strlen(p);
+
+		if (!rs_name_valid(p))
+			return -EPROTO;
+		out->strbytes += l + 1;
+		p += l + 1;
+	}
+	out->nmembers = i;
+	return 0;
+}
+
+int rs_parse_gids(const char *val, size_t len, uint32_t *gids, size_t max, size_t *n)
+{
+	const char *p = val, *end = val + len;
+	size_t i = 0;
+
+	if (len == 0) {
+		*n = 0;
+		return 0;
+	}
+	if (val[len - 1] != '\0')
+		return -EPROTO;
+	for (; p < end; i++) {
+		uint32_t g;
+
+		if (parse_id(p, &g) < 0)
+			return -EPROTO;
+		if (i < max)
+			gids[i] = g;
+		p += strlen(p) + 1;
+	}
+	*n = i;
+	return 0;
+}
+
+/*
+ * Secret record fields:
+ *   0 name  1 uid  2 generation  3 flags  4 current  5 current_since
+ *   6 previous ("" when none)  7 previous_deadline  8 previous_limit
+ *   9 nrevoked  10.. revoked hashes
+ */
+int rs_parse_secret(const char *val, size_t len, struct rs_secret_rec *out)
+{
+	const char *f[10 + RS_TRIPWIRE_MAX + 1];
+	uint64_t v;
+	int n = rs_fields(val, len, f, sizeof(f) / sizeof(f[0]));
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (n < 10 || !rs_name_valid(f[0]))
+		return -EPROTO;
+	strcpy(out->name, f[0]);
+	if (parse_id(f[1], &out->uid) < 0 || rs_parse_u64(f[2], UINT64_MAX, &out->generation) < 0)
+		return -EPROTO;
+	if (rs_parse_u64(f[3], RS_SECRET_DISABLED, &v) < 0)
+		return -EPROTO;
+	out->flags = (unsigned)v;
+	if (!rs_hash_string_ok(f[4]) || parse_time(f[5], &out->current_since) < 0)
+		return -EPROTO;
+	strcpy(out->current, f[4]);
+	if (f[6][0] && !rs_hash_string_ok(f[6]))
+		return -EPROTO;
+	strcpy(out->previous, f[6]);
+	if (parse_time(f[7], &out->previous_deadline) < 0 ||
+	    parse_time(f[8], &out->previous_limit) < 0)
+		return -EPROTO;
+	if (rs_parse_u64(f[9], RS_TRIPWIRE_MAX, &v) < 0 || (size_t)n != 10 + v)
+		return -EPROTO;
+	out->nrevoked = (size_t)v;
+	for (i = 0; i < out->nrevoked; i++) {
+		if (!rs_hash_string_ok(f[10 + i]))
+			return -EPROTO;
+		strcpy(out->revoked[i], f[10 + i]);
+	}
+	return 0;
+}

@@ -1,0 +1,374 @@
+#define _GNU_SOURCE
+#include "safefile.h"
+#include "fault.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static void __attribute__((format(printf, 3, 4))) set_why(char *why, size_t whylen,
+							  const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !whylen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+#ifdef ROTSEC_FAULTS
+/* "atomic.STEP:NAME", e.g. "atomic.renamed:secrets.cdb". */
+static int fault_at(const char *step, const char *name)
+{
+	char point[320];
+
+	snprintf(point, sizeof(point), "atomic.%s:%s", step, name);
+	return RS_FAULT(point);
+}
+#else
+#define fault_at(step, name) 0
+#endif
+
+/*
+ * One directory of the path: root-owned (or `owner` for the last one), not writable by
+ * group or others. Ancestors may be world-writable when sticky, like /tmp.
+ */
+static int check_dir(const struct stat *st, const char *path, uid_t owner, int last, char *why,
+		     size_t whylen)
+{
+	if (!S_ISDIR(st->st_mode)) {
+		set_why(why, whylen, "%s is not a directory", path);
+		return -EPERM;
+	}
+	if (st->st_uid != 0 && !(last && st->st_uid == owner)) {
+		set_why(why, whylen, "%s is not owned by root", path);
+		return -EPERM;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && (last || !(st->st_mode & S_ISVTX))) {
+		set_why(why, whylen, "%s is writable by group or others", path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int rs_open_safe_dir(const char *path, uid_t owner, char *why, size_t whylen)
+{
+	char resolved[PATH_MAX], walked[PATH_MAX];
+	struct stat st;
+	char *comp, *save = NULL;
+	int fd, nfd, r;
+	size_t wlen = 0;
+
+	if (!path || path[0] != '/') {
+		set_why(why, whylen, "%s is not an absolute path", path ? path : "(null)");
+		return -EINVAL;
+	}
+	if (!realpath(path, resolved)) {
+		r = -errno;
+		set_why(why, whylen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	walked[0] = '\0';
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = check_dir(&st, "/", owner, strcmp(resolved, "/") == 0, why, whylen);
+	if (r < 0)
+		goto fail;
+
+	/* Walk the resolved path one component at a time without following links: a link
+	 * appearing between realpath() and here is a race and makes the path unsafe. */
+	for (comp = strtok_r(resolved, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		int last;
+
+		r = snprintf(walked + wlen, sizeof(walked) - wlen, "/%s", comp);
+		if (r < 0 || (size_t)r >= sizeof(walked) - wlen) {
+			r = -ENAMETOOLONG;
+			goto fail;
+		}
+		wlen += (size_t)r;
+		nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0) {
+			r = -errno;
+			if (r == -ENOTDIR || r == -ELOOP) {
+				set_why(why, whylen, "%s changed while it was checked", walked);
+				r = -EPERM;
+			} else {
+				set_why(why, whylen, "%s: %s", walked, strerror(-r));
+			}
+			goto fail;
+		}
+		close(fd);
+		fd = nfd;
+		if (fstat(fd, &st) < 0) {
+			r = -errno;
+			goto fail;
+		}
+		last = (save == NULL || *save == '\0');
+		r = check_dir(&st, walked, owner, last, why, whylen);
+		if (r < 0)
+			goto fail;
+	}
+
+	/* O_PATH descriptors cannot be fsync'ed or read: reopen the pinned directory. */
+	nfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = nfd < 0 ? -errno : 0;
+	if (r < 0)
+		set_why(why, whylen, "%s: %s", path, strerror(-r));
+	close(fd);
+	return r < 0 ? r : nfd;
+fail:
+	close(fd);
+	return r;
+}
+
+int rs_open_safe_file(int dirfd, const char *name, const char *label, off_t max_size,
+		      struct stat *st, char *why, size_t whylen)
+{
+	int fd, r;
+
+	/* O_NONBLOCK: opening a FIFO planted in place of the store must not hang the
+	 * caller (which may be sshd); it is refused below as "not a regular file". */
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ELOOP) {
+			set_why(why, whylen, "%s is a symbolic link", label);
+			return -EPERM;
+		}
+		set_why(why, whylen, "%s: %s", label, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, st) < 0) {
+		r = -errno;
+		set_why(why, whylen, "%s: %s", label, strerror(-r));
+		goto fail;
+	}
+	r = -EPERM;
+	if (!S_ISREG(st->st_mode)) {
+		set_why(why, whylen, "%s is not a regular file", label);
+		goto fail;
+	}
+	if (st->st_uid != 0) {
+		set_why(why, whylen, "%s is not owned by root", label);
+		goto fail;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		set_why(why, whylen, "%s is writable by group or others", label);
+		goto fail;
+	}
+	if (st->st_size > max_size) {
+		set_why(why, whylen, "%s is larger than any store rotsec writes", label);
+		r = -EFBIG;
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return r;
+}
+
+int rs_lock(int dirfd, const char *name, int timeout_ms)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	int fd, waited = 0;
+
+	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int r = -errno;
+			close(fd);
+			return r;
+		}
+		if (waited >= timeout_ms) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&pause, NULL);
+		waited += 20;
+	}
+}
+
+int rs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Remove temp files a killed writer of the same file left behind. Caller holds the lock. */
+static void remove_stale_temps(int dirfd, const char *name)
+{
+	char prefix[280];
+	size_t plen;
+	struct dirent *de;
+	DIR *d;
+	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), ".%s.", name);
+	plen = strlen(prefix);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, plen) == 0 && strlen(de->d_name) == plen + 6)
+			(void)unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
+		    gid_t gid)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	int tries, r;
+
+	memset(a, 0, sizeof(*a));
+	a->dirfd = dirfd;
+	a->fd = -1;
+	if (strlen(name) >= sizeof(a->name) || strchr(name, '/'))
+		return -EINVAL;
+	strcpy(a->name, name);
+	remove_stale_temps(dirfd, name);
+
+	for (tries = 0; tries < 100; tries++) {
+		unsigned char rnd[6];
+		char suffix[7];
+
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return -EIO;
+		for (int i = 0; i < 6; i++)
+			suffix[i] = chars[rnd[i] % (sizeof(chars) - 1)];
+		suffix[6] = '\0';
+		snprintf(a->tmp, sizeof(a->tmp), ".%s.%s", name, suffix);
+		a->fd = openat(dirfd, a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       0600);
+		if (a->fd >= 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	if (a->fd < 0)
+		return -EEXIST;
+	/* Owner and mode before any content: a secret must never sit in a file that is,
+	 * even for a moment, readable by someone it is not meant for. */
+	if (fchown(a->fd, uid, gid) < 0 || fchmod(a->fd, mode) < 0) {
+		r = -errno;
+		return r;
+	}
+	r = fault_at("created", name);
+	return r;
+}
+
+int rs_atomic_write(struct rs_atomic *a, const void *buf, size_t len)
+{
+	int r = fault_at("write", a->name);
+
+	if (r < 0)
+		return r;
+	return rs_write_all(a->fd, buf, len);
+}
+
+int rs_atomic_commit(struct rs_atomic *a)
+{
+	int r;
+
+	if ((r = fault_at("written", a->name)) < 0)
+		return r;
+	if (fsync(a->fd) < 0)
+		return -errno;
+	if ((r = fault_at("synced", a->name)) < 0)
+		return r;
+	r = close(a->fd);
+	a->fd = -1;
+	if (r < 0)
+		return -errno;
+	if (renameat(a->dirfd, a->tmp, a->dirfd, a->name) < 0)
+		return -errno;
+	a->committed = 1;
+	/* The rename is only durable once the directory is: without this fsync a crash
+	 * could bring back the old name, or on some filesystems an empty file. */
+	(void)fault_at("renamed", a->name);
+	if (fsync(a->dirfd) < 0)
+		return -errno;
+	(void)fault_at("dirsynced", a->name);
+	return 0;
+}
+
+void rs_atomic_abort(struct rs_atomic *a)
+{
+	int saved = errno;
+
+	if (a->fd >= 0) {
+		close(a->fd);
+		a->fd = -1;
+	}
+	if (!a->committed && a->tmp[0])
+		(void)unlinkat(a->dirfd, a->tmp, 0);
+	a->tmp[0] = '\0';
+	errno = saved;
+}
+
+int rs_atomic_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+		      uid_t uid, gid_t gid)
+{
+	struct rs_atomic a;
+	int r;
+
+	r = rs_atomic_begin(&a, dirfd, name, mode, uid, gid);
+	if (r == 0)
+		r = rs_atomic_write(&a, buf, len);
+	if (r == 0)
+		r = rs_atomic_commit(&a);
+	rs_atomic_abort(&a);
+	return r;
+}
+
+int rs_mkdir_p1(const char *path, mode_t mode)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}

@@ -1,0 +1,81 @@
+/*
+ * Safe file access: the path checks every reader applies before trusting a store file,
+ * and the crash-safe write recipe every writer uses.
+ *
+ * Trust rule (OpenSSH StrictModes, applied to the resolved path): the file is a regular
+ * file owned by root and not writable by group or others; it sits in a directory, and
+ * that directory under ancestors, that are owned by root and not writable by group or
+ * others, except sticky directories such as /tmp, where nobody but the owner can rename
+ * or delete an entry.
+ *
+ * All functions return 0 or a negative errno. Where a `why` buffer is passed it receives
+ * one human sentence for the log ("/var/lib/rotsec/secrets.cdb is writable by group").
+ */
+#ifndef ROTSEC_SAFEFILE_H
+#define ROTSEC_SAFEFILE_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define RS_WHY_MAX 256
+
+/*
+ * Open directory `path` with O_DIRECTORY|O_CLOEXEC after checking it and every ancestor
+ * of its resolved path. Returns the fd (>= 0) or a negative errno:
+ * -ENOENT missing, -EACCES permission, -EPERM unsafe (why says which part).
+ * `owner` is the uid the final directory may be owned by besides root (pass 0 for root only).
+ */
+int rs_open_safe_dir(const char *path, uid_t owner, char *why, size_t whylen);
+
+/*
+ * Open `name` inside the pinned directory `dirfd` read-only with O_NOFOLLOW|O_CLOEXEC and
+ * check that it is a regular root-owned file, not writable by group or others, and not
+ * larger than `max_size`. On success *st holds its fstat. -ENOENT, -EACCES, -EPERM
+ * (unsafe), -EFBIG (too large) otherwise. `label` names the file in `why`.
+ */
+int rs_open_safe_file(int dirfd, const char *name, const char *label, off_t max_size,
+		      struct stat *st, char *why, size_t whylen);
+
+/* Exclusive lock on `name` in `dirfd` (created 0600), waiting up to timeout_ms.
+ * Returns the lock fd, or -ETIMEDOUT, or another negative errno. Close the fd to unlock. */
+int rs_lock(int dirfd, const char *name, int timeout_ms);
+
+/*
+ * Atomic replacement of one file in a pinned directory:
+ *   begin  - temp file ".NAME.XXXXXX" with O_EXCL|O_NOFOLLOW|O_CLOEXEC, owner and mode set
+ *            before any content is written, so the secret never exists with a wider mode;
+ *   write  - every write checked, short writes continued, EINTR retried;
+ *   commit - fsync the file, rename over NAME, fsync the directory;
+ *   abort  - unlink the temp file.
+ * After a failed begin/write/commit call abort; after commit succeeds abort is a no-op.
+ * A crash at any point leaves either the old file or the new one under NAME, never a
+ * partial one; a stale temp file may remain after SIGKILL and is harmless (dotfile, not
+ * read by anything; the next writer removes stale temp files of the same NAME).
+ */
+struct rs_atomic {
+	int dirfd;
+	int fd;
+	char name[256];
+	char tmp[280];
+	int committed;
+};
+
+int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
+		    gid_t gid);
+int rs_atomic_write(struct rs_atomic *a, const void *buf, size_t len);
+int rs_atomic_commit(struct rs_atomic *a);
+void rs_atomic_abort(struct rs_atomic *a);
+
+/* Write a whole buffer to fd: short writes continued, EINTR retried. 0 or -errno. */
+int rs_write_all(int fd, const void *buf, size_t len);
+
+/* Convenience: replace dirfd/name with `len` bytes atomically, in one call. */
+int rs_atomic_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+		      uid_t uid, gid_t gid);
+
+/* Create directory `path` (one level) with `mode` if missing; fix nothing if it exists
+ * but check that it is a directory. 0 or -errno. */
+int rs_mkdir_p1(const char *path, mode_t mode);
+
+#endif

@@ -1,0 +1,206 @@
+#define _GNU_SOURCE
+#include "store_read.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int rs_store_init(struct rs_store *s, const char *dir, const char *file)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	if (!dir || dir[0] != '/')
+		return -EINVAL;
+	if (strlen(file) >= sizeof(s->file) ||
+	    snprintf(s->dir, sizeof(s->dir), "%s", dir) >= (int)sizeof(s->dir) ||
+	    snprintf(s->path, sizeof(s->path), "%s/%s", dir, file) >= (int)sizeof(s->path))
+		return -ENAMETOOLONG;
+	strcpy(s->file, file);
+	s->magic = strcmp(file, RS_SECRETS_FILE) == 0 ? RS_SECRETS_MAGIC : RS_ACCOUNTS_MAGIC;
+	return 0;
+}
+
+static void map_free(struct rs_map *m)
+{
+	cdb_free(&m->cdb);
+	free(m);
+}
+
+/* Called with the lock held: the current mapping is no longer the file on disk. */
+static void retire_current(struct rs_store *s)
+{
+	struct rs_map *m = s->cur;
+
+	s->cur = NULL;
+	if (!m)
+		return;
+	m->retired = 1;
+	if (m->refs == 0)
+		map_free(m);
+}
+
+static int same_file(const struct rs_map *m, const struct stat *st)
+{
+	return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
+	       m->mtime.tv_sec == st->st_mtim.tv_sec && m->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       m->ctime.tv_sec == st->st_ctim.tv_sec && m->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static int map_new(struct rs_store *s, struct rs_map **out)
+{
+	struct rs_map *m;
+	struct stat st;
+	const char *val;
+	size_t vlen;
+	int dirfd, fd, r;
+
+	dirfd = rs_open_safe_dir(s->dir, 0, s->why, sizeof(s->why));
+	if (dirfd < 0)
+		return dirfd;
+	fd = rs_open_safe_file(dirfd, s->file, s->path, RS_STORE_MAX_SIZE, &st, s->why,
+			       sizeof(s->why));
+	close(dirfd);
+	if (fd < 0)
+		return fd;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/* cdb_init maps the whole file read-only; the fd is not needed after that. */
+	if (cdb_init(&m->cdb, fd) < 0) {
+		r = errno == ENOMEM ? -ENOMEM : -EPROTO;
+		close(fd);
+		free(m);
+		snprintf(s->why, sizeof(s->why), "%s is not a valid store file", s->path);
+		return r;
+	}
+	close(fd);
+	m->cdb.cdb_fd = -1;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->size = st.st_size;
+	m->mtime = st.st_mtim;
+	m->ctime = st.st_ctim;
+	r = rs_map_find(m, RS_KEY_META, strlen(RS_KEY_META), &val, &vlen);
+	if (r == 1)
+		r = rs_parse_meta(val, vlen, s->magic, &m->meta);
+	else if (r == 0)
+		r = -EPROTO;
+	if (r < 0) {
+		snprintf(s->why, sizeof(s->why), "%s has no valid header (format %d expected)",
+			 s->path, RS_FORMAT_VERSION);
+		map_free(m);
+		return -EPROTO;
+	}
+	*out = m;
+	return 0;
+}
+
+int rs_store_acquire(struct rs_store *s, const struct rs_map **out, char *why, size_t whylen)
+{
+	struct rs_map *m = NULL;
+	struct stat st;
+	int r = 0, saved = errno;
+
+	pthread_mutex_lock(&s->lock);
+	/* The one system call of the fast path. lstat: a symlink put in place of the file
+	 * differs from the mapped file and is then refused by map_new. */
+	if (s->cur && lstat(s->path, &st) == 0 && same_file(s->cur, &st)) {
+		m = s->cur;
+	} else {
+		retire_current(s);
+		r = map_new(s, &m);
+		if (r == 0)
+			s->cur = m;
+	}
+	s->err = r;
+	if (r == 0) {
+		m->refs++;
+		*out = m;
+	} else if (why && whylen) {
+		snprintf(why, whylen, "%s", s->why);
+	}
+	pthread_mutex_unlock(&s->lock);
+	errno = saved;
+	return r;
+}
+
+void rs_store_release(struct rs_store *s, const struct rs_map *cm)
+{
+	struct rs_map *m = (struct rs_map *)cm;
+
+	if (!m)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (--m->refs == 0 && m->retired)
+		map_free(m);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void rs_store_close(struct rs_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	retire_current(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char **val,
+		size_t *vlen)
+{
+	/* cdb_find stores its result in the struct: use a private copy so that threads
+	 * sharing the mapping never write to shared memory. */
+	struct cdb c = m->cdb;
+	int r = cdb_find(&c, key, (unsigned)klen);
+
+	if (r < 0)
+		return -EPROTO;
+	if (r == 0)
+		return 0;
+	*val = cdb_get(&c, cdb_datalen(&c), cdb_datapos(&c));
+	if (!*val)
+		return -EPROTO;
+	*vlen = cdb_datalen(&c);
+	return 1;
+}
+
+int rs_map_lookup(const struct rs_map *m, const char *prefix, const char *k, const char **val,
+		  size_t *vlen)
+{
+	char key[RS_KEY_MAX];
+	int n = snprintf(key, sizeof(key), "%s%s", prefix, k);
+
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return 0;
+	return rs_map_find(m, key, (size_t)n, val, vlen);
+}
+
+int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_secret_rec *rec)
+{
+	const char *val;
+	size_t vlen;
+	int r = rs_map_lookup(m, RS_KEY_SECNAM, name, &val, &vlen);
+
+	if (r <= 0)
+		return r;
+	if (rs_parse_secret(val, vlen, rec) < 0 || strcmp(rec->name, name) != 0)
+		return -EPROTO;
+	return 1;
+}
+
+int rs_map_secret_by_index(const struct rs_map *m, uint32_t idx, struct rs_secret_rec *rec)
+{
+	char k[16];
+	const char *val;
+	size_t vlen;
+	int r;
+
+	snprintf(k, sizeof(k), "%u", idx);
+	r = rs_map_lookup(m, RS_KEY_SECIDX, k, &val, &vlen);
+	if (r <= 0)
+		return r;
+	return rs_parse_secret(val, vlen, rec) < 0 ? -EPROTO : 1;
+}

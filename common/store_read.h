@@ -1,0 +1,79 @@
+/*
+ * Reading a store file: one read-only mapping per file, kept across calls and shared by
+ * threads, revalidated with one lstat(2) per call and replaced when the writer renamed a
+ * new file into place (dev, ino, size, mtime or ctime differ).
+ *
+ * Made to live inside other processes (NSS in every process, PAM in sshd):
+ *  - the fd is closed right after mmap, so nothing leaks across exec or shows in
+ *    /proc/self/fd;
+ *  - a mapping is reference-counted: a thread still reading an old mapping keeps it
+ *    alive while another thread maps the new file, so a lookup racing a store
+ *    replacement sees the old data or the new, never an unmapped page;
+ *  - the only state is the struct rs_store the caller owns; the caller's pthread_atfork
+ *    handlers take and release its mutex so a child never inherits it locked.
+ *
+ * Errors (negative errno) from rs_store_acquire:
+ *   -ENOENT store missing   -EACCES unreadable (e.g. not in group rotsec)
+ *   -EPERM unsafe (ownership, mode, link, type)   -EPROTO malformed   -EFBIG too large
+ * with one sentence saying why in s->why.
+ */
+#ifndef ROTSEC_STORE_READ_H
+#define ROTSEC_STORE_READ_H
+
+#include <cdb.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "record.h"
+#include "safefile.h"
+
+struct rs_map {
+	struct cdb cdb;
+	struct rs_meta meta;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	unsigned long refs;
+	int retired;
+};
+
+struct rs_store {
+	pthread_mutex_t lock;
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+	char file[32];
+	const char *magic;
+	struct rs_map *cur;
+	int err;                 /* last error, 0 after success */
+	char why[RS_WHY_MAX];
+};
+
+/* Set up a handle for DIR/FILE (FILE is RS_ACCOUNTS_FILE or RS_SECRETS_FILE).
+ * -ENAMETOOLONG or -EINVAL for a relative dir. Nothing is opened yet. */
+int rs_store_init(struct rs_store *s, const char *dir, const char *file);
+
+/* Current mapping with a reference taken; release it with rs_store_release.
+ * On error `why` (if given) receives the reason; s->err keeps the code. */
+int rs_store_acquire(struct rs_store *s, const struct rs_map **out, char *why, size_t whylen);
+void rs_store_release(struct rs_store *s, const struct rs_map *m);
+
+/* Drop the mapping (at module unload). No reference may be held. */
+void rs_store_close(struct rs_store *s);
+
+/* Look `key` up: 1 and the value (pointing into the mapping) when found, 0 when absent,
+ * -EPROTO when the file is damaged. Thread-safe: works on a private copy of the cdb. */
+int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char **val,
+		size_t *vlen);
+
+/* rs_map_find of the key PREFIX + K (e.g. RS_KEY_PWNAM, "svc-backup"). */
+int rs_map_lookup(const struct rs_map *m, const char *prefix, const char *k, const char **val,
+		  size_t *vlen);
+
+/* Secret records: 1 found (rec filled), 0 absent, -EPROTO damaged. */
+int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_secret_rec *rec);
+int rs_map_secret_by_index(const struct rs_map *m, uint32_t idx, struct rs_secret_rec *rec);
+
+#endif

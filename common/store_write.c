@@ -1,0 +1,351 @@
+#define _GNU_SOURCE
+#include "store_write.h"
+#include "fault.h"
+#include "safefile.h"
+#include "store_read.h"
+
+#include <cdb.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Long enough for a passwd record (3 fields of RS_FIELD_MAX) or a secret record with all
+ * tripwires; a group's member list is the only unbounded record and is built on the heap. */
+#define REC_MAX (4 * RS_FIELD_MAX + (RS_TRIPWIRE_MAX + 4) * RS_HASH_MAX)
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void buf_add(struct buf *b, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (b->err)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		char *np;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (!np) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void buf_addu(struct buf *b, unsigned long long v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%llu", v);
+	buf_add(b, num);
+}
+
+int rs_store_w_open(const char *dir, int timeout_ms, struct rs_store_w *w, char *why,
+		    size_t whylen)
+{
+	w->lockfd = -1;
+	w->dirfd = rs_open_safe_dir(dir, 0, why, whylen);
+	if (w->dirfd < 0)
+		return w->dirfd;
+	w->lockfd = rs_lock(w->dirfd, RS_STORE_LOCK, timeout_ms);
+	if (w->lockfd < 0) {
+		int r = w->lockfd;
+
+		if (why && whylen)
+			snprintf(why, whylen, "%s: %s", dir,
+				 r == -ETIMEDOUT ? "store is locked by another writer"
+						 : strerror(-r));
+		close(w->dirfd);
+		w->dirfd = -1;
+		return r;
+	}
+	return 0;
+}
+
+void rs_store_w_close(struct rs_store_w *w)
+{
+	if (w->lockfd >= 0)
+		close(w->lockfd);
+	if (w->dirfd >= 0)
+		close(w->dirfd);
+	w->lockfd = w->dirfd = -1;
+}
+
+static int add(struct cdb_make *cm, const char *prefix, const char *k, const struct buf *v)
+{
+	char key[RS_KEY_MAX];
+	int n = snprintf(key, sizeof(key), "%s%s", prefix, k);
+
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return -ENAMETOOLONG;
+	if (cdb_make_add(cm, key, (unsigned)n, v->p, (unsigned)v->len) < 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+static int addu(struct cdb_make *cm, const char *prefix, unsigned long long k, const struct buf *v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%llu", k);
+	return add(cm, prefix, num, v);
+}
+
+/* Write one CDB file through the atomic recipe; `fill` adds the records. */
+static int write_cdb(struct rs_store_w *w, const char *name, mode_t mode, gid_t gid,
+		     int (*fill)(struct cdb_make *, const void *), const void *ctx)
+{
+	struct rs_atomic a;
+	struct cdb_make cm;
+	int r;
+
+	r = rs_atomic_begin(&a, w->dirfd, name, mode, 0, gid);
+	if (r < 0)
+		goto out;
+	if (cdb_make_start(&cm, a.fd) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = fill(&cm, ctx);
+	if (r == 0)
+		r = rs_atomic_write(&a, "", 0); /* the "write" fault point */
+	if (r == 0 && cdb_make_finish(&cm) < 0)
+		r = errno ? -errno : -EIO;
+	else if (r < 0)
+		(void)cdb_make_finish(&cm); /* frees its tables; the temp file is dropped */
+	if (r == 0)
+		r = rs_atomic_commit(&a);
+out:
+	rs_atomic_abort(&a);
+	return r;
+}
+
+struct accounts_ctx {
+	const struct rs_accounts_data *d;
+	uint64_t generation;
+};
+
+static int fill_accounts(struct cdb_make *cm, const void *vctx)
+{
+	const struct accounts_ctx *ctx = vctx;
+	const struct rs_accounts_data *d = ctx->d;
+	struct buf b = { 0 };
+	size_t i, j;
+	int r = 0;
+
+	buf_add(&b, RS_ACCOUNTS_MAGIC);
+	buf_addu(&b, RS_FORMAT_VERSION);
+	buf_addu(&b, ctx->generation);
+	buf_addu(&b, d->nacc);
+	buf_addu(&b, d->ngrp);
+	r = b.err ? b.err : add(cm, RS_KEY_META, "", &b);
+
+	for (i = 0; r == 0 && i < d->nacc; i++) {
+		const struct rs_store_account *a = &d->acc[i];
+
+		b.len = 0;
+		buf_add(&b, a->name);
+		buf_addu(&b, a->uid);
+		buf_addu(&b, a->gid);
+		buf_add(&b, a->gecos);
+		buf_add(&b, a->home);
+		buf_add(&b, a->shell);
+		r = b.err;
+		if (r == 0)
+			r = add(cm, RS_KEY_PWNAM, a->name, &b);
+		if (r == 0)
+			r = addu(cm, RS_KEY_PWUID, a->uid, &b);
+		if (r == 0)
+			r = addu(cm, RS_KEY_PWIDX, i, &b);
+		b.len = 0;
+		for (j = 0; j < a->nsup; j++)
+			buf_addu(&b, a->sup_gids[j]);
+		r = r ? r : b.err;
+		if (r == 0)
+			r = add(cm, RS_KEY_INITGR, a->name, &b);
+	}
+	for (i = 0; r == 0 && i < d->ngrp; i++) {
+		const struct rs_store_group *g = &d->grp[i];
+
+		b.len = 0;
+		buf_add(&b, g->name);
+		buf_addu(&b, g->gid);
+		for (j = 0; j < g->nmembers; j++)
+			buf_add(&b, g->members[j]);
+		r = b.err;
+		if (r == 0)
+			r = add(cm, RS_KEY_GRNAM, g->name, &b);
+		if (r == 0)
+			r = addu(cm, RS_KEY_GRGID, g->gid, &b);
+		if (r == 0)
+			r = addu(cm, RS_KEY_GRIDX, i, &b);
+	}
+	free(b.p);
+	return r;
+}
+
+int rs_store_write_accounts(struct rs_store_w *w, const struct rs_accounts_data *d,
+			    uint64_t generation)
+{
+	struct accounts_ctx ctx = { d, generation };
+
+	return write_cdb(w, RS_ACCOUNTS_FILE, 0644, 0, fill_accounts, &ctx);
+}
+
+int rs_encode_secret(const struct rs_secret_rec *r, char *out, size_t outlen)
+{
+	struct buf b = { 0 };
+	size_t i;
+	int n;
+
+	buf_add(&b, r->name);
+	buf_addu(&b, r->uid);
+	buf_addu(&b, r->generation);
+	buf_addu(&b, r->flags);
+	buf_add(&b, r->current);
+	buf_addu(&b, (unsigned long long)r->current_since);
+	buf_add(&b, r->previous);
+	buf_addu(&b, (unsigned long long)r->previous_deadline);
+	buf_addu(&b, (unsigned long long)r->previous_limit);
+	buf_addu(&b, r->nrevoked);
+	for (i = 0; i < r->nrevoked && i < RS_TRIPWIRE_MAX; i++)
+		buf_add(&b, r->revoked[i]);
+	if (b.err) {
+		n = b.err;
+	} else if (b.len > outlen) {
+		n = -ENOSPC;
+	} else {
+		memcpy(out, b.p, b.len);
+		n = (int)b.len;
+	}
+	free(b.p);
+	return n;
+}
+
+struct secrets_ctx {
+	const struct rs_secrets_data *d;
+	uint64_t generation;
+};
+
+static int fill_secrets(struct cdb_make *cm, const void *vctx)
+{
+	const struct secrets_ctx *ctx = vctx;
+	const struct rs_secrets_data *d = ctx->d;
+	struct buf b = { 0 };
+	char rec[REC_MAX];
+	size_t i;
+	int r, n;
+
+	buf_add(&b, RS_SECRETS_MAGIC);
+	buf_addu(&b, RS_FORMAT_VERSION);
+	buf_addu(&b, ctx->generation);
+	buf_addu(&b, d->n);
+	buf_add(&b, d->dummy);
+	r = b.err ? b.err : add(cm, RS_KEY_META, "", &b);
+	free(b.p);
+
+	for (i = 0; r == 0 && i < d->n; i++) {
+		struct buf v;
+
+		n = rs_encode_secret(&d->rec[i], rec, sizeof(rec));
+		if (n < 0)
+			return n;
+		v.p = rec;
+		v.len = (size_t)n;
+		r = add(cm, RS_KEY_SECNAM, d->rec[i].name, &v);
+		if (r == 0)
+			r = addu(cm, RS_KEY_SECIDX, i, &v);
+	}
+	return r;
+}
+
+int rs_store_write_secrets(struct rs_store_w *w, const struct rs_secrets_data *d,
+			   uint64_t generation, gid_t gid)
+{
+	struct secrets_ctx ctx = { d, generation };
+
+	return write_cdb(w, RS_SECRETS_FILE, gid ? 0640 : 0600, gid, fill_secrets, &ctx);
+}
+
+void rs_secrets_data_free(struct rs_secrets_data *d)
+{
+	free(d->rec);
+	memset(d, 0, sizeof(*d));
+}
+
+int rs_store_load_secrets(const char *dir, struct rs_secrets_data *out, uint64_t *generation,
+			  char *why, size_t whylen)
+{
+	struct rs_store s;
+	const struct rs_map *m;
+	uint32_t i;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	*generation = 0;
+	r = rs_store_init(&s, dir, RS_SECRETS_FILE);
+	if (r < 0)
+		return r;
+	r = rs_store_acquire(&s, &m, why, whylen);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	*generation = m->meta.generation;
+	strcpy(out->dummy, m->meta.dummy);
+	if (m->meta.count[0] > 0) {
+		out->rec = calloc(m->meta.count[0], sizeof(*out->rec));
+		if (!out->rec)
+			r = -ENOMEM;
+	}
+	for (i = 0; r == 0 && i < m->meta.count[0]; i++) {
+		r = rs_map_secret_by_index(m, i, &out->rec[i]);
+		if (r == 0)
+			r = -EPROTO; /* the header promised this record */
+		else if (r == 1)
+			r = 0;
+	}
+	if (r == 0)
+		out->n = m->meta.count[0];
+	else if (why && whylen)
+		snprintf(why, whylen, "%s/%s: damaged record", dir, RS_SECRETS_FILE);
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+	if (r < 0)
+		rs_secrets_data_free(out);
+	return r;
+}
+
+int rs_store_accounts_generation(const char *dir, uint64_t *generation, char *why, size_t whylen)
+{
+	struct rs_store s;
+	const struct rs_map *m;
+	int r;
+
+	*generation = 0;
+	r = rs_store_init(&s, dir, RS_ACCOUNTS_FILE);
+	if (r < 0)
+		return r;
+	r = rs_store_acquire(&s, &m, why, whylen);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	*generation = m->meta.generation;
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+	return 0;
+}

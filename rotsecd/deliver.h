@@ -1,0 +1,31 @@
+/*
+ * Delivery of a newly activated secret to one consumer (DESIGN §5):
+ *   file     atomic replace of the destination (same recipe as the store: temp file in the
+ *            same directory with owner and mode set before content, fsync, rename, fsync
+ *            of the directory); content is the secret followed by "\n".
+ *   command  fork + execve(argv) with no shell, a clean environment (PATH, ROTSEC_ACCOUNT,
+ *            ROTSEC_GENERATION only), the secret and "\n" on stdin and nowhere else,
+ *            stdout/stderr to /dev/null, in its own process group, killed (SIGKILL to the
+ *            group) after the timeout; exit status 0 = delivered. Optionally as `user`.
+ *   sealed   crypto_box_seal to the consumer's key, written to `file` like a file delivery.
+ */
+#ifndef ROTSEC_DELIVER_H
+#define ROTSEC_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "secret.h"
+
+/* 0 delivered, or a negative errno with one sentence in `why` (never the secret):
+ * -ETIMEDOUT command timed out, -ECHILD command exited non-zero or died, -errno for
+ * filesystem errors. */
+int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d,
+		   const struct rs_secret *secret, uint64_t generation, char *why, size_t whylen);
+
+/* "file /run/rotsec/x.pw", "command /usr/local/bin/push", "sealed /var/.../x.sealed":
+ * how status and audit name a consumer. */
+void rs_delivery_label(const struct rs_delivery *d, char *buf, size_t len);
+
+#endif
