@@ -7,6 +7,7 @@
 # under valgrind where it matters; everything else uses asan.
 
 O        ?= build
+Q        ?= @
 CC       ?= gcc
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 PREFIX   ?= /usr
@@ -53,7 +54,8 @@ all: rel
 define variant
 $(O)/$(1)/%.o: %.c
 	@mkdir -p $$(@D)
-	$$(CC) $(2) -MMD -MP -c -o $$@ $$<
+	@echo "  CC      $$@"
+	$(Q)$$(CC) $(2) -MMD -MP -c -o $$@ $$<
 
 $(O)/$(1)/librotsec.a: $(call obj,$(1),$(COMMON_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
@@ -79,8 +81,8 @@ $(O)/$(1)/libnss_rotsec.so.2: $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) nss_rots
 $(O)/$(1)/tests/unit/test_%: $(O)/$(1)/tests/unit/test_%.o $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
 	$$(CC) $(3) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
 
-$(O)/$(1)/tests/tools/%: $(O)/$(1)/tests/tools/%.o $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
-	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE) -lpam -lpamtest
+$(O)/$(1)/tests/tools/%: $(O)/$(1)/tests/tools/%.o $(O)/$(1)/librotsec.a
+	$$(CC) $(3) -o $$@ $$^ $(LIBS_PAM) -lpamtest
 endef
 
 $(eval $(call variant,rel,$(CREL),$(LDREL)))

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "record.h"
+#include "safefile.h"
 
 struct rs_store_account {
 	char name[RS_NAME_MAX + 1];

@@ -1,0 +1,144 @@
+#define _GNU_SOURCE
+#include "usage.h"
+#include "names.h"
+#include "safefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define USAGE_MAX 1024
+
+static void clean_field(char *dst, const char *src)
+{
+	size_t i = 0;
+
+	for (; src && *src && i < RS_USAGE_FIELD - 1; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		dst[i++] = (c <= 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	if (i == 0)
+		dst[i++] = '-';
+	dst[i] = '\0';
+}
+
+static int parse(const char *buf, struct rs_usage *u)
+{
+	int n;
+
+	memset(u, 0, sizeof(*u));
+	n = sscanf(buf,
+		   "rotsec-usage 1\ngeneration %" SCNu64 "\ncurrent %" SCNu64 " %" SCNd64
+		   "\nprevious %" SCNu64 " %" SCNd64 "\nlast %15s %" SCNd64 " %63s %63s %63s\n",
+		   &u->generation, &u->current_count, &u->current_last, &u->previous_count,
+		   &u->previous_last, u->last_secret, &u->last_time, u->service, u->rhost,
+		   u->ruser);
+	return n == 10 ? 0 : -EPROTO;
+}
+
+static int open_record(const char *run_dir, const char *name, int flags, int *dirfd_out)
+{
+	char file[RS_NAME_MAX + 8];
+	int dirfd, fd;
+
+	if (!rs_name_valid(name))
+		return -EINVAL;
+	snprintf(file, sizeof(file), "%s.usage", name);
+	dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	fd = openat(dirfd, file, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		int r = -errno;
+		close(dirfd);
+		return r;
+	}
+	*dirfd_out = dirfd;
+	return fd;
+}
+
+int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
+{
+	char buf[USAGE_MAX + 1];
+	ssize_t n;
+	int dirfd, fd, r;
+
+	fd = open_record(run_dir, name, O_RDONLY, &dirfd);
+	if (fd < 0)
+		return fd;
+	flock(fd, LOCK_SH);
+	n = pread(fd, buf, USAGE_MAX, 0);
+	r = n < 0 ? -errno : 0;
+	close(fd);
+	close(dirfd);
+	if (r < 0)
+		return r;
+	buf[n] = '\0';
+	return parse(buf, u);
+}
+
+int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, int previous,
+		    int64_t now, const char *service, const char *rhost, const char *ruser)
+{
+	struct rs_usage u;
+	struct stat st;
+	char buf[USAGE_MAX + 1];
+	ssize_t n;
+	int dirfd, fd, r, len;
+
+	/* The run dir is root's: never create it anywhere a non-root caller chose. */
+	if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open_record(run_dir, name, O_RDWR | O_CREAT, &dirfd);
+	if (fd < 0)
+		return fd;
+	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = -EPERM;
+		goto out;
+	}
+	n = pread(fd, buf, USAGE_MAX, 0);
+	if (n < 0) {
+		r = -errno;
+		goto out;
+	}
+	buf[n] = '\0';
+	/* A damaged or older-generation record starts over: the counters are "since the last
+	 * rotation", and losing statistics never matters more than the login. */
+	if (parse(buf, &u) < 0 || u.generation != generation) {
+		memset(&u, 0, sizeof(u));
+		u.generation = generation;
+	}
+	if (previous) {
+		u.previous_count++;
+		u.previous_last = now;
+	} else {
+		u.current_count++;
+		u.current_last = now;
+	}
+	snprintf(u.last_secret, sizeof(u.last_secret), "%s", previous ? "previous" : "current");
+	u.last_time = now;
+	clean_field(u.service, service);
+	clean_field(u.rhost, rhost);
+	clean_field(u.ruser, ruser);
+	len = snprintf(buf, sizeof(buf),
+		       "rotsec-usage 1\ngeneration %" PRIu64 "\ncurrent %" PRIu64 " %" PRId64
+		       "\nprevious %" PRIu64 " %" PRId64 "\nlast %s %" PRId64 " %s %s %s\n",
+		       u.generation, u.current_count, u.current_last, u.previous_count,
+		       u.previous_last, u.last_secret, u.last_time, u.service, u.rhost, u.ruser);
+	if (len < 0 || len >= (int)sizeof(buf)) {
+		r = -EOVERFLOW;
+		goto out;
+	}
+	/* pread left the offset at 0: truncate and write the record from the start. */
+	r = ftruncate(fd, 0) < 0 ? -errno : rs_write_all(fd, buf, (size_t)len);
+out:
+	close(fd);
+	close(dirfd);
+	return r;
+}

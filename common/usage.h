@@ -1,0 +1,43 @@
+/*
+ * Usage records: what pam_rotsec writes after each successful login and rotsecd /
+ * `rotsecctl status` read back, so an admin can see which consumer still uses the
+ * previous secret, and rotsecd can act on use (rotate_after_use, quiet_revoke).
+ *
+ * One small text file per account, RUN_DIR/NAME.usage (0600 root, RUN_DIR 0700 root),
+ * updated under flock(2). Counters belong to one secret generation: a login with a newer
+ * generation starts them again, so "previous logins" always means "since the last
+ * rotation". Fields are bounded; the password is never part of it.
+ *
+ *   rotsec-usage 1
+ *   generation G
+ *   current N LAST_UNIX
+ *   previous N LAST_UNIX
+ *   last SECRET(current|previous) UNIX SERVICE RHOST RUSER
+ */
+#ifndef ROTSEC_USAGE_H
+#define ROTSEC_USAGE_H
+
+#include <stdint.h>
+
+#define RS_USAGE_FIELD 64
+
+struct rs_usage {
+	uint64_t generation;
+	uint64_t current_count, previous_count;
+	int64_t current_last, previous_last;    /* 0 = never */
+	char last_secret[16];                   /* "current" or "previous" */
+	int64_t last_time;
+	char service[RS_USAGE_FIELD], rhost[RS_USAGE_FIELD], ruser[RS_USAGE_FIELD];
+};
+
+/* Record one successful login. `previous` is 1 when the previous secret matched.
+ * service/rhost/ruser may be NULL; they are truncated and stripped of spaces and
+ * control characters. 0 or a negative errno (callers ignore it: recording never
+ * decides a login). Creates run_dir (0700) when missing. */
+int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, int previous,
+		    int64_t now, const char *service, const char *rhost, const char *ruser);
+
+/* Read NAME's record. -ENOENT when there is none (never used), -EPROTO when damaged. */
+int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u);
+
+#endif
