@@ -24,7 +24,7 @@ CDB_PIC  ?= /usr/lib/$(MULTIARCH)/libcdb_pic.a
 WARN   := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
           -Wstrict-prototypes -Wpointer-arith -Wvla \
           -Wno-format-truncation
-CBASE  := -std=gnu11 -g -fPIC -fvisibility=hidden -Icommon -pthread $(WARN)
+CBASE  := -std=gnu11 -g -fPIC -fvisibility=hidden -Icommon -Irotsecd -pthread $(WARN)
 CREL   := $(CBASE) -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CASAN  := $(CBASE) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
           -fno-sanitize-recover=all -DROTSEC_FAULTS -DROTSEC_TESTING

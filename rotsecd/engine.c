@@ -1,0 +1,1148 @@
+#define _GNU_SOURCE
+#include "engine.h"
+#include "audit.h"
+#include "deliver.h"
+#include "duration.h"
+#include "fault.h"
+#include "store_read.h"
+#include "store_write.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int lock_ms(const struct rs_engine *e)
+{
+	return (int)(e->cfg->lock_timeout * 1000);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void audit_result(struct rs_engine *e, struct rs_audit_ev *ev)
+{
+	int r = rs_audit_commit(e->cfg->audit_log, ev);
+
+	if (r < 0)
+		syslog(LOG_AUTHPRIV | LOG_ERR, "cannot append to audit log %s: %s",
+		       e->cfg->audit_log, strerror(-r));
+}
+
+gid_t rs_rotsec_gid(const struct rs_config *cfg)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	gid_t gid = 0;
+	FILE *f = fopen(cfg->group_file, "re");
+
+	if (!f)
+		return 0;
+	/* group(5): name:password:gid:members. Read directly: the store's own group must
+	 * never depend on NSS, which may be answering from this very store. */
+	while (getline(&line, &cap, f) > 0) {
+		char *gidp, *end;
+		unsigned long v;
+
+		if (strncmp(line, "rotsec:", 7) != 0)
+			continue;
+		gidp = strchr(line + 7, ':');
+		if (!gidp)
+			break;
+		v = strtoul(gidp + 1, &end, 10);
+		if (end != gidp + 1 && *end == ':' && v > 0 && v < UINT32_MAX)
+			gid = (gid_t)v;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return gid;
+}
+
+int rs_engine_open(struct rs_engine *e, const struct rs_config *cfg, bool readonly)
+{
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	e->cfg = cfg;
+	e->statefd = -1;
+	if (rs_crypto_init() < 0) {
+		snprintf(e->why, sizeof(e->why), "libsodium could not be initialised");
+		return -EIO;
+	}
+	e->secrets_gid = rs_rotsec_gid(cfg);
+	if (readonly) {
+		/* Best effort: status works without the journals, verify needs neither. */
+		e->statefd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return 0;
+	}
+	e->key = sodium_malloc(RS_HOSTKEY_LEN);
+	if (!e->key)
+		return -ENOMEM;
+	e->statefd = rs_state_dir_open(cfg->state_dir, e->why, sizeof(e->why));
+	if (e->statefd < 0) {
+		r = e->statefd;
+		goto fail;
+	}
+	r = rs_hostkey_load(cfg->key_file, 1, e->key, e->why, sizeof(e->why));
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	rs_engine_close(e);
+	return r;
+}
+
+void rs_engine_close(struct rs_engine *e)
+{
+	if (e->statefd >= 0)
+		close(e->statefd);
+	e->statefd = -1;
+	if (e->key)
+		sodium_free(e->key);
+	e->key = NULL;
+}
+
+/* ---- the store transaction: lock, read secrets, modify, write ---- */
+
+struct txn {
+	struct rs_store_w w;
+	struct rs_secrets_data d;
+	uint64_t sgen;
+	int open;
+};
+
+static int txn_begin(struct rs_engine *e, struct txn *t)
+{
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	r = rs_store_w_open(e->cfg->store_dir, lock_ms(e), &t->w, e->why, sizeof(e->why));
+	if (r < 0)
+		return r;
+	r = rs_store_load_secrets(e->cfg->store_dir, &t->d, &t->sgen, e->why, sizeof(e->why));
+	if (r < 0) {
+		rs_store_w_close(&t->w);
+		return r;
+	}
+	t->open = 1;
+	return 0;
+}
+
+static void txn_end(struct txn *t)
+{
+	if (!t->open)
+		return;
+	rs_secrets_data_free(&t->d);
+	rs_store_w_close(&t->w);
+	t->open = 0;
+}
+
+static struct rs_secret_rec *find_rec(struct rs_secrets_data *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->rec[i].name, name) == 0)
+			return &d->rec[i];
+	return NULL;
+}
+
+static unsigned tripwire_keep(const struct rs_engine *e, const char *name)
+{
+	const struct rs_account_cfg *acc = rs_config_account(e->cfg, name);
+
+	return acc ? acc->pol.tripwire_keep : e->cfg->defaults.tripwire_keep;
+}
+
+/* Newest first; the oldest fall off beyond `keep`. */
+static void push_tripwire(struct rs_secret_rec *rec, const char *hash, unsigned keep)
+{
+	size_t n = rec->nrevoked < RS_TRIPWIRE_MAX ? rec->nrevoked : RS_TRIPWIRE_MAX - 1;
+
+	if (!hash[0])
+		return;
+	if (keep > RS_TRIPWIRE_MAX)
+		keep = RS_TRIPWIRE_MAX;
+	memmove(rec->revoked[1], rec->revoked[0], n * RS_HASH_MAX);
+	snprintf(rec->revoked[0], RS_HASH_MAX, "%s", hash);
+	rec->nrevoked = n + 1;
+	if (rec->nrevoked > keep)
+		rec->nrevoked = keep;
+}
+
+static void drop_previous(struct rs_secret_rec *rec, unsigned keep)
+{
+	push_tripwire(rec, rec->previous, keep);
+	rec->previous[0] = '\0';
+	rec->previous_deadline = 0;
+	rec->previous_limit = 0;
+}
+
+/* Previous secrets past their deadline leave the accepted set. PAM already refuses them
+ * on time; this makes the store say so too, and keeps them as tripwires. */
+static unsigned sweep_expired(struct rs_engine *e, struct rs_secrets_data *d, int64_t now)
+{
+	unsigned changed = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		struct rs_secret_rec *rec = &d->rec[i];
+
+		if (rec->previous[0] && now >= rs_previous_valid_until(rec)) {
+			struct rs_audit_ev ev;
+
+			drop_previous(rec, tripwire_keep(e, rec->name));
+			rs_audit_begin(&ev, "revoke", rec->name);
+			rs_audit_str(&ev, "reason", "deadline");
+			rs_audit_int(&ev, "generation", (int64_t)rec->generation - 1);
+			audit_result(e, &ev);
+			changed++;
+		}
+	}
+	return changed;
+}
+
+/*
+ * The dummy hash that unknown accounts are checked against must cost what a real check
+ * costs: Argon2id at the highest configured cost when any account has a short secret,
+ * otherwise BLAKE2b.
+ */
+static int ensure_dummy(struct rs_engine *e, struct rs_secrets_data *d)
+{
+	double min_bits = 1e9;
+	enum rs_hash_cost cost = RS_COST_INTERACTIVE;
+	unsigned char rnd[32];
+	int want_argon, have_argon, r;
+
+	for (size_t i = 0; i < e->cfg->naccounts; i++) {
+		const struct rs_policy_cfg *p = &e->cfg->accounts[i].pol;
+
+		if (p->entropy_bits < 128.0) {
+			if (p->entropy_bits < min_bits)
+				min_bits = p->entropy_bits;
+			if (p->hash_cost > cost)
+				cost = p->hash_cost;
+		}
+	}
+	want_argon = min_bits < 128.0;
+	have_argon = strncmp(d->dummy, "$argon2id$", 10) == 0;
+	if (d->dummy[0] && want_argon == have_argon &&
+	    (!have_argon ||
+	     crypto_pwhash_str_needs_rehash(d->dummy,
+					    cost == RS_COST_MODERATE
+						    ? crypto_pwhash_OPSLIMIT_MODERATE
+						    : crypto_pwhash_OPSLIMIT_INTERACTIVE,
+					    cost == RS_COST_MODERATE
+						    ? crypto_pwhash_MEMLIMIT_MODERATE
+						    : crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0))
+		return 0;
+	randombytes_buf(rnd, sizeof(rnd));
+	r = rs_hash_secret((const char *)rnd, sizeof(rnd), want_argon ? min_bits : 256.0, cost,
+			   d->dummy);
+	sodium_memzero(rnd, sizeof(rnd));
+	return r;
+}
+
+static int txn_write_secrets(struct rs_engine *e, struct txn *t)
+{
+	int r = ensure_dummy(e, &t->d);
+
+	if (r == 0)
+		r = rs_store_write_secrets(&t->w, &t->d, t->sgen + 1, e->secrets_gid);
+	if (r < 0) {
+		snprintf(e->why, sizeof(e->why), "cannot write %s/%s: %s; the store is unchanged",
+			 e->cfg->store_dir, RS_SECRETS_FILE, strerror(-r));
+		return r;
+	}
+	t->sgen++;
+	return 0;
+}
+
+static int write_accounts(struct rs_engine *e, struct txn *t)
+{
+	const struct rs_config *cfg = e->cfg;
+	struct rs_accounts_data ad = { 0 };
+	uint64_t agen;
+	int r;
+
+	r = rs_store_accounts_generation(cfg->store_dir, &agen, e->why, sizeof(e->why));
+	if (r < 0 && r != -EPROTO)
+		return r;
+	ad.acc = calloc(cfg->naccounts ? cfg->naccounts : 1, sizeof(*ad.acc));
+	ad.grp = calloc(cfg->ngroups ? cfg->ngroups : 1, sizeof(*ad.grp));
+	if (!ad.acc || !ad.grp) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		const struct rs_account_cfg *a = &cfg->accounts[i];
+		struct rs_store_account *s = &ad.acc[i];
+
+		snprintf(s->name, sizeof(s->name), "%s", a->name);
+		s->uid = a->uid;
+		s->gid = a->gid;
+		snprintf(s->gecos, sizeof(s->gecos), "%s", a->gecos ? a->gecos : "");
+		snprintf(s->home, sizeof(s->home), "%s", a->home ? a->home : "/nonexistent");
+		snprintf(s->shell, sizeof(s->shell), "%s", a->shell ? a->shell : "/usr/sbin/nologin");
+		s->sup_gids = a->sup_gids;
+		s->nsup = a->nsup;
+	}
+	ad.nacc = cfg->naccounts;
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		const struct rs_group_cfg *g = &cfg->groups[i];
+
+		snprintf(ad.grp[i].name, sizeof(ad.grp[i].name), "%s", g->name);
+		ad.grp[i].gid = g->gid;
+		ad.grp[i].members = g->members;
+		ad.grp[i].nmembers = g->nmembers;
+	}
+	ad.ngrp = cfg->ngroups;
+	r = rs_store_write_accounts(&t->w, &ad, agen + 1);
+	if (r < 0)
+		snprintf(e->why, sizeof(e->why), "cannot write %s/%s: %s; it is unchanged",
+			 cfg->store_dir, RS_ACCOUNTS_FILE, strerror(-r));
+out:
+	free(ad.acc);
+	free(ad.grp);
+	return r;
+}
+
+/* ---- generation, activation, delivery ---- */
+
+static int new_secret(struct rs_engine *e, const struct rs_account_cfg *acc, uint64_t generation,
+		      struct rs_journal *j, struct rs_secret *s)
+{
+	int r;
+
+	memset(j, 0, sizeof(*j));
+	snprintf(j->name, sizeof(j->name), "%s", acc->name);
+	j->generation = generation;
+	j->step = RS_STEP_GENERATED;
+	j->created = now_s();
+	j->grace = -1;
+	j->ndeliver = acc->ndeliver < RS_MAX_DELIVERIES ? acc->ndeliver : RS_MAX_DELIVERIES;
+	r = rs_secret_generate(&acc->pol.alphabet, acc->pol.length, s);
+	if (r == 0)
+		r = rs_hash_secret(s->buf, s->len, acc->pol.entropy_bits, acc->pol.hash_cost,
+				   j->hash);
+	if (r == 0)
+		r = rs_journal_seal(e->key, j, s);
+	if (r < 0)
+		snprintf(e->why, sizeof(e->why), "cannot generate a secret for %s: %s", acc->name,
+			 strerror(-r));
+	return r;
+}
+
+static int save_journal(struct rs_engine *e, const struct rs_journal *j)
+{
+	int r = rs_journal_save(e->statefd, j);
+
+	if (r < 0)
+		snprintf(e->why, sizeof(e->why), "cannot write the journal of %s in %s: %s",
+			 j->name, e->cfg->state_dir, strerror(-r));
+	return r;
+}
+
+/* Make the journaled secret current in `rec` (DESIGN §3 step 2). */
+static void activate_rec(const struct rs_account_cfg *acc, const struct rs_journal *j,
+			 struct rs_secret_rec *rec, int64_t now)
+{
+	unsigned keep = acc->pol.tripwire_keep;
+	int64_t grace = j->grace >= 0 ? j->grace : acc->pol.grace;
+
+	/* At most two secrets are accepted: whatever was previous goes to the tripwires. */
+	drop_previous(rec, keep);
+	if (j->compromise) {
+		/* The secret being replaced is presumed known to someone else: no grace. */
+		push_tripwire(rec, rec->current, keep);
+	} else {
+		snprintf(rec->previous, sizeof(rec->previous), "%s", rec->current);
+		/* Never later than activation + max_grace, whatever --grace said. */
+		rec->previous_limit = now + acc->pol.max_grace;
+		rec->previous_deadline = now + grace;
+		if (rec->previous_deadline > rec->previous_limit)
+			rec->previous_deadline = rec->previous_limit;
+	}
+	snprintf(rec->current, sizeof(rec->current), "%s", j->hash);
+	rec->current_since = now;
+	rec->generation = j->generation;
+	rec->uid = acc->uid;
+	rec->flags = acc->disabled ? RS_SECRET_DISABLED : 0;
+}
+
+static void audit_step(struct rs_engine *e, const char *event, const struct rs_journal *j,
+		       const char *step)
+{
+	struct rs_audit_ev ev;
+
+	rs_audit_begin(&ev, event, j->name);
+	rs_audit_str(&ev, "step", step);
+	rs_audit_int(&ev, "generation", (int64_t)j->generation);
+	if (j->compromise)
+		rs_audit_str(&ev, "compromise", "true");
+	audit_result(e, &ev);
+}
+
+/* Activate a journal at step GENERATED. Store lock held by the caller through t. */
+static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
+			   struct rs_journal *j, struct txn *t)
+{
+	struct rs_secret_rec *rec = find_rec(&t->d, acc->name);
+	int64_t now = now_s();
+	int r;
+
+	if (!rec) {
+		snprintf(e->why, sizeof(e->why), "%s is not in the store; run rotsecctl sync",
+			 acc->name);
+		return -ENOENT;
+	}
+	if (rec->generation == j->generation && strcmp(rec->current, j->hash) == 0) {
+		/* Crashed after the store write, before the journal said so. */
+		j->activated = rec->current_since;
+	} else if (rec->generation + 1 == j->generation) {
+		activate_rec(acc, j, rec, now);
+		r = txn_write_secrets(e, t);
+		if (r < 0)
+			return r;
+		j->activated = now;
+		(void)RS_FAULT("rotate.activated");
+	} else {
+		snprintf(e->why, sizeof(e->why),
+			 "journal of %s (generation %" PRIu64 ") does not follow the store "
+			 "(generation %" PRIu64 "); not touching it",
+			 acc->name, j->generation, rec->generation);
+		return -EPROTO;
+	}
+	j->step = RS_STEP_ACTIVATED;
+	r = save_journal(e, j);
+	if (r < 0)
+		return r;
+	(void)RS_FAULT("rotate.journaled");
+	audit_step(e, "rotate", j, "activate");
+	return 0;
+}
+
+static int64_t backoff(const struct rs_account_cfg *acc, unsigned attempts)
+{
+	int64_t d = acc->pol.retry_min > 0 ? acc->pol.retry_min : 1;
+
+	for (unsigned i = 1; i < attempts && d < acc->pol.retry_max; i++)
+		d *= 2;
+	return d < acc->pol.retry_max ? d : acc->pol.retry_max;
+}
+
+/*
+ * Hold or release the previous secret while deliveries fail (DESIGN §3): a consumer that
+ * did not get the new secret still holds the old one, so its deadline moves out to the
+ * hard limit (activation + max_grace); once every consumer has the new secret it gets a
+ * normal grace from now, never past the limit.
+ */
+static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+		    int hold)
+{
+	struct rs_secret_rec *rec;
+	struct txn t;
+	int64_t now = now_s(), want;
+	int r;
+
+	if (j->held == hold)
+		return 0;
+	r = txn_begin(e, &t);
+	if (r < 0)
+		return r;
+	rec = find_rec(&t.d, acc->name);
+	if (rec && rec->generation == j->generation && rec->previous[0] &&
+	    now < rs_previous_valid_until(rec)) {
+		want = hold ? rec->previous_limit : now + acc->pol.grace;
+		if (want > rec->previous_limit)
+			want = rec->previous_limit;
+		if (hold ? want > rec->previous_deadline : want < rec->previous_deadline) {
+			rec->previous_deadline = want;
+			r = txn_write_secrets(e, &t);
+		}
+	}
+	txn_end(&t);
+	if (r == 0) {
+		struct rs_audit_ev ev;
+
+		j->held = hold;
+		rs_audit_begin(&ev, hold ? "hold" : "release", acc->name);
+		rs_audit_int(&ev, "generation", (int64_t)j->generation);
+		rs_audit_prio(&ev, hold ? LOG_WARNING : LOG_INFO);
+		audit_result(e, &ev);
+	}
+	return r;
+}
+
+/* Deliver j's secret to the consumers that need it; journal after each. */
+static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
+			  struct rs_journal *j, bool all)
+{
+	struct rs_secret s = { 0 };
+	size_t i, ok = 0;
+	int r;
+
+	if (j->ndeliver != acc->ndeliver) {
+		/* The config's consumers changed since: everyone gets this generation. */
+		j->ndeliver = acc->ndeliver < RS_MAX_DELIVERIES ? acc->ndeliver : RS_MAX_DELIVERIES;
+		for (i = 0; i < j->ndeliver; i++)
+			j->dlv[i].status = RS_DLV_PENDING;
+	}
+	r = rs_journal_unseal(e->key, j, &s);
+	if (r < 0) {
+		snprintf(e->why, sizeof(e->why),
+			 "cannot unseal the journaled secret of %s (host key changed?): %s",
+			 acc->name, strerror(-r));
+		return r;
+	}
+	for (i = 0; i < j->ndeliver; i++) {
+		struct rs_dlv_state *d = &j->dlv[i];
+		struct rs_audit_ev ev;
+		char label[256], why[512];
+		int64_t now;
+		int dr;
+
+		if (d->status == RS_DLV_OK && !all) {
+			ok++;
+			continue;
+		}
+		rs_delivery_label(&acc->deliver[i], label, sizeof(label));
+		why[0] = '\0';
+		dr = rs_deliver_one(acc, &acc->deliver[i], &s, j->generation, why, sizeof(why));
+		now = now_s();
+		d->attempts++;
+		d->last = now;
+		rs_audit_begin(&ev, "deliver", acc->name);
+		rs_audit_int(&ev, "generation", (int64_t)j->generation);
+		rs_audit_str(&ev, "consumer", label);
+		if (dr == 0) {
+			d->status = RS_DLV_OK;
+			d->attempts = 0;
+			d->next = 0;
+			ok++;
+			e->delivered++;
+			rs_audit_str(&ev, "result", "ok");
+		} else {
+			d->status = RS_DLV_FAILED;
+			d->next = now + backoff(acc, d->attempts);
+			e->delivery_failures++;
+			rs_audit_str(&ev, "result", "failed");
+			rs_audit_str(&ev, "error", why[0] ? why : strerror(-dr));
+			rs_audit_int(&ev, "attempt", d->attempts);
+			rs_audit_prio(&ev, LOG_WARNING);
+			snprintf(e->why, sizeof(e->why), "delivery of %s to %s failed: %s",
+				 acc->name, label, why[0] ? why : strerror(-dr));
+		}
+		audit_result(e, &ev);
+		(void)RS_FAULT("deliver.done");
+		r = save_journal(e, j);
+		if (r < 0)
+			goto out;
+	}
+	if (ok == j->ndeliver) {
+		j->step = RS_STEP_DELIVERED;
+		r = set_hold(e, acc, j, 0);
+	} else {
+		r = set_hold(e, acc, j, 1);
+	}
+	if (r == 0)
+		r = save_journal(e, j);
+out:
+	rs_secret_free(&s);
+	return r;
+}
+
+/* Step GENERATED -> ACTIVATED, in its own store transaction. */
+static int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *acc,
+			      struct rs_journal *j)
+{
+	struct txn t;
+	int r = txn_begin(e, &t);
+
+	if (r < 0)
+		return r;
+	r = activate_locked(e, acc, j, &t);
+	txn_end(&t);
+	if (r == 0)
+		e->resumed++;
+	return r;
+}
+
+/* Finish what acc's journal left unfinished. Account lock held by the caller. With
+ * only_due, failed deliveries are retried only once their backoff has passed. */
+static int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
+			 struct rs_journal *j, bool only_due)
+{
+	bool due = j->ndeliver != acc->ndeliver;
+	int64_t now = now_s();
+	int r = 0;
+
+	if (j->step == RS_STEP_GENERATED) {
+		r = activate_journaled(e, acc, j);
+		if (r < 0)
+			return r;
+	}
+	if (j->step != RS_STEP_ACTIVATED && !due)
+		return 0;
+	for (size_t i = 0; i < j->ndeliver; i++)
+		if (j->dlv[i].status != RS_DLV_OK && (!only_due || j->dlv[i].next <= now))
+			due = true;
+	return due ? deliver_locked(e, acc, j, false) : 0;
+}
+
+static const struct rs_account_cfg *configured(struct rs_engine *e, const char *name)
+{
+	const struct rs_account_cfg *acc = rs_config_account(e->cfg, name);
+
+	if (!acc)
+		snprintf(e->why, sizeof(e->why), "%s is not an account of %s", name, e->cfg->file);
+	return acc;
+}
+
+static int lock_account(struct rs_engine *e, const char *name)
+{
+	int fd = rs_account_lock(e->statefd, name, lock_ms(e));
+
+	if (fd < 0)
+		snprintf(e->why, sizeof(e->why), "%s: %s", name,
+			 fd == -ETIMEDOUT ? "another rotsec operation on it is still running"
+					  : strerror(-fd));
+	return fd;
+}
+
+int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rotate_opts *opts)
+{
+	const struct rs_account_cfg *acc = configured(e, name);
+	struct rs_secret s = { 0 };
+	struct rs_secret_rec *rec;
+	struct rs_journal j;
+	struct txn t = { 0 };
+	int lockfd, r;
+
+	if (!acc)
+		return -ENOENT;
+	lockfd = lock_account(e, name);
+	if (lockfd < 0)
+		return lockfd;
+	r = rs_journal_load(e->statefd, name, &j);
+	if (r == 0 && j.step == RS_STEP_GENERATED) {
+		/* An earlier rotation was interrupted: finish it rather than start another. */
+		r = resume_locked(e, acc, &j, false);
+		goto out;
+	}
+	r = txn_begin(e, &t);
+	if (r < 0)
+		goto out;
+	rec = find_rec(&t.d, name);
+	if (!rec) {
+		snprintf(e->why, sizeof(e->why), "%s is not in the store yet; run rotsecctl sync",
+			 name);
+		r = -ENOENT;
+		goto out;
+	}
+	if (rec->previous[0] && now_s() < rs_previous_valid_until(rec) && !opts->compromise) {
+		char until[32], left[32];
+
+		fmt_time(rs_previous_valid_until(rec), until, sizeof(until));
+		rs_duration_format(rs_previous_valid_until(rec) - now_s(), left, sizeof(left));
+		snprintf(e->why, sizeof(e->why),
+			 "the previous secret of %s is in grace until %s (%s from now); rotate "
+			 "after that, or use --revoke-previous for a compromise rotation",
+			 name, until, left);
+		r = -EBUSY;
+		goto out;
+	}
+	r = new_secret(e, acc, rec->generation + 1, &j, &s);
+	if (r < 0)
+		goto out;
+	j.compromise = opts->compromise;
+	j.grace = opts->grace;
+	r = save_journal(e, &j);
+	if (r < 0)
+		goto out;
+	(void)RS_FAULT("rotate.generated");
+	audit_step(e, "rotate", &j, "generate");
+	r = activate_locked(e, acc, &j, &t);
+	txn_end(&t);
+	if (r == 0)
+		r = deliver_locked(e, acc, &j, true);
+out:
+	txn_end(&t);
+	rs_secret_free(&s);
+	close(lockfd);
+	return r;
+}
+
+int rs_engine_revoke(struct rs_engine *e, const char *name)
+{
+	struct rs_secret_rec *rec;
+	struct rs_audit_ev ev;
+	struct txn t;
+	uint64_t gen;
+	int lockfd, r;
+
+	if (!configured(e, name))
+		return -ENOENT;
+	lockfd = lock_account(e, name);
+	if (lockfd < 0)
+		return lockfd;
+	r = txn_begin(e, &t);
+	if (r < 0)
+		goto out;
+	rec = find_rec(&t.d, name);
+	if (!rec || !rec->previous[0] || now_s() >= rs_previous_valid_until(rec)) {
+		snprintf(e->why, sizeof(e->why), "%s has no previous secret in grace", name);
+		r = -ENOENT;
+		goto out;
+	}
+	gen = rec->generation;
+	drop_previous(rec, tripwire_keep(e, name));
+	r = txn_write_secrets(e, &t);
+	if (r == 0) {
+		rs_audit_begin(&ev, "revoke", name);
+		rs_audit_str(&ev, "reason", "admin");
+		rs_audit_int(&ev, "generation", (int64_t)gen - 1);
+		audit_result(e, &ev);
+	}
+out:
+	txn_end(&t);
+	close(lockfd);
+	return r;
+}
+
+int rs_engine_deliver(struct rs_engine *e, const char *name, bool all)
+{
+	const struct rs_account_cfg *acc = configured(e, name);
+	struct rs_journal j;
+	int lockfd, r;
+
+	if (!acc)
+		return -ENOENT;
+	lockfd = lock_account(e, name);
+	if (lockfd < 0)
+		return lockfd;
+	r = rs_journal_load(e->statefd, name, &j);
+	if (r < 0) {
+		snprintf(e->why, sizeof(e->why), "%s has no journaled secret to deliver (%s)", name,
+			 strerror(-r));
+		goto out;
+	}
+	if (j.step == RS_STEP_GENERATED)
+		r = activate_journaled(e, acc, &j);
+	if (r == 0)
+		r = deliver_locked(e, acc, &j, all);
+out:
+	close(lockfd);
+	return r;
+}
+
+int rs_engine_resume(struct rs_engine *e, const char *name, bool only_due)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < e->cfg->naccounts; i++) {
+		const struct rs_account_cfg *acc = &e->cfg->accounts[i];
+		struct rs_journal j;
+		int lockfd, r;
+
+		if (name && strcmp(name, acc->name) != 0)
+			continue;
+		lockfd = lock_account(e, acc->name);
+		if (lockfd < 0) {
+			first = first ? first : lockfd;
+			continue;
+		}
+		r = rs_journal_load(e->statefd, acc->name, &j);
+		if (r == 0)
+			r = resume_locked(e, acc, &j, only_due);
+		else if (r == -ENOENT)
+			r = 0;
+		close(lockfd);
+		if (r < 0 && !first)
+			first = r;
+	}
+	return first;
+}
+
+int rs_engine_sweep(struct rs_engine *e, unsigned *changed)
+{
+	struct txn t;
+	int r;
+
+	*changed = 0;
+	r = txn_begin(e, &t);
+	if (r < 0)
+		return r;
+	*changed = sweep_expired(e, &t.d, now_s());
+	if (*changed)
+		r = txn_write_secrets(e, &t);
+	txn_end(&t);
+	return r;
+}
+
+/* ---- sync ---- */
+
+struct pending_new {
+	char name[RS_NAME_MAX + 1];
+	char hash[RS_HASH_MAX];
+};
+
+static bool in_config(const struct rs_config *cfg, const char *name)
+{
+	return rs_config_account(cfg, name) != NULL;
+}
+
+/* Phase 1: a journaled first secret for every configured account the store lacks. */
+static int sync_generate(struct rs_engine *e, struct pending_new *pn, size_t *npn)
+{
+	struct rs_secrets_data cur;
+	uint64_t gen;
+	int r;
+
+	*npn = 0;
+	r = rs_store_load_secrets(e->cfg->store_dir, &cur, &gen, e->why, sizeof(e->why));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < e->cfg->naccounts; i++) {
+		const struct rs_account_cfg *acc = &e->cfg->accounts[i];
+		struct rs_secret s = { 0 };
+		struct rs_journal j;
+		int lockfd;
+
+		if (find_rec(&cur, acc->name))
+			continue;
+		lockfd = lock_account(e, acc->name);
+		if (lockfd < 0) {
+			r = lockfd;
+			break;
+		}
+		/* A first secret journaled by an interrupted sync is reused, never replaced:
+		 * it may already have been delivered. */
+		if (rs_journal_load(e->statefd, acc->name, &j) != 0 || j.generation != 1 ||
+		    j.step != RS_STEP_GENERATED) {
+			r = new_secret(e, acc, 1, &j, &s);
+			if (r == 0)
+				r = save_journal(e, &j);
+			rs_secret_free(&s);
+			if (r == 0)
+				audit_step(e, "create", &j, "generate");
+		}
+		close(lockfd);
+		if (r == 0) {
+			snprintf(pn[*npn].name, sizeof(pn[*npn].name), "%s", acc->name);
+			snprintf(pn[*npn].hash, sizeof(pn[*npn].hash), "%s", j.hash);
+			(*npn)++;
+		}
+	}
+	rs_secrets_data_free(&cur);
+	(void)RS_FAULT("sync.generated");
+	return r;
+}
+
+/* Phase 2: the store. secrets.cdb (with the new accounts) before accounts.cdb, and
+ * removed accounts out of accounts.cdb before their secrets go (DESIGN §2). */
+static int sync_store(struct rs_engine *e, const struct pending_new *pn, size_t npn,
+		      char (*removed)[RS_NAME_MAX + 1], size_t *nremoved)
+{
+	struct txn t;
+	struct rs_secret_rec *grown;
+	int64_t now = now_s();
+	size_t i, keep;
+	int r;
+
+	*nremoved = 0;
+	r = txn_begin(e, &t);
+	if (r < 0)
+		return r;
+	grown = realloc(t.d.rec, (t.d.n + npn + 1) * sizeof(*grown));
+	if (!grown) {
+		r = -ENOMEM;
+		goto out;
+	}
+	t.d.rec = grown;
+	for (i = 0; i < npn; i++) {
+		const struct rs_account_cfg *acc = rs_config_account(e->cfg, pn[i].name);
+		struct rs_secret_rec *rec;
+
+		if (find_rec(&t.d, pn[i].name))
+			continue; /* added by someone else meanwhile */
+		rec = &t.d.rec[t.d.n++];
+		memset(rec, 0, sizeof(*rec));
+		snprintf(rec->name, sizeof(rec->name), "%s", acc->name);
+		snprintf(rec->current, sizeof(rec->current), "%s", pn[i].hash);
+		rec->current_since = now;
+		rec->generation = 1;
+		e->created++;
+	}
+	for (i = 0; i < t.d.n; i++) {
+		const struct rs_account_cfg *acc = rs_config_account(e->cfg, t.d.rec[i].name);
+
+		if (acc) {
+			t.d.rec[i].uid = acc->uid;
+			t.d.rec[i].flags = acc->disabled ? RS_SECRET_DISABLED : 0;
+		}
+	}
+	sweep_expired(e, &t.d, now);
+	r = txn_write_secrets(e, &t);
+	if (r < 0)
+		goto out;
+	(void)RS_FAULT("sync.secrets");
+	r = write_accounts(e, &t);
+	if (r < 0)
+		goto out;
+	(void)RS_FAULT("sync.accounts");
+	for (i = 0, keep = 0; i < t.d.n; i++) {
+		if (in_config(e->cfg, t.d.rec[i].name))
+			t.d.rec[keep++] = t.d.rec[i];
+		else
+			snprintf(removed[(*nremoved)++], RS_NAME_MAX + 1, "%s", t.d.rec[i].name);
+	}
+	if (*nremoved) {
+		t.d.n = keep;
+		r = txn_write_secrets(e, &t);
+	}
+out:
+	txn_end(&t);
+	return r;
+}
+
+int rs_engine_sync(struct rs_engine *e)
+{
+	const struct rs_config *cfg = e->cfg;
+	struct pending_new *pn = NULL;
+	char(*removed)[RS_NAME_MAX + 1] = NULL;
+	struct rs_secrets_data cur;
+	uint64_t gen;
+	size_t npn = 0, nremoved = 0, i;
+	int r, r2;
+
+	e->created = e->removed = 0;
+	r = rs_store_load_secrets(cfg->store_dir, &cur, &gen, e->why, sizeof(e->why));
+	if (r < 0)
+		return r;
+	pn = calloc(cfg->naccounts + 1, sizeof(*pn));
+	removed = calloc(cur.n + 1, sizeof(*removed));
+	rs_secrets_data_free(&cur);
+	if (!pn || !removed) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = sync_generate(e, pn, &npn);
+	if (r == 0)
+		r = sync_store(e, pn, npn, removed, &nremoved);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < nremoved; i++) {
+		struct rs_audit_ev ev;
+		char usage[PATH_MAX];
+
+		(void)rs_journal_remove(e->statefd, removed[i]);
+		snprintf(usage, sizeof(usage), "%s/%s.usage", cfg->run_dir, removed[i]);
+		(void)unlink(usage);
+		rs_audit_begin(&ev, "remove", removed[i]);
+		audit_result(e, &ev);
+		e->removed++;
+	}
+	{
+		struct rs_audit_ev ev;
+
+		rs_audit_begin(&ev, "sync", NULL);
+		rs_audit_int(&ev, "accounts", (int64_t)cfg->naccounts);
+		rs_audit_int(&ev, "created", e->created);
+		rs_audit_int(&ev, "removed", e->removed);
+		audit_result(e, &ev);
+	}
+	/* Phase 3: activate and deliver the new accounts' first secrets, and finish any
+	 * rotation a crash interrupted. */
+	r2 = rs_engine_resume(e, NULL, false);
+	if (r2 < 0)
+		r = r2;
+out:
+	free(pn);
+	free(removed);
+	return r;
+}
+
+/* ---- show, status, verify ---- */
+
+int rs_engine_show(struct rs_engine *e, const char *name, struct rs_secret *out)
+{
+	struct rs_secret_rec rec;
+	struct rs_journal j;
+	struct rs_store s;
+	const struct rs_map *m;
+	struct rs_audit_ev ev;
+	int r;
+
+	if (!configured(e, name))
+		return -ENOENT;
+	r = rs_journal_load(e->statefd, name, &j);
+	if (r < 0) {
+		snprintf(e->why, sizeof(e->why), "%s has no journaled secret (%s)", name,
+			 strerror(-r));
+		return r;
+	}
+	r = rs_store_init(&s, e->cfg->store_dir, RS_SECRETS_FILE);
+	if (r == 0)
+		r = rs_store_acquire(&s, &m, e->why, sizeof(e->why));
+	if (r < 0)
+		return r;
+	r = rs_map_secret_by_name(m, name, &rec);
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+	if (r <= 0 || strcmp(rec.current, j.hash) != 0) {
+		snprintf(e->why, sizeof(e->why),
+			 "the journal of %s does not hold the active secret (a rotation is "
+			 "unfinished?); run rotsecctl sync",
+			 name);
+		return -ESTALE;
+	}
+	r = rs_journal_unseal(e->key, &j, out);
+	rs_audit_begin(&ev, "show", name);
+	rs_audit_int(&ev, "generation", (int64_t)j.generation);
+	rs_audit_str(&ev, "result", r == 0 ? "ok" : "failed");
+	rs_audit_prio(&ev, LOG_NOTICE);
+	audit_result(e, &ev);
+	if (r < 0)
+		snprintf(e->why, sizeof(e->why), "cannot unseal the secret of %s: %s", name,
+			 strerror(-r));
+	return r;
+}
+
+static void delivery_summary(const struct rs_account_cfg *acc, const struct rs_journal *j,
+			     bool have_j, char *buf, size_t len)
+{
+	size_t ok = 0, failed = 0, n = have_j ? j->ndeliver : 0;
+
+	if (acc->ndeliver == 0) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	if (!have_j) {
+		snprintf(buf, len, "pending");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ok += j->dlv[i].status == RS_DLV_OK;
+		failed += j->dlv[i].status == RS_DLV_FAILED;
+	}
+	if (ok == n && n == acc->ndeliver)
+		snprintf(buf, len, "ok");
+	else if (failed)
+		snprintf(buf, len, "failed %zu/%zu", failed, acc->ndeliver);
+	else
+		snprintf(buf, len, "pending %zu/%zu", acc->ndeliver - ok, acc->ndeliver);
+}
+
+int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **out, size_t *n)
+{
+	const struct rs_config *cfg = e->cfg;
+	const struct rs_map *m = NULL;
+	struct rs_store s;
+	struct rs_status *st;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (name && !configured(e, name))
+		return -ENOENT;
+	st = calloc(cfg->naccounts + 1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	r = rs_store_init(&s, cfg->store_dir, RS_SECRETS_FILE);
+	if (r == 0) {
+		r = rs_store_acquire(&s, &m, e->why, sizeof(e->why));
+		if (r == -ENOENT)
+			r = 0, m = NULL;
+	}
+	if (r < 0) {
+		free(st);
+		return r;
+	}
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		const struct rs_account_cfg *acc = &cfg->accounts[i];
+		struct rs_status *x = &st[*n];
+		struct rs_secret_rec rec;
+		struct rs_journal j;
+		bool have_j;
+
+		if (name && strcmp(name, acc->name) != 0)
+			continue;
+		(*n)++;
+		snprintf(x->name, sizeof(x->name), "%s", acc->name);
+		x->uid = acc->uid;
+		x->disabled = acc->disabled;
+		have_j = e->statefd >= 0 && rs_journal_load(e->statefd, acc->name, &j) == 0;
+		if (m && rs_map_secret_by_name(m, acc->name, &rec) == 1) {
+			x->in_store = true;
+			x->generation = rec.generation;
+			x->current_since = rec.current_since;
+			if (rec.previous[0] && now_s() < rs_previous_valid_until(&rec))
+				x->previous_valid_until = rs_previous_valid_until(&rec);
+			x->next_rotation = rec.current_since + acc->pol.rotate_every;
+		}
+		if (have_j) {
+			x->step = j.step;
+			x->degraded = j.degraded;
+			if (j.next_rotation)
+				x->next_rotation = j.next_rotation;
+		}
+		delivery_summary(acc, &j, have_j, x->delivery, sizeof(x->delivery));
+		x->have_usage = rs_usage_read(cfg->run_dir, acc->name, &x->usage) == 0 &&
+				x->usage.generation == x->generation;
+	}
+	if (m)
+		rs_store_release(&s, m);
+	rs_store_close(&s);
+	*out = st;
+	return 0;
+}
+
+int rs_verify_password(const struct rs_config *cfg, const char *name, const char *pw, size_t len,
+		       struct rs_verify_result *res, char *why, size_t whylen)
+{
+	struct rs_secret_rec rec;
+	const struct rs_map *m;
+	struct rs_store s;
+	struct rs_audit_ev ev;
+	int r, found;
+
+	r = rs_store_init(&s, cfg->store_dir, RS_SECRETS_FILE);
+	if (r == 0)
+		r = rs_store_acquire(&s, &m, why, whylen);
+	if (r < 0)
+		return r;
+	found = rs_map_secret_by_name(m, name, &rec);
+	if (found < 0) {
+		snprintf(why, whylen, "%s/%s: damaged record for %s", cfg->store_dir,
+			 RS_SECRETS_FILE, name);
+		r = found;
+	} else {
+		r = rs_policy_verify(found ? &rec : NULL, m->meta.dummy, pw, len, now_s(), 0, res);
+		if (r < 0)
+			snprintf(why, whylen, "%s/%s: a hash for %s cannot be checked",
+				 cfg->store_dir, RS_SECRETS_FILE, name);
+	}
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+	rs_audit_begin(&ev, "verify", name);
+	rs_audit_str(&ev, "result", r < 0 ? "error" : rs_verdict_name(res->verdict));
+	rs_audit_prio(&ev, r == 0 && res->verdict == RS_REVOKED ? LOG_ALERT : LOG_INFO);
+	(void)rs_audit_commit(cfg->audit_log, &ev);
+	return r;
+}

@@ -1,0 +1,99 @@
+/*
+ * The rotation engine, shared by rotsecctl and rotsecd: sync, rotate, revoke, deliver,
+ * resume, verify, show and status over the store (common/), the journal and the
+ * deliveries. Every operation on an account holds that account's lock in the state dir
+ * for its whole duration, and the store lock while it rewrites a store file, so the CLI
+ * and the daemon can run side by side.
+ *
+ * Functions return 0 or a negative errno; on failure e->why says what went wrong in one
+ * sentence for a person. Nothing here prints; the callers do.
+ */
+#ifndef ROTSEC_ENGINE_H
+#define ROTSEC_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "journal.h"
+#include "policy.h"
+#include "secret.h"
+#include "usage.h"
+
+struct rs_engine {
+	const struct rs_config *cfg;
+	int statefd;
+	unsigned char *key;      /* host key, in guarded memory */
+	gid_t secrets_gid;       /* group "rotsec" from group_file, 0 when there is none */
+	char why[1024];
+	/* Counters of the last operation, for messages. */
+	unsigned created, removed, resumed, delivered, delivery_failures;
+};
+
+struct rs_rotate_opts {
+	int64_t grace;           /* -1: the account's grace */
+	bool compromise;         /* --revoke-previous: no grace for the secret replaced */
+};
+
+/* Open the state dir (creating it) and load the host key (creating it). With readonly
+ * (status, verify: may run without root) nothing is created, and a state dir or key that
+ * cannot be opened only leaves those parts out (statefd -1, key NULL). */
+int rs_engine_open(struct rs_engine *e, const struct rs_config *cfg, bool readonly);
+void rs_engine_close(struct rs_engine *e);
+
+/* Bring the store in line with the config: add accounts (first secret generated,
+ * activated and delivered), update attributes, remove accounts no longer configured,
+ * resume interrupted rotations. */
+int rs_engine_sync(struct rs_engine *e);
+
+/* Rotate NAME. -EBUSY while the previous secret is in grace (why gives the end) unless
+ * opts->compromise. A rotation interrupted earlier is resumed instead of starting anew
+ * (e->resumed = 1). Returns 0 when the new secret is active even if a delivery failed
+ * (e->delivery_failures > 0; the previous secret is then held until max_grace). */
+int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rotate_opts *opts);
+
+/* End the previous secret's grace now (it becomes a tripwire). -ENOENT when none. */
+int rs_engine_revoke(struct rs_engine *e, const char *name);
+
+/* Deliver NAME's current secret again to every consumer (all = true) or only to those
+ * whose delivery has not succeeded. */
+int rs_engine_deliver(struct rs_engine *e, const char *name, bool all);
+
+/* Finish whatever NAME's journal says is unfinished (NULL: every account). With only_due,
+ * failed deliveries are retried only when their backoff has passed (the daemon's loop). */
+int rs_engine_resume(struct rs_engine *e, const char *name, bool only_due);
+
+/* Move previous secrets past their deadline to the tripwire list (store rewrite only
+ * when something changed). *changed counts the accounts touched. */
+int rs_engine_sweep(struct rs_engine *e, unsigned *changed);
+
+/* The current plaintext (break-glass); root only, audited by the caller's verb. */
+int rs_engine_show(struct rs_engine *e, const char *name, struct rs_secret *out);
+
+struct rs_status {
+	char name[RS_NAME_MAX + 1];
+	uint32_t uid;
+	bool in_store, disabled, degraded;
+	uint64_t generation;
+	int64_t current_since;
+	int64_t previous_valid_until;   /* 0 = no previous secret */
+	int64_t next_rotation;
+	enum rs_step step;
+	char delivery[64];              /* "ok", "2/3 ok", "failed", "pending", "none" */
+	bool have_usage;
+	struct rs_usage usage;
+};
+
+/* Status of every configured account (name NULL) or of one; *out malloc'ed. */
+int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **out, size_t *n);
+
+/* Verify a password against NAME exactly as pam_rotsec would (the store, the policy),
+ * and audit the answer. */
+int rs_verify_password(const struct rs_config *cfg, const char *name, const char *pw, size_t len,
+		       struct rs_verify_result *res, char *why, size_t whylen);
+
+/* gid of group "rotsec" in the config's group_file, 0 when absent. */
+gid_t rs_rotsec_gid(const struct rs_config *cfg);
+
+#endif

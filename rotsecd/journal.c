@@ -1,0 +1,398 @@
+#define _GNU_SOURCE
+#include "journal.h"
+#include "safefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JOURNAL_MAX 8192
+
+const char *rs_step_name(enum rs_step s)
+{
+	switch (s) {
+	case RS_STEP_GENERATED:
+		return "generated";
+	case RS_STEP_ACTIVATED:
+		return "activated";
+	case RS_STEP_DELIVERED:
+		return "delivered";
+	case RS_STEP_NONE:
+		break;
+	}
+	return "none";
+}
+
+const char *rs_dlv_status_name(enum rs_dlv_status s)
+{
+	switch (s) {
+	case RS_DLV_OK:
+		return "ok";
+	case RS_DLV_FAILED:
+		return "failed";
+	case RS_DLV_PENDING:
+		break;
+	}
+	return "pending";
+}
+
+int rs_state_dir_open(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	int fd;
+
+	if (!path || path[0] != '/') {
+		snprintf(why, whylen, "state_dir must be an absolute path");
+		return -EINVAL;
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		int r = -errno;
+		snprintf(why, whylen, "cannot create state_dir %s: %s", path, strerror(-r));
+		return r;
+	}
+	fd = rs_open_safe_dir(path, 0, why, whylen);
+	if (fd < 0)
+		return fd;
+	/* The journal holds sealed secrets and the host key unseals them: the directory is
+	 * root's alone, not even readable by a group. */
+	if (fstat(fd, &st) < 0 || (st.st_mode & 0077)) {
+		snprintf(why, whylen, "state_dir %s must be mode 0700 (it is %04o)", path,
+			 (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_LEN], char *why,
+		    size_t whylen)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT && create) {
+		unsigned char fresh[RS_HOSTKEY_LEN];
+
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			r = -errno;
+			snprintf(why, whylen, "cannot create host key %s: %s", path, strerror(-r));
+			return r;
+		}
+		randombytes_buf(fresh, sizeof(fresh));
+		r = fchmod(fd, 0600) < 0 ? -errno : rs_write_all(fd, fresh, sizeof(fresh));
+		if (r == 0 && fsync(fd) < 0)
+			r = -errno;
+		close(fd);
+		sodium_memzero(fresh, sizeof(fresh));
+		if (r < 0) {
+			unlink(path);
+			snprintf(why, whylen, "cannot write host key %s: %s", path, strerror(-r));
+			return r;
+		}
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	}
+	if (fd < 0) {
+		r = -errno;
+		snprintf(why, whylen, "cannot open host key %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 0077)) {
+		snprintf(why, whylen, "host key %s must be a regular file, owned by root, mode 0600",
+			 path);
+		close(fd);
+		return -EPERM;
+	}
+	n = read(fd, key, RS_HOSTKEY_LEN);
+	close(fd);
+	if (n != RS_HOSTKEY_LEN || st.st_size != RS_HOSTKEY_LEN) {
+		snprintf(why, whylen, "host key %s is damaged (not %d bytes)", path,
+			 RS_HOSTKEY_LEN);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int file_name(char *buf, size_t len, const char *name, const char *ext)
+{
+	if (!rs_name_valid(name))
+		return -EINVAL;
+	snprintf(buf, len, "%s.%s", name, ext);
+	return 0;
+}
+
+int rs_account_lock(int statefd, const char *name, int timeout_ms)
+{
+	char file[RS_NAME_MAX + 8];
+	int r = file_name(file, sizeof(file), name, "lock");
+
+	return r < 0 ? r : rs_lock(statefd, file, timeout_ms);
+}
+
+static int parse_step(const char *s, enum rs_step *out)
+{
+	if (strcmp(s, "generated") == 0)
+		*out = RS_STEP_GENERATED;
+	else if (strcmp(s, "activated") == 0)
+		*out = RS_STEP_ACTIVATED;
+	else if (strcmp(s, "delivered") == 0)
+		*out = RS_STEP_DELIVERED;
+	else
+		return -EPROTO;
+	return 0;
+}
+
+static int parse_dlv(const char *v, struct rs_journal *j)
+{
+	char status[16];
+	unsigned idx, attempts;
+	int64_t last, next;
+	struct rs_dlv_state *d;
+
+	if (sscanf(v, "%u %15s %u %" SCNd64 " %" SCNd64, &idx, status, &attempts, &last,
+		   &next) != 5 ||
+	    idx >= RS_MAX_DELIVERIES)
+		return -EPROTO;
+	d = &j->dlv[idx];
+	if (strcmp(status, "ok") == 0)
+		d->status = RS_DLV_OK;
+	else if (strcmp(status, "failed") == 0)
+		d->status = RS_DLV_FAILED;
+	else if (strcmp(status, "pending") == 0)
+		d->status = RS_DLV_PENDING;
+	else
+		return -EPROTO;
+	d->attempts = attempts;
+	d->last = last;
+	d->next = next;
+	if (idx + 1 > j->ndeliver)
+		j->ndeliver = idx + 1;
+	return 0;
+}
+
+static int parse_i64(const char *v, int64_t *out)
+{
+	char *end;
+	long long x;
+
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno || end == v || *end)
+		return -EPROTO;
+	*out = x;
+	return 0;
+}
+
+static int parse_line(char *line, struct rs_journal *j)
+{
+	char *v = strchr(line, ' ');
+	int64_t x;
+
+	if (!v)
+		return -EPROTO;
+	*v++ = '\0';
+	if (strcmp(line, "account") == 0) {
+		if (!rs_name_valid(v))
+			return -EPROTO;
+		snprintf(j->name, sizeof(j->name), "%s", v);
+	} else if (strcmp(line, "generation") == 0) {
+		if (parse_i64(v, &x) < 0 || x < 1)
+			return -EPROTO;
+		j->generation = (uint64_t)x;
+	} else if (strcmp(line, "step") == 0) {
+		return parse_step(v, &j->step);
+	} else if (strcmp(line, "created") == 0) {
+		return parse_i64(v, &j->created);
+	} else if (strcmp(line, "activated") == 0) {
+		return parse_i64(v, &j->activated);
+	} else if (strcmp(line, "next_rotation") == 0) {
+		return parse_i64(v, &j->next_rotation);
+	} else if (strcmp(line, "compromise") == 0) {
+		j->compromise = strcmp(v, "1") == 0;
+	} else if (strcmp(line, "grace") == 0) {
+		return parse_i64(v, &j->grace);
+	} else if (strcmp(line, "held") == 0) {
+		j->held = strcmp(v, "1") == 0;
+	} else if (strcmp(line, "degraded") == 0) {
+		j->degraded = strcmp(v, "1") == 0;
+	} else if (strcmp(line, "hash") == 0) {
+		if (!rs_hash_string_ok(v))
+			return -EPROTO;
+		snprintf(j->hash, sizeof(j->hash), "%s", v);
+	} else if (strcmp(line, "sealed") == 0) {
+		if (strlen(v) >= sizeof(j->sealed))
+			return -EPROTO;
+		strcpy(j->sealed, v);
+	} else if (strcmp(line, "delivery") == 0) {
+		return parse_dlv(v, j);
+	}
+	/* Unknown keys are ignored so that a newer rotsec's journal can be read back after a
+	 * downgrade; the ones that matter are checked below. */
+	return 0;
+}
+
+int rs_journal_load(int statefd, const char *name, struct rs_journal *j)
+{
+	char file[RS_NAME_MAX + 8], buf[JOURNAL_MAX + 1], *line, *save = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	memset(j, 0, sizeof(*j));
+	j->grace = -1;
+	r = file_name(file, sizeof(file), name, "state");
+	if (r < 0)
+		return r;
+	fd = openat(statefd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 0077)) {
+		close(fd);
+		return -EPERM;
+	}
+	n = read(fd, buf, JOURNAL_MAX);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	line = strtok_r(buf, "\n", &save);
+	if (!line || strcmp(line, "rotsec-state 1") != 0)
+		return -EPROTO;
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		r = parse_line(line, j);
+		if (r < 0)
+			return r;
+	}
+	if (strcmp(j->name, name) != 0 || j->generation == 0 || j->step == RS_STEP_NONE ||
+	    !j->hash[0] || !j->sealed[0])
+		return -EPROTO;
+	return 0;
+}
+
+int rs_journal_save(int statefd, const struct rs_journal *j)
+{
+	char file[RS_NAME_MAX + 8], buf[JOURNAL_MAX];
+	size_t len = 0, i;
+	int r, n;
+
+	r = file_name(file, sizeof(file), j->name, "state");
+	if (r < 0)
+		return r;
+	n = snprintf(buf, sizeof(buf),
+		     "rotsec-state 1\naccount %s\ngeneration %" PRIu64 "\nstep %s\n"
+		     "created %" PRId64 "\nactivated %" PRId64 "\nhash %s\nsealed %s\n"
+		     "compromise %d\ngrace %" PRId64 "\nheld %d\ndegraded %d\nnext_rotation %" PRId64
+		     "\n",
+		     j->name, j->generation, rs_step_name(j->step), j->created, j->activated,
+		     j->hash, j->sealed, j->compromise, j->grace, j->held, j->degraded,
+		     j->next_rotation);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -EOVERFLOW;
+	len = (size_t)n;
+	for (i = 0; i < j->ndeliver && i < RS_MAX_DELIVERIES; i++) {
+		const struct rs_dlv_state *d = &j->dlv[i];
+
+		n = snprintf(buf + len, sizeof(buf) - len,
+			     "delivery %zu %s %u %" PRId64 " %" PRId64 "\n", i,
+			     rs_dlv_status_name(d->status), d->attempts, d->last, d->next);
+		if (n < 0 || (size_t)n >= sizeof(buf) - len)
+			return -EOVERFLOW;
+		len += (size_t)n;
+	}
+	return rs_atomic_replace(statefd, file, buf, len, 0600, 0, 0);
+}
+
+int rs_journal_remove(int statefd, const char *name)
+{
+	char file[RS_NAME_MAX + 8];
+	int r = file_name(file, sizeof(file), name, "state");
+
+	if (r < 0)
+		return r;
+	if (unlinkat(statefd, file, 0) < 0 && errno != ENOENT)
+		return -errno;
+	file_name(file, sizeof(file), name, "lock");
+	(void)unlinkat(statefd, file, 0);
+	return fsync(statefd) < 0 ? -errno : 0;
+}
+
+/* "NAME\nG\n": binds a sealed secret to its account and generation, so that a journal
+ * file copied over another account's cannot hand out the wrong secret. */
+static int binding(const struct rs_journal *j, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s\n%" PRIu64 "\n", j->name, j->generation);
+
+	return (n < 0 || (size_t)n >= len) ? -EOVERFLOW : n;
+}
+
+int rs_journal_seal(const unsigned char key[RS_HOSTKEY_LEN], struct rs_journal *j,
+		    const struct rs_secret *s)
+{
+	unsigned char *msg, *box;
+	char bind[RS_NAME_MAX + 32];
+	size_t mlen, blen;
+	int n = binding(j, bind, sizeof(bind)), r = 0;
+
+	if (n < 0)
+		return n;
+	mlen = (size_t)n + s->len;
+	blen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + mlen;
+	if (sodium_base64_ENCODED_LEN(blen, sodium_base64_VARIANT_ORIGINAL) > sizeof(j->sealed))
+		return -E2BIG;
+	msg = sodium_malloc(mlen);
+	box = malloc(blen);
+	if (!msg || !box) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(msg, bind, (size_t)n);
+	memcpy(msg + n, s->buf, s->len);
+	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, msg, mlen, box, key);
+	sodium_bin2base64(j->sealed, sizeof(j->sealed), box, blen, sodium_base64_VARIANT_ORIGINAL);
+out:
+	if (msg)
+		sodium_free(msg);
+	free(box);
+	return r;
+}
+
+int rs_journal_unseal(const unsigned char key[RS_HOSTKEY_LEN], const struct rs_journal *j,
+		      struct rs_secret *out)
+{
+	unsigned char box[RS_SEALED_B64_MAX], *msg = NULL;
+	char bind[RS_NAME_MAX + 32];
+	size_t blen, mlen;
+	int n = binding(j, bind, sizeof(bind)), r;
+
+	if (n < 0)
+		return n;
+	if (sodium_base642bin(box, sizeof(box), j->sealed, strlen(j->sealed), NULL, &blen, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    blen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + (size_t)n + 1)
+		return -EPROTO;
+	mlen = blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+	msg = sodium_malloc(mlen);
+	if (!msg)
+		return -ENOMEM;
+	r = -EBADMSG;
+	if (crypto_secretbox_open_easy(msg, box + crypto_secretbox_NONCEBYTES,
+				       blen - crypto_secretbox_NONCEBYTES, box, key) != 0)
+		goto out;
+	if (memcmp(msg, bind, (size_t)n) != 0)
+		goto out;
+	r = rs_secret_from(out, (const char *)msg + n, mlen - (size_t)n);
+out:
+	sodium_free(msg);
+	return r;
+}

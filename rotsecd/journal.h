@@ -1,0 +1,96 @@
+/*
+ * The rotation journal (DESIGN §3): one file per account in the root-only state dir,
+ * STATE_DIR/NAME.state (0600), replaced atomically at every step. It holds the newest
+ * generated secret encrypted under the host key, the step the rotation reached and the
+ * result of every delivery, so that a crash at any step is resumed from there and a
+ * consumer that missed a delivery can be served again.
+ *
+ * Text format, one "key value" per line (secrets only ever appear sealed):
+ *   rotsec-state 1
+ *   account NAME
+ *   generation G
+ *   step generated|activated|delivered
+ *   created T            activated T
+ *   hash HASH            (the store hash of this generation's secret)
+ *   sealed BASE64        (nonce || crypto_secretbox("NAME\nG\n" || secret))
+ *   compromise 0|1       grace SECONDS|-1  held 0|1
+ *   degraded 0|1         next_rotation T
+ *   delivery I STATUS ATTEMPTS LAST NEXT   (STATUS pending|ok|failed)
+ */
+#ifndef ROTSEC_JOURNAL_H
+#define ROTSEC_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "names.h"
+#include "record.h"
+#include "secret.h"
+
+#define RS_MAX_DELIVERIES 32
+#define RS_HOSTKEY_LEN    32
+#define RS_SEALED_B64_MAX 1024
+
+enum rs_step {
+	RS_STEP_NONE = 0,
+	RS_STEP_GENERATED,  /* secret generated and journaled; store not yet changed */
+	RS_STEP_ACTIVATED,  /* store has it as current; deliveries may be pending */
+	RS_STEP_DELIVERED,  /* every consumer has it */
+};
+
+enum rs_dlv_status {
+	RS_DLV_PENDING = 0,
+	RS_DLV_OK,
+	RS_DLV_FAILED,
+};
+
+struct rs_dlv_state {
+	enum rs_dlv_status status;
+	unsigned attempts;
+	int64_t last;       /* last attempt, 0 = never */
+	int64_t next;       /* next retry (FAILED), 0 = now */
+};
+
+struct rs_journal {
+	char name[RS_NAME_MAX + 1];
+	uint64_t generation;
+	enum rs_step step;
+	int64_t created, activated;
+	char hash[RS_HASH_MAX];
+	char sealed[RS_SEALED_B64_MAX];
+	int compromise;
+	int64_t grace;      /* grace asked for this rotation (rotate --grace), -1 = account's */
+	int held;           /* previous secret held to max_grace while a delivery fails */
+	int degraded;
+	int64_t next_rotation;
+	size_t ndeliver;
+	struct rs_dlv_state dlv[RS_MAX_DELIVERIES];
+};
+
+/* Open (creating 0700 when missing) and check the state dir: root-owned, no access for
+ * group or others. Returns a directory fd or a negative errno with `why`. */
+int rs_state_dir_open(const char *path, char *why, size_t whylen);
+
+/* Host key: 32 random bytes in `path` (0600 root). With create, a missing key is made
+ * (O_EXCL, mode before content, fsync). A key readable by others is refused. */
+int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_LEN], char *why,
+		    size_t whylen);
+
+int rs_journal_load(int statefd, const char *name, struct rs_journal *j);
+int rs_journal_save(int statefd, const struct rs_journal *j);
+int rs_journal_remove(int statefd, const char *name);
+
+/* Seal `s` into j->sealed (bound to j->name and j->generation); unseal checks the binding. */
+int rs_journal_seal(const unsigned char key[RS_HOSTKEY_LEN], struct rs_journal *j,
+		    const struct rs_secret *s);
+int rs_journal_unseal(const unsigned char key[RS_HOSTKEY_LEN], const struct rs_journal *j,
+		      struct rs_secret *out);
+
+/* Per-account lock (STATE_DIR/NAME.lock), so that the daemon and the CLI, or two CLIs,
+ * never run two operations on one account at once. Returns the lock fd. */
+int rs_account_lock(int statefd, const char *name, int timeout_ms);
+
+const char *rs_step_name(enum rs_step s);
+const char *rs_dlv_status_name(enum rs_dlv_status s);
+
+#endif
