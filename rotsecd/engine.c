@@ -433,7 +433,7 @@ static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc
 	if (r < 0)
 		return r;
 	(void)RS_FAULT("rotate.journaled");
-	audit_step(e, "rotate", j, "activate");
+	audit_step(e, j->generation == 1 ? "create" : "rotate", j, "activate");
 	return 0;
 }
 
@@ -929,6 +929,7 @@ int rs_engine_sync(struct rs_engine *e)
 	struct rs_secrets_data cur;
 	uint64_t gen;
 	size_t npn = 0, nremoved = 0, i;
+	unsigned resumed;
 	int r, r2;
 
 	e->created = e->removed = 0;
@@ -969,9 +970,12 @@ int rs_engine_sync(struct rs_engine *e)
 	}
 	/* Phase 3: activate and deliver the new accounts' first secrets, and finish any
 	 * rotation a crash interrupted. */
+	resumed = e->resumed;
 	r2 = rs_engine_resume(e, NULL, false);
 	if (r2 < 0)
 		r = r2;
+	/* Activating a first secret is part of creating the account, not a resumption. */
+	e->resumed -= e->resumed - resumed < e->created ? e->resumed - resumed : e->created;
 out:
 	free(pn);
 	free(removed);

@@ -131,8 +131,11 @@ static int cmd_rotate(struct rs_engine *e, const char *name, const struct rs_rot
 		return fail(e, r);
 	if (rs_engine_status(e, name, &st, &n) == 0 && n == 1) {
 		char until[32];
+		time_t t = (time_t)st->previous_valid_until;
+		struct tm tm;
 
-		fmt_time(st->previous_valid_until, until, sizeof(until));
+		localtime_r(&t, &tm);
+		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
 		printf("%s %s to generation %" PRIu64, name,
 		       e->resumed ? "finished the interrupted rotation" : "rotated", st->generation);
 		if (st->previous_valid_until)

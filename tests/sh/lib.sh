@@ -68,3 +68,57 @@ done_testing() { echo "1..$_tap_n"; }
 
 # A file's bytes as one checksum, to prove something did not change.
 sum_of() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+
+# ---- rotsec environment in $T ----
+# rotsec_env: a store, state dir, run dir, outbox and fake passwd/group files under $T, and
+# $CONF, a config whose top part points every path there. Add accounts with conf_accounts.
+rotsec_env() {
+	mkdir -p "$T/store" "$T/out" "$T/keys"
+	chmod 0755 "$T/store" "$T/out"
+	printf 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nbackup:x:34:34:backup:/var/backups:/usr/sbin/nologin\n' >"$T/passwd"
+	printf 'root:x:0:\ndaemon:x:1:\nbackup:x:34:\nrotsec:x:990:\n' >"$T/group"
+	CONF=$T/rotsec.conf
+	export CONF
+}
+
+# conf_write DEFAULTS GROUPS ACCOUNTS: the whole config, paths first (one per line, so
+# line numbers of what follows are stable: the paths take lines 1-8).
+conf_write() {
+	cat >"$CONF" <<CONF_EOF
+store_dir = "$T/store";
+state_dir = "$T/state";
+key_file = "$T/rotsec.key";
+run_dir = "$T/run";
+audit_log = "$T/audit.jsonl";
+metrics_file = "$T/rotsec.prom";
+passwd_file = "$T/passwd";
+group_file = "$T/group";
+defaults = { $1 };
+groups = ( $2 );
+accounts = (
+$3
+);
+CONF_EOF
+}
+
+ctl() { "$CTL" -c "$CONF" "$@"; }
+
+# verify_as NAME FILE: what `rotsecctl verify` says of the password in FILE.
+verify_as() { ctl verify "$1" <"$2" 2>/dev/null; }
+
+# In a private mount namespace with /dev overlaid so that /dev/log is a socket we own:
+# everything sent to syslog lands in $T/syslog.txt. Never touches the host's /dev.
+with_syslog() {
+	mkdir -p "$T/.devup" "$T/.devwork"
+	: >"$T/syslog.txt"
+	unshare -m sh -c '
+		mount --make-rprivate / &&
+		mount -t overlay overlay -o "lowerdir=/dev,upperdir=$1/.devup,workdir=$1/.devwork" /dev || exit 97
+		python3 "$2/tests/sh/syslog-catcher.py" /dev/log "$1/syslog.txt" &
+		catcher=$!
+		i=0; while [ ! -S /dev/log ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+		shift 2
+		"$@"; rc=$?
+		sleep 0.2; kill $catcher 2>/dev/null; wait $catcher 2>/dev/null
+		exit $rc' sh "$T" "$top" "$@"
+}
