@@ -228,8 +228,7 @@ int rs_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Remove temp files a killed writer of the same file left behind. Caller holds the lock. */
-static void remove_stale_temps(int dirfd, const char *name)
+void rs_atomic_cleanup(int dirfd, const char *name)
 {
 	char prefix[280];
 	size_t plen;
@@ -265,7 +264,7 @@ int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mod
 	if (strlen(name) >= sizeof(a->name) || strchr(name, '/'))
 		return -EINVAL;
 	strcpy(a->name, name);
-	remove_stale_temps(dirfd, name);
+	rs_atomic_cleanup(dirfd, name);
 
 	for (tries = 0; tries < 100; tries++) {
 		unsigned char rnd[6];
@@ -281,8 +280,12 @@ int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mod
 			       0600);
 		if (a->fd >= 0)
 			break;
-		if (errno != EEXIST)
-			return -errno;
+		/* a->tmp now names a file that is not ours (EEXIST) or does not exist:
+		 * forget it, so that rs_atomic_abort never unlinks somebody else's file. */
+		r = -errno;
+		a->tmp[0] = '\0';
+		if (r != -EEXIST)
+			return r;
 	}
 	if (a->fd < 0)
 		return -EEXIST;

@@ -67,6 +67,10 @@ int rs_atomic_write(struct rs_atomic *a, const void *buf, size_t len);
 int rs_atomic_commit(struct rs_atomic *a);
 void rs_atomic_abort(struct rs_atomic *a);
 
+/* Remove temp files that a killed writer of dirfd/NAME left behind. The caller must hold
+ * whatever lock serializes writers of NAME, or it could remove a live writer's file. */
+void rs_atomic_cleanup(int dirfd, const char *name);
+
 /* Write a whole buffer to fd: short writes continued, EINTR retried. 0 or -errno. */
 int rs_write_all(int fd, const void *buf, size_t len);
 

@@ -588,10 +588,13 @@ static int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *
 static int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 			 struct rs_journal *j, bool only_due)
 {
-	bool due = j->ndeliver != acc->ndeliver;
+	bool due = j->ndeliver != acc->ndeliver, all_ok = true;
+	char file[RS_NAME_MAX + 8];
 	int64_t now = now_s();
 	int r = 0;
 
+	snprintf(file, sizeof(file), "%s.state", acc->name);
+	rs_atomic_cleanup(e->statefd, file);
 	if (j->step == RS_STEP_GENERATED) {
 		r = activate_journaled(e, acc, j);
 		if (r < 0)
@@ -599,10 +602,14 @@ static int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 	}
 	if (j->step != RS_STEP_ACTIVATED && !due)
 		return 0;
-	for (size_t i = 0; i < j->ndeliver; i++)
+	for (size_t i = 0; i < j->ndeliver; i++) {
 		if (j->dlv[i].status != RS_DLV_OK && (!only_due || j->dlv[i].next <= now))
 			due = true;
-	return due ? deliver_locked(e, acc, j, false) : 0;
+		all_ok = all_ok && j->dlv[i].status == RS_DLV_OK;
+	}
+	/* A crash after the last delivery but before the journal said "delivered": every
+	 * delivery reached OK, so only the bookkeeping is left (deliver_locked does it). */
+	return due || all_ok ? deliver_locked(e, acc, j, false) : 0;
 }
 
 static const struct rs_account_cfg *configured(struct rs_engine *e, const char *name)
