@@ -11,8 +11,10 @@ if [ "${ROTSEC_DEMO_INNER:-}" != 1 ]; then
 		exit 1
 	fi
 	D=$(mktemp -d /tmp/rotsec-demo.XXXXXX)
-	trap 'rmdir "$D" 2>/dev/null || true' EXIT
-	ROTSEC_DEMO_INNER=1 D=$D unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs -o mode=0755 rotsec-demo "$D" && exec sh "$0"' "$0"
+	rc=0
+	ROTSEC_DEMO_INNER=1 D=$D unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs -o mode=0755 rotsec-demo "$D" && exec sh "$0"' "$0" || rc=$?
+	rmdir "$D"
+	exit $rc
 fi
 
 CTL=$O/rel/rotsecctl
