@@ -1,0 +1,1907 @@
+/*
+ * rotsec.conf (DESIGN §5): loading with libconfig, validation, resolution of every name.
+ *
+ * The load runs in two passes over the libconfig tree, because references can point
+ * forward (a delivery owned by an account defined further down, an account whose group is
+ * defined after it):
+ *   1. every entry is parsed on its own: types, ranges, paths, durations, duplicates;
+ *   2. names are resolved: primary and supplementary groups, delivery owners and users,
+ *      group members, supplementary gid lists.
+ * Every list element gets a struct in the output even when it is broken, so index i in
+ * cfg->accounts is element i of the `accounts` list and pass 2 can find its settings again
+ * for line numbers. A broken entry carries 0 for an id and "" for a name it lacks; the
+ * checks skip those so one mistake gives one message, not a cascade.
+ *
+ * The system databases (passwd_file, group_file) are parsed by hand and never through
+ * getpwnam(3)/getgrnam(3): once nss_rotsec is installed, NSS would answer with our own
+ * accounts and every account would collide with itself.
+ *
+ * Nothing here writes anything: the caller only touches the store after a clean load.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "duration.h"
+#include "paths.h"
+#include "record.h"
+#include "sealed.h"
+
+/* (uid_t)-1 means "no change" to chown(2) and setresuid(2); 65535 is the same for
+ * programs still using 16-bit ids. Neither may name an account. */
+#define ID_MAX        4294967294u
+#define ID_RESERVED16 65535u
+
+#define MIN_ENTROPY_BITS  64.0
+#define GOOD_ENTROPY_BITS 128.0
+
+/* ---- system databases ------------------------------------------------------------- */
+
+struct sys_entry {
+	char *name;
+	uint32_t id;  /* uid (passwd) or gid (group) */
+	uint32_t gid; /* passwd: primary gid */
+	unsigned line;
+};
+
+struct sysdb {
+	struct sys_entry *e;
+	size_t n;
+};
+
+static void sysdb_free(struct sysdb *db)
+{
+	for (size_t i = 0; i < db->n; i++)
+		free(db->e[i].name);
+	free(db->e);
+	db->e = NULL;
+	db->n = 0;
+}
+
+/* Digits only, fits in 32 bits: what shadow-utils writes. */
+static int parse_id(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > UINT32_MAX)
+			return -ERANGE;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * Read NAME:PASSWORD:ID[:GID:...] lines. Lines that do not parse are skipped, not
+ * refused: the file belongs to the system, and its own tools decide what is valid in it.
+ * "+"/"-" lines are NIS compat markers, not local names.
+ */
+static int sysdb_load(const char *path, bool with_gid, struct sysdb *db)
+{
+	FILE *f = NULL;
+	char *buf = NULL;
+	size_t cap = 0, alloc = 0;
+	ssize_t len;
+	unsigned lineno = 0;
+	int r = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		goto out;
+	}
+	while ((len = getline(&buf, &cap, f)) != -1) {
+		char *field[4] = {NULL}, *p = buf;
+		struct sys_entry e = {0};
+		size_t nf = 0;
+
+		lineno++;
+		if (len > 0 && buf[len - 1] == '\n')
+			buf[len - 1] = '\0';
+		if (buf[0] == '\0' || buf[0] == '#' || buf[0] == '+' || buf[0] == '-')
+			continue;
+		while (nf < 4) {
+			field[nf++] = p;
+			p = strchr(p, ':');
+			if (!p)
+				break;
+			*p++ = '\0';
+		}
+		if (nf < (with_gid ? 4u : 3u) || !field[0][0] || parse_id(field[2], &e.id) < 0)
+			continue;
+		if (with_gid && parse_id(field[3], &e.gid) < 0)
+			continue;
+		if (db->n == alloc) {
+			size_t ncap = alloc ? alloc * 2 : 64;
+			struct sys_entry *ne = realloc(db->e, ncap * sizeof(*ne));
+
+			if (!ne) {
+				r = -ENOMEM;
+				goto out;
+			}
+			db->e = ne;
+			alloc = ncap;
+		}
+		e.name = strdup(field[0]);
+		if (!e.name) {
+			r = -ENOMEM;
+			goto out;
+		}
+		e.line = lineno;
+		db->e[db->n++] = e;
+	}
+	if (ferror(f))
+		r = -EIO;
+out:
+	free(buf);
+	if (f)
+		fclose(f);
+	if (r < 0)
+		sysdb_free(db);
+	return r;
+}
+
+static const struct sys_entry *sysdb_by_name(const struct sysdb *db, const char *name)
+{
+	for (size_t i = 0; i < db->n; i++)
+		if (strcmp(db->e[i].name, name) == 0)
+			return &db->e[i];
+	return NULL;
+}
+
+static const struct sys_entry *sysdb_by_id(const struct sysdb *db, uint32_t id)
+{
+	for (size_t i = 0; i < db->n; i++)
+		if (db->e[i].id == id)
+			return &db->e[i];
+	return NULL;
+}
+
+/* ---- policy keys -------------------------------------------------------------------- */
+
+enum pol_key {
+	P_ROTATE_EVERY,
+	P_GRACE,
+	P_MAX_GRACE,
+	P_LENGTH,
+	P_ALPHABET,
+	P_HASH_COST,
+	P_WINDOW,
+	P_JITTER,
+	P_ROTATE_AFTER_USE,
+	P_QUIET_REVOKE,
+	P_TRIPWIRE_KEEP,
+	P_RETRY_MIN,
+	P_RETRY_MAX,
+	P_NKEYS
+};
+
+enum pol_kind { PK_DURATION, PK_LENGTH, PK_ALPHABET, PK_HASH_COST, PK_WINDOW, PK_TRIPWIRE };
+
+static const struct {
+	const char *name;
+	enum pol_kind kind;
+	size_t off; /* of the int64_t, for durations */
+} pol_keys[P_NKEYS] = {
+        [P_ROTATE_EVERY] = {"rotate_every", PK_DURATION,
+                            offsetof(struct rs_policy_cfg, rotate_every)},
+        [P_GRACE] = {"grace", PK_DURATION, offsetof(struct rs_policy_cfg, grace)},
+        [P_MAX_GRACE] = {"max_grace", PK_DURATION, offsetof(struct rs_policy_cfg, max_grace)},
+        [P_LENGTH] = {"length", PK_LENGTH, 0},
+        [P_ALPHABET] = {"alphabet", PK_ALPHABET, 0},
+        [P_HASH_COST] = {"hash_cost", PK_HASH_COST, 0},
+        [P_WINDOW] = {"window", PK_WINDOW, 0},
+        [P_JITTER] = {"jitter", PK_DURATION, offsetof(struct rs_policy_cfg, jitter)},
+        [P_ROTATE_AFTER_USE] = {"rotate_after_use", PK_DURATION,
+                                offsetof(struct rs_policy_cfg, rotate_after_use)},
+        [P_QUIET_REVOKE] = {"quiet_revoke", PK_DURATION,
+                            offsetof(struct rs_policy_cfg, quiet_revoke)},
+        [P_TRIPWIRE_KEEP] = {"tripwire_keep", PK_TRIPWIRE, 0},
+        [P_RETRY_MIN] = {"retry_min", PK_DURATION, offsetof(struct rs_policy_cfg, retry_min)},
+        [P_RETRY_MAX] = {"retry_max", PK_DURATION, offsetof(struct rs_policy_cfg, retry_max)},
+};
+
+/* Where each policy value of one level (defaults, or one account) was written. */
+struct pol_src {
+	const config_setting_t *set[P_NKEYS]; /* NULL: inherited */
+	bool bad[P_NKEYS]; /* written but invalid (already reported): skip checks using it */
+};
+
+static int pol_key_index(const char *name)
+{
+	for (int k = 0; k < P_NKEYS; k++)
+		if (strcmp(pol_keys[k].name, name) == 0)
+			return k;
+	return -1;
+}
+
+static void policy_builtin(struct rs_policy_cfg *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->rotate_every = 30 * 86400;
+	p->grace = 3600;
+	p->max_grace = 86400;
+	p->length = 32;
+	snprintf(p->alphabet_spec, sizeof(p->alphabet_spec), "alnum");
+	(void)rs_alphabet_parse(p->alphabet_spec, &p->alphabet);
+	p->entropy_bits = rs_entropy_bits(&p->alphabet, p->length);
+	p->hash_cost = RS_COST_INTERACTIVE;
+	p->window_start = -1;
+	p->window_end = -1;
+	p->tripwire_keep = 3;
+	p->retry_min = 30;
+	p->retry_max = 3600;
+}
+
+/* ---- the loader ----------------------------------------------------------------------- */
+
+struct loader {
+	struct rs_config *cfg;
+	config_t lc;
+	struct sysdb pw, gr;
+	bool pw_ok, gr_ok;      /* read; otherwise collisions cannot be checked (reported) */
+	struct pol_src def_src; /* the defaults section */
+	const config_setting_t *groups_list, *accounts_list;
+	char *incdir; /* the config's directory, where @include looks */
+	size_t diag_cap;
+	int err; /* internal failure (-ENOMEM): the load fails with it */
+};
+
+static const char *setting_file(const struct loader *ld, const config_setting_t *s)
+{
+	const char *f = s ? config_setting_source_file(s) : NULL;
+
+	return f ? f : ld->cfg->file;
+}
+
+/* libconfig records an @include'd file by the name written in the directive, relative to
+ * the include directory; a message must name it so it can be opened from anywhere. */
+static void display_file(const struct loader *ld, const char *f, char *buf, size_t len)
+{
+	if (f[0] != '/' && strcmp(f, ld->cfg->file) != 0 && ld->incdir)
+		snprintf(buf, len, "%s/%s", ld->incdir, f);
+	else
+		snprintf(buf, len, "%s", f);
+}
+
+/* Append one diagnostic "FILE:LINE: message" (or "FILE: message" for the file as a whole).
+ * Warnings read "FILE:LINE: warning: message", as compilers print them. */
+static void vdiag_at(struct loader *ld, const char *file, unsigned line, bool warning,
+                     const char *fmt, va_list ap)
+{
+	char text[RS_DIAG_MAX], fname[PATH_MAX];
+	struct rs_diag *d;
+
+	if (ld->cfg->ndiags == ld->diag_cap) {
+		size_t ncap = ld->diag_cap ? ld->diag_cap * 2 : 16;
+		struct rs_diag *nd = realloc(ld->cfg->diags, ncap * sizeof(*nd));
+
+		if (!nd) {
+			ld->err = -ENOMEM;
+			return;
+		}
+		ld->cfg->diags = nd;
+		ld->diag_cap = ncap;
+	}
+	vsnprintf(text, sizeof(text), fmt, ap);
+	display_file(ld, file, fname, sizeof(fname));
+	file = fname;
+	d = &ld->cfg->diags[ld->cfg->ndiags++];
+	d->warning = warning;
+	if (line)
+		snprintf(d->msg, sizeof(d->msg), "%s:%u: %s%s", file, line,
+		         warning ? "warning: " : "", text);
+	else
+		snprintf(d->msg, sizeof(d->msg), "%s: %s%s", file, warning ? "warning: " : "",
+		         text);
+	if (!warning)
+		ld->cfg->nerrors++;
+}
+
+__attribute__((format(printf, 5, 6))) static void
+diag_line(struct loader *ld, const char *file, unsigned line, bool warning, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag_at(ld, file, line, warning, fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+error_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag_at(ld, setting_file(ld, s), s ? config_setting_source_line(s) : 0, false, fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+warn_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag_at(ld, setting_file(ld, s), s ? config_setting_source_line(s) : 0, true, fmt, ap);
+	va_end(ap);
+}
+
+/* "line 12", or "other.conf:12" when `other` comes from another (@include'd) file. */
+static void where(const struct loader *ld, const config_setting_t *here,
+                  const config_setting_t *other, char *buf, size_t len)
+{
+	const char *hf = setting_file(ld, here), *of = setting_file(ld, other);
+	char fname[PATH_MAX];
+
+	display_file(ld, of, fname, sizeof(fname));
+	if (strcmp(hf, of) == 0)
+		snprintf(buf, len, "line %u", (unsigned)config_setting_source_line(other));
+	else
+		snprintf(buf, len, "%s:%u", fname, (unsigned)config_setting_source_line(other));
+}
+
+/* The setting `key` of element idx of `list`, or the element itself when it lacks it. */
+static const config_setting_t *elem_member(const config_setting_t *list, size_t idx,
+                                           const char *key)
+{
+	const config_setting_t *e = config_setting_get_elem(list, (unsigned)idx);
+	const config_setting_t *m =
+	        e && config_setting_is_group(e) ? config_setting_get_member(e, key) : NULL;
+
+	return m ? m : e;
+}
+
+static char *xstrdup(struct loader *ld, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		ld->err = -ENOMEM;
+	return d;
+}
+
+/* ---- typed getters: each reports its own problem and returns -EINVAL ------------------ */
+
+static const char *type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a decimal number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_GROUP:
+		return "a group { ... }";
+	case CONFIG_TYPE_ARRAY:
+		return "an array [ ... ]";
+	case CONFIG_TYPE_LIST:
+		return "a list ( ... )";
+	default:
+		return "something else";
+	}
+}
+
+/* The name used in messages: the key, or "command[2]" for an array element. */
+static void key_name(const config_setting_t *s, char *buf, size_t len)
+{
+	const config_setting_t *parent = config_setting_parent(s);
+
+	if (config_setting_name(s))
+		snprintf(buf, len, "%s", config_setting_name(s));
+	else if (parent && config_setting_name(parent))
+		snprintf(buf, len, "%s[%d]", config_setting_name(parent), config_setting_index(s));
+	else
+		snprintf(buf, len, "entry %d", config_setting_index(s) + 1);
+}
+
+static void wrong_type(struct loader *ld, const config_setting_t *s, const char *expected)
+{
+	char key[64];
+
+	key_name(s, key, sizeof(key));
+	error_at(ld, s, "%s must be %s, not %s", key, expected, type_name(config_setting_type(s)));
+}
+
+static int get_string(struct loader *ld, const config_setting_t *s, const char *expected,
+                      const char **out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		wrong_type(ld, s, expected);
+		return -EINVAL;
+	}
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+/* An id (uid or gid): 1..4294967294, 65535 excluded, 0 is root's. */
+static int get_id(struct loader *ld, const config_setting_t *s, uint32_t *out)
+{
+	const char *key = config_setting_name(s);
+	long long v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		wrong_type(ld, s, "an integer");
+		return -EINVAL;
+	}
+	v = config_setting_get_int64(s);
+	if (v == 0) {
+		error_at(ld, s, "%s 0 is root's; a rotsec %s needs its own %s", key,
+		         strcmp(key, "uid") == 0 ? "account" : "group", key);
+		return -EINVAL;
+	}
+	if (v < 0 || v > (long long)ID_MAX || v == ID_RESERVED16) {
+		error_at(ld, s, "%s %lld is out of range: expected 1 to %u, except 65535", key, v,
+		         ID_MAX);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int get_bool(struct loader *ld, const config_setting_t *s, bool *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		wrong_type(ld, s, "true or false");
+		return -EINVAL;
+	}
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+static int get_duration(struct loader *ld, const config_setting_t *s, int64_t *out)
+{
+	const char *v;
+	char key[64];
+	int r;
+
+	if (get_string(ld, s, "a duration in quotes such as \"15m\"", &v) < 0)
+		return -EINVAL;
+	key_name(s, key, sizeof(key));
+	r = rs_duration_parse(v, out);
+	if (r == -ERANGE) {
+		error_at(ld, s, "%s \"%s\" is too long: the limit is 100 years", key, v);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		error_at(ld, s,
+		         "%s \"%s\" is not a duration: expected numbers with units s, m, h, d "
+		         "or w, such as \"90s\", \"15m\", \"2h\", \"7d\", \"1h30m\"",
+		         key, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* An absolute path; copied into *out (freed by the caller). */
+static int get_path(struct loader *ld, const config_setting_t *s, char **out)
+{
+	const char *v;
+	char key[64];
+
+	if (get_string(ld, s, "an absolute path in quotes", &v) < 0)
+		return -EINVAL;
+	key_name(s, key, sizeof(key));
+	/* Relative paths would depend on the daemon's working directory, which systemd,
+	 * a shell and the tests all set differently. */
+	if (v[0] != '/') {
+		error_at(ld, s, "%s \"%s\" must be an absolute path (starting with /)", key, v);
+		return -EINVAL;
+	}
+	if (strlen(v) >= PATH_MAX) {
+		error_at(ld, s, "%s is longer than %d bytes", key, PATH_MAX - 1);
+		return -EINVAL;
+	}
+	*out = xstrdup(ld, v);
+	return *out ? 0 : -ENOMEM;
+}
+
+/*
+ * An array (or list) of strings into a NULL-terminated argv. With `command`, it must be
+ * non-empty and argv[0] absolute: rotsec runs it with execve, no shell and no PATH search.
+ */
+static int get_strv(struct loader *ld, const config_setting_t *s, bool command, char ***out,
+                    size_t *count)
+{
+	int type = config_setting_type(s), n;
+	char key[64];
+	char **v = NULL;
+	int r = 0;
+
+	key_name(s, key, sizeof(key));
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
+		wrong_type(ld, s, "an array of strings [ \"...\", ... ]");
+		return -EINVAL;
+	}
+	n = config_setting_length(s);
+	if (command && n == 0) {
+		error_at(ld, s, "%s is empty: expected [ \"/absolute/program\", \"arg\", ... ]",
+		         key);
+		return -EINVAL;
+	}
+	v = calloc((size_t)n + 1, sizeof(*v));
+	if (!v) {
+		ld->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *str;
+
+		if (get_string(ld, e, "a string", &str) < 0) {
+			r = -EINVAL;
+			continue;
+		}
+		if (command && i == 0 && str[0] != '/') {
+			error_at(ld, e,
+			         "%s program \"%s\" must be an absolute path: it is run without "
+			         "a shell or PATH search",
+			         key, str);
+			r = -EINVAL;
+		}
+		v[i] = xstrdup(ld, str);
+		if (!v[i]) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r < 0) {
+		for (int i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		return r;
+	}
+	*out = v;
+	if (count)
+		*count = (size_t)n;
+	return 0;
+}
+
+/* A name that refers to something that may live in the system files (owner, members,
+ * group references): those may predate shadow-utils' rules, so only what would break a
+ * passwd/group line or our fixed-size fields is refused. */
+static bool ref_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > RS_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (*s == ':' || *s == ',' || (unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static int get_ref_name(struct loader *ld, const config_setting_t *s, char out[RS_NAME_MAX + 1])
+{
+	const char *v;
+	char key[64];
+
+	if (get_string(ld, s, "a name in quotes", &v) < 0)
+		return -EINVAL;
+	if (!ref_name_ok(v)) {
+		key_name(s, key, sizeof(key));
+		error_at(ld, s,
+		         "%s \"%s\" is not a usable user or group name: 1 to %d characters, "
+		         "no spaces, ':' or ','",
+		         key, v, RS_NAME_MAX);
+		return -EINVAL;
+	}
+	snprintf(out, RS_NAME_MAX + 1, "%s", v);
+	return 0;
+}
+
+/* A name rotsec defines (account or group): shadow-utils' rules, so useradd-era tools
+ * and every NSS consumer accept it. */
+static int get_new_name(struct loader *ld, const config_setting_t *s, const char *what,
+                        char out[RS_NAME_MAX + 1])
+{
+	const char *v;
+
+	if (get_string(ld, s, "a name in quotes", &v) < 0)
+		return -EINVAL;
+	if (!rs_name_valid(v)) {
+		error_at(ld, s,
+		         "\"%s\" is not a valid %s name: expected a lower-case letter or '_', "
+		         "then letters, digits, '_' or '-' (optionally a final '$'), at most %d "
+		         "characters",
+		         v, what, RS_NAME_MAX);
+		return -EINVAL;
+	}
+	snprintf(out, RS_NAME_MAX + 1, "%s", v);
+	return 0;
+}
+
+/* ---- unknown keys ------------------------------------------------------------------- */
+
+/* Edit distance, to suggest the key that was probably meant. Keys are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[65], i, j;
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static bool in_list(const char *const *keys, const char *name)
+{
+	for (; *keys; keys++)
+		if (strcmp(*keys, name) == 0)
+			return true;
+	return false;
+}
+
+static void unknown_key(struct loader *ld, const config_setting_t *s, const char *const *keys,
+                        bool with_policy, const char *ctx)
+{
+	const char *name = config_setting_name(s), *best = NULL;
+	size_t best_d = SIZE_MAX;
+	char list[512];
+	size_t used = 0;
+
+	for (const char *const *k = keys; *k; k++) {
+		size_t d = edit_distance(name, *k);
+
+		if (d < best_d)
+			best_d = d, best = *k;
+		used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0,
+		                         "%s%s", used ? ", " : "", *k);
+	}
+	for (int k = 0; with_policy && k < P_NKEYS; k++) {
+		size_t d = edit_distance(name, pol_keys[k].name);
+
+		if (d < best_d)
+			best_d = d, best = pol_keys[k].name;
+		used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0,
+		                         ", %s", pol_keys[k].name);
+	}
+	/* Two edits catch the usual typos without suggesting something unrelated. */
+	if (best && best_d <= 2 && best_d < strlen(name))
+		error_at(ld, s, "unknown key \"%s\" %s: did you mean \"%s\"?", name, ctx, best);
+	else
+		error_at(ld, s, "unknown key \"%s\" %s; the keys allowed there are: %s", name, ctx,
+		         list);
+}
+
+static void check_keys(struct loader *ld, const config_setting_t *grp, const char *const *keys,
+                       bool with_policy, const char *ctx)
+{
+	int n = config_setting_length(grp);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(s);
+
+		if (in_list(keys, name) || (with_policy && pol_key_index(name) >= 0))
+			continue;
+		unknown_key(ld, s, keys, with_policy, ctx);
+	}
+}
+
+/* A list of groups: ( { ... }, { ... } ). An empty [] or () is an empty list. -EINVAL only
+ * when it is not a list at all. */
+static int want_list_of_groups(struct loader *ld, const config_setting_t *s, const char *entry)
+{
+	int type = config_setting_type(s), n;
+	char key[64];
+
+	key_name(s, key, sizeof(key));
+	if (type == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0)
+		return 0;
+	if (type != CONFIG_TYPE_LIST) {
+		error_at(ld, s, "%s must be a list of %s entries ( { ... }, { ... } ), not %s", key,
+		         entry, type_name(type));
+		return -EINVAL;
+	}
+	n = config_setting_length(s);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+		/* Reported here; the entry parsers skip such elements and go on with the
+		 * others, so their problems are reported too. */
+		if (!config_setting_is_group(e))
+			error_at(ld, e, "%s entry %d must be a group { ... }, not %s", key, i + 1,
+			         type_name(config_setting_type(e)));
+	}
+	return 0;
+}
+
+/* ---- policy ------------------------------------------------------------------------- */
+
+/* "HH:MM" at *s; advances *s. */
+static int parse_hhmm(const char **s, int *minutes)
+{
+	const char *p = *s;
+	int h = 0, m, digits = 0;
+
+	while (*p >= '0' && *p <= '9' && digits < 2)
+		h = h * 10 + (*p++ - '0'), digits++;
+	if (!digits || *p != ':' || !(p[1] >= '0' && p[1] <= '9') || !(p[2] >= '0' && p[2] <= '9'))
+		return -EINVAL;
+	m = (p[1] - '0') * 10 + (p[2] - '0');
+	if (h > 23 || m > 59)
+		return -EINVAL;
+	*minutes = h * 60 + m;
+	*s = p + 3;
+	return 0;
+}
+
+static int parse_window(const char *v, int *start, int *end)
+{
+	const char *p = v;
+
+	if (parse_hhmm(&p, start) < 0 || *p++ != '-' || parse_hhmm(&p, end) < 0 || *p)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_policy_value(struct loader *ld, const config_setting_t *s, int k,
+                              struct rs_policy_cfg *p)
+{
+	struct rs_alphabet alpha;
+	const char *v;
+	long long n;
+	int start, end;
+
+	switch (pol_keys[k].kind) {
+	case PK_DURATION:
+		return get_duration(ld, s, (int64_t *)(void *)((char *)p + pol_keys[k].off));
+	case PK_LENGTH:
+	case PK_TRIPWIRE: {
+		long long max = pol_keys[k].kind == PK_LENGTH ? RS_SECRET_MAX : RS_TRIPWIRE_MAX;
+		long long min = pol_keys[k].kind == PK_LENGTH ? 1 : 0;
+
+		if (config_setting_type(s) != CONFIG_TYPE_INT &&
+		    config_setting_type(s) != CONFIG_TYPE_INT64) {
+			wrong_type(ld, s, "an integer");
+			return -EINVAL;
+		}
+		n = config_setting_get_int64(s);
+		if (n < min || n > max) {
+			error_at(ld, s, "%s %lld is out of range: expected %lld to %lld",
+			         pol_keys[k].name, n, min, max);
+			return -EINVAL;
+		}
+		if (pol_keys[k].kind == PK_LENGTH)
+			p->length = (size_t)n;
+		else
+			p->tripwire_keep = (unsigned)n;
+		return 0;
+	}
+	case PK_ALPHABET:
+		if (get_string(ld, s, "a string such as \"alnum\"", &v) < 0)
+			return -EINVAL;
+		/* Parsed aside: a failed parse must leave the inherited alphabet whole. */
+		if (strlen(v) >= sizeof(p->alphabet_spec) || rs_alphabet_parse(v, &alpha) < 0) {
+			error_at(ld, s,
+			         "alphabet \"%.100s\" is not valid: expected \"alnum\", "
+			         "\"base64url\", \"printable\", or the characters themselves "
+			         "(at least 2, printable ASCII, no space, none repeated)",
+			         v);
+			return -EINVAL;
+		}
+		snprintf(p->alphabet_spec, sizeof(p->alphabet_spec), "%s", v);
+		p->alphabet = alpha;
+		return 0;
+	case PK_HASH_COST:
+		if (get_string(ld, s, "\"interactive\" or \"moderate\"", &v) < 0)
+			return -EINVAL;
+		if (strcmp(v, "interactive") == 0) {
+			p->hash_cost = RS_COST_INTERACTIVE;
+		} else if (strcmp(v, "moderate") == 0) {
+			p->hash_cost = RS_COST_MODERATE;
+		} else {
+			error_at(ld, s,
+			         "hash_cost \"%s\" is not valid: expected \"interactive\" "
+			         "or \"moderate\"",
+			         v);
+			return -EINVAL;
+		}
+		return 0;
+	case PK_WINDOW:
+		if (get_string(ld, s, "a string \"HH:MM-HH:MM\"", &v) < 0)
+			return -EINVAL;
+		if (parse_window(v, &start, &end) < 0) {
+			error_at(ld, s,
+			         "window \"%s\" is not valid: expected \"HH:MM-HH:MM\" in local "
+			         "time, such as \"02:00-05:00\" or \"22:00-04:00\"",
+			         v);
+			return -EINVAL;
+		}
+		if (start == end) {
+			error_at(ld, s,
+			         "window \"%s\" starts and ends at the same time: give a range "
+			         "such as \"02:00-05:00\", or leave window out to rotate at any "
+			         "time",
+			         v);
+			return -EINVAL;
+		}
+		p->window_start = start;
+		p->window_end = end;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Read the policy keys present in `grp` over `p` (which holds the inherited values). */
+static void parse_policy(struct loader *ld, const config_setting_t *grp, struct rs_policy_cfg *p,
+                         struct pol_src *src)
+{
+	memset(src, 0, sizeof(*src));
+	for (int k = 0; k < P_NKEYS; k++) {
+		const config_setting_t *s = config_setting_get_member(grp, pol_keys[k].name);
+
+		if (!s)
+			continue;
+		src->set[k] = s;
+		if (parse_policy_value(ld, s, k, p) < 0)
+			src->bad[k] = true;
+	}
+	p->entropy_bits = rs_entropy_bits(&p->alphabet, p->length);
+}
+
+/*
+ * Checks that involve two policy values, on the merged policy of one level. `own` is
+ * where this level wrote its values, `inh` the defaults section (NULL when checking the
+ * defaults themselves). A problem is reported at this level only if this level wrote one
+ * of the values involved: a bad pair inherited whole was already reported at defaults,
+ * once, instead of once per account.
+ */
+struct pol_check {
+	struct loader *ld;
+	const struct rs_policy_cfg *p;
+	const struct pol_src *own, *inh;
+};
+
+static bool pc_bad(const struct pol_check *c, int k)
+{
+	return c->own->bad[k] || (!c->own->set[k] && c->inh && c->inh->bad[k]);
+}
+
+/* The setting to report a problem between a and b at, or NULL when this level wrote
+ * neither (or one of them is already reported as invalid). */
+static const config_setting_t *pc_site(const struct pol_check *c, int a, int b)
+{
+	if (pc_bad(c, a) || pc_bad(c, b))
+		return NULL;
+	return c->own->set[a] ? c->own->set[a] : c->own->set[b];
+}
+
+/* ", from defaults" / ", the default" after a value this level did not write. */
+static const char *pc_origin(const struct pol_check *c, int k)
+{
+	if (c->own->set[k])
+		return "";
+	if (c->inh && c->inh->set[k])
+		return ", from defaults";
+	return ", the default";
+}
+
+static void check_durations(const struct pol_check *c, int shorter, int longer, bool strict)
+{
+	const int64_t a =
+	        *(const int64_t *)(const void *)((const char *)c->p + pol_keys[shorter].off);
+	const int64_t b =
+	        *(const int64_t *)(const void *)((const char *)c->p + pol_keys[longer].off);
+	const config_setting_t *site = pc_site(c, shorter, longer);
+	char da[32], db[32];
+
+	if (!site || (strict ? a < b : a <= b))
+		return;
+	rs_duration_format(a, da, sizeof(da));
+	rs_duration_format(b, db, sizeof(db));
+	error_at(c->ld, site, "%s (%s%s) must be %s %s (%s%s)", pol_keys[shorter].name, da,
+	         pc_origin(c, shorter), strict ? "shorter than" : "at most", pol_keys[longer].name,
+	         db, pc_origin(c, longer));
+}
+
+static void check_policy(struct loader *ld, const struct rs_policy_cfg *p,
+                         const struct pol_src *own, const struct pol_src *inh)
+{
+	const struct pol_check c = {ld, p, own, inh};
+	const config_setting_t *site;
+
+	/* A rotation must not start while the previous secret is still in grace (DESIGN §3),
+	 * so a grace as long as the period would make every rotation wait for the last. */
+	check_durations(&c, P_GRACE, P_ROTATE_EVERY, true);
+	/* max_grace is the hard limit the deadline can never pass. */
+	check_durations(&c, P_GRACE, P_MAX_GRACE, false);
+	check_durations(&c, P_JITTER, P_ROTATE_EVERY, true);
+	check_durations(&c, P_RETRY_MIN, P_RETRY_MAX, false);
+
+	/* Zero would retry a failing delivery in a tight loop. */
+	site = own->set[P_RETRY_MIN];
+	if (site && !own->bad[P_RETRY_MIN] && p->retry_min == 0)
+		error_at(ld, site,
+		         "retry_min must be at least 1s: 0 would retry a failing "
+		         "delivery without pause");
+
+	site = pc_site(&c, P_LENGTH, P_ALPHABET);
+	if (site && p->entropy_bits < GOOD_ENTROPY_BITS) {
+		double per_char = p->entropy_bits / (double)p->length;
+		unsigned need = (unsigned)(GOOD_ENTROPY_BITS / per_char);
+
+		if ((double)need * per_char < GOOD_ENTROPY_BITS)
+			need++;
+		if (p->entropy_bits < MIN_ENTROPY_BITS)
+			error_at(ld, site,
+			         "a secret of %zu characters from alphabet \"%.40s\" (%zu "
+			         "characters) has %.0f bits of entropy; at least %.0f are required "
+			         "(%u characters for 128 bits)",
+			         p->length, p->alphabet_spec, p->alphabet.n, p->entropy_bits,
+			         MIN_ENTROPY_BITS, need);
+		else
+			warn_at(ld, site,
+			        "a secret of %zu characters from alphabet \"%.40s\" (%zu "
+			        "characters) has %.0f bits of entropy, under %.0f: it is stored "
+			        "with the slow Argon2id hash; %u characters would reach 128 bits",
+			        p->length, p->alphabet_spec, p->alphabet.n, p->entropy_bits,
+			        GOOD_ENTROPY_BITS, need);
+	}
+}
+
+/* ---- groups ------------------------------------------------------------------------- */
+
+static const char *const group_keys[] = {"name", "gid", "members", NULL};
+
+static int add_name(struct loader *ld, char (**arr)[RS_NAME_MAX + 1], size_t *n, const char *name)
+{
+	char(*na)[RS_NAME_MAX + 1] = realloc(*arr, (*n + 1) * sizeof(**arr));
+
+	if (!na) {
+		ld->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	snprintf(na[*n], RS_NAME_MAX + 1, "%s", name);
+	*arr = na;
+	(*n)++;
+	return 0;
+}
+
+static bool has_name(char (*arr)[RS_NAME_MAX + 1], size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(arr[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void parse_group(struct loader *ld, size_t idx)
+{
+	const config_setting_t *e = config_setting_get_elem(ld->groups_list, (unsigned)idx);
+	struct rs_group_cfg *g = &ld->cfg->groups[idx];
+	const config_setting_t *s, *name_s, *gid_s;
+	char ctx[64], at[PATH_MAX + 32];
+
+	/* Not a group: reported by want_list_of_groups, the slot stays empty. */
+	if (!config_setting_is_group(e))
+		return;
+	g->line = config_setting_source_line(e);
+	name_s = config_setting_get_member(e, "name");
+	if (!name_s)
+		error_at(ld, e, "group entry has no name: add name = \"...\"");
+	else
+		(void)get_new_name(ld, name_s, "group", g->name);
+	snprintf(ctx, sizeof(ctx), g->name[0] ? "in group \"%s\"" : "in a group entry", g->name);
+	check_keys(ld, e, group_keys, false, ctx);
+
+	gid_s = config_setting_get_member(e, "gid");
+	if (!gid_s)
+		error_at(ld, e, "group %s%s%shas no gid: add gid = NUMBER", g->name[0] ? "\"" : "",
+		         g->name, g->name[0] ? "\" " : "");
+	else
+		(void)get_id(ld, gid_s, &g->gid);
+
+	s = config_setting_get_member(e, "members");
+	if (s) {
+		int type = config_setting_type(s), n = config_setting_length(s);
+
+		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+			wrong_type(ld, s, "an array of names [ \"...\", ... ]");
+		for (int i = 0; (type == CONFIG_TYPE_ARRAY || type == CONFIG_TYPE_LIST) && i < n;
+		     i++) {
+			char m[RS_NAME_MAX + 1];
+
+			if (get_ref_name(ld, config_setting_get_elem(s, (unsigned)i), m) < 0)
+				continue;
+			if (!has_name(g->members, g->nmembers, m) &&
+			    add_name(ld, &g->members, &g->nmembers, m) < 0)
+				return;
+		}
+	}
+
+	/* Unique among the config's groups; the earlier entry is the one to name. */
+	for (size_t j = 0; j < idx; j++) {
+		const struct rs_group_cfg *o = &ld->cfg->groups[j];
+
+		if (g->name[0] && strcmp(o->name, g->name) == 0) {
+			where(ld, name_s, elem_member(ld->groups_list, j, "name"), at, sizeof(at));
+			error_at(ld, name_s, "group \"%s\" is already defined at %s", g->name, at);
+		}
+		if (g->gid && o->gid == g->gid) {
+			where(ld, gid_s, elem_member(ld->groups_list, j, "gid"), at, sizeof(at));
+			error_at(ld, gid_s, "gid %u is already used by group \"%s\" at %s", g->gid,
+			         o->name, at);
+		}
+	}
+	/* Redefining a local group would give the host two answers for one name or id. */
+	if (ld->gr_ok && g->name[0]) {
+		const struct sys_entry *se = sysdb_by_name(&ld->gr, g->name);
+
+		if (se)
+			error_at(ld, name_s,
+			         "group \"%s\" already exists in %s (line %u): rotsec defines new "
+			         "groups only; use it by name in an account's group or groups "
+			         "instead",
+			         g->name, ld->cfg->group_file, se->line);
+	}
+	if (ld->gr_ok && g->gid) {
+		const struct sys_entry *se = sysdb_by_id(&ld->gr, g->gid);
+
+		if (se)
+			error_at(ld, gid_s,
+			         "gid %u is already used by group \"%s\" in %s (line %u)", g->gid,
+			         se->name, ld->cfg->group_file, se->line);
+	}
+}
+
+/* ---- deliveries --------------------------------------------------------------------- */
+
+static const char *const deliver_keys[] = {"file",    "owner", "group",     "mode", "command",
+                                           "timeout", "user",  "sealed_to", NULL};
+static const char *const file_keys[] = {"file", "owner", "group", "mode", NULL};
+static const char *const command_keys[] = {"command", "timeout", "user", NULL};
+static const char *const sealed_keys[] = {"sealed_to", "file", "owner", "group", "mode", NULL};
+
+static const char *kind_name(enum rs_delivery_kind k)
+{
+	return k == RS_DELIVER_COMMAND ? "command" : k == RS_DELIVER_SEALED ? "sealed" : "file";
+}
+
+static int parse_mode(struct loader *ld, const config_setting_t *s, enum rs_delivery_kind kind,
+                      mode_t *out)
+{
+	const char *v, *p;
+	unsigned long m = 0;
+
+	/* libconfig reads 0400 as the decimal 400: only a string keeps the octal meaning. */
+	if (get_string(ld, s, "an octal string such as \"0400\"", &v) < 0)
+		return -EINVAL;
+	for (p = v; *p >= '0' && *p <= '7' && m <= 07777; p++)
+		m = m * 8 + (unsigned long)(*p - '0');
+	if (p == v || *p || m > 07777) {
+		error_at(ld, s,
+		         "mode \"%s\" is not valid: expected an octal mode up to 07777, "
+		         "such as \"0400\"",
+		         v);
+		return -EINVAL;
+	}
+	/* The secret itself in the file: any access by others gives it away. */
+	if (kind == RS_DELIVER_FILE && (m & 0007)) {
+		error_at(ld, s,
+		         "mode %04lo gives other users access to the secret: use \"0400\" or "
+		         "\"0440\" (nothing for others)",
+		         m);
+		return -EINVAL;
+	}
+	/* A sealed file may be world-readable, but whoever can write it can swap in a
+	 * secret of their own choosing. */
+	if (kind == RS_DELIVER_SEALED && (m & 0022)) {
+		error_at(ld, s,
+		         "mode %04lo lets group or others write the sealed file: use \"0644\" "
+		         "or stricter",
+		         m);
+		return -EINVAL;
+	}
+	*out = (mode_t)m;
+	return 0;
+}
+
+static void load_sealed_key(struct loader *ld, const config_setting_t *s, struct rs_delivery *d)
+{
+	char why[256] = "";
+	int r;
+
+	/* The key check multiplies by a random scalar: libsodium must be initialised, and
+	 * the loader should not depend on the caller having done it. */
+	if (rs_crypto_init() < 0) {
+		ld->err = -EIO;
+		return;
+	}
+	/* `why` names the path already. */
+	r = rs_read_public_key(d->sealed_to, d->sealed_pk, why, sizeof(why));
+	if (r == -ENOMEM)
+		ld->err = -ENOMEM;
+	else if (r == -EINVAL || r == -EPERM)
+		error_at(ld, s, "sealed_to key refused: %s",
+		         why[0] ? why : "not a valid X25519 public key file");
+	else if (r < 0 && why[0])
+		error_at(ld, s, "cannot read sealed_to key: %s", why);
+	else if (r < 0)
+		error_at(ld, s, "cannot read sealed_to key %s: %s", d->sealed_to, strerror(-r));
+}
+
+static void parse_delivery(struct loader *ld, const config_setting_t *e, const char *acc_name,
+                           struct rs_delivery *d)
+{
+	const config_setting_t *file_s = config_setting_get_member(e, "file");
+	const config_setting_t *cmd_s = config_setting_get_member(e, "command");
+	const config_setting_t *sealed_s = config_setting_get_member(e, "sealed_to");
+	const char *const *allowed;
+	const config_setting_t *s;
+	char ctx[96];
+	int n;
+
+	d->timeout = 30;
+	if (!config_setting_is_group(e))
+		return;
+	d->line = config_setting_source_line(e);
+	if (acc_name[0])
+		snprintf(ctx, sizeof(ctx), "in a deliver entry of account \"%s\"", acc_name);
+	else
+		snprintf(ctx, sizeof(ctx), "in a deliver entry");
+	check_keys(ld, e, deliver_keys, false, ctx);
+
+	if (cmd_s && (file_s || sealed_s)) {
+		error_at(ld, e,
+		         "a deliver entry must be exactly one kind: file, command or sealed_to; "
+		         "this one has command and %s: split it into separate entries",
+		         sealed_s ? "sealed_to" : "file");
+		return;
+	}
+	if (!cmd_s && !file_s && !sealed_s) {
+		error_at(ld, e,
+		         "a deliver entry needs one of file = \"/path\", command = [ \"/prog\" ] "
+		         "or sealed_to = \"/key.pub\" with file = \"/path\"");
+		return;
+	}
+	if (sealed_s && !file_s) {
+		error_at(ld, sealed_s,
+		         "sealed_to needs file = \"/path\": where the sealed secret is written");
+		return;
+	}
+	d->kind = cmd_s ? RS_DELIVER_COMMAND : sealed_s ? RS_DELIVER_SEALED : RS_DELIVER_FILE;
+	allowed = d->kind == RS_DELIVER_COMMAND  ? command_keys
+	          : d->kind == RS_DELIVER_SEALED ? sealed_keys
+	                                         : file_keys;
+	n = config_setting_length(e);
+	for (int i = 0; i < n; i++) {
+		const char *key = config_setting_name(config_setting_get_elem(e, (unsigned)i));
+
+		if (in_list(deliver_keys, key) && !in_list(allowed, key))
+			error_at(ld, config_setting_get_elem(e, (unsigned)i),
+			         "%s does not apply to a %s delivery", key, kind_name(d->kind));
+	}
+
+	if (d->kind == RS_DELIVER_COMMAND) {
+		(void)get_strv(ld, cmd_s, true, &d->argv, &d->argc);
+		s = config_setting_get_member(e, "timeout");
+		if (s && get_duration(ld, s, &d->timeout) == 0 && d->timeout == 0) {
+			error_at(ld, s, "timeout must be at least 1s");
+			d->timeout = 30;
+		}
+		s = config_setting_get_member(e, "user");
+		if (s)
+			(void)get_ref_name(ld, s, d->user);
+		return;
+	}
+
+	(void)get_path(ld, file_s, &d->file);
+	d->mode = d->kind == RS_DELIVER_SEALED ? 0644 : 0400;
+	s = config_setting_get_member(e, "mode");
+	if (s)
+		(void)parse_mode(ld, s, d->kind, &d->mode);
+	snprintf(d->owner, sizeof(d->owner), "root");
+	s = config_setting_get_member(e, "owner");
+	if (s)
+		(void)get_ref_name(ld, s, d->owner);
+	s = config_setting_get_member(e, "group");
+	if (s)
+		(void)get_ref_name(ld, s, d->group);
+	if (d->kind == RS_DELIVER_SEALED && get_path(ld, sealed_s, &d->sealed_to) == 0)
+		load_sealed_key(ld, sealed_s, d);
+}
+
+/* ---- accounts ----------------------------------------------------------------------- */
+
+static const char *const account_keys[] = {"name",    "uid",    "group", "groups",
+                                           "gecos",   "home",   "shell", "disabled",
+                                           "deliver", "verify", NULL};
+
+/* gecos, home and shell end up in passwd lines: ':' or a newline would forge fields. */
+static int get_field(struct loader *ld, const config_setting_t *s, bool path, char **out)
+{
+	const char *v;
+	int r;
+
+	if (path)
+		r = get_path(ld, s, out);
+	else if ((r = get_string(ld, s, "a string", &v)) == 0)
+		r = (*out = xstrdup(ld, v)) ? 0 : -ENOMEM;
+	if (r < 0)
+		return r;
+	if (!rs_field_ok(*out)) {
+		error_at(ld, s, "%s must not contain ':', a newline or control characters",
+		         config_setting_name(s));
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void parse_account(struct loader *ld, size_t idx)
+{
+	const config_setting_t *e = config_setting_get_elem(ld->accounts_list, (unsigned)idx);
+	struct rs_account_cfg *a = &ld->cfg->accounts[idx];
+	const config_setting_t *s, *name_s, *uid_s;
+	struct pol_src own;
+	char ctx[64], at[PATH_MAX + 32];
+
+	if (!config_setting_is_group(e))
+		return;
+	a->line = config_setting_source_line(e);
+	name_s = config_setting_get_member(e, "name");
+	if (!name_s)
+		error_at(ld, e, "account entry has no name: add name = \"...\"");
+	else
+		(void)get_new_name(ld, name_s, "account", a->name);
+	snprintf(ctx, sizeof(ctx), a->name[0] ? "in account \"%s\"" : "in an account entry",
+	         a->name);
+	check_keys(ld, e, account_keys, true, ctx);
+
+	uid_s = config_setting_get_member(e, "uid");
+	if (!uid_s)
+		error_at(ld, e, "account %s has no uid: add uid = NUMBER",
+		         a->name[0] ? a->name : "entry");
+	else
+		(void)get_id(ld, uid_s, &a->uid);
+
+	s = config_setting_get_member(e, "group");
+	if (!s)
+		error_at(ld, e,
+		         "account %s has no group: add group = \"NAME\" (a group defined in "
+		         "groups or present in %s)",
+		         a->name[0] ? a->name : "entry", ld->cfg->group_file);
+	else
+		(void)get_ref_name(ld, s, a->group);
+
+	s = config_setting_get_member(e, "groups");
+	if (s) {
+		int type = config_setting_type(s), n = config_setting_length(s);
+
+		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+			wrong_type(ld, s, "an array of group names [ \"...\", ... ]");
+		for (int i = 0; (type == CONFIG_TYPE_ARRAY || type == CONFIG_TYPE_LIST) && i < n;
+		     i++) {
+			char g[RS_NAME_MAX + 1];
+
+			/* Kept as written, one slot per element, so pass 2 can point at the
+			 * element of a group that does not exist; "" marks a bad one. */
+			g[0] = '\0';
+			(void)get_ref_name(ld, config_setting_get_elem(s, (unsigned)i), g);
+			if (add_name(ld, &a->groups, &a->ngroups, g) < 0)
+				return;
+		}
+	}
+
+	s = config_setting_get_member(e, "gecos");
+	if (!s || get_field(ld, s, false, &a->gecos) < 0)
+		a->gecos = xstrdup(ld, "");
+	s = config_setting_get_member(e, "home");
+	if (!s || get_field(ld, s, true, &a->home) < 0)
+		a->home = xstrdup(ld, "/nonexistent");
+	s = config_setting_get_member(e, "shell");
+	if (!s || get_field(ld, s, true, &a->shell) < 0)
+		a->shell = xstrdup(ld, "/usr/sbin/nologin");
+	s = config_setting_get_member(e, "disabled");
+	if (s)
+		(void)get_bool(ld, s, &a->disabled);
+	s = config_setting_get_member(e, "verify");
+	if (s)
+		(void)get_strv(ld, s, true, &a->verify_argv, NULL);
+
+	s = config_setting_get_member(e, "deliver");
+	if (s && want_list_of_groups(ld, s, "deliver") == 0 && config_setting_length(s) > 0) {
+		size_t n = (size_t)config_setting_length(s);
+
+		a->deliver = calloc(n, sizeof(*a->deliver));
+		if (!a->deliver) {
+			ld->err = -ENOMEM;
+			return;
+		}
+		a->ndeliver = n;
+		for (size_t j = 0; j < n; j++)
+			parse_delivery(ld, config_setting_get_elem(s, (unsigned)j), a->name,
+			               &a->deliver[j]);
+	}
+
+	a->pol = ld->cfg->defaults;
+	parse_policy(ld, e, &a->pol, &own);
+	check_policy(ld, &a->pol, &own, &ld->def_src);
+
+	for (size_t j = 0; j < idx; j++) {
+		const struct rs_account_cfg *o = &ld->cfg->accounts[j];
+
+		if (a->name[0] && strcmp(o->name, a->name) == 0) {
+			where(ld, name_s, elem_member(ld->accounts_list, j, "name"), at,
+			      sizeof(at));
+			error_at(ld, name_s, "account \"%s\" is already defined at %s", a->name,
+			         at);
+		}
+		if (a->uid && o->uid == a->uid) {
+			where(ld, uid_s, elem_member(ld->accounts_list, j, "uid"), at, sizeof(at));
+			error_at(ld, uid_s, "uid %u is already used by account \"%s\" at %s",
+			         a->uid, o->name, at);
+		}
+	}
+	/* Two sources answering for one name or uid: which one NSS returns would depend on
+	 * the order in nsswitch.conf, and file ownership would be shared by accident. */
+	if (ld->pw_ok && a->name[0]) {
+		const struct sys_entry *se = sysdb_by_name(&ld->pw, a->name);
+
+		if (se)
+			error_at(ld, name_s,
+			         "account \"%s\" already exists in %s (line %u): rotsec only "
+			         "manages "
+			         "accounts it defines; choose another name",
+			         a->name, ld->cfg->passwd_file, se->line);
+	}
+	if (ld->pw_ok && a->uid) {
+		const struct sys_entry *se = sysdb_by_id(&ld->pw, a->uid);
+
+		if (se)
+			error_at(ld, uid_s, "uid %u is already used by user \"%s\" in %s (line %u)",
+			         a->uid, se->name, ld->cfg->passwd_file, se->line);
+	}
+}
+
+/* ---- pass 2: names to ids ----------------------------------------------------------- */
+
+static struct rs_group_cfg *cfg_group(const struct rs_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		if (cfg->groups[i].name[0] && strcmp(cfg->groups[i].name, name) == 0)
+			return &cfg->groups[i];
+	return NULL;
+}
+
+/* Config groups first: they are what the store will define. */
+static int resolve_group(const struct loader *ld, const char *name, uint32_t *gid)
+{
+	const struct rs_group_cfg *g = cfg_group(ld->cfg, name);
+	const struct sys_entry *se;
+
+	if (g) {
+		*gid = g->gid;
+		return 0;
+	}
+	se = ld->gr_ok ? sysdb_by_name(&ld->gr, name) : NULL;
+	if (!se)
+		return -ENOENT;
+	*gid = se->id;
+	return 0;
+}
+
+/* Accounts defined here first (they may not exist on the host until the store does). */
+static int resolve_user(const struct loader *ld, const char *name, uint32_t *uid, uint32_t *gid)
+{
+	const struct rs_account_cfg *a = rs_config_account(ld->cfg, name);
+	const struct sys_entry *se;
+
+	if (a) {
+		*uid = a->uid;
+		*gid = a->gid;
+		return 0;
+	}
+	se = ld->pw_ok ? sysdb_by_name(&ld->pw, name) : NULL;
+	if (!se)
+		return -ENOENT;
+	*uid = se->id;
+	*gid = se->gid;
+	return 0;
+}
+
+static const char *group_name_of(const struct loader *ld, uint32_t gid)
+{
+	const struct sys_entry *se;
+
+	for (size_t i = 0; i < ld->cfg->ngroups; i++)
+		if (ld->cfg->groups[i].gid == gid && ld->cfg->groups[i].name[0])
+			return ld->cfg->groups[i].name;
+	se = ld->gr_ok ? sysdb_by_id(&ld->gr, gid) : NULL;
+	return se ? se->name : "";
+}
+
+static int add_gid(struct loader *ld, struct rs_account_cfg *a, uint32_t gid)
+{
+	uint32_t *n;
+
+	if (gid == 0 || gid == a->gid)
+		return 0;
+	for (size_t i = 0; i < a->nsup; i++)
+		if (a->sup_gids[i] == gid)
+			return 0;
+	n = realloc(a->sup_gids, (a->nsup + 1) * sizeof(*n));
+	if (!n) {
+		ld->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	n[a->nsup++] = gid;
+	a->sup_gids = n;
+	return 0;
+}
+
+static void resolve_account_groups(struct loader *ld, size_t idx)
+{
+	const config_setting_t *e = config_setting_get_elem(ld->accounts_list, (unsigned)idx);
+	const config_setting_t *gs = config_setting_get_member(e, "groups");
+	struct rs_account_cfg *a = &ld->cfg->accounts[idx];
+
+	if (a->group[0] && resolve_group(ld, a->group, &a->gid) < 0)
+		error_at(ld, config_setting_get_member(e, "group"),
+		         "group \"%s\" of account \"%s\" does not exist: define it in groups or "
+		         "use a group from %s",
+		         a->group, a->name, ld->cfg->group_file);
+
+	for (size_t i = 0; i < a->ngroups; i++) {
+		uint32_t gid;
+
+		if (!a->groups[i][0])
+			continue;
+		if (resolve_group(ld, a->groups[i], &gid) < 0) {
+			error_at(ld, config_setting_get_elem(gs, (unsigned)i),
+			         "supplementary group \"%s\" of account \"%s\" does not exist: "
+			         "define it in groups or use a group from %s",
+			         a->groups[i], a->name, ld->cfg->group_file);
+			continue;
+		}
+		if (add_gid(ld, a, gid) < 0)
+			return;
+	}
+	/* Membership written on the group's side counts too, as in /etc/group. */
+	for (size_t g = 0; a->name[0] && g < ld->cfg->ngroups; g++) {
+		const struct rs_group_cfg *grp = &ld->cfg->groups[g];
+
+		if (has_name(grp->members, grp->nmembers, a->name) && add_gid(ld, a, grp->gid) < 0)
+			return;
+	}
+}
+
+static void resolve_delivery(struct loader *ld, const config_setting_t *e, struct rs_delivery *d)
+{
+	const config_setting_t *s;
+	uint32_t uid, gid;
+
+	if (d->kind == RS_DELIVER_COMMAND) {
+		/* "" runs the command as root, like the daemon itself. */
+		if (!d->user[0])
+			return;
+		if (resolve_user(ld, d->user, &uid, &gid) < 0) {
+			error_at(ld, config_setting_get_member(e, "user"),
+			         "user \"%s\" of this command delivery is neither an account here "
+			         "nor a user in %s",
+			         d->user, ld->cfg->passwd_file);
+			return;
+		}
+		d->run_uid = uid;
+		d->run_gid = gid;
+		return;
+	}
+	if (!d->owner[0])
+		return;
+	if (resolve_user(ld, d->owner, &uid, &gid) < 0) {
+		s = config_setting_get_member(e, "owner");
+		error_at(ld, s ? s : e,
+		         "owner \"%s\"%s is neither an account here nor a user in %s", d->owner,
+		         s ? "" : " (the default)", ld->cfg->passwd_file);
+		return;
+	}
+	d->uid = uid;
+	s = config_setting_get_member(e, "group");
+	if (!s) {
+		d->gid = gid;
+		snprintf(d->group, sizeof(d->group), "%s", group_name_of(ld, gid));
+	} else if (d->group[0] && resolve_group(ld, d->group, &d->gid) < 0) {
+		error_at(ld, s, "group \"%s\" is neither defined in groups nor present in %s",
+		         d->group, ld->cfg->group_file);
+	}
+}
+
+/* Two deliveries into one file would overwrite each other on every rotation. */
+static void check_unique_files(struct loader *ld)
+{
+	struct rs_config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		for (size_t j = 0; j < cfg->accounts[i].ndeliver; j++) {
+			const struct rs_delivery *d = &cfg->accounts[i].deliver[j];
+
+			for (size_t k = 0; d->file && k <= i; k++) {
+				size_t end = k == i ? j : cfg->accounts[k].ndeliver;
+
+				for (size_t l = 0; l < end; l++) {
+					const struct rs_delivery *o = &cfg->accounts[k].deliver[l];
+					const config_setting_t *ds, *os;
+					char at[PATH_MAX + 32];
+
+					if (!o->file || strcmp(o->file, d->file) != 0)
+						continue;
+					ds = elem_member(
+					        config_setting_get_member(
+					                config_setting_get_elem(ld->accounts_list,
+					                                        (unsigned)i),
+					                "deliver"),
+					        j, "file");
+					os = elem_member(
+					        config_setting_get_member(
+					                config_setting_get_elem(ld->accounts_list,
+					                                        (unsigned)k),
+					                "deliver"),
+					        l, "file");
+					where(ld, ds, os, at, sizeof(at));
+					error_at(ld, ds,
+					         "file \"%s\" is already the destination of the "
+					         "deliver entry at %s: each delivery needs its own "
+					         "file",
+					         d->file, at);
+				}
+			}
+		}
+	}
+}
+
+static void resolve(struct loader *ld)
+{
+	struct rs_config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < cfg->naccounts && !ld->err; i++)
+		resolve_account_groups(ld, i);
+
+	/* A group's members: those written there, then accounts naming it in `groups`. */
+	for (size_t i = 0; i < cfg->naccounts && !ld->err; i++) {
+		const struct rs_account_cfg *a = &cfg->accounts[i];
+
+		for (size_t j = 0; a->name[0] && j < a->ngroups; j++) {
+			struct rs_group_cfg *g = cfg_group(cfg, a->groups[j]);
+
+			if (g && !has_name(g->members, g->nmembers, a->name) &&
+			    add_name(ld, &g->members, &g->nmembers, a->name) < 0)
+				return;
+		}
+	}
+
+	/* A member nobody defines is harmless to the system (it ignores it), but it is
+	 * usually a typo, so say so without refusing the config. */
+	for (size_t i = 0; ld->pw_ok && i < cfg->ngroups; i++) {
+		const config_setting_t *e = config_setting_get_elem(ld->groups_list, (unsigned)i);
+		const config_setting_t *ms =
+		        config_setting_is_group(e) ? config_setting_get_member(e, "members") : NULL;
+		int n = ms && config_setting_is_aggregate(ms) ? config_setting_length(ms) : 0;
+
+		for (int j = 0; j < n; j++) {
+			const config_setting_t *m = config_setting_get_elem(ms, (unsigned)j);
+			const char *name = config_setting_type(m) == CONFIG_TYPE_STRING
+			                           ? config_setting_get_string(m)
+			                           : NULL;
+
+			/* Bad names were refused in pass 1. */
+			if (!name || !ref_name_ok(name) || rs_config_account(cfg, name) ||
+			    sysdb_by_name(&ld->pw, name))
+				continue;
+			warn_at(ld, m,
+			        "member \"%s\" of group \"%s\" is neither an account here nor a "
+			        "user "
+			        "in %s",
+			        name, cfg->groups[i].name, cfg->passwd_file);
+		}
+	}
+
+	for (size_t i = 0; i < cfg->naccounts && !ld->err; i++) {
+		const config_setting_t *dl = elem_member(ld->accounts_list, i, "deliver");
+
+		for (size_t j = 0; j < cfg->accounts[i].ndeliver; j++)
+			resolve_delivery(ld, config_setting_get_elem(dl, (unsigned)j),
+			                 &cfg->accounts[i].deliver[j]);
+	}
+	check_unique_files(ld);
+}
+
+/* ---- top level ---------------------------------------------------------------------- */
+
+static const char *const top_keys[] = {
+        "store_dir",    "state_dir",   "key_file",   "run_dir",      "audit_log",
+        "metrics_file", "passwd_file", "group_file", "lock_timeout", "defaults",
+        "groups",       "accounts",    NULL};
+
+static const struct {
+	const char *key;
+	size_t off;
+	const char *def;
+} top_paths[] = {
+        {"store_dir", offsetof(struct rs_config, store_dir), RS_DEFAULT_STORE_DIR},
+        {"state_dir", offsetof(struct rs_config, state_dir), RS_DEFAULT_STATE_DIR},
+        {"key_file", offsetof(struct rs_config, key_file), RS_DEFAULT_KEY_FILE},
+        {"run_dir", offsetof(struct rs_config, run_dir), RS_DEFAULT_RUN_DIR},
+        {"audit_log", offsetof(struct rs_config, audit_log), RS_DEFAULT_AUDIT_LOG},
+        {"metrics_file", offsetof(struct rs_config, metrics_file), RS_DEFAULT_METRICS_FILE},
+        {"passwd_file", offsetof(struct rs_config, passwd_file), RS_DEFAULT_PASSWD_FILE},
+        {"group_file", offsetof(struct rs_config, group_file), RS_DEFAULT_GROUP_FILE},
+};
+
+static void load_sysdb(struct loader *ld, const config_setting_t *root, const char *key,
+                       const char *path, bool with_gid, struct sysdb *db, bool *ok)
+{
+	int r = sysdb_load(path, with_gid, db);
+
+	if (r == -ENOMEM) {
+		ld->err = r;
+		return;
+	}
+	if (r < 0) {
+		/* Without it, collisions with local users and groups go unnoticed: refuse. */
+		error_at(ld, config_setting_get_member(root, key),
+		         "cannot read %s \"%s\": %s; it is needed to check that names and ids do "
+		         "not collide with local ones",
+		         key, path, strerror(-r));
+		return;
+	}
+	*ok = true;
+}
+
+static void parse_top(struct loader *ld)
+{
+	const config_setting_t *root = config_root_setting(&ld->lc), *s;
+	struct rs_config *cfg = ld->cfg;
+	bool path_bad[sizeof(top_paths) / sizeof(top_paths[0])] = {false};
+
+	check_keys(ld, root, top_keys, false, "at the top level");
+	for (size_t i = 0; i < sizeof(top_paths) / sizeof(top_paths[0]); i++) {
+		char **dst = (char **)(void *)((char *)cfg + top_paths[i].off);
+
+		s = config_setting_get_member(root, top_paths[i].key);
+		if (s && get_path(ld, s, dst) == 0)
+			continue;
+		path_bad[i] = s != NULL;
+		/* Invalid values fall back too: every path in a loaded config is non-NULL. */
+		*dst = xstrdup(ld, top_paths[i].def);
+	}
+	cfg->lock_timeout = 10;
+	s = config_setting_get_member(root, "lock_timeout");
+	if (s)
+		(void)get_duration(ld, s, &cfg->lock_timeout);
+	if (ld->err)
+		return;
+	/* An invalid passwd_file/group_file is already an error; reading the host's own
+	 * file in its place would only add collisions nobody asked about. */
+	for (size_t i = 0; i < sizeof(top_paths) / sizeof(top_paths[0]); i++) {
+		if (path_bad[i])
+			continue;
+		if (strcmp(top_paths[i].key, "passwd_file") == 0)
+			load_sysdb(ld, root, "passwd_file", cfg->passwd_file, true, &ld->pw,
+			           &ld->pw_ok);
+		else if (strcmp(top_paths[i].key, "group_file") == 0)
+			load_sysdb(ld, root, "group_file", cfg->group_file, false, &ld->gr,
+			           &ld->gr_ok);
+	}
+
+	policy_builtin(&cfg->defaults);
+	s = config_setting_get_member(root, "defaults");
+	if (s && !config_setting_is_group(s)) {
+		wrong_type(ld, s, "a group { ... } of policy keys");
+	} else if (s) {
+		check_keys(ld, s, (const char *const[]){NULL}, true, "in defaults");
+		parse_policy(ld, s, &cfg->defaults, &ld->def_src);
+		check_policy(ld, &cfg->defaults, &ld->def_src, NULL);
+	}
+}
+
+static int parse_entries(struct loader *ld)
+{
+	const config_setting_t *root = config_root_setting(&ld->lc);
+	struct rs_config *cfg = ld->cfg;
+	const config_setting_t *s;
+
+	s = config_setting_get_member(root, "groups");
+	if (s && want_list_of_groups(ld, s, "group") == 0 && config_setting_length(s) > 0) {
+		ld->groups_list = s;
+		cfg->groups = calloc((size_t)config_setting_length(s), sizeof(*cfg->groups));
+		if (!cfg->groups)
+			return -ENOMEM;
+		cfg->ngroups = (size_t)config_setting_length(s);
+		for (size_t i = 0; i < cfg->ngroups && !ld->err; i++)
+			parse_group(ld, i);
+	}
+	s = config_setting_get_member(root, "accounts");
+	if (s && want_list_of_groups(ld, s, "account") == 0 && config_setting_length(s) > 0) {
+		ld->accounts_list = s;
+		cfg->accounts = calloc((size_t)config_setting_length(s), sizeof(*cfg->accounts));
+		if (!cfg->accounts)
+			return -ENOMEM;
+		cfg->naccounts = (size_t)config_setting_length(s);
+		for (size_t i = 0; i < cfg->naccounts && !ld->err; i++)
+			parse_account(ld, i);
+	}
+	return ld->err;
+}
+
+/* For config_set_include_dir: a relative @include is taken from the config's own directory,
+ * not from wherever the daemon happened to be started. */
+static char *dir_of(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == file)
+		return strdup("/");
+	return strndup(file, (size_t)(slash - file));
+}
+
+int rs_config_load(const char *file, struct rs_config *cfg)
+{
+	struct loader ld = {0};
+	struct stat st;
+	FILE *probe;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	ld.cfg = cfg;
+	config_init(&ld.lc);
+	cfg->file = strdup(file);
+	ld.incdir = dir_of(file);
+	if (!cfg->file || !ld.incdir) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* libconfig reports an unreadable file as "file I/O error" without errno: open it
+	 * once ourselves so the caller can tell a missing config from a forbidden one. */
+	probe = fopen(file, "re");
+	if (!probe) {
+		r = -errno;
+		error_at(&ld, NULL, "cannot read the configuration: %s", strerror(-r));
+		goto out;
+	}
+	r = fstat(fileno(probe), &st) < 0 ? -errno : 0;
+	fclose(probe);
+	if (r == 0 && !S_ISREG(st.st_mode))
+		r = -EISDIR;
+	if (r < 0) {
+		error_at(&ld, NULL, "cannot read the configuration: %s",
+		         r == -EISDIR ? "not a regular file" : strerror(-r));
+		goto out;
+	}
+	/* The config names commands rotsecd runs as root: whoever can edit it owns the host.
+	 * Reported, not fatal at once, so the other problems are listed too. The caller's
+	 * own uid is accepted besides root so an unprivileged rotsecctl check works. */
+	if (st.st_mode & 0022)
+		error_at(&ld, NULL,
+		         "the configuration is writable by group or others (mode %04o): anyone "
+		         "who can edit it can run commands as root; chmod go-w it",
+		         (unsigned)(st.st_mode & 07777));
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		error_at(&ld, NULL,
+		         "the configuration is owned by uid %u, not root: its owner could run "
+		         "commands as root; chown root it",
+		         (unsigned)st.st_uid);
+
+	config_set_include_dir(&ld.lc, ld.incdir);
+	if (config_read_file(&ld.lc, file) != CONFIG_TRUE) {
+		const char *ef = config_error_file(&ld.lc);
+
+		/* libconfig stops at the first syntax error: there is no tree to check further. */
+		diag_line(&ld, ef ? ef : file, (unsigned)config_error_line(&ld.lc), false, "%s",
+		          config_error_text(&ld.lc));
+		r = config_error_type(&ld.lc) == CONFIG_ERR_FILE_IO ? -EIO : -EINVAL;
+		goto out;
+	}
+
+	parse_top(&ld);
+	r = ld.err;
+	if (r == 0)
+		r = parse_entries(&ld);
+	if (r == 0)
+		resolve(&ld);
+	if (r == 0)
+		r = ld.err;
+	if (r == 0 && cfg->nerrors)
+		r = -EINVAL;
+out:
+	if (r == 0 && ld.err)
+		r = ld.err;
+	free(ld.incdir);
+	sysdb_free(&ld.pw);
+	sysdb_free(&ld.gr);
+	config_destroy(&ld.lc);
+	return r;
+}
+
+void rs_config_free(struct rs_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->file);
+	free(cfg->store_dir);
+	free(cfg->state_dir);
+	free(cfg->key_file);
+	free(cfg->run_dir);
+	free(cfg->audit_log);
+	free(cfg->metrics_file);
+	free(cfg->passwd_file);
+	free(cfg->group_file);
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		free(cfg->groups[i].members);
+	free(cfg->groups);
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		struct rs_account_cfg *a = &cfg->accounts[i];
+
+		free(a->gecos);
+		free(a->home);
+		free(a->shell);
+		free(a->groups);
+		free(a->sup_gids);
+		for (size_t j = 0; j < a->ndeliver; j++) {
+			struct rs_delivery *d = &a->deliver[j];
+
+			free(d->file);
+			free(d->sealed_to);
+			for (size_t k = 0; d->argv && d->argv[k]; k++)
+				free(d->argv[k]);
+			free(d->argv);
+		}
+		free(a->deliver);
+		for (size_t k = 0; a->verify_argv && a->verify_argv[k]; k++)
+			free(a->verify_argv[k]);
+		free(a->verify_argv);
+	}
+	free(cfg->accounts);
+	free(cfg->diags);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct rs_account_cfg *rs_config_account(const struct rs_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->naccounts; i++)
+		if (cfg->accounts[i].name[0] && strcmp(cfg->accounts[i].name, name) == 0)
+			return &cfg->accounts[i];
+	return NULL;
+}
