@@ -279,7 +279,7 @@ static void display_file(const struct loader *ld, const char *f, char *buf, size
 }
 
 /* Append one diagnostic "FILE:LINE: message" (or "FILE: message" for the file as a whole).
- * Warnings read "FILE:LINE: warning: message", as compilers print them. */
+ * A warning is marked by its flag only: callers (rotsecctl) add their own "warning: ". */
 static void vdiag_at(struct loader *ld, const char *file, unsigned line, bool warning,
                      const char *fmt, va_list ap)
 {
@@ -303,11 +303,9 @@ static void vdiag_at(struct loader *ld, const char *file, unsigned line, bool wa
 	d = &ld->cfg->diags[ld->cfg->ndiags++];
 	d->warning = warning;
 	if (line)
-		snprintf(d->msg, sizeof(d->msg), "%s:%u: %s%s", file, line,
-		         warning ? "warning: " : "", text);
+		snprintf(d->msg, sizeof(d->msg), "%s:%u: %s", file, line, text);
 	else
-		snprintf(d->msg, sizeof(d->msg), "%s: %s%s", file, warning ? "warning: " : "",
-		         text);
+		snprintf(d->msg, sizeof(d->msg), "%s: %s", file, text);
 	if (!warning)
 		ld->cfg->nerrors++;
 }
