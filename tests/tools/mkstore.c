@@ -78,8 +78,12 @@ int main(int argc, char **argv)
 	ad.acc = calloc(4096, sizeof(*ad.acc));
 	ad.grp = calloc(4096, sizeof(*ad.grp));
 	sd.rec = calloc(4096, sizeof(*sd.rec));
-	if (!ad.acc || !ad.grp || !sd.rec)
+	if (!ad.acc || !ad.grp || !sd.rec) {
+		free(ad.acc);
+		free(ad.grp);
+		free(sd.rec);
 		return 1;
+	}
 
 	while (fgets(line, sizeof(line), stdin)) {
 		char *kv[64], *tok, *save = NULL;
