@@ -79,7 +79,7 @@ $(O)/$(1)/libnss_rotsec.so.2: $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) nss_rots
 		-o $$@ $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) $(CDB_PIC)
 
 $(O)/$(1)/tests/unit/test_%: $(O)/$(1)/tests/unit/test_%.o $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
-	$$(CC) $(3) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
+	$$(CC) $(3) $$(UNIT_LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
 
 $(O)/$(1)/tests/tools/%: $(O)/$(1)/tests/tools/%.o $(O)/$(1)/librotsec.a
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_PAM) -lpamtest
@@ -87,6 +87,11 @@ endef
 
 $(eval $(call variant,rel,$(CREL),$(LDREL)))
 $(eval $(call variant,asan,$(CASAN),$(LDASAN)))
+
+# test_pam captures what pam_rotsec logs by defining pam_syslog/pam_vsyslog itself; the
+# module binds to them only if the program exports them.
+$(O)/rel/tests/unit/test_pam $(O)/asan/tests/unit/test_pam: UNIT_LDFLAGS = \
+	-Wl,--export-dynamic-symbol=pam_syslog,--export-dynamic-symbol=pam_vsyslog
 
 PROGS   = rotsecctl $(if $(wildcard rotsecd/rotsecd.c),rotsecd)
 MODULES = $(if $(PAM_SRC),pam_rotsec.so) $(if $(NSS_SRC),libnss_rotsec.so.2)
@@ -154,3 +159,4 @@ help:
 	@echo "all check demo bench install uninstall deps format format-check lint clean"
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -58,8 +58,8 @@ static void jstr(struct rs_audit_ev *e, const char *s)
 
 static void tput(struct rs_audit_ev *e, const char *key, const char *val, int quote)
 {
-	int n = snprintf(e->text + e->tlen, sizeof(e->text) - e->tlen, quote ? " %s=\"%s\"" : " %s=%s",
-			 key, val);
+	int n = snprintf(e->text + e->tlen, sizeof(e->text) - e->tlen,
+	                 quote ? " %s=\"%s\"" : " %s=%s", key, val);
 
 	if (n > 0 && (size_t)n < sizeof(e->text) - e->tlen)
 		e->tlen += (size_t)n;

@@ -243,17 +243,16 @@ static int ensure_dummy(struct rs_engine *e, struct rs_secrets_data *d)
 	have_argon = strncmp(d->dummy, "$argon2id$", 10) == 0;
 	if (d->dummy[0] && want_argon == have_argon &&
 	    (!have_argon ||
-	     crypto_pwhash_str_needs_rehash(d->dummy,
-					    cost == RS_COST_MODERATE
-						    ? crypto_pwhash_OPSLIMIT_MODERATE
-						    : crypto_pwhash_OPSLIMIT_INTERACTIVE,
-					    cost == RS_COST_MODERATE
-						    ? crypto_pwhash_MEMLIMIT_MODERATE
-						    : crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0))
+	     crypto_pwhash_str_needs_rehash(
+	             d->dummy,
+	             cost == RS_COST_MODERATE ? crypto_pwhash_OPSLIMIT_MODERATE
+	                                      : crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	             cost == RS_COST_MODERATE ? crypto_pwhash_MEMLIMIT_MODERATE
+	                                      : crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0))
 		return 0;
 	randombytes_buf(rnd, sizeof(rnd));
 	r = rs_hash_secret((const char *)rnd, sizeof(rnd), want_argon ? min_bits : 256.0, cost,
-			   d->dummy);
+	                   d->dummy);
 	sodium_memzero(rnd, sizeof(rnd));
 	return r;
 }
@@ -266,7 +265,7 @@ static int txn_write_secrets(struct rs_engine *e, struct txn *t)
 		r = rs_store_write_secrets(&t->w, &t->d, t->sgen + 1, e->secrets_gid);
 	if (r < 0) {
 		snprintf(e->why, sizeof(e->why), "cannot write %s/%s: %s; the store is unchanged",
-			 e->cfg->store_dir, RS_SECRETS_FILE, strerror(-r));
+		         e->cfg->store_dir, RS_SECRETS_FILE, strerror(-r));
 		return r;
 	}
 	t->sgen++;
@@ -276,7 +275,7 @@ static int txn_write_secrets(struct rs_engine *e, struct txn *t)
 static int write_accounts(struct rs_engine *e, struct txn *t)
 {
 	const struct rs_config *cfg = e->cfg;
-	struct rs_accounts_data ad = { 0 };
+	struct rs_accounts_data ad = {0};
 	uint64_t agen;
 	int r;
 
@@ -298,7 +297,8 @@ static int write_accounts(struct rs_engine *e, struct txn *t)
 		s->gid = a->gid;
 		snprintf(s->gecos, sizeof(s->gecos), "%s", a->gecos ? a->gecos : "");
 		snprintf(s->home, sizeof(s->home), "%s", a->home ? a->home : "/nonexistent");
-		snprintf(s->shell, sizeof(s->shell), "%s", a->shell ? a->shell : "/usr/sbin/nologin");
+		snprintf(s->shell, sizeof(s->shell), "%s",
+		         a->shell ? a->shell : "/usr/sbin/nologin");
 		s->sup_gids = a->sup_gids;
 		s->nsup = a->nsup;
 	}
@@ -315,7 +315,7 @@ static int write_accounts(struct rs_engine *e, struct txn *t)
 	r = rs_store_write_accounts(&t->w, &ad, agen + 1);
 	if (r < 0)
 		snprintf(e->why, sizeof(e->why), "cannot write %s/%s: %s; it is unchanged",
-			 cfg->store_dir, RS_ACCOUNTS_FILE, strerror(-r));
+		         cfg->store_dir, RS_ACCOUNTS_FILE, strerror(-r));
 out:
 	free(ad.acc);
 	free(ad.grp);
@@ -325,7 +325,7 @@ out:
 /* ---- generation, activation, delivery ---- */
 
 static int new_secret(struct rs_engine *e, const struct rs_account_cfg *acc, uint64_t generation,
-		      struct rs_journal *j, struct rs_secret *s)
+                      struct rs_journal *j, struct rs_secret *s)
 {
 	int r;
 
@@ -339,12 +339,12 @@ static int new_secret(struct rs_engine *e, const struct rs_account_cfg *acc, uin
 	r = rs_secret_generate(&acc->pol.alphabet, acc->pol.length, s);
 	if (r == 0)
 		r = rs_hash_secret(s->buf, s->len, acc->pol.entropy_bits, acc->pol.hash_cost,
-				   j->hash);
+		                   j->hash);
 	if (r == 0)
 		r = rs_journal_seal(e->key, j, s);
 	if (r < 0)
 		snprintf(e->why, sizeof(e->why), "cannot generate a secret for %s: %s", acc->name,
-			 strerror(-r));
+		         strerror(-r));
 	return r;
 }
 
@@ -354,13 +354,13 @@ static int save_journal(struct rs_engine *e, const struct rs_journal *j)
 
 	if (r < 0)
 		snprintf(e->why, sizeof(e->why), "cannot write the journal of %s in %s: %s",
-			 j->name, e->cfg->state_dir, strerror(-r));
+		         j->name, e->cfg->state_dir, strerror(-r));
 	return r;
 }
 
 /* Make the journaled secret current in `rec` (DESIGN §3 step 2). */
 static void activate_rec(const struct rs_account_cfg *acc, const struct rs_journal *j,
-			 struct rs_secret_rec *rec, int64_t now)
+                         struct rs_secret_rec *rec, int64_t now)
 {
 	unsigned keep = acc->pol.tripwire_keep;
 	int64_t grace = j->grace >= 0 ? j->grace : acc->pol.grace;
@@ -386,7 +386,7 @@ static void activate_rec(const struct rs_account_cfg *acc, const struct rs_journ
 }
 
 static void audit_step(struct rs_engine *e, const char *event, const struct rs_journal *j,
-		       const char *step)
+                       const char *step)
 {
 	struct rs_audit_ev ev;
 
@@ -400,7 +400,7 @@ static void audit_step(struct rs_engine *e, const char *event, const struct rs_j
 
 /* Activate a journal at step GENERATED. Store lock held by the caller through t. */
 static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
-			   struct rs_journal *j, struct txn *t)
+                           struct rs_journal *j, struct txn *t)
 {
 	struct rs_secret_rec *rec = find_rec(&t->d, acc->name);
 	int64_t now = now_s();
@@ -408,7 +408,7 @@ static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc
 
 	if (!rec) {
 		snprintf(e->why, sizeof(e->why), "%s is not in the store; run rotsecctl sync",
-			 acc->name);
+		         acc->name);
 		return -ENOENT;
 	}
 	if (rec->generation == j->generation && strcmp(rec->current, j->hash) == 0) {
@@ -423,9 +423,9 @@ static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc
 		(void)RS_FAULT("rotate.activated");
 	} else {
 		snprintf(e->why, sizeof(e->why),
-			 "journal of %s (generation %" PRIu64 ") does not follow the store "
-			 "(generation %" PRIu64 "); not touching it",
-			 acc->name, j->generation, rec->generation);
+		         "journal of %s (generation %" PRIu64 ") does not follow the store "
+		         "(generation %" PRIu64 "); not touching it",
+		         acc->name, j->generation, rec->generation);
 		return -EPROTO;
 	}
 	j->step = RS_STEP_ACTIVATED;
@@ -453,7 +453,7 @@ static int64_t backoff(const struct rs_account_cfg *acc, unsigned attempts)
  * normal grace from now, never past the limit.
  */
 static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
-		    int hold)
+                    int hold)
 {
 	struct rs_secret_rec *rec;
 	struct txn t;
@@ -491,9 +491,9 @@ static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struc
 
 /* Deliver j's secret to the consumers that need it; journal after each. */
 static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
-			  struct rs_journal *j, bool all)
+                          struct rs_journal *j, bool all)
 {
-	struct rs_secret s = { 0 };
+	struct rs_secret s = {0};
 	size_t i, ok = 0;
 	int r;
 
@@ -506,8 +506,8 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 	r = rs_journal_unseal(e->key, j, &s);
 	if (r < 0) {
 		snprintf(e->why, sizeof(e->why),
-			 "cannot unseal the journaled secret of %s (host key changed?): %s",
-			 acc->name, strerror(-r));
+		         "cannot unseal the journaled secret of %s (host key changed?): %s",
+		         acc->name, strerror(-r));
 		return r;
 	}
 	for (i = 0; i < j->ndeliver; i++) {
@@ -546,7 +546,7 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 			rs_audit_int(&ev, "attempt", d->attempts);
 			rs_audit_prio(&ev, LOG_WARNING);
 			snprintf(e->why, sizeof(e->why), "delivery of %s to %s failed: %s",
-				 acc->name, label, why[0] ? why : strerror(-dr));
+			         acc->name, label, why[0] ? why : strerror(-dr));
 		}
 		audit_result(e, &ev);
 		(void)RS_FAULT("deliver.done");
@@ -569,7 +569,7 @@ out:
 
 /* Step GENERATED -> ACTIVATED, in its own store transaction. */
 static int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *acc,
-			      struct rs_journal *j)
+                              struct rs_journal *j)
 {
 	struct txn t;
 	int r = txn_begin(e, &t);
@@ -586,7 +586,7 @@ static int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *
 /* Finish what acc's journal left unfinished. Account lock held by the caller. With
  * only_due, failed deliveries are retried only once their backoff has passed. */
 static int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
-			 struct rs_journal *j, bool only_due)
+                         struct rs_journal *j, bool only_due)
 {
 	bool due = j->ndeliver != acc->ndeliver, all_ok = true;
 	char file[RS_NAME_MAX + 8];
@@ -627,18 +627,18 @@ static int lock_account(struct rs_engine *e, const char *name)
 
 	if (fd < 0)
 		snprintf(e->why, sizeof(e->why), "%s: %s", name,
-			 fd == -ETIMEDOUT ? "another rotsec operation on it is still running"
-					  : strerror(-fd));
+		         fd == -ETIMEDOUT ? "another rotsec operation on it is still running"
+		                          : strerror(-fd));
 	return fd;
 }
 
 int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rotate_opts *opts)
 {
 	const struct rs_account_cfg *acc = configured(e, name);
-	struct rs_secret s = { 0 };
+	struct rs_secret s = {0};
 	struct rs_secret_rec *rec;
 	struct rs_journal j;
-	struct txn t = { 0 };
+	struct txn t = {0};
 	int lockfd, r;
 
 	if (!acc)
@@ -658,7 +658,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	rec = find_rec(&t.d, name);
 	if (!rec) {
 		snprintf(e->why, sizeof(e->why), "%s is not in the store yet; run rotsecctl sync",
-			 name);
+		         name);
 		r = -ENOENT;
 		goto out;
 	}
@@ -668,9 +668,9 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 		fmt_time(rs_previous_valid_until(rec), until, sizeof(until));
 		rs_duration_format(rs_previous_valid_until(rec) - now_s(), left, sizeof(left));
 		snprintf(e->why, sizeof(e->why),
-			 "the previous secret of %s is in grace until %s (%s from now); rotate "
-			 "after that, or use --revoke-previous for a compromise rotation",
-			 name, until, left);
+		         "the previous secret of %s is in grace until %s (%s from now); rotate "
+		         "after that, or use --revoke-previous for a compromise rotation",
+		         name, until, left);
 		r = -EBUSY;
 		goto out;
 	}
@@ -746,7 +746,7 @@ int rs_engine_deliver(struct rs_engine *e, const char *name, bool all)
 	r = rs_journal_load(e->statefd, name, &j);
 	if (r < 0) {
 		snprintf(e->why, sizeof(e->why), "%s has no journaled secret to deliver (%s)", name,
-			 strerror(-r));
+		         strerror(-r));
 		goto out;
 	}
 	if (j.step == RS_STEP_GENERATED)
@@ -827,7 +827,7 @@ static int sync_generate(struct rs_engine *e, struct pending_new *pn, size_t *np
 		return r;
 	for (size_t i = 0; r == 0 && i < e->cfg->naccounts; i++) {
 		const struct rs_account_cfg *acc = &e->cfg->accounts[i];
-		struct rs_secret s = { 0 };
+		struct rs_secret s = {0};
 		struct rs_journal j;
 		int lockfd;
 
@@ -864,7 +864,7 @@ static int sync_generate(struct rs_engine *e, struct pending_new *pn, size_t *np
 /* Phase 2: the store. secrets.cdb (with the new accounts) before accounts.cdb, and
  * removed accounts out of accounts.cdb before their secrets go (DESIGN §2). */
 static int sync_store(struct rs_engine *e, const struct pending_new *pn, size_t npn,
-		      char (*removed)[RS_NAME_MAX + 1], size_t *nremoved)
+                      char (*removed)[RS_NAME_MAX + 1], size_t *nremoved)
 {
 	struct txn t;
 	struct rs_secret_rec *grown;
@@ -1005,7 +1005,7 @@ int rs_engine_show(struct rs_engine *e, const char *name, struct rs_secret *out)
 	r = rs_journal_load(e->statefd, name, &j);
 	if (r < 0) {
 		snprintf(e->why, sizeof(e->why), "%s has no journaled secret (%s)", name,
-			 strerror(-r));
+		         strerror(-r));
 		return r;
 	}
 	r = rs_store_init(&s, e->cfg->store_dir, RS_SECRETS_FILE);
@@ -1018,9 +1018,9 @@ int rs_engine_show(struct rs_engine *e, const char *name, struct rs_secret *out)
 	rs_store_close(&s);
 	if (r <= 0 || strcmp(rec.current, j.hash) != 0) {
 		snprintf(e->why, sizeof(e->why),
-			 "the journal of %s does not hold the active secret (a rotation is "
-			 "unfinished?); run rotsecctl sync",
-			 name);
+		         "the journal of %s does not hold the active secret (a rotation is "
+		         "unfinished?); run rotsecctl sync",
+		         name);
 		return -ESTALE;
 	}
 	r = rs_journal_unseal(e->key, &j, out);
@@ -1031,12 +1031,12 @@ int rs_engine_show(struct rs_engine *e, const char *name, struct rs_secret *out)
 	audit_result(e, &ev);
 	if (r < 0)
 		snprintf(e->why, sizeof(e->why), "cannot unseal the secret of %s: %s", name,
-			 strerror(-r));
+		         strerror(-r));
 	return r;
 }
 
 static void delivery_summary(const struct rs_account_cfg *acc, const struct rs_journal *j,
-			     bool have_j, char *buf, size_t len)
+                             bool have_j, char *buf, size_t len)
 {
 	size_t ok = 0, failed = 0, n = have_j ? j->ndeliver : 0;
 
@@ -1115,7 +1115,7 @@ int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **o
 		}
 		delivery_summary(acc, &j, have_j, x->delivery, sizeof(x->delivery));
 		x->have_usage = rs_usage_read(cfg->run_dir, acc->name, &x->usage) == 0 &&
-				x->usage.generation == x->generation;
+		                x->usage.generation == x->generation;
 	}
 	if (m)
 		rs_store_release(&s, m);
@@ -1125,7 +1125,7 @@ int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **o
 }
 
 int rs_verify_password(const struct rs_config *cfg, const char *name, const char *pw, size_t len,
-		       struct rs_verify_result *res, char *why, size_t whylen)
+                       struct rs_verify_result *res, char *why, size_t whylen)
 {
 	struct rs_secret_rec rec;
 	const struct rs_map *m;
@@ -1141,13 +1141,13 @@ int rs_verify_password(const struct rs_config *cfg, const char *name, const char
 	found = rs_map_secret_by_name(m, name, &rec);
 	if (found < 0) {
 		snprintf(why, whylen, "%s/%s: damaged record for %s", cfg->store_dir,
-			 RS_SECRETS_FILE, name);
+		         RS_SECRETS_FILE, name);
 		r = found;
 	} else {
 		r = rs_policy_verify(found ? &rec : NULL, m->meta.dummy, pw, len, now_s(), 0, res);
 		if (r < 0)
 			snprintf(why, whylen, "%s/%s: a hash for %s cannot be checked",
-				 cfg->store_dir, RS_SECRETS_FILE, name);
+			         cfg->store_dir, RS_SECRETS_FILE, name);
 	}
 	rs_store_release(&s, m);
 	rs_store_close(&s);

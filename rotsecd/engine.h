@@ -24,16 +24,16 @@
 struct rs_engine {
 	const struct rs_config *cfg;
 	int statefd;
-	unsigned char *key;      /* host key, in guarded memory */
-	gid_t secrets_gid;       /* group "rotsec" from group_file, 0 when there is none */
+	unsigned char *key; /* host key, in guarded memory */
+	gid_t secrets_gid;  /* group "rotsec" from group_file, 0 when there is none */
 	char why[1024];
 	/* Counters of the last operation, for messages. */
 	unsigned created, removed, resumed, delivered, delivery_failures;
 };
 
 struct rs_rotate_opts {
-	int64_t grace;           /* -1: the account's grace */
-	bool compromise;         /* --revoke-previous: no grace for the secret replaced */
+	int64_t grace;   /* -1: the account's grace */
+	bool compromise; /* --revoke-previous: no grace for the secret replaced */
 };
 
 /* Open the state dir (creating it) and load the host key (creating it). With readonly
@@ -77,10 +77,10 @@ struct rs_status {
 	bool in_store, disabled, degraded;
 	uint64_t generation;
 	int64_t current_since;
-	int64_t previous_valid_until;   /* 0 = no previous secret */
+	int64_t previous_valid_until; /* 0 = no previous secret */
 	int64_t next_rotation;
 	enum rs_step step;
-	char delivery[64];              /* "ok", "2/3 ok", "failed", "pending", "none" */
+	char delivery[64]; /* "ok", "2/3 ok", "failed", "pending", "none" */
 	bool have_usage;
 	struct rs_usage usage;
 };
@@ -91,7 +91,7 @@ int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **o
 /* Verify a password against NAME exactly as pam_rotsec would (the store, the policy),
  * and audit the answer. */
 int rs_verify_password(const struct rs_config *cfg, const char *name, const char *pw, size_t len,
-		       struct rs_verify_result *res, char *why, size_t whylen);
+                       struct rs_verify_result *res, char *why, size_t whylen);
 
 /* gid of group "rotsec" in the config's group_file, 0 when absent. */
 gid_t rs_rotsec_gid(const struct rs_config *cfg);

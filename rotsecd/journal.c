@@ -63,7 +63,7 @@ int rs_state_dir_open(const char *path, char *why, size_t whylen)
 	 * root's alone, not even readable by a group. */
 	if (fstat(fd, &st) < 0 || (st.st_mode & 0077)) {
 		snprintf(why, whylen, "state_dir %s must be mode 0700 (it is %04o)", path,
-			 (unsigned)(st.st_mode & 07777));
+		         (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -EPERM;
 	}
@@ -71,7 +71,7 @@ int rs_state_dir_open(const char *path, char *why, size_t whylen)
 }
 
 int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_LEN], char *why,
-		    size_t whylen)
+                    size_t whylen)
 {
 	struct stat st;
 	ssize_t n;
@@ -105,10 +105,9 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 		snprintf(why, whylen, "cannot open host key %s: %s", path, strerror(-r));
 		return r;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & 0077)) {
-		snprintf(why, whylen, "host key %s must be a regular file, owned by root, mode 0600",
-			 path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0077)) {
+		snprintf(why, whylen,
+		         "host key %s must be a regular file, owned by root, mode 0600", path);
 		close(fd);
 		return -EPERM;
 	}
@@ -116,7 +115,7 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 	close(fd);
 	if (n != RS_HOSTKEY_LEN || st.st_size != RS_HOSTKEY_LEN) {
 		snprintf(why, whylen, "host key %s is damaged (not %d bytes)", path,
-			 RS_HOSTKEY_LEN);
+		         RS_HOSTKEY_LEN);
 		return -EPROTO;
 	}
 	return 0;
@@ -158,8 +157,8 @@ static int parse_dlv(const char *v, struct rs_journal *j)
 	int64_t last, next;
 	struct rs_dlv_state *d;
 
-	if (sscanf(v, "%u %15s %u %" SCNd64 " %" SCNd64, &idx, status, &attempts, &last,
-		   &next) != 5 ||
+	if (sscanf(v, "%u %15s %u %" SCNd64 " %" SCNd64, &idx, status, &attempts, &last, &next) !=
+	            5 ||
 	    idx >= RS_MAX_DELIVERIES)
 		return -EPROTO;
 	d = &j->dlv[idx];
@@ -255,8 +254,7 @@ int rs_journal_load(int statefd, const char *name, struct rs_journal *j)
 	fd = openat(statefd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & 0077)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0077)) {
 		close(fd);
 		return -EPERM;
 	}
@@ -289,13 +287,13 @@ int rs_journal_save(int statefd, const struct rs_journal *j)
 	if (r < 0)
 		return r;
 	n = snprintf(buf, sizeof(buf),
-		     "rotsec-state 1\naccount %s\ngeneration %" PRIu64 "\nstep %s\n"
-		     "created %" PRId64 "\nactivated %" PRId64 "\nhash %s\nsealed %s\n"
-		     "compromise %d\ngrace %" PRId64 "\nheld %d\ndegraded %d\nnext_rotation %" PRId64
-		     "\n",
-		     j->name, j->generation, rs_step_name(j->step), j->created, j->activated,
-		     j->hash, j->sealed, j->compromise, j->grace, j->held, j->degraded,
-		     j->next_rotation);
+	             "rotsec-state 1\naccount %s\ngeneration %" PRIu64 "\nstep %s\n"
+	             "created %" PRId64 "\nactivated %" PRId64 "\nhash %s\nsealed %s\n"
+	             "compromise %d\ngrace %" PRId64
+	             "\nheld %d\ndegraded %d\nnext_rotation %" PRId64 "\n",
+	             j->name, j->generation, rs_step_name(j->step), j->created, j->activated,
+	             j->hash, j->sealed, j->compromise, j->grace, j->held, j->degraded,
+	             j->next_rotation);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -EOVERFLOW;
 	len = (size_t)n;
@@ -303,8 +301,8 @@ int rs_journal_save(int statefd, const struct rs_journal *j)
 		const struct rs_dlv_state *d = &j->dlv[i];
 
 		n = snprintf(buf + len, sizeof(buf) - len,
-			     "delivery %zu %s %u %" PRId64 " %" PRId64 "\n", i,
-			     rs_dlv_status_name(d->status), d->attempts, d->last, d->next);
+		             "delivery %zu %s %u %" PRId64 " %" PRId64 "\n", i,
+		             rs_dlv_status_name(d->status), d->attempts, d->last, d->next);
 		if (n < 0 || (size_t)n >= sizeof(buf) - len)
 			return -EOVERFLOW;
 		len += (size_t)n;
@@ -336,7 +334,7 @@ static int binding(const struct rs_journal *j, char *buf, size_t len)
 }
 
 int rs_journal_seal(const unsigned char key[RS_HOSTKEY_LEN], struct rs_journal *j,
-		    const struct rs_secret *s)
+                    const struct rs_secret *s)
 {
 	unsigned char *msg, *box;
 	char bind[RS_NAME_MAX + 32];
@@ -368,7 +366,7 @@ out:
 }
 
 int rs_journal_unseal(const unsigned char key[RS_HOSTKEY_LEN], const struct rs_journal *j,
-		      struct rs_secret *out)
+                      struct rs_secret *out)
 {
 	unsigned char box[RS_SEALED_B64_MAX], *msg = NULL;
 	char bind[RS_NAME_MAX + 32];
@@ -378,7 +376,7 @@ int rs_journal_unseal(const unsigned char key[RS_HOSTKEY_LEN], const struct rs_j
 	if (n < 0)
 		return n;
 	if (sodium_base642bin(box, sizeof(box), j->sealed, strlen(j->sealed), NULL, &blen, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    blen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + (size_t)n + 1)
 		return -EPROTO;
 	mlen = blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
@@ -387,7 +385,7 @@ int rs_journal_unseal(const unsigned char key[RS_HOSTKEY_LEN], const struct rs_j
 		return -ENOMEM;
 	r = -EBADMSG;
 	if (crypto_secretbox_open_easy(msg, box + crypto_secretbox_NONCEBYTES,
-				       blen - crypto_secretbox_NONCEBYTES, box, key) != 0)
+	                               blen - crypto_secretbox_NONCEBYTES, box, key) != 0)
 		goto out;
 	if (memcmp(msg, bind, (size_t)n) != 0)
 		goto out;

@@ -33,9 +33,9 @@
 
 enum rs_step {
 	RS_STEP_NONE = 0,
-	RS_STEP_GENERATED,  /* secret generated and journaled; store not yet changed */
-	RS_STEP_ACTIVATED,  /* store has it as current; deliveries may be pending */
-	RS_STEP_DELIVERED,  /* every consumer has it */
+	RS_STEP_GENERATED, /* secret generated and journaled; store not yet changed */
+	RS_STEP_ACTIVATED, /* store has it as current; deliveries may be pending */
+	RS_STEP_DELIVERED, /* every consumer has it */
 };
 
 enum rs_dlv_status {
@@ -47,8 +47,8 @@ enum rs_dlv_status {
 struct rs_dlv_state {
 	enum rs_dlv_status status;
 	unsigned attempts;
-	int64_t last;       /* last attempt, 0 = never */
-	int64_t next;       /* next retry (FAILED), 0 = now */
+	int64_t last; /* last attempt, 0 = never */
+	int64_t next; /* next retry (FAILED), 0 = now */
 };
 
 struct rs_journal {
@@ -59,8 +59,8 @@ struct rs_journal {
 	char hash[RS_HASH_MAX];
 	char sealed[RS_SEALED_B64_MAX];
 	int compromise;
-	int64_t grace;      /* grace asked for this rotation (rotate --grace), -1 = account's */
-	int held;           /* previous secret held to max_grace while a delivery fails */
+	int64_t grace; /* grace asked for this rotation (rotate --grace), -1 = account's */
+	int held;      /* previous secret held to max_grace while a delivery fails */
 	int degraded;
 	int64_t next_rotation;
 	size_t ndeliver;
@@ -74,7 +74,7 @@ int rs_state_dir_open(const char *path, char *why, size_t whylen);
 /* Host key: 32 random bytes in `path` (0600 root). With create, a missing key is made
  * (O_EXCL, mode before content, fsync). A key readable by others is refused. */
 int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_LEN], char *why,
-		    size_t whylen);
+                    size_t whylen);
 
 int rs_journal_load(int statefd, const char *name, struct rs_journal *j);
 int rs_journal_save(int statefd, const struct rs_journal *j);
@@ -82,9 +82,9 @@ int rs_journal_remove(int statefd, const char *name);
 
 /* Seal `s` into j->sealed (bound to j->name and j->generation); unseal checks the binding. */
 int rs_journal_seal(const unsigned char key[RS_HOSTKEY_LEN], struct rs_journal *j,
-		    const struct rs_secret *s);
+                    const struct rs_secret *s);
 int rs_journal_unseal(const unsigned char key[RS_HOSTKEY_LEN], const struct rs_journal *j,
-		      struct rs_secret *out);
+                      struct rs_secret *out);
 
 /* Per-account lock (STATE_DIR/NAME.lock), so that the daemon and the CLI, or two CLIs,
  * never run two operations on one account at once. Returns the lock fd. */

@@ -30,21 +30,21 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-	"usage: rotsecctl [-c FILE] COMMAND [ARGS]\n"
-	"\n"
-	"  check                          validate the configuration\n"
-	"  sync                           create, update and remove accounts as configured\n"
-	"  status [NAME] [--json]         state of every account, or of NAME\n"
-	"  rotate NAME [--grace D] [--revoke-previous]\n"
-	"                                 rotate now (--revoke-previous: compromise, no grace)\n"
-	"  revoke NAME                    end the previous secret's grace now\n"
-	"  deliver NAME                   deliver the current secret to every consumer again\n"
-	"  verify NAME                    check a password read from stdin\n"
-	"  show NAME                      print the current secret (root, audited)\n"
-	"  keygen PREFIX                  make a consumer key pair PREFIX.pub, PREFIX.key\n"
-	"  open --key FILE SEALED         decrypt a sealed delivery\n"
-	"\n"
-	"  -c FILE   configuration (default " RS_DEFAULT_CONFIG ")\n";
+        "usage: rotsecctl [-c FILE] COMMAND [ARGS]\n"
+        "\n"
+        "  check                          validate the configuration\n"
+        "  sync                           create, update and remove accounts as configured\n"
+        "  status [NAME] [--json]         state of every account, or of NAME\n"
+        "  rotate NAME [--grace D] [--revoke-previous]\n"
+        "                                 rotate now (--revoke-previous: compromise, no grace)\n"
+        "  revoke NAME                    end the previous secret's grace now\n"
+        "  deliver NAME                   deliver the current secret to every consumer again\n"
+        "  verify NAME                    check a password read from stdin\n"
+        "  show NAME                      print the current secret (root, audited)\n"
+        "  keygen PREFIX                  make a consumer key pair PREFIX.pub, PREFIX.key\n"
+        "  open --key FILE SEALED         decrypt a sealed delivery\n"
+        "\n"
+        "  -c FILE   configuration (default " RS_DEFAULT_CONFIG ")\n";
 
 static int usage_error(const char *msg)
 {
@@ -58,7 +58,7 @@ static void print_diags(const struct rs_config *cfg)
 {
 	for (size_t i = 0; i < cfg->ndiags; i++)
 		fprintf(stderr, "%s%s\n", cfg->diags[i].warning ? "warning: " : "",
-			cfg->diags[i].msg);
+		        cfg->diags[i].msg);
 }
 
 /* Load the config; on error print every diagnostic and leave everything untouched. */
@@ -69,7 +69,7 @@ static int load_config(const char *file, struct rs_config *cfg)
 	print_diags(cfg);
 	if (r == -EINVAL)
 		fprintf(stderr, "rotsecctl: %s has %zu error%s; nothing was changed\n", file,
-			cfg->nerrors, cfg->nerrors == 1 ? "" : "s");
+		        cfg->nerrors, cfg->nerrors == 1 ? "" : "s");
 	else if (r < 0)
 		fprintf(stderr, "rotsecctl: cannot read %s: %s\n", file, strerror(-r));
 	return r;
@@ -137,7 +137,8 @@ static int cmd_rotate(struct rs_engine *e, const char *name, const struct rs_rot
 		localtime_r(&t, &tm);
 		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
 		printf("%s %s to generation %" PRIu64, name,
-		       e->resumed ? "finished the interrupted rotation" : "rotated", st->generation);
+		       e->resumed ? "finished the interrupted rotation" : "rotated",
+		       st->generation);
 		if (st->previous_valid_until)
 			printf("; previous secret valid until %s", until);
 		else if (o->compromise)
@@ -147,9 +148,9 @@ static int cmd_rotate(struct rs_engine *e, const char *name, const struct rs_rot
 	}
 	if (e->delivery_failures) {
 		fprintf(stderr,
-			"rotsecctl: %s; the previous secret stays valid until max_grace while "
-			"delivery is retried (rotsecctl deliver %s)\n",
-			e->why, name);
+		        "rotsecctl: %s; the previous secret stays valid until max_grace while "
+		        "delivery is retried (rotsecctl deliver %s)\n",
+		        e->why, name);
 		return 1;
 	}
 	return 0;
@@ -171,8 +172,7 @@ static int cmd_deliver(struct rs_engine *e, const char *name)
 
 	if (r < 0)
 		return fail(e, r);
-	printf("%s: delivered to %u consumer%s", name, e->delivered,
-	       e->delivered == 1 ? "" : "s");
+	printf("%s: delivered to %u consumer%s", name, e->delivered, e->delivered == 1 ? "" : "s");
 	if (e->delivery_failures) {
 		printf(", %u FAILED\n", e->delivery_failures);
 		fprintf(stderr, "rotsecctl: %s\n", e->why);
@@ -228,7 +228,7 @@ static int read_password(struct rs_secret *pw)
 static int cmd_verify(struct rs_config *cfg, const char *name)
 {
 	struct rs_verify_result res;
-	struct rs_secret pw = { 0 };
+	struct rs_secret pw = {0};
 	char why[512] = "";
 	int r;
 
@@ -248,9 +248,9 @@ static int cmd_verify(struct rs_config *cfg, const char *name)
 		return 0;
 	case RS_PREVIOUS:
 		printf("previous\n");
-		fprintf(stderr, "rotsecctl: the previous secret of %s is valid %" PRId64
-				" more seconds\n",
-			name, res.remaining);
+		fprintf(stderr,
+		        "rotsecctl: the previous secret of %s is valid %" PRId64 " more seconds\n",
+		        name, res.remaining);
 		return 0;
 	case RS_REVOKED:
 		printf("revoked\n");
@@ -272,7 +272,7 @@ static int cmd_verify(struct rs_config *cfg, const char *name)
 
 static int cmd_show(struct rs_engine *e, const char *name)
 {
-	struct rs_secret s = { 0 };
+	struct rs_secret s = {0};
 	int r;
 
 	if (geteuid() != 0) {
@@ -362,7 +362,7 @@ static void status_table(const struct rs_status *st, size_t n)
 
 			rs_duration_format(now - x->usage.previous_last, ago, sizeof(ago));
 			snprintf(used, sizeof(used), "%" PRIu64 "x, last %s ago by %s",
-				 x->usage.previous_count, ago, x->usage.service);
+			         x->usage.previous_count, ago, x->usage.service);
 		}
 		printf("%-20s %7u %4s %-8s %-17s %-17s %-12s %s%s%s\n", x->name, x->uid,
 		       x->in_store ? gen : "-", age, until, next,
@@ -407,7 +407,7 @@ static int cmd_keygen(const char *prefix)
 
 static int cmd_open(const char *keyfile, const char *sealed)
 {
-	struct rs_secret s = { 0 };
+	struct rs_secret s = {0};
 	unsigned char buf[RS_SECRET_MAX + 128];
 	char why[512] = "";
 	ssize_t n;
@@ -442,7 +442,7 @@ static int cmd_open(const char *keyfile, const char *sealed)
  * other users, and create every file private unless a mode says otherwise. */
 static void harden_process(void)
 {
-	struct rlimit no_core = { 0, 0 };
+	struct rlimit no_core = {0, 0};
 
 	umask(077);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -452,7 +452,7 @@ static void harden_process(void)
 int main(int argc, char **argv)
 {
 	const char *conf = RS_DEFAULT_CONFIG, *verb, *name = NULL, *keyfile = NULL;
-	struct rs_rotate_opts ropts = { .grace = -1, .compromise = false };
+	struct rs_rotate_opts ropts = {.grace = -1, .compromise = false};
 	struct rs_config cfg;
 	struct rs_engine e;
 	int json = 0, rc, r, readonly;
@@ -508,15 +508,15 @@ int main(int argc, char **argv)
 		return name ? cmd_keygen(name) : usage_error("keygen needs PREFIX");
 	if (strcmp(verb, "open") == 0)
 		return name && keyfile ? cmd_open(keyfile, name)
-				       : usage_error("open needs --key FILE and SEALED");
+		                       : usage_error("open needs --key FILE and SEALED");
 
 	if (strcmp(verb, "check") && strcmp(verb, "sync") && strcmp(verb, "status") &&
 	    strcmp(verb, "rotate") && strcmp(verb, "revoke") && strcmp(verb, "deliver") &&
 	    strcmp(verb, "verify") && strcmp(verb, "show"))
 		return usage_error("unknown command");
 	if (!name && (strcmp(verb, "rotate") == 0 || strcmp(verb, "revoke") == 0 ||
-		      strcmp(verb, "deliver") == 0 || strcmp(verb, "verify") == 0 ||
-		      strcmp(verb, "show") == 0))
+	              strcmp(verb, "deliver") == 0 || strcmp(verb, "verify") == 0 ||
+	              strcmp(verb, "show") == 0))
 		return usage_error("this command needs an account NAME");
 
 	r = load_config(conf, &cfg);

@@ -63,8 +63,8 @@ static void hash(const char *pw, int argon, char out[RS_HASH_MAX])
 
 int main(int argc, char **argv)
 {
-	struct rs_accounts_data ad = { 0 };
-	struct rs_secrets_data sd = { 0 };
+	struct rs_accounts_data ad = {0};
+	struct rs_secrets_data sd = {0};
 	struct rs_store_w w;
 	uint64_t agen = 1, sgen = 1;
 	char line[4096], why[RS_WHY_MAX];
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 				size_t l = strcspn(m, ",");
 
 				snprintf(g->members[g->nmembers++], RS_NAME_MAX + 1, "%.*s", (int)l,
-					 m);
+				         m);
 				m += l + (m[l] == ',');
 			}
 		} else if (strcmp(tok, "secret") == 0 && sd.n < 4096) {
@@ -137,15 +137,15 @@ int main(int argc, char **argv)
 
 			snprintf(s->name, sizeof(s->name), "%s", opt(kv, n, "name"));
 			s->uid = (uint32_t)strtoul(opt(kv, n, "uid"), NULL, 10);
-			s->generation = opt(kv, n, "gen") ? strtoull(opt(kv, n, "gen"), NULL, 10) : 1;
+			s->generation =
+			        opt(kv, n, "gen") ? strtoull(opt(kv, n, "gen"), NULL, 10) : 1;
 			s->flags = opt(kv, n, "disabled") ? RS_SECRET_DISABLED : 0;
 			hash(opt(kv, n, "current"), argon, s->current);
 			s->current_since = when(opt(kv, n, "since"), now);
 			if (opt(kv, n, "previous")) {
 				hash(opt(kv, n, "previous"), argon, s->previous);
 				s->previous_deadline = when(opt(kv, n, "deadline"), now + 3600);
-				s->previous_limit =
-					when(opt(kv, n, "limit"), s->previous_deadline);
+				s->previous_limit = when(opt(kv, n, "limit"), s->previous_deadline);
 			}
 			while (rev && *rev && s->nrevoked < RS_TRIPWIRE_MAX) {
 				char pw[512];
