@@ -61,27 +61,31 @@ int rs_duration_parse(const char *s, int64_t *out)
 void rs_duration_format(int64_t secs, char *buf, size_t n)
 {
 	static const struct {
-		int64_t len;
+		uint64_t len;
 		char unit;
-	} parts[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
+	} parts[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
 	size_t used = 0;
 	int shown = 0;
+	uint64_t mag;
 
 	if (n == 0)
 		return;
 	buf[0] = '\0';
+	/* The magnitude in unsigned arithmetic: -INT64_MIN does not fit in an int64_t. */
+	mag = secs < 0 ? -(uint64_t)secs : (uint64_t)secs;
 	if (secs < 0) {
+		if (n < 2)
+			return;
 		snprintf(buf, n, "-");
 		used = 1;
-		secs = -secs;
 	}
-	if (secs == 0) {
+	if (mag == 0) {
 		snprintf(buf + used, n - used, "0s");
 		return;
 	}
 	/* Two most significant units are enough for a person reading a table. */
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && shown < 2; i++) {
-		int64_t q = secs / parts[i].len;
+		uint64_t q = mag / parts[i].len;
 		int w;
 
 		if (q == 0) {
@@ -89,9 +93,9 @@ void rs_duration_format(int64_t secs, char *buf, size_t n)
 				break;
 			continue;
 		}
-		secs -= q * parts[i].len;
-		w = snprintf(buf + used, n - used, "%s%lld%c", shown ? " " : "", (long long)q,
-			     parts[i].unit);
+		mag -= q * parts[i].len;
+		w = snprintf(buf + used, n - used, "%s%llu%c", shown ? " " : "",
+		             (unsigned long long)q, parts[i].unit);
 		if (w < 0 || (size_t)w >= n - used)
 			return;
 		used += (size_t)w;

@@ -9,7 +9,7 @@ int64_t rs_previous_valid_until(const struct rs_secret_rec *rec)
 	if (!rec->previous[0])
 		return 0;
 	return rec->previous_deadline < rec->previous_limit ? rec->previous_deadline
-							   : rec->previous_limit;
+	                                                    : rec->previous_limit;
 }
 
 const char *rs_verdict_name(enum rs_verdict v)
@@ -33,8 +33,8 @@ const char *rs_verdict_name(enum rs_verdict v)
 	return "?";
 }
 
-int rs_policy_verify(const struct rs_secret_rec *rec, const char *dummy, const char *pw,
-		     size_t len, int64_t now, unsigned flags, struct rs_verify_result *res)
+int rs_policy_verify(const struct rs_secret_rec *rec, const char *dummy, const char *pw, size_t len,
+                     int64_t now, unsigned flags, struct rs_verify_result *res)
 {
 	const char *first, *second;
 	int cur, prev;
@@ -68,8 +68,8 @@ int rs_policy_verify(const struct rs_secret_rec *rec, const char *dummy, const c
 	} else if (prev == 1 && rec->previous[0]) {
 		until = rs_previous_valid_until(rec);
 		if (now < until) {
-			res->verdict = (flags & RS_POLICY_NO_PREVIOUS) ? RS_PREVIOUS_REFUSED
-								       : RS_PREVIOUS;
+			res->verdict =
+			        (flags & RS_POLICY_NO_PREVIOUS) ? RS_PREVIOUS_REFUSED : RS_PREVIOUS;
 			res->remaining = until - now;
 		} else {
 			res->verdict = RS_REVOKED;

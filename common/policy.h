@@ -17,22 +17,23 @@
 #include "record.h"
 
 enum rs_verdict {
-	RS_CURRENT = 0,         /* the current secret */
-	RS_PREVIOUS,            /* the previous secret, before its deadline */
-	RS_PREVIOUS_REFUSED,    /* the previous secret, in grace, but the caller said no_previous */
-	RS_REVOKED,             /* a revoked secret or the previous one after its deadline */
-	RS_NO_MATCH,            /* wrong, empty or too long */
-	RS_DISABLED,            /* account disabled (after the same work) */
-	RS_UNKNOWN,             /* not a rotsec account (after the same work) */
+	RS_CURRENT = 0,      /* the current secret */
+	RS_PREVIOUS,         /* the previous secret, before its deadline */
+	RS_PREVIOUS_REFUSED, /* the previous secret, in grace, but the caller said no_previous */
+	RS_REVOKED,          /* a revoked secret or the previous one after its deadline */
+	RS_NO_MATCH,         /* wrong, empty or too long */
+	RS_DISABLED,         /* account disabled (after the same work) */
+	RS_UNKNOWN,          /* not a rotsec account (after the same work) */
 };
 
 #define RS_POLICY_NO_PREVIOUS 0x1
 
 struct rs_verify_result {
 	enum rs_verdict verdict;
-	/* RS_PREVIOUS: seconds the previous secret stays valid. RS_REVOKED: 1 when it was the
-	 * previous secret past its deadline, 0 when a tripwire hash matched. */
+	/* RS_PREVIOUS and RS_PREVIOUS_REFUSED: seconds the previous secret stays valid. */
 	int64_t remaining;
+	/* RS_REVOKED: 1 when it was the previous secret past its deadline, 0 when a tripwire
+	 * hash matched. */
 	int expired_previous;
 };
 
@@ -42,8 +43,8 @@ struct rs_verify_result {
  * Returns 0 with *res filled, or a negative errno when a hash could not be checked
  * (malformed store: -EINVAL, no memory: -ENOMEM); callers then fail closed.
  */
-int rs_policy_verify(const struct rs_secret_rec *rec, const char *dummy, const char *pw,
-		     size_t len, int64_t now, unsigned flags, struct rs_verify_result *res);
+int rs_policy_verify(const struct rs_secret_rec *rec, const char *dummy, const char *pw, size_t len,
+                     int64_t now, unsigned flags, struct rs_verify_result *res);
 
 const char *rs_verdict_name(enum rs_verdict v);
 

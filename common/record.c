@@ -27,11 +27,15 @@ int rs_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	if (!*s || (s[0] == '0' && s[1] != '\0'))
 		return -EPROTO;
 	for (; *s; s++) {
+		uint64_t d;
+
 		if (*s < '0' || *s > '9')
 			return -EPROTO;
-		if (v > (max - (uint64_t)(*s - '0')) / 10)
+		d = (uint64_t)(*s - '0');
+		/* d > max first: max - d would wrap and let "2" pass a maximum of 1. */
+		if (d > max || v > (max - d) / 10)
 			return -EPROTO;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;
@@ -66,7 +70,8 @@ bool rs_field_ok(const char *s)
 	for (i = 0; s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (i >= RS_FIELD_MAX || c == ':' || c < 0x20 || c == 0x7f)
+		/* At most RS_FIELD_MAX - 1 bytes: what struct rs_store_account holds. */
+		if (i >= RS_FIELD_MAX - 1 || c == ':' || c < 0x20 || c == 0x7f)
 			return false;
 	}
 	return true;

@@ -26,32 +26,32 @@
 
 #include "names.h"
 
-#define RS_FORMAT_VERSION  1
-#define RS_ACCOUNTS_FILE   "accounts.cdb"
-#define RS_SECRETS_FILE    "secrets.cdb"
-#define RS_ACCOUNTS_MAGIC  "rotsec-accounts"
-#define RS_SECRETS_MAGIC   "rotsec-secrets"
-#define RS_STORE_LOCK      ".rotsec.lock"
+#define RS_FORMAT_VERSION 1
+#define RS_ACCOUNTS_FILE  "accounts.cdb"
+#define RS_SECRETS_FILE   "secrets.cdb"
+#define RS_ACCOUNTS_MAGIC "rotsec-accounts"
+#define RS_SECRETS_MAGIC  "rotsec-secrets"
+#define RS_STORE_LOCK     ".rotsec.lock"
 /* Much more than any host has service accounts; a bigger file is refused as unsafe. */
-#define RS_STORE_MAX_SIZE  ((long)64 << 20)
+#define RS_STORE_MAX_SIZE ((long)64 << 20)
 /* A hash string: Argon2id strings are at most crypto_pwhash_STRBYTES (128) with NUL. */
-#define RS_HASH_MAX        128
+#define RS_HASH_MAX 128
 /* Revoked hashes kept per account as tripwires. */
-#define RS_TRIPWIRE_MAX    16
+#define RS_TRIPWIRE_MAX 16
 /* Longest gecos, home or shell accepted in a passwd record. */
-#define RS_FIELD_MAX       1024
-#define RS_KEY_MAX         48
+#define RS_FIELD_MAX 1024
+#define RS_KEY_MAX   48
 
-#define RS_KEY_META        "!meta"
-#define RS_KEY_PWNAM       "pn:"
-#define RS_KEY_PWUID       "pu:"
-#define RS_KEY_PWIDX       "p#"
-#define RS_KEY_GRNAM       "gn:"
-#define RS_KEY_GRGID       "gg:"
-#define RS_KEY_GRIDX       "g#"
-#define RS_KEY_INITGR      "ig:"
-#define RS_KEY_SECNAM      "sn:"
-#define RS_KEY_SECIDX      "s#"
+#define RS_KEY_META   "!meta"
+#define RS_KEY_PWNAM  "pn:"
+#define RS_KEY_PWUID  "pu:"
+#define RS_KEY_PWIDX  "p#"
+#define RS_KEY_GRNAM  "gn:"
+#define RS_KEY_GRGID  "gg:"
+#define RS_KEY_GRIDX  "g#"
+#define RS_KEY_INITGR "ig:"
+#define RS_KEY_SECNAM "sn:"
+#define RS_KEY_SECIDX "s#"
 
 /* Flags of a secret record. */
 #define RS_SECRET_DISABLED 0x1u
@@ -59,36 +59,36 @@
 struct rs_meta {
 	unsigned version;
 	uint64_t generation;
-	uint32_t count[2];         /* accounts: npasswd, ngroups; secrets: naccounts, 0 */
-	char dummy[RS_HASH_MAX];   /* secrets only: hash checked for unknown accounts */
+	uint32_t count[2];       /* accounts: npasswd, ngroups; secrets: naccounts, 0 */
+	char dummy[RS_HASH_MAX]; /* secrets only: hash checked for unknown accounts */
 };
 
 /* A passwd record, pointing into the record it was parsed from. */
 struct rs_pw_view {
 	const char *name, *gecos, *home, *shell;
 	uint32_t uid, gid;
-	size_t strbytes;           /* bytes the four strings need, NULs included */
+	size_t strbytes; /* bytes the four strings need, NULs included */
 };
 
 struct rs_gr_view {
 	const char *name;
 	uint32_t gid;
-	const char *members;       /* nmembers consecutive NUL-terminated names */
+	const char *members; /* nmembers consecutive NUL-terminated names */
 	size_t nmembers;
-	size_t strbytes;           /* name and members, NULs included */
+	size_t strbytes; /* name and members, NULs included */
 };
 
 /* A secret record, copied out (it is small and PAM wants it stable). */
 struct rs_secret_rec {
 	char name[RS_NAME_MAX + 1];
 	uint32_t uid;
-	uint64_t generation;             /* of the current secret: 1 at creation, +1 per rotation */
-	unsigned flags;                  /* RS_SECRET_* */
+	uint64_t generation; /* of the current secret: 1 at creation, +1 per rotation */
+	unsigned flags;      /* RS_SECRET_* */
 	char current[RS_HASH_MAX];
-	int64_t current_since;           /* activation of the current secret (unix time) */
-	char previous[RS_HASH_MAX];      /* "" when there is none */
-	int64_t previous_deadline;       /* previous accepted while now < deadline */
-	int64_t previous_limit;          /* activation + max_grace: no deadline may pass it */
+	int64_t current_since;      /* activation of the current secret (unix time) */
+	char previous[RS_HASH_MAX]; /* "" when there is none */
+	int64_t previous_deadline;  /* previous accepted while now < deadline */
+	int64_t previous_limit;     /* activation + max_grace: no deadline may pass it */
 	size_t nrevoked;
 	char revoked[RS_TRIPWIRE_MAX][RS_HASH_MAX]; /* newest first */
 };
@@ -108,7 +108,7 @@ int rs_parse_secret(const char *val, size_t len, struct rs_secret_rec *out);
 int rs_parse_gids(const char *val, size_t len, uint32_t *gids, size_t max, size_t *n);
 
 /* A text field safe to show in passwd/group/shadow output: no ':' or newline, printable
- * or UTF-8, bounded. */
+ * or UTF-8, at most RS_FIELD_MAX - 1 bytes (so it fits a char[RS_FIELD_MAX]). */
 bool rs_field_ok(const char *s);
 /* A hash string as rotsec writes them: "$rotsec-b2b$..." or "$argon2id$...". */
 bool rs_hash_string_ok(const char *s);

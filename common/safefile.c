@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void __attribute__((format(printf, 3, 4))) set_why(char *why, size_t whylen,
-							  const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4)))
+set_why(char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -45,7 +45,7 @@ static int fault_at(const char *step, const char *name)
  * group or others. Ancestors may be world-writable when sticky, like /tmp.
  */
 static int check_dir(const struct stat *st, const char *path, uid_t owner, int last, char *why,
-		     size_t whylen)
+                     size_t whylen)
 {
 	if (!S_ISDIR(st->st_mode)) {
 		set_why(why, whylen, "%s is not a directory", path);
@@ -138,7 +138,7 @@ fail:
 }
 
 int rs_open_safe_file(int dirfd, const char *name, const char *label, off_t max_size,
-		      struct stat *st, char *why, size_t whylen)
+                      struct stat *st, char *why, size_t whylen)
 {
 	int fd, r;
 
@@ -185,7 +185,7 @@ fail:
 
 int rs_lock(int dirfd, const char *name, int timeout_ms)
 {
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	struct timespec pause = {0, 20 * 1000 * 1000};
 	int fd, waited = 0;
 
 	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -253,9 +253,10 @@ void rs_atomic_cleanup(int dirfd, const char *name)
 }
 
 int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
-		    gid_t gid)
+                    gid_t gid)
 {
-	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static const char chars[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	int tries, r;
 
 	memset(a, 0, sizeof(*a));
@@ -277,7 +278,7 @@ int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mod
 		suffix[6] = '\0';
 		snprintf(a->tmp, sizeof(a->tmp), ".%s.%s", name, suffix);
 		a->fd = openat(dirfd, a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			       0600);
+		               0600);
 		if (a->fd >= 0)
 			break;
 		/* a->tmp now names a file that is not ours (EEXIST) or does not exist:
@@ -349,7 +350,7 @@ void rs_atomic_abort(struct rs_atomic *a)
 }
 
 int rs_atomic_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
-		      uid_t uid, gid_t gid)
+                      uid_t uid, gid_t gid)
 {
 	struct rs_atomic a;
 	int r;

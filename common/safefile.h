@@ -35,7 +35,7 @@ int rs_open_safe_dir(const char *path, uid_t owner, char *why, size_t whylen);
  * (unsafe), -EFBIG (too large) otherwise. `label` names the file in `why`.
  */
 int rs_open_safe_file(int dirfd, const char *name, const char *label, off_t max_size,
-		      struct stat *st, char *why, size_t whylen);
+                      struct stat *st, char *why, size_t whylen);
 
 /* Exclusive lock on `name` in `dirfd` (created 0600), waiting up to timeout_ms.
  * Returns the lock fd, or -ETIMEDOUT, or another negative errno. Close the fd to unlock. */
@@ -62,7 +62,7 @@ struct rs_atomic {
 };
 
 int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
-		    gid_t gid);
+                    gid_t gid);
 int rs_atomic_write(struct rs_atomic *a, const void *buf, size_t len);
 int rs_atomic_commit(struct rs_atomic *a);
 void rs_atomic_abort(struct rs_atomic *a);
@@ -76,7 +76,7 @@ int rs_write_all(int fd, const void *buf, size_t len);
 
 /* Convenience: replace dirfd/name with `len` bytes atomically, in one call. */
 int rs_atomic_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
-		      uid_t uid, gid_t gid);
+                      uid_t uid, gid_t gid);
 
 /* Create directory `path` (one level) with `mode` if missing; fix nothing if it exists
  * but check that it is a directory. 0 or -errno. */

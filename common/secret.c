@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <string.h>
 
 #define B2B_PREFIX "$rotsec-b2b$v=1$"
@@ -17,10 +18,10 @@ int rs_crypto_init(void)
 int rs_alphabet_parse(const char *spec, struct rs_alphabet *out)
 {
 	static const char alnum[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	static const char b64url[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	bool seen[128] = { false };
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	bool seen[128] = {false};
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
@@ -53,8 +54,12 @@ double rs_entropy_bits(const struct rs_alphabet *a, size_t length)
 
 int rs_secret_alloc(struct rs_secret *s, size_t len)
 {
-	s->buf = sodium_malloc(len + 1);
+	s->buf = NULL;
 	s->len = 0;
+	/* len + 1 must not wrap to a zero-byte allocation. */
+	if (len >= SIZE_MAX / 2)
+		return -ENOMEM;
+	s->buf = sodium_malloc(len + 1);
 	if (!s->buf)
 		return -ENOMEM;
 	memset(s->buf, 0, len + 1);
@@ -97,37 +102,37 @@ int rs_secret_generate(const struct rs_alphabet *a, size_t length, struct rs_sec
 }
 
 static void b2b(const char *pw, size_t len, const unsigned char salt[B2B_SALT],
-		unsigned char out[B2B_OUT])
+                unsigned char out[B2B_OUT])
 {
 	crypto_generichash(out, B2B_OUT, (const unsigned char *)pw, len, salt, B2B_SALT);
 }
 
 int rs_hash_secret(const char *pw, size_t len, double entropy_bits, enum rs_hash_cost cost,
-		   char out[RS_HASH_MAX])
+                   char out[RS_HASH_MAX])
 {
 	if (entropy_bits >= 128.0) {
 		unsigned char salt[B2B_SALT], h[B2B_OUT];
 		char salt64[sodium_base64_ENCODED_LEN(B2B_SALT,
-						      sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+		                                      sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 		char h64[sodium_base64_ENCODED_LEN(B2B_OUT,
-						   sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+		                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 
 		randombytes_buf(salt, sizeof(salt));
 		b2b(pw, len, salt, h);
 		sodium_bin2base64(salt64, sizeof(salt64), salt, sizeof(salt),
-				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 		sodium_bin2base64(h64, sizeof(h64), h, sizeof(h),
-				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 		sodium_memzero(h, sizeof(h));
 		snprintf(out, RS_HASH_MAX, B2B_PREFIX "%s$%s", salt64, h64);
 		return 0;
 	}
 	if (crypto_pwhash_str_alg(out, pw, len,
-				  cost == RS_COST_MODERATE ? crypto_pwhash_OPSLIMIT_MODERATE
-							   : crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				  cost == RS_COST_MODERATE ? crypto_pwhash_MEMLIMIT_MODERATE
-							   : crypto_pwhash_MEMLIMIT_INTERACTIVE,
-				  crypto_pwhash_ALG_ARGON2ID13) != 0)
+	                          cost == RS_COST_MODERATE ? crypto_pwhash_OPSLIMIT_MODERATE
+	                                                   : crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                          cost == RS_COST_MODERATE ? crypto_pwhash_MEMLIMIT_MODERATE
+	                                                   : crypto_pwhash_MEMLIMIT_INTERACTIVE,
+	                          crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -143,11 +148,11 @@ static int b2b_verify(const char *hash, const char *pw, size_t len)
 	if (!dollar)
 		return -EINVAL;
 	if (sodium_base642bin(salt, sizeof(salt), p, (size_t)(dollar - p), NULL, &n, &end,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    n != sizeof(salt) || end != dollar)
 		return -EINVAL;
 	if (sodium_base642bin(want, sizeof(want), dollar + 1, strlen(dollar + 1), NULL, &n, &end,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    n != sizeof(want) || *end != '\0')
 		return -EINVAL;
 	b2b(pw, len, salt, got);
@@ -161,6 +166,14 @@ int rs_hash_verify(const char *hash, const char *pw, size_t len)
 	if (strncmp(hash, B2B_PREFIX, strlen(B2B_PREFIX)) == 0)
 		return b2b_verify(hash, pw, len);
 	if (strncmp(hash, "$argon2id$", 10) == 0) {
+		/* crypto_pwhash_str_verify answers -1 (errno EINVAL) both for a mismatch and
+		 * for a string it cannot decode, and a damaged hash must fail closed as an
+		 * error, not pass as "no match". needs_rehash decodes the string without
+		 * hashing anything and returns -1 only when it is malformed. */
+		if (crypto_pwhash_argon2id_str_needs_rehash(hash,
+		                                            crypto_pwhash_OPSLIMIT_INTERACTIVE,
+		                                            crypto_pwhash_MEMLIMIT_INTERACTIVE) < 0)
+			return -EINVAL;
 		/* crypto_pwhash_str_verify compares in constant time; -1 means mismatch or
 		 * out of memory, which errno tells apart. */
 		errno = 0;

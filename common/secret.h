@@ -26,7 +26,7 @@ enum rs_hash_cost {
 };
 
 struct rs_secret {
-	char *buf;      /* sodium_malloc'ed, NUL-terminated */
+	char *buf; /* sodium_malloc'ed, NUL-terminated */
 	size_t len;
 };
 
@@ -53,7 +53,7 @@ int rs_secret_generate(const struct rs_alphabet *a, size_t length, struct rs_sec
  * moderate one. `out` must hold RS_HASH_MAX bytes.
  */
 int rs_hash_secret(const char *pw, size_t len, double entropy_bits, enum rs_hash_cost cost,
-		   char out[RS_HASH_MAX]);
+                   char out[RS_HASH_MAX]);
 
 /* 1 match, 0 no match (constant time in the password), -EINVAL malformed hash,
  * -ENOMEM when Argon2 could not get its memory. */

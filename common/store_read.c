@@ -49,6 +49,34 @@ static int same_file(const struct rs_map *m, const struct stat *st)
 	       m->ctime.tv_sec == st->st_ctim.tv_sec && m->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
+/*
+ * The layout cdb_make writes: a 2048-byte table of contents of 256 (position, slots)
+ * pairs, the records, then the 256 hash tables back to back up to the end of the file.
+ * tinycdb checks offsets lazily, one lookup at a time, so a truncated file whose header
+ * still resolves would otherwise be served with some keys missing; checking the table
+ * of contents once turns truncation and most garbage into a refusal of the whole file.
+ */
+static int cdb_layout_ok(const struct cdb *c)
+{
+	uint64_t size = c->cdb_fsize, dend, tables = 0;
+	unsigned i;
+
+	if (size < 2048)
+		return 0;
+	dend = cdb_unpack(c->cdb_mem);
+	if (dend < 2048 || dend > size)
+		return 0;
+	for (i = 0; i < 256; i++) {
+		uint64_t pos = cdb_unpack(c->cdb_mem + 8 * i);
+		uint64_t slots = cdb_unpack(c->cdb_mem + 8 * i + 4);
+
+		if (pos < dend || pos > size || slots > (size - pos) / 8)
+			return 0;
+		tables += slots * 8;
+	}
+	return tables == size - dend;
+}
+
 static int map_new(struct rs_store *s, struct rs_map **out)
 {
 	struct rs_map *m;
@@ -61,7 +89,7 @@ static int map_new(struct rs_store *s, struct rs_map **out)
 	if (dirfd < 0)
 		return dirfd;
 	fd = rs_open_safe_file(dirfd, s->file, s->path, RS_STORE_MAX_SIZE, &st, s->why,
-			       sizeof(s->why));
+	                       sizeof(s->why));
 	close(dirfd);
 	if (fd < 0)
 		return fd;
@@ -80,6 +108,11 @@ static int map_new(struct rs_store *s, struct rs_map **out)
 	}
 	close(fd);
 	m->cdb.cdb_fd = -1;
+	if (!cdb_layout_ok(&m->cdb)) {
+		snprintf(s->why, sizeof(s->why), "%s is not a valid store file", s->path);
+		map_free(m);
+		return -EPROTO;
+	}
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
 	m->size = st.st_size;
@@ -92,7 +125,17 @@ static int map_new(struct rs_store *s, struct rs_map **out)
 		r = -EPROTO;
 	if (r < 0) {
 		snprintf(s->why, sizeof(s->why), "%s has no valid header (format %d expected)",
-			 s->path, RS_FORMAT_VERSION);
+		         s->path, RS_FORMAT_VERSION);
+		map_free(m);
+		return -EPROTO;
+	}
+	/* The header's counts size allocations (rs_store_load_secrets) and bound enumeration
+	 * loops. Every counted entry is several CDB records of well over 16 bytes each, so a
+	 * count the file cannot hold is a damaged header, not a reason to allocate
+	 * gigabytes. */
+	if ((uint64_t)m->meta.count[0] + m->meta.count[1] > (uint64_t)st.st_size / 16) {
+		snprintf(s->why, sizeof(s->why), "%s has a damaged header (record counts)",
+		         s->path);
 		map_free(m);
 		return -EPROTO;
 	}
@@ -149,7 +192,7 @@ void rs_store_close(struct rs_store *s)
 }
 
 int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char **val,
-		size_t *vlen)
+                size_t *vlen)
 {
 	/* cdb_find stores its result in the struct: use a private copy so that threads
 	 * sharing the mapping never write to shared memory. */
@@ -168,7 +211,7 @@ int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char
 }
 
 int rs_map_lookup(const struct rs_map *m, const char *prefix, const char *k, const char **val,
-		  size_t *vlen)
+                  size_t *vlen)
 {
 	char key[RS_KEY_MAX];
 	int n = snprintf(key, sizeof(key), "%s%s", prefix, k);

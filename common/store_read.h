@@ -47,7 +47,7 @@ struct rs_store {
 	char file[32];
 	const char *magic;
 	struct rs_map *cur;
-	int err;                 /* last error, 0 after success */
+	int err; /* last error, 0 after success */
 	char why[RS_WHY_MAX];
 };
 
@@ -66,11 +66,11 @@ void rs_store_close(struct rs_store *s);
 /* Look `key` up: 1 and the value (pointing into the mapping) when found, 0 when absent,
  * -EPROTO when the file is damaged. Thread-safe: works on a private copy of the cdb. */
 int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char **val,
-		size_t *vlen);
+                size_t *vlen);
 
 /* rs_map_find of the key PREFIX + K (e.g. RS_KEY_PWNAM, "svc-backup"). */
 int rs_map_lookup(const struct rs_map *m, const char *prefix, const char *k, const char **val,
-		  size_t *vlen);
+                  size_t *vlen);
 
 /* Secret records: 1 found (rec filled), 0 absent, -EPROTO damaged. */
 int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_secret_rec *rec);

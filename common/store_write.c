@@ -53,8 +53,44 @@ static void buf_addu(struct buf *b, unsigned long long v)
 	buf_add(b, num);
 }
 
-int rs_store_w_open(const char *dir, int timeout_ms, struct rs_store_w *w, char *why,
-		    size_t whylen)
+/* A string that ends inside its array, so that strlen() may look at it. */
+#define TERMINATED(a) (memchr((a), '\0', sizeof(a)) != NULL)
+
+/*
+ * The writer never writes what a reader would refuse: a passwd or group record that does
+ * not parse is invisible to NSS, and a secret record that does not parse makes every
+ * reader of secrets.cdb fail closed (and rs_store_load_secrets, the writer's own starting
+ * point, fail too). Checked before the record reaches the file: -EINVAL.
+ */
+static int account_ok(const struct rs_store_account *a)
+{
+	size_t j;
+
+	if (!TERMINATED(a->name) || !TERMINATED(a->gecos) || !TERMINATED(a->home) ||
+	    !TERMINATED(a->shell) || !rs_name_valid(a->name) || a->uid == UINT32_MAX ||
+	    a->gid == UINT32_MAX || !rs_field_ok(a->gecos) || !rs_field_ok(a->home) ||
+	    !rs_field_ok(a->shell) || (a->nsup && !a->sup_gids))
+		return -EINVAL;
+	for (j = 0; j < a->nsup; j++)
+		if (a->sup_gids[j] == UINT32_MAX)
+			return -EINVAL;
+	return 0;
+}
+
+static int group_ok(const struct rs_store_group *g)
+{
+	size_t j;
+
+	if (!TERMINATED(g->name) || !rs_name_valid(g->name) || g->gid == UINT32_MAX ||
+	    (g->nmembers && !g->members))
+		return -EINVAL;
+	for (j = 0; j < g->nmembers; j++)
+		if (!TERMINATED(g->members[j]) || !rs_name_valid(g->members[j]))
+			return -EINVAL;
+	return 0;
+}
+
+int rs_store_w_open(const char *dir, int timeout_ms, struct rs_store_w *w, char *why, size_t whylen)
 {
 	w->lockfd = -1;
 	w->dirfd = rs_open_safe_dir(dir, 0, why, whylen);
@@ -66,8 +102,8 @@ int rs_store_w_open(const char *dir, int timeout_ms, struct rs_store_w *w, char 
 
 		if (why && whylen)
 			snprintf(why, whylen, "%s: %s", dir,
-				 r == -ETIMEDOUT ? "store is locked by another writer"
-						 : strerror(-r));
+			         r == -ETIMEDOUT ? "store is locked by another writer"
+			                         : strerror(-r));
 		close(w->dirfd);
 		w->dirfd = -1;
 		return r;
@@ -106,7 +142,7 @@ static int addu(struct cdb_make *cm, const char *prefix, unsigned long long k, c
 
 /* Write one CDB file through the atomic recipe; `fill` adds the records. */
 static int write_cdb(struct rs_store_w *w, const char *name, mode_t mode, gid_t gid,
-		     int (*fill)(struct cdb_make *, const void *), const void *ctx)
+                     int (*fill)(struct cdb_make *, const void *), const void *ctx)
 {
 	struct rs_atomic a;
 	struct cdb_make cm;
@@ -142,7 +178,7 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 {
 	const struct accounts_ctx *ctx = vctx;
 	const struct rs_accounts_data *d = ctx->d;
-	struct buf b = { 0 };
+	struct buf b = {0};
 	size_t i, j;
 	int r = 0;
 
@@ -152,10 +188,16 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 	buf_addu(&b, d->nacc);
 	buf_addu(&b, d->ngrp);
 	r = b.err ? b.err : add(cm, RS_KEY_META, "", &b);
+	if (d->nacc > UINT32_MAX || d->ngrp > UINT32_MAX || (d->nacc && !d->acc) ||
+	    (d->ngrp && !d->grp))
+		r = -EINVAL;
 
 	for (i = 0; r == 0 && i < d->nacc; i++) {
 		const struct rs_store_account *a = &d->acc[i];
 
+		r = account_ok(a);
+		if (r < 0)
+			break;
 		b.len = 0;
 		buf_add(&b, a->name);
 		buf_addu(&b, a->uid);
@@ -180,6 +222,9 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 	for (i = 0; r == 0 && i < d->ngrp; i++) {
 		const struct rs_store_group *g = &d->grp[i];
 
+		r = group_ok(g);
+		if (r < 0)
+			break;
 		b.len = 0;
 		buf_add(&b, g->name);
 		buf_addu(&b, g->gid);
@@ -198,19 +243,26 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 }
 
 int rs_store_write_accounts(struct rs_store_w *w, const struct rs_accounts_data *d,
-			    uint64_t generation)
+                            uint64_t generation)
 {
-	struct accounts_ctx ctx = { d, generation };
+	struct accounts_ctx ctx = {d, generation};
 
 	return write_cdb(w, RS_ACCOUNTS_FILE, 0644, 0, fill_accounts, &ctx);
 }
 
 int rs_encode_secret(const struct rs_secret_rec *r, char *out, size_t outlen)
 {
-	struct buf b = { 0 };
+	struct rs_secret_rec check;
+	struct buf b = {0};
 	size_t i;
 	int n;
 
+	if (!TERMINATED(r->name) || !TERMINATED(r->current) || !TERMINATED(r->previous) ||
+	    r->nrevoked > RS_TRIPWIRE_MAX)
+		return -EINVAL;
+	for (i = 0; i < r->nrevoked; i++)
+		if (!TERMINATED(r->revoked[i]))
+			return -EINVAL;
 	buf_add(&b, r->name);
 	buf_addu(&b, r->uid);
 	buf_addu(&b, r->generation);
@@ -221,12 +273,15 @@ int rs_encode_secret(const struct rs_secret_rec *r, char *out, size_t outlen)
 	buf_addu(&b, (unsigned long long)r->previous_deadline);
 	buf_addu(&b, (unsigned long long)r->previous_limit);
 	buf_addu(&b, r->nrevoked);
-	for (i = 0; i < r->nrevoked && i < RS_TRIPWIRE_MAX; i++)
+	for (i = 0; i < r->nrevoked; i++)
 		buf_add(&b, r->revoked[i]);
 	if (b.err) {
 		n = b.err;
 	} else if (b.len > outlen) {
 		n = -ENOSPC;
+	} else if (rs_parse_secret(b.p, b.len, &check) < 0 || strcmp(check.name, r->name) != 0) {
+		/* Negative times, unknown flags, a bad name or hash: what readers refuse. */
+		n = -EINVAL;
 	} else {
 		memcpy(out, b.p, b.len);
 		n = (int)b.len;
@@ -244,7 +299,7 @@ static int fill_secrets(struct cdb_make *cm, const void *vctx)
 {
 	const struct secrets_ctx *ctx = vctx;
 	const struct rs_secrets_data *d = ctx->d;
-	struct buf b = { 0 };
+	struct buf b = {0};
 	char rec[REC_MAX];
 	size_t i;
 	int r, n;
@@ -253,9 +308,13 @@ static int fill_secrets(struct cdb_make *cm, const void *vctx)
 	buf_addu(&b, RS_FORMAT_VERSION);
 	buf_addu(&b, ctx->generation);
 	buf_addu(&b, d->n);
-	buf_add(&b, d->dummy);
+	buf_add(&b, TERMINATED(d->dummy) ? d->dummy : "");
 	r = b.err ? b.err : add(cm, RS_KEY_META, "", &b);
 	free(b.p);
+	/* Readers refuse a header without a valid dummy hash: the whole file would be lost. */
+	if (r == 0 && (!TERMINATED(d->dummy) || !rs_hash_string_ok(d->dummy) || d->n > UINT32_MAX ||
+	               (d->n && !d->rec)))
+		r = -EINVAL;
 
 	for (i = 0; r == 0 && i < d->n; i++) {
 		struct buf v;
@@ -273,9 +332,9 @@ static int fill_secrets(struct cdb_make *cm, const void *vctx)
 }
 
 int rs_store_write_secrets(struct rs_store_w *w, const struct rs_secrets_data *d,
-			   uint64_t generation, gid_t gid)
+                           uint64_t generation, gid_t gid)
 {
-	struct secrets_ctx ctx = { d, generation };
+	struct secrets_ctx ctx = {d, generation};
 
 	return write_cdb(w, RS_SECRETS_FILE, gid ? 0640 : 0600, gid, fill_secrets, &ctx);
 }
@@ -287,7 +346,7 @@ void rs_secrets_data_free(struct rs_secrets_data *d)
 }
 
 int rs_store_load_secrets(const char *dir, struct rs_secrets_data *out, uint64_t *generation,
-			  char *why, size_t whylen)
+                          char *why, size_t whylen)
 {
 	struct rs_store s;
 	const struct rs_map *m;

@@ -19,7 +19,7 @@ struct rs_store_account {
 	char name[RS_NAME_MAX + 1];
 	uint32_t uid, gid;
 	char gecos[RS_FIELD_MAX], home[RS_FIELD_MAX], shell[RS_FIELD_MAX];
-	uint32_t *sup_gids;       /* supplementary groups (initgroups), primary excluded */
+	uint32_t *sup_gids; /* supplementary groups (initgroups), primary excluded */
 	size_t nsup;
 };
 
@@ -52,26 +52,28 @@ struct rs_store_w {
 /* Check the directory like a reader would, then take the store lock (timeout_ms).
  * -ETIMEDOUT when another writer holds it that long. */
 int rs_store_w_open(const char *dir, int timeout_ms, struct rs_store_w *w, char *why,
-		    size_t whylen);
+                    size_t whylen);
 void rs_store_w_close(struct rs_store_w *w);
 
 /* Replace accounts.cdb / secrets.cdb with `d`, stamped with `generation`.
  * secrets.cdb gets mode 0640 and group `gid` when gid != 0, else 0600 root:root. */
 int rs_store_write_accounts(struct rs_store_w *w, const struct rs_accounts_data *d,
-			    uint64_t generation);
+                            uint64_t generation);
 int rs_store_write_secrets(struct rs_store_w *w, const struct rs_secrets_data *d,
-			   uint64_t generation, gid_t gid);
+                           uint64_t generation, gid_t gid);
 
 /* Read every secret record of DIR (n = 0 when the file does not exist yet) and the
  * file's generation. Free with rs_secrets_data_free. */
 int rs_store_load_secrets(const char *dir, struct rs_secrets_data *out, uint64_t *generation,
-			  char *why, size_t whylen);
+                          char *why, size_t whylen);
 /* Generation of accounts.cdb, 0 when it does not exist. */
-int rs_store_accounts_generation(const char *dir, uint64_t *generation, char *why,
-				 size_t whylen);
+int rs_store_accounts_generation(const char *dir, uint64_t *generation, char *why, size_t whylen);
 void rs_secrets_data_free(struct rs_secrets_data *d);
 
-/* Encode a secret record (for tests and the writer). Returns the length or -ENOSPC. */
+/* Encode a secret record (for tests and the writer). Returns the length, -ENOSPC, or
+ * -EINVAL for a record readers would refuse (bad name or hash, negative time, unknown
+ * flag, more than RS_TRIPWIRE_MAX tripwires). The writers refuse such data the same way:
+ * rs_store_write_* return -EINVAL and leave the old file in place. */
 int rs_encode_secret(const struct rs_secret_rec *r, char *buf, size_t len);
 
 #endif

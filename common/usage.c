@@ -30,22 +30,32 @@ static void clean_field(char *dst, const char *src)
 
 static int parse(const char *buf, struct rs_usage *u)
 {
-	int n;
+	int n, end = -1;
 
 	memset(u, 0, sizeof(*u));
 	n = sscanf(buf,
-		   "rotsec-usage 1\ngeneration %" SCNu64 "\ncurrent %" SCNu64 " %" SCNd64
-		   "\nprevious %" SCNu64 " %" SCNd64 "\nlast %15s %" SCNd64 " %63s %63s %63s\n",
-		   &u->generation, &u->current_count, &u->current_last, &u->previous_count,
-		   &u->previous_last, u->last_secret, &u->last_time, u->service, u->rhost,
-		   u->ruser);
-	return n == 10 ? 0 : -EPROTO;
+	           "rotsec-usage 1\ngeneration %" SCNu64 "\ncurrent %" SCNu64 " %" SCNd64
+	           "\nprevious %" SCNu64 " %" SCNd64 "\nlast %15s %" SCNd64 " %63s %63s %63s\n%n",
+	           &u->generation, &u->current_count, &u->current_last, &u->previous_count,
+	           &u->previous_last, u->last_secret, &u->last_time, u->service, u->rhost, u->ruser,
+	           &end);
+	/* The whole record, nothing after it: %63s stops after 63 bytes without needing a
+	 * space, so a longer (damaged) field would otherwise spill into the next one. */
+	return n == 10 && end >= 0 && buf[end] == '\0' ? 0 : -EPROTO;
 }
 
+/*
+ * The record is rewritten in place by root (pam_rotsec inside sshd, su...), so where it
+ * lives must be out of other users' reach: in a directory they could write to, a hard
+ * link or a FIFO planted under NAME.usage would make that root process truncate some
+ * other file or hang. The run dir must therefore be owned by root (or by us) and not
+ * writable by group or others, and the record a regular file with a single link.
+ */
 static int open_record(const char *run_dir, const char *name, int flags, int *dirfd_out)
 {
 	char file[RS_NAME_MAX + 8];
-	int dirfd, fd;
+	struct stat st;
+	int dirfd, fd, r;
 
 	if (!rs_name_valid(name))
 		return -EINVAL;
@@ -53,14 +63,36 @@ static int open_record(const char *run_dir, const char *name, int flags, int *di
 	dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
-	fd = openat(dirfd, file, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fstat(dirfd, &st) < 0) {
+		r = -errno;
+		goto fail_dir;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		r = -EPERM;
+		goto fail_dir;
+	}
+	/* O_NONBLOCK: opening a FIFO must not block; it is refused below. */
+	fd = openat(dirfd, file, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
-		int r = -errno;
-		close(dirfd);
-		return r;
+		r = -errno;
+		goto fail_dir;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto fail_file;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+		r = -EPERM;
+		goto fail_file;
 	}
 	*dirfd_out = dirfd;
 	return fd;
+fail_file:
+	close(fd);
+fail_dir:
+	close(dirfd);
+	return r;
 }
 
 int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
@@ -84,10 +116,9 @@ int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
 }
 
 int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, int previous,
-		    int64_t now, const char *service, const char *rhost, const char *ruser)
+                    int64_t now, const char *service, const char *rhost, const char *ruser)
 {
 	struct rs_usage u;
-	struct stat st;
 	char buf[USAGE_MAX + 1];
 	ssize_t n;
 	int dirfd, fd, r, len;
@@ -98,8 +129,8 @@ int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, 
 	fd = open_record(run_dir, name, O_RDWR | O_CREAT, &dirfd);
 	if (fd < 0)
 		return fd;
-	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = -EPERM;
+	if (flock(fd, LOCK_EX) < 0) {
+		r = -errno;
 		goto out;
 	}
 	n = pread(fd, buf, USAGE_MAX, 0);
@@ -127,10 +158,10 @@ int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, 
 	clean_field(u.rhost, rhost);
 	clean_field(u.ruser, ruser);
 	len = snprintf(buf, sizeof(buf),
-		       "rotsec-usage 1\ngeneration %" PRIu64 "\ncurrent %" PRIu64 " %" PRId64
-		       "\nprevious %" PRIu64 " %" PRId64 "\nlast %s %" PRId64 " %s %s %s\n",
-		       u.generation, u.current_count, u.current_last, u.previous_count,
-		       u.previous_last, u.last_secret, u.last_time, u.service, u.rhost, u.ruser);
+	               "rotsec-usage 1\ngeneration %" PRIu64 "\ncurrent %" PRIu64 " %" PRId64
+	               "\nprevious %" PRIu64 " %" PRId64 "\nlast %s %" PRId64 " %s %s %s\n",
+	               u.generation, u.current_count, u.current_last, u.previous_count,
+	               u.previous_last, u.last_secret, u.last_time, u.service, u.rhost, u.ruser);
 	if (len < 0 || len >= (int)sizeof(buf)) {
 		r = -EOVERFLOW;
 		goto out;

@@ -24,8 +24,8 @@
 struct rs_usage {
 	uint64_t generation;
 	uint64_t current_count, previous_count;
-	int64_t current_last, previous_last;    /* 0 = never */
-	char last_secret[16];                   /* "current" or "previous" */
+	int64_t current_last, previous_last; /* 0 = never */
+	char last_secret[16];                /* "current" or "previous" */
 	int64_t last_time;
 	char service[RS_USAGE_FIELD], rhost[RS_USAGE_FIELD], ruser[RS_USAGE_FIELD];
 };
@@ -35,7 +35,7 @@ struct rs_usage {
  * control characters. 0 or a negative errno (callers ignore it: recording never
  * decides a login). Creates run_dir (0700) when missing. */
 int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, int previous,
-		    int64_t now, const char *service, const char *rhost, const char *ruser);
+                    int64_t now, const char *service, const char *rhost, const char *ruser);
 
 /* Read NAME's record. -ENOENT when there is none (never used), -EPROTO when damaged. */
 int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u);

@@ -1,0 +1,486 @@
+/*
+ * Store record formats: the strict parsers every reader runs on values taken from a
+ * mapped file, and the secret record encoder the writer uses. A value that does not
+ * parse exactly is malformed, so these tests are mostly about what is refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+#include "store_write.h"
+
+#define HASH_A "$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+#define HASH_B "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+#define HASH_C "$rotsec-b2b$v=1$b3RoZXJvdGhlcm90aGVy$b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcm90aGVyb3Q"
+
+/* Build a NUL-separated value from a list of fields. */
+static size_t value(char *buf, size_t cap, const char *const *f, size_t n)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(f[i]) + 1;
+
+		assert_true(len + l <= cap);
+		memcpy(buf + len, f[i], l);
+		len += l;
+	}
+	return len;
+}
+
+#define VALUE(buf, ...)                                                                            \
+	value(buf, sizeof(buf), (const char *const[]){__VA_ARGS__},                                \
+	      sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
+static void fields_are_split_at_each_nul(void **state)
+{
+	const char *f[4];
+	char v[] = "ab\0\0cd"; /* "ab", "", "cd" plus the implicit final NUL */
+
+	(void)state;
+	assert_int_equal(rs_fields(v, sizeof(v), f, 4), 3);
+	assert_string_equal(f[0], "ab");
+	assert_string_equal(f[1], "");
+	assert_string_equal(f[2], "cd");
+}
+
+static void a_value_without_final_nul_or_with_too_many_fields_is_malformed(void **state)
+{
+	const char *f[2];
+
+	(void)state;
+	assert_int_equal(rs_fields("abc", 3, f, 2), -EPROTO);
+	assert_int_equal(rs_fields("", 0, f, 2), -EPROTO);
+	assert_int_equal(rs_fields("a\0b\0c", 6, f, 2), -EPROTO);
+	assert_int_equal(rs_fields("a\0b", 4, f, 2), 2);
+}
+
+static void unsigned_numbers_are_parsed_strictly(void **state)
+{
+	static const char *bad[] = {"", "00", "01", "-1", "+1", " 1", "1 ", "1a", "0x1", "1.0"};
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(rs_parse_u64("0", 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(rs_parse_u64("10", 10, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(rs_parse_u64("18446744073709551615", UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(rs_parse_u64("18446744073709551616", UINT64_MAX, &v), -EPROTO);
+	assert_int_equal(rs_parse_u64("99999999999999999999999", UINT64_MAX, &v), -EPROTO);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (rs_parse_u64(bad[i], UINT64_MAX, &v) != -EPROTO)
+			fail_msg("\"%s\" was accepted", bad[i]);
+}
+
+static void numbers_above_the_maximum_are_refused_even_single_digits(void **state)
+{
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(rs_parse_u64("11", 10, &v), -EPROTO);
+	assert_int_equal(rs_parse_u64("100", 99, &v), -EPROTO);
+	assert_int_equal(rs_parse_u64("17", RS_TRIPWIRE_MAX, &v), -EPROTO);
+	/* A single digit larger than the maximum: flags are at most RS_SECRET_DISABLED. */
+	v = 42;
+	assert_int_equal(rs_parse_u64("2", 1, &v), -EPROTO);
+	assert_int_equal(rs_parse_u64("9", 1, &v), -EPROTO);
+	assert_int_equal(rs_parse_u64("1", 0, &v), -EPROTO);
+	assert_int_equal(v, 42);
+	assert_int_equal(rs_parse_u64("1", 1, &v), 0);
+	assert_int_equal(v, 1);
+}
+
+static void store_headers_are_parsed_and_checked(void **state)
+{
+	struct rs_meta m;
+	char v[512];
+	size_t n;
+
+	(void)state;
+	n = VALUE(v, RS_ACCOUNTS_MAGIC, "1", "42", "3", "2");
+	assert_int_equal(rs_parse_meta(v, n, RS_ACCOUNTS_MAGIC, &m), 0);
+	assert_int_equal(m.version, 1);
+	assert_int_equal(m.generation, 42);
+	assert_int_equal(m.count[0], 3);
+	assert_int_equal(m.count[1], 2);
+
+	n = VALUE(v, RS_SECRETS_MAGIC, "1", "7", "5", HASH_A);
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), 0);
+	assert_int_equal(m.generation, 7);
+	assert_int_equal(m.count[0], 5);
+	assert_string_equal(m.dummy, HASH_A);
+
+	/* Wrong magic, the other file's magic, wrong version, field count, bad dummy. */
+	n = VALUE(v, "rotsec-other", "1", "1", "0", "0");
+	assert_int_equal(rs_parse_meta(v, n, RS_ACCOUNTS_MAGIC, &m), -EPROTO);
+	n = VALUE(v, RS_ACCOUNTS_MAGIC, "1", "1", "0", "0");
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), -EPROTO);
+	n = VALUE(v, RS_ACCOUNTS_MAGIC, "2", "1", "0", "0");
+	assert_int_equal(rs_parse_meta(v, n, RS_ACCOUNTS_MAGIC, &m), -EPROTO);
+	n = VALUE(v, RS_ACCOUNTS_MAGIC, "0", "1", "0", "0");
+	assert_int_equal(rs_parse_meta(v, n, RS_ACCOUNTS_MAGIC, &m), -EPROTO);
+	n = VALUE(v, RS_ACCOUNTS_MAGIC, "1", "1", "0");
+	assert_int_equal(rs_parse_meta(v, n, RS_ACCOUNTS_MAGIC, &m), -EPROTO);
+	n = VALUE(v, RS_ACCOUNTS_MAGIC, "1", "1", "0", "0", "0");
+	assert_int_equal(rs_parse_meta(v, n, RS_ACCOUNTS_MAGIC, &m), -EPROTO);
+	n = VALUE(v, RS_ACCOUNTS_MAGIC, "1", "1", "4294967296", "0");
+	assert_int_equal(rs_parse_meta(v, n, RS_ACCOUNTS_MAGIC, &m), -EPROTO);
+	n = VALUE(v, RS_SECRETS_MAGIC, "1", "7", "5", "$md5$nope");
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), -EPROTO);
+	n = VALUE(v, RS_SECRETS_MAGIC, "1", "7", "5", "");
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), -EPROTO);
+}
+
+static void passwd_records_are_parsed_into_views(void **state)
+{
+	struct rs_pw_view pw;
+	char v[512];
+	size_t n;
+
+	(void)state;
+	n = VALUE(v, "svc-backup", "60001", "60000", "Backup agent", "/var/lib/svc-backup",
+	          "/usr/sbin/nologin");
+	assert_int_equal(rs_parse_passwd(v, n, &pw), 0);
+	assert_string_equal(pw.name, "svc-backup");
+	assert_int_equal(pw.uid, 60001);
+	assert_int_equal(pw.gid, 60000);
+	assert_string_equal(pw.gecos, "Backup agent");
+	assert_string_equal(pw.home, "/var/lib/svc-backup");
+	assert_string_equal(pw.shell, "/usr/sbin/nologin");
+	assert_int_equal(pw.strbytes, strlen("svc-backup") + strlen("Backup agent") +
+	                                      strlen("/var/lib/svc-backup") +
+	                                      strlen("/usr/sbin/nologin") + 4);
+	/* Pointers into the value itself: nothing is copied. */
+	assert_ptr_equal(pw.name, v);
+
+	n = VALUE(v, "a", "4294967294", "0", "", "", "");
+	assert_int_equal(rs_parse_passwd(v, n, &pw), 0);
+	assert_int_equal(pw.uid, 4294967294u);
+}
+
+static void malformed_passwd_records_are_refused(void **state)
+{
+	struct rs_pw_view pw;
+	char v[512];
+	size_t n;
+
+	(void)state;
+	/* (uid_t)-1 means "no change" to chown(2): never an account's id. */
+	n = VALUE(v, "a", "4294967295", "1", "", "/", "/bin/sh");
+	assert_int_equal(rs_parse_passwd(v, n, &pw), -EPROTO);
+	n = VALUE(v, "a", "1", "4294967295", "", "/", "/bin/sh");
+	assert_int_equal(rs_parse_passwd(v, n, &pw), -EPROTO);
+	n = VALUE(v, "Bad", "1", "1", "", "/", "/bin/sh");
+	assert_int_equal(rs_parse_passwd(v, n, &pw), -EPROTO);
+	n = VALUE(v, "a", "1", "1", "x:y", "/", "/bin/sh");
+	assert_int_equal(rs_parse_passwd(v, n, &pw), -EPROTO);
+	n = VALUE(v, "a", "1", "1", "", "/home\n/x", "/bin/sh");
+	assert_int_equal(rs_parse_passwd(v, n, &pw), -EPROTO);
+	n = VALUE(v, "a", "1", "1", "", "/", "/bin/sh", "extra");
+	assert_int_equal(rs_parse_passwd(v, n, &pw), -EPROTO);
+	n = VALUE(v, "a", "1", "1", "", "/");
+	assert_int_equal(rs_parse_passwd(v, n, &pw), -EPROTO);
+	n = VALUE(v, "a", "01", "1", "", "/", "/bin/sh");
+	assert_int_equal(rs_parse_passwd(v, n, &pw), -EPROTO);
+	n = VALUE(v, "a", "1", "1", "", "/", "/bin/sh");
+	assert_int_equal(rs_parse_passwd(v, n - 1, &pw), -EPROTO);
+}
+
+static void group_records_list_their_members(void **state)
+{
+	struct rs_gr_view gr;
+	char v[512];
+	const char *p;
+	size_t n;
+
+	(void)state;
+	n = VALUE(v, "svc", "60000", "svc-backup", "svc-web", "_apt");
+	assert_int_equal(rs_parse_group(v, n, &gr), 0);
+	assert_string_equal(gr.name, "svc");
+	assert_int_equal(gr.gid, 60000);
+	assert_int_equal(gr.nmembers, 3);
+	p = gr.members;
+	assert_string_equal(p, "svc-backup");
+	p += strlen(p) + 1;
+	assert_string_equal(p, "svc-web");
+	p += strlen(p) + 1;
+	assert_string_equal(p, "_apt");
+	assert_int_equal(gr.strbytes, 4 + 11 + 8 + 5);
+
+	n = VALUE(v, "empty", "5");
+	assert_int_equal(rs_parse_group(v, n, &gr), 0);
+	assert_int_equal(gr.nmembers, 0);
+	assert_int_equal(gr.strbytes, 6);
+}
+
+static void malformed_group_records_are_refused(void **state)
+{
+	struct rs_gr_view gr;
+	char v[512];
+	size_t n;
+
+	(void)state;
+	n = VALUE(v, "svc");
+	assert_int_equal(rs_parse_group(v, n, &gr), -EPROTO);
+	n = VALUE(v, "svc", "x");
+	assert_int_equal(rs_parse_group(v, n, &gr), -EPROTO);
+	n = VALUE(v, "svc", "1", "ok", "Not:ok");
+	assert_int_equal(rs_parse_group(v, n, &gr), -EPROTO);
+	n = VALUE(v, "svc", "1", "");
+	assert_int_equal(rs_parse_group(v, n, &gr), -EPROTO);
+	n = VALUE(v, "1svc", "1");
+	assert_int_equal(rs_parse_group(v, n, &gr), -EPROTO);
+	assert_int_equal(rs_parse_group("svc\0"
+	                                "1",
+	                                5, &gr),
+	                 -EPROTO);
+	assert_int_equal(rs_parse_group("", 0, &gr), -EPROTO);
+}
+
+static void supplementary_gid_lists_are_counted_beyond_the_buffer(void **state)
+{
+	uint32_t g[2] = {0, 0};
+	size_t n = 99;
+	char v[128];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(rs_parse_gids("", 0, g, 2, &n), 0);
+	assert_int_equal(n, 0);
+	len = VALUE(v, "10", "20", "30");
+	assert_int_equal(rs_parse_gids(v, len, g, 2, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(g[0], 10);
+	assert_int_equal(g[1], 20);
+	len = VALUE(v, "10", "x");
+	assert_int_equal(rs_parse_gids(v, len, g, 2, &n), -EPROTO);
+	len = VALUE(v, "10", "4294967295");
+	assert_int_equal(rs_parse_gids(v, len, g, 2, &n), -EPROTO);
+	assert_int_equal(rs_parse_gids("10", 2, g, 2, &n), -EPROTO);
+}
+
+static void sample_secret(struct rs_secret_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "svc-backup");
+	r->uid = 60001;
+	r->generation = 3;
+	r->flags = 0;
+	snprintf(r->current, sizeof(r->current), "%s", HASH_A);
+	r->current_since = 1700000000;
+	snprintf(r->previous, sizeof(r->previous), "%s", HASH_B);
+	r->previous_deadline = 1700003600;
+	r->previous_limit = 1700086400;
+	r->nrevoked = 2;
+	snprintf(r->revoked[0], sizeof(r->revoked[0]), "%s", HASH_C);
+	snprintf(r->revoked[1], sizeof(r->revoked[1]), "%s", HASH_A);
+}
+
+static void secret_records_survive_an_encode_parse_round_trip(void **state)
+{
+	struct rs_secret_rec in, out;
+	char buf[8192];
+	int n;
+
+	(void)state;
+	sample_secret(&in);
+	n = rs_encode_secret(&in, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(rs_parse_secret(buf, (size_t)n, &out), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+
+	/* No previous secret, disabled, every tripwire slot used. */
+	memset(in.previous, 0, sizeof(in.previous));
+	in.previous_deadline = in.previous_limit = 0;
+	in.flags = RS_SECRET_DISABLED;
+	in.nrevoked = RS_TRIPWIRE_MAX;
+	memset(in.revoked, 0, sizeof(in.revoked));
+	for (size_t i = 0; i < RS_TRIPWIRE_MAX; i++)
+		snprintf(in.revoked[i], sizeof(in.revoked[i]), "%s", i % 2 ? HASH_B : HASH_C);
+	n = rs_encode_secret(&in, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(rs_parse_secret(buf, (size_t)n, &out), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+}
+
+static void encoding_a_secret_into_a_short_buffer_fails_with_enospc(void **state)
+{
+	struct rs_secret_rec in;
+	char buf[64];
+
+	(void)state;
+	sample_secret(&in);
+	assert_int_equal(rs_encode_secret(&in, buf, sizeof(buf)), -ENOSPC);
+}
+
+/* Encode the sample, then replace field `idx` by `with` and parse. */
+static int parse_with_field(size_t idx, const char *with)
+{
+	struct rs_secret_rec in, out;
+	char enc[8192], v[8192];
+	const char *f[40];
+	size_t len = 0;
+	int n, nf;
+
+	sample_secret(&in);
+	n = rs_encode_secret(&in, enc, sizeof(enc));
+	assert_true(n > 0);
+	nf = rs_fields(enc, (size_t)n, f, 40);
+	assert_true(nf > 0 && idx < (size_t)nf);
+	for (int i = 0; i < nf; i++) {
+		const char *s = (size_t)i == idx ? with : f[i];
+		size_t l = strlen(s) + 1;
+
+		memcpy(v + len, s, l);
+		len += l;
+	}
+	return rs_parse_secret(v, len, &out);
+}
+
+static void malformed_secret_records_are_refused(void **state)
+{
+	struct rs_secret_rec in, out;
+	char enc[8192];
+	int n;
+
+	(void)state;
+	assert_int_equal(parse_with_field(0, "Not-a-name"), -EPROTO);
+	assert_int_equal(parse_with_field(1, "4294967295"), -EPROTO);
+	assert_int_equal(parse_with_field(2, "-1"), -EPROTO);
+	assert_int_equal(parse_with_field(3, "2"), -EPROTO); /* unknown flag */
+	assert_int_equal(parse_with_field(3, "3"), -EPROTO);
+	assert_int_equal(parse_with_field(4, ""), -EPROTO); /* a current hash is required */
+	assert_int_equal(parse_with_field(4, "$1$salt$md5crypt"), -EPROTO);
+	assert_int_equal(parse_with_field(5, "253402300800"), -EPROTO); /* after year 9999 */
+	assert_int_equal(parse_with_field(6, "plaintext"), -EPROTO);
+	assert_int_equal(parse_with_field(7, "1e9"), -EPROTO);
+	assert_int_equal(parse_with_field(8, ""), -EPROTO);
+	assert_int_equal(parse_with_field(9, "3"), -EPROTO); /* count does not match */
+	assert_int_equal(parse_with_field(9, "1"), -EPROTO);
+	assert_int_equal(parse_with_field(10, "$rotsec-b2b$ bad"), -EPROTO);
+	assert_int_equal(parse_with_field(5, "253402300799"), 0);
+
+	/* Truncated anywhere: never accepted. */
+	sample_secret(&in);
+	n = rs_encode_secret(&in, enc, sizeof(enc));
+	assert_true(n > 0);
+	for (int cut = 0; cut < n; cut++)
+		if (rs_parse_secret(enc, (size_t)cut, &out) == 0)
+			fail_msg("record cut at %d of %d bytes was accepted", cut, n);
+}
+
+static void records_readers_would_refuse_are_not_encoded(void **state)
+{
+	struct rs_secret_rec in;
+	char enc[8192];
+
+	(void)state;
+	sample_secret(&in);
+	in.nrevoked = RS_TRIPWIRE_MAX + 1;
+	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
+	sample_secret(&in);
+	in.previous_deadline = -1;
+	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
+	sample_secret(&in);
+	in.current_since = INT64_MIN;
+	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
+	sample_secret(&in);
+	in.flags = 2;
+	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
+	sample_secret(&in);
+	in.uid = UINT32_MAX;
+	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
+	sample_secret(&in);
+	snprintf(in.name, sizeof(in.name), "Bad name");
+	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
+	sample_secret(&in);
+	memset(in.name, 'a', sizeof(in.name)); /* not terminated */
+	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
+	sample_secret(&in);
+	in.current[0] = '\0';
+	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
+	sample_secret(&in);
+	snprintf(in.previous, sizeof(in.previous), "plaintext");
+	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
+	sample_secret(&in);
+	snprintf(in.revoked[1], sizeof(in.revoked[1]), "$rotsec-b2b$:");
+	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
+}
+
+static void text_fields_refuse_colons_controls_and_overlong_values(void **state)
+{
+	char big[RS_FIELD_MAX + 2];
+
+	(void)state;
+	assert_true(rs_field_ok(""));
+	assert_true(rs_field_ok("Backup agent, room 4"));
+	assert_true(rs_field_ok("J\xc3\xbcrgen")); /* UTF-8 */
+	assert_false(rs_field_ok("a:b"));
+	assert_false(rs_field_ok("a\nb"));
+	assert_false(rs_field_ok("a\tb"));
+	assert_false(rs_field_ok("a\x7f"));
+	assert_false(rs_field_ok("\x1b[31m"));
+	memset(big, 'x', sizeof(big));
+	big[RS_FIELD_MAX - 1] = '\0';
+	assert_true(rs_field_ok(big));
+	big[RS_FIELD_MAX - 1] = 'x';
+	big[RS_FIELD_MAX] = '\0';
+	assert_false(rs_field_ok(big));
+}
+
+static void hash_strings_must_be_rotsec_or_argon2id_and_fit_the_buffer(void **state)
+{
+	char big[RS_HASH_MAX + 8];
+
+	(void)state;
+	assert_true(rs_hash_string_ok(HASH_A));
+	assert_true(rs_hash_string_ok(HASH_B));
+	assert_false(rs_hash_string_ok(""));
+	assert_false(rs_hash_string_ok("$argon2i$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$6$salt$sha512crypt"));
+	assert_false(rs_hash_string_ok("$rotsec-b2b$v=1$a b$c"));
+	assert_false(rs_hash_string_ok("$rotsec-b2b$v=1$a:b$c"));
+	assert_false(rs_hash_string_ok("$rotsec-b2b$v=1$a\nb$c"));
+
+	memset(big, 'A', sizeof(big));
+	memcpy(big, "$rotsec-b2b$", 12);
+	big[RS_HASH_MAX - 1] = '\0'; /* 127 characters: fits with its NUL */
+	assert_true(rs_hash_string_ok(big));
+	big[RS_HASH_MAX - 1] = 'A';
+	big[RS_HASH_MAX] = '\0';
+	assert_false(rs_hash_string_ok(big));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(fields_are_split_at_each_nul),
+	        cmocka_unit_test(a_value_without_final_nul_or_with_too_many_fields_is_malformed),
+	        cmocka_unit_test(unsigned_numbers_are_parsed_strictly),
+	        cmocka_unit_test(numbers_above_the_maximum_are_refused_even_single_digits),
+	        cmocka_unit_test(store_headers_are_parsed_and_checked),
+	        cmocka_unit_test(passwd_records_are_parsed_into_views),
+	        cmocka_unit_test(malformed_passwd_records_are_refused),
+	        cmocka_unit_test(group_records_list_their_members),
+	        cmocka_unit_test(malformed_group_records_are_refused),
+	        cmocka_unit_test(supplementary_gid_lists_are_counted_beyond_the_buffer),
+	        cmocka_unit_test(secret_records_survive_an_encode_parse_round_trip),
+	        cmocka_unit_test(encoding_a_secret_into_a_short_buffer_fails_with_enospc),
+	        cmocka_unit_test(malformed_secret_records_are_refused),
+	        cmocka_unit_test(records_readers_would_refuse_are_not_encoded),
+	        cmocka_unit_test(text_fields_refuse_colons_controls_and_overlong_values),
+	        cmocka_unit_test(hash_strings_must_be_rotsec_or_argon2id_and_fit_the_buffer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
