@@ -35,13 +35,15 @@ static int parse(const char *buf, struct rs_usage *u)
 	memset(u, 0, sizeof(*u));
 	n = sscanf(buf,
 	           "rotsec-usage 1\ngeneration %" SCNu64 "\ncurrent %" SCNu64 " %" SCNd64
-	           "\nprevious %" SCNu64 " %" SCNd64 "\nlast %15s %" SCNd64 " %63s %63s %63s\n%n",
-	           &u->generation, &u->current_count, &u->current_last, &u->previous_count,
-	           &u->previous_last, u->last_secret, &u->last_time, u->service, u->rhost, u->ruser,
+	           " %" SCNd64 "\nprevious %" SCNu64 " %" SCNd64 " %" SCNd64 "\ntripwire %" SCNu64
+	           " %" SCNd64 "\nlast %15s %" SCNd64 " %63s %63s %63s\n%n",
+	           &u->generation, &u->current_count, &u->current_first, &u->current_last,
+	           &u->previous_count, &u->previous_first, &u->previous_last, &u->tripwire_count,
+	           &u->tripwire_last, u->last_secret, &u->last_time, u->service, u->rhost, u->ruser,
 	           &end);
 	/* The whole record, nothing after it: %63s stops after 63 bytes without needing a
 	 * space, so a longer (damaged) field would otherwise spill into the next one. */
-	return n == 10 && end >= 0 && buf[end] == '\0' ? 0 : -EPROTO;
+	return n == 14 && end >= 0 && buf[end] == '\0' ? 0 : -EPROTO;
 }
 
 /*
@@ -115,8 +117,10 @@ int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
 	return parse(buf, u);
 }
 
-int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, int previous,
-                    int64_t now, const char *service, const char *rhost, const char *ruser)
+enum use_kind { USE_CURRENT, USE_PREVIOUS, USE_TRIPWIRE };
+
+static int update(const char *run_dir, const char *name, uint64_t generation, enum use_kind kind,
+                  int64_t now, const char *service, const char *rhost, const char *ruser)
 {
 	struct rs_usage u;
 	char buf[USAGE_MAX + 1];
@@ -139,29 +143,52 @@ int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, 
 		goto out;
 	}
 	buf[n] = '\0';
-	/* A damaged or older-generation record starts over: the counters are "since the last
-	 * rotation", and losing statistics never matters more than the login. */
-	if (parse(buf, &u) < 0 || u.generation != generation) {
+	/* A damaged record starts over, and a new generation restarts the login counters: they
+	 * are "since the last rotation". Tripwire hits are kept across rotations. Losing
+	 * statistics never matters more than the login. */
+	if (parse(buf, &u) < 0) {
 		memset(&u, 0, sizeof(u));
 		u.generation = generation;
+	} else if (u.generation != generation) {
+		uint64_t hits = u.tripwire_count;
+		int64_t hit_last = u.tripwire_last;
+
+		memset(&u, 0, sizeof(u));
+		u.generation = generation;
+		u.tripwire_count = hits;
+		u.tripwire_last = hit_last;
 	}
-	if (previous) {
+	switch (kind) {
+	case USE_PREVIOUS:
 		u.previous_count++;
+		u.previous_first = u.previous_first ? u.previous_first : now;
 		u.previous_last = now;
-	} else {
+		break;
+	case USE_CURRENT:
 		u.current_count++;
+		u.current_first = u.current_first ? u.current_first : now;
 		u.current_last = now;
+		break;
+	case USE_TRIPWIRE:
+		u.tripwire_count++;
+		u.tripwire_last = now;
+		break;
 	}
-	snprintf(u.last_secret, sizeof(u.last_secret), "%s", previous ? "previous" : "current");
+	snprintf(u.last_secret, sizeof(u.last_secret), "%s",
+	         kind == USE_PREVIOUS  ? "previous"
+	         : kind == USE_CURRENT ? "current"
+	                               : "revoked");
 	u.last_time = now;
 	clean_field(u.service, service);
 	clean_field(u.rhost, rhost);
 	clean_field(u.ruser, ruser);
 	len = snprintf(buf, sizeof(buf),
 	               "rotsec-usage 1\ngeneration %" PRIu64 "\ncurrent %" PRIu64 " %" PRId64
-	               "\nprevious %" PRIu64 " %" PRId64 "\nlast %s %" PRId64 " %s %s %s\n",
-	               u.generation, u.current_count, u.current_last, u.previous_count,
-	               u.previous_last, u.last_secret, u.last_time, u.service, u.rhost, u.ruser);
+	               " %" PRId64 "\nprevious %" PRIu64 " %" PRId64 " %" PRId64
+	               "\ntripwire %" PRIu64 " %" PRId64 "\nlast %s %" PRId64 " %s %s %s\n",
+	               u.generation, u.current_count, u.current_first, u.current_last,
+	               u.previous_count, u.previous_first, u.previous_last, u.tripwire_count,
+	               u.tripwire_last, u.last_secret, u.last_time, u.service, u.rhost, u.ruser);
 	if (len < 0 || len >= (int)sizeof(buf)) {
 		r = -EOVERFLOW;
 		goto out;
@@ -172,4 +199,17 @@ out:
 	close(fd);
 	close(dirfd);
 	return r;
+}
+
+int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, int previous,
+                    int64_t now, const char *service, const char *rhost, const char *ruser)
+{
+	return update(run_dir, name, generation, previous ? USE_PREVIOUS : USE_CURRENT, now,
+	              service, rhost, ruser);
+}
+
+int rs_usage_tripwire(const char *run_dir, const char *name, uint64_t generation, int64_t now,
+                      const char *service, const char *rhost, const char *ruser)
+{
+	return update(run_dir, name, generation, USE_TRIPWIRE, now, service, rhost, ruser);
 }

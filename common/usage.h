@@ -10,8 +10,9 @@
  *
  *   rotsec-usage 1
  *   generation G
- *   current N LAST_UNIX
- *   previous N LAST_UNIX
+ *   current N FIRST_UNIX LAST_UNIX
+ *   previous N FIRST_UNIX LAST_UNIX
+ *   tripwire N LAST_UNIX            (not reset by a rotation)
  *   last SECRET(current|previous) UNIX SERVICE RHOST RUSER
  */
 #ifndef ROTSEC_USAGE_H
@@ -24,8 +25,11 @@
 struct rs_usage {
 	uint64_t generation;
 	uint64_t current_count, previous_count;
-	int64_t current_last, previous_last; /* 0 = never */
-	char last_secret[16];                /* "current" or "previous" */
+	int64_t current_first, previous_first; /* first login of this generation, 0 = never */
+	int64_t current_last, previous_last;   /* 0 = never */
+	uint64_t tripwire_count;               /* logins tried with a revoked secret, ever */
+	int64_t tripwire_last;
+	char last_secret[16]; /* "current" or "previous" */
 	int64_t last_time;
 	char service[RS_USAGE_FIELD], rhost[RS_USAGE_FIELD], ruser[RS_USAGE_FIELD];
 };
@@ -36,6 +40,10 @@ struct rs_usage {
  * decides a login). Creates run_dir (0700) when missing. */
 int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, int previous,
                     int64_t now, const char *service, const char *rhost, const char *ruser);
+
+/* Record a login attempt with a revoked secret (a tripwire hit), for the metrics. */
+int rs_usage_tripwire(const char *run_dir, const char *name, uint64_t generation, int64_t now,
+                      const char *service, const char *rhost, const char *ruser);
 
 /* Read NAME's record. -ENOENT when there is none (never used), -EPROTO when damaged. */
 int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u);

@@ -4,6 +4,7 @@
 #include "deliver.h"
 #include "duration.h"
 #include "fault.h"
+#include "schedule.h"
 #include "store_read.h"
 #include "store_write.h"
 
@@ -89,8 +90,16 @@ int rs_engine_open(struct rs_engine *e, const struct rs_config *cfg, bool readon
 	}
 	e->secrets_gid = rs_rotsec_gid(cfg);
 	if (readonly) {
-		/* Best effort: status works without the journals, verify needs neither. */
+		/* Best effort: status works without the journals or the host key (then it
+		 * shows schedules without their jitter); verify needs neither. */
+		char why[256];
+
 		e->statefd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		e->key = sodium_malloc(RS_HOSTKEY_LEN);
+		if (e->key && rs_hostkey_load(cfg->key_file, 0, e->key, why, sizeof(why)) < 0) {
+			sodium_free(e->key);
+			e->key = NULL;
+		}
 		return 0;
 	}
 	e->key = sodium_malloc(RS_HOSTKEY_LEN);
@@ -541,6 +550,7 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 			d->status = RS_DLV_FAILED;
 			d->next = now + backoff(acc, d->attempts);
 			e->delivery_failures++;
+			j->failures++;
 			rs_audit_str(&ev, "result", "failed");
 			rs_audit_str(&ev, "error", why[0] ? why : strerror(-dr));
 			rs_audit_int(&ev, "attempt", d->attempts);
@@ -556,6 +566,7 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 	}
 	if (ok == j->ndeliver) {
 		j->step = RS_STEP_DELIVERED;
+		j->degraded = 0;
 		r = set_hold(e, acc, j, 0);
 	} else {
 		r = set_hold(e, acc, j, 1);
@@ -639,6 +650,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	struct rs_secret_rec *rec;
 	struct rs_journal j;
 	struct txn t = {0};
+	uint64_t failures;
 	int lockfd, r;
 
 	if (!acc)
@@ -652,6 +664,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 		r = resume_locked(e, acc, &j, false);
 		goto out;
 	}
+	failures = r == 0 ? j.failures : 0;
 	r = txn_begin(e, &t);
 	if (r < 0)
 		goto out;
@@ -679,6 +692,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 		goto out;
 	j.compromise = opts->compromise;
 	j.grace = opts->grace;
+	j.failures = failures;
 	r = save_journal(e, &j);
 	if (r < 0)
 		goto out;
@@ -695,7 +709,7 @@ out:
 	return r;
 }
 
-int rs_engine_revoke(struct rs_engine *e, const char *name)
+int rs_engine_revoke(struct rs_engine *e, const char *name, const char *reason)
 {
 	struct rs_secret_rec *rec;
 	struct rs_audit_ev ev;
@@ -722,12 +736,37 @@ int rs_engine_revoke(struct rs_engine *e, const char *name)
 	r = txn_write_secrets(e, &t);
 	if (r == 0) {
 		rs_audit_begin(&ev, "revoke", name);
-		rs_audit_str(&ev, "reason", "admin");
+		rs_audit_str(&ev, "reason", reason);
 		rs_audit_int(&ev, "generation", (int64_t)gen - 1);
 		audit_result(e, &ev);
 	}
 out:
 	txn_end(&t);
+	close(lockfd);
+	return r;
+}
+
+int rs_engine_set_degraded(struct rs_engine *e, const char *name)
+{
+	struct rs_journal j;
+	struct rs_audit_ev ev;
+	int lockfd, r;
+
+	lockfd = lock_account(e, name);
+	if (lockfd < 0)
+		return lockfd;
+	r = rs_journal_load(e->statefd, name, &j);
+	if (r == 0 && !j.degraded && j.step == RS_STEP_ACTIVATED) {
+		j.degraded = 1;
+		r = save_journal(e, &j);
+		rs_audit_begin(&ev, "degraded", name);
+		rs_audit_int(&ev, "generation", (int64_t)j.generation);
+		rs_audit_str(&ev, "reason",
+		             "max_grace reached with a delivery still failing; previous secret "
+		             "revoked");
+		rs_audit_prio(&ev, LOG_ALERT);
+		audit_result(e, &ev);
+	}
 	close(lockfd);
 	return r;
 }
@@ -1105,17 +1144,31 @@ int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **o
 			x->current_since = rec.current_since;
 			if (rec.previous[0] && now_s() < rs_previous_valid_until(&rec))
 				x->previous_valid_until = rs_previous_valid_until(&rec);
-			x->next_rotation = rec.current_since + acc->pol.rotate_every;
 		}
 		if (have_j) {
 			x->step = j.step;
 			x->degraded = j.degraded;
-			if (j.next_rotation)
-				x->next_rotation = j.next_rotation;
+			x->delivery_failures = j.failures;
 		}
 		delivery_summary(acc, &j, have_j, x->delivery, sizeof(x->delivery));
-		x->have_usage = rs_usage_read(cfg->run_dir, acc->name, &x->usage) == 0 &&
-		                x->usage.generation == x->generation;
+		x->have_usage = rs_usage_read(cfg->run_dir, acc->name, &x->usage) == 0;
+		if (x->in_store) {
+			/* The daemon's own schedule, jitter and window included. */
+			struct rs_policy_cfg pol = acc->pol;
+			static const unsigned char nokey[32];
+
+			if (!e->key)
+				pol.jitter = 0;
+			x->next_rotation = rs_rotation_due(&pol, e->key ? e->key : nokey, &rec,
+			                                   x->have_usage ? &x->usage : NULL);
+		}
+		if (x->have_usage && x->usage.generation != x->generation) {
+			/* Counters of an older generation: only the tripwire hits still count. */
+			uint64_t hits = x->usage.tripwire_count;
+
+			memset(&x->usage, 0, sizeof(x->usage));
+			x->usage.tripwire_count = hits;
+		}
 	}
 	if (m)
 		rs_store_release(&s, m);

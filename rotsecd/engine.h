@@ -53,8 +53,14 @@ int rs_engine_sync(struct rs_engine *e);
  * (e->delivery_failures > 0; the previous secret is then held until max_grace). */
 int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rotate_opts *opts);
 
-/* End the previous secret's grace now (it becomes a tripwire). -ENOENT when none. */
-int rs_engine_revoke(struct rs_engine *e, const char *name);
+/* End the previous secret's grace now (it becomes a tripwire); `reason` goes to the
+ * audit trail ("admin", "quiet"). -ENOENT when there is none in grace. */
+int rs_engine_revoke(struct rs_engine *e, const char *name, const char *reason);
+
+/* Mark NAME degraded (DESIGN §3): max_grace passed while a delivery still fails, so the
+ * previous secret is gone and some consumer may hold nothing that works. Alert-level
+ * audit; cleared when every consumer has the current secret. */
+int rs_engine_set_degraded(struct rs_engine *e, const char *name);
 
 /* Deliver NAME's current secret again to every consumer (all = true) or only to those
  * whose delivery has not succeeded. */
@@ -75,6 +81,7 @@ struct rs_status {
 	char name[RS_NAME_MAX + 1];
 	uint32_t uid;
 	bool in_store, disabled, degraded;
+	uint64_t delivery_failures; /* ever */
 	uint64_t generation;
 	int64_t current_since;
 	int64_t previous_valid_until; /* 0 = no previous secret */

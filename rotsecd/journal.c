@@ -213,14 +213,16 @@ static int parse_line(char *line, struct rs_journal *j)
 		return parse_i64(v, &j->created);
 	} else if (strcmp(line, "activated") == 0) {
 		return parse_i64(v, &j->activated);
-	} else if (strcmp(line, "next_rotation") == 0) {
-		return parse_i64(v, &j->next_rotation);
 	} else if (strcmp(line, "compromise") == 0) {
 		j->compromise = strcmp(v, "1") == 0;
 	} else if (strcmp(line, "grace") == 0) {
 		return parse_i64(v, &j->grace);
 	} else if (strcmp(line, "held") == 0) {
 		j->held = strcmp(v, "1") == 0;
+	} else if (strcmp(line, "failures") == 0) {
+		if (parse_i64(v, &x) < 0 || x < 0)
+			return -EPROTO;
+		j->failures = (uint64_t)x;
 	} else if (strcmp(line, "degraded") == 0) {
 		j->degraded = strcmp(v, "1") == 0;
 	} else if (strcmp(line, "hash") == 0) {
@@ -286,14 +288,13 @@ int rs_journal_save(int statefd, const struct rs_journal *j)
 	r = file_name(file, sizeof(file), j->name, "state");
 	if (r < 0)
 		return r;
-	n = snprintf(buf, sizeof(buf),
-	             "rotsec-state 1\naccount %s\ngeneration %" PRIu64 "\nstep %s\n"
-	             "created %" PRId64 "\nactivated %" PRId64 "\nhash %s\nsealed %s\n"
-	             "compromise %d\ngrace %" PRId64
-	             "\nheld %d\ndegraded %d\nnext_rotation %" PRId64 "\n",
-	             j->name, j->generation, rs_step_name(j->step), j->created, j->activated,
-	             j->hash, j->sealed, j->compromise, j->grace, j->held, j->degraded,
-	             j->next_rotation);
+	n = snprintf(
+	        buf, sizeof(buf),
+	        "rotsec-state 1\naccount %s\ngeneration %" PRIu64 "\nstep %s\n"
+	        "created %" PRId64 "\nactivated %" PRId64 "\nhash %s\nsealed %s\n"
+	        "compromise %d\ngrace %" PRId64 "\nheld %d\ndegraded %d\nfailures %" PRIu64 "\n",
+	        j->name, j->generation, rs_step_name(j->step), j->created, j->activated, j->hash,
+	        j->sealed, j->compromise, j->grace, j->held, j->degraded, j->failures);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -EOVERFLOW;
 	len = (size_t)n;

@@ -14,7 +14,7 @@
  *   hash HASH            (the store hash of this generation's secret)
  *   sealed BASE64        (nonce || crypto_secretbox("NAME\nG\n" || secret))
  *   compromise 0|1       grace SECONDS|-1  held 0|1
- *   degraded 0|1         next_rotation T
+ *   degraded 0|1         failures N
  *   delivery I STATUS ATTEMPTS LAST NEXT   (STATUS pending|ok|failed)
  */
 #ifndef ROTSEC_JOURNAL_H
@@ -59,10 +59,10 @@ struct rs_journal {
 	char hash[RS_HASH_MAX];
 	char sealed[RS_SEALED_B64_MAX];
 	int compromise;
-	int64_t grace; /* grace asked for this rotation (rotate --grace), -1 = account's */
-	int held;      /* previous secret held to max_grace while a delivery fails */
-	int degraded;
-	int64_t next_rotation;
+	int64_t grace;     /* grace asked for this rotation (rotate --grace), -1 = account's */
+	int held;          /* previous secret held to max_grace while a delivery fails */
+	int degraded;      /* max_grace passed with a delivery still failing */
+	uint64_t failures; /* delivery failures ever (carried across generations) */
 	size_t ndeliver;
 	struct rs_dlv_state dlv[RS_MAX_DELIVERIES];
 };

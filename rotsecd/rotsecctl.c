@@ -158,7 +158,7 @@ static int cmd_rotate(struct rs_engine *e, const char *name, const struct rs_rot
 
 static int cmd_revoke(struct rs_engine *e, const char *name)
 {
-	int r = rs_engine_revoke(e, name);
+	int r = rs_engine_revoke(e, name, "admin");
 
 	if (r < 0)
 		return fail(e, r);

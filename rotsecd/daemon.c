@@ -1,0 +1,195 @@
+#include "daemon.h"
+#include "log.h"
+#include "metrics.h"
+#include "policy.h"
+#include "schedule.h"
+#include "store_read.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void earliest(int64_t *wake, int64_t t, int64_t now)
+{
+	if (t > now && t < *wake)
+		*wake = t;
+}
+
+static bool delivery_failing(const struct rs_journal *j)
+{
+	for (size_t i = 0; i < j->ndeliver; i++)
+		if (j->dlv[i].status != RS_DLV_OK)
+			return true;
+	return false;
+}
+
+static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret_rec *rec,
+                         int64_t now, int64_t *wake)
+{
+	struct rs_engine *e = d->e;
+	const struct rs_account_cfg *acc = &e->cfg->accounts[idx];
+	struct rs_journal j;
+	struct rs_usage u;
+	bool have_j, have_u, in_grace;
+	int64_t until = rs_previous_valid_until(rec), due;
+	int r;
+
+	have_j = rs_journal_load(e->statefd, acc->name, &j) == 0;
+	have_u = rs_usage_read(e->cfg->run_dir, acc->name, &u) == 0;
+
+	/* 1. Unfinished work from the journal. */
+	if (have_j && (j.step == RS_STEP_GENERATED || j.step == RS_STEP_ACTIVATED)) {
+		bool due_now = j.step == RS_STEP_GENERATED;
+
+		for (size_t i = 0; i < j.ndeliver; i++) {
+			if (j.dlv[i].status == RS_DLV_OK)
+				continue;
+			if (j.dlv[i].next <= now)
+				due_now = true;
+			else
+				earliest(wake, j.dlv[i].next, now);
+		}
+		if (due_now) {
+			e->delivery_failures = 0;
+			r = rs_engine_resume(e, acc->name, true);
+			if (r < 0 || e->delivery_failures)
+				rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
+			have_j = rs_journal_load(e->statefd, acc->name, &j) == 0;
+		}
+	}
+
+	/* 2. max_grace passed and a consumer still lacks the new secret. */
+	if (have_j && j.step == RS_STEP_ACTIVATED && delivery_failing(&j) && !j.degraded &&
+	    rec->previous_limit && now >= rec->previous_limit) {
+		rs_log(LOG_ALERT,
+		       "%s: delivery still failing at max_grace; the previous secret is revoked "
+		       "and "
+		       "the account is degraded",
+		       acc->name);
+		(void)rs_engine_set_degraded(e, acc->name);
+	}
+	in_grace = rec->previous[0] && now < until;
+	if (in_grace)
+		earliest(wake, until, now);
+
+	/* 3. quiet_revoke. */
+	if (in_grace && rs_quiet_revoke_due(&acc->pol, rec, have_u ? &u : NULL, now)) {
+		r = rs_engine_revoke(e, acc->name, "quiet");
+		if (r == 0) {
+			rs_log(LOG_INFO,
+			       "%s: previous secret revoked early (quiet for %" PRId64 "s)",
+			       acc->name, acc->pol.quiet_revoke);
+			in_grace = false;
+		}
+	} else if (in_grace && acc->pol.quiet_revoke > 0 && have_u &&
+	           u.generation == rec->generation && u.current_count) {
+		earliest(wake,
+		         (u.previous_count ? u.previous_last : rec->current_since) +
+		                 acc->pol.quiet_revoke,
+		         now);
+	}
+
+	/* 4. Rotation: on schedule, on use, or on SIGUSR1; never while in grace. */
+	due = rs_rotation_due(&acc->pol, e->key, rec, have_u ? &u : NULL);
+	if (in_grace || (have_j && j.step == RS_STEP_GENERATED))
+		return;
+	if (!d->rotate_all && now < due) {
+		earliest(wake, due, now);
+		return;
+	}
+	if (d->retry_after[idx] > now) {
+		earliest(wake, d->retry_after[idx], now);
+		return;
+	}
+	{
+		struct rs_rotate_opts o = {.grace = -1, .compromise = false};
+
+		e->delivery_failures = 0;
+		r = rs_engine_rotate(e, acc->name, &o);
+		if (r == 0) {
+			rs_log(LOG_INFO, "%s: rotated (%s)", acc->name,
+			       d->rotate_all && now < due ? "SIGUSR1" : "scheduled");
+			d->retry_after[idx] = 0;
+			if (e->delivery_failures)
+				rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
+		} else if (r != -EBUSY) {
+			/* Do not spin on a persistent failure (unsafe store, full disk). */
+			d->retry_after[idx] =
+			        now + (acc->pol.retry_min > 0 ? acc->pol.retry_min : 30);
+			rs_log(LOG_ERR, "%s: rotation failed: %s", acc->name, e->why);
+		}
+		earliest(wake, now + 1, now);
+	}
+}
+
+void rs_daemon_tick(struct rs_daemon *d, int64_t now, int64_t *next_wake)
+{
+	struct rs_engine *e = d->e;
+	const struct rs_config *cfg = e->cfg;
+	struct rs_store s;
+	const struct rs_map *m = NULL;
+	unsigned swept = 0;
+	char why[RS_WHY_MAX];
+	int r;
+
+	*next_wake = now + 60;
+	if (d->nretry != cfg->naccounts) {
+		free(d->retry_after);
+		d->retry_after = calloc(cfg->naccounts + 1, sizeof(*d->retry_after));
+		d->nretry = d->retry_after ? cfg->naccounts : 0;
+		if (!d->retry_after)
+			return;
+	}
+	if (rs_engine_sweep(e, &swept) < 0)
+		rs_log(LOG_ERR, "cannot revoke expired secrets: %s", e->why);
+
+	r = rs_store_init(&s, cfg->store_dir, RS_SECRETS_FILE);
+	if (r == 0)
+		r = rs_store_acquire(&s, &m, why, sizeof(why));
+	if (r < 0) {
+		rs_log(LOG_ERR, "cannot read the store: %s", why);
+		return;
+	}
+	for (size_t i = 0; i < cfg->naccounts && !d->stop; i++) {
+		struct rs_secret_rec rec;
+		sigset_t pending;
+
+		/* SIGTERM is blocked and read in the main loop; stop between accounts. */
+		if (sigpending(&pending) == 0 &&
+		    (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT))) {
+			d->stop = true;
+			break;
+		}
+
+		r = rs_map_secret_by_name(m, cfg->accounts[i].name, &rec);
+		if (r == 1)
+			account_tick(d, i, &rec, now, next_wake);
+		else if (r < 0)
+			rs_log(LOG_ERR, "%s: damaged record in the store", cfg->accounts[i].name);
+	}
+	d->rotate_all = false;
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+}
+
+void rs_daemon_metrics(struct rs_daemon *d, bool up)
+{
+	static int warned;
+	struct rs_status *st;
+	size_t n;
+	int r;
+
+	if (rs_engine_status(d->e, NULL, &st, &n) < 0)
+		return;
+	r = rs_metrics_write(d->e->cfg, st, n, up);
+	free(st);
+	if (r < 0 && !warned) {
+		rs_log(LOG_WARNING, "cannot write metrics to %s: %s", d->e->cfg->metrics_file,
+		       strerror(-r));
+		warned = 1;
+	} else if (r == 0) {
+		warned = 0;
+	}
+}

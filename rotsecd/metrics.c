@@ -1,0 +1,161 @@
+#define _GNU_SOURCE
+#include "metrics.h"
+#include "safefile.h"
+#include "version.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct out {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		if (o->err)
+			return;
+		va_start(ap, fmt);
+		n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->err = -EINVAL;
+			return;
+		}
+		if (o->p && (size_t)n < o->cap - o->len) {
+			o->len += (size_t)n;
+			return;
+		}
+		size_t cap = o->cap ? o->cap * 2 : 4096;
+		while (cap < o->len + (size_t)n + 1)
+			cap *= 2;
+		char *np = realloc(o->p, cap);
+		if (!np) {
+			o->err = -ENOMEM;
+			return;
+		}
+		o->p = np;
+		o->cap = cap;
+	}
+}
+
+static void head(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Account names are [a-z0-9_-$]: nothing in them needs escaping in a label value. */
+static void per_account(struct out *o, const struct rs_status *st, size_t n, const char *name,
+                        const char *type, const char *help, int which)
+{
+	head(o, name, type, help);
+	for (size_t i = 0; i < n; i++) {
+		const struct rs_status *x = &st[i];
+		uint64_t v = 0;
+
+		if (!x->in_store)
+			continue;
+		switch (which) {
+		case 0:
+			v = (uint64_t)x->current_since;
+			break;
+		case 1:
+			v = (uint64_t)x->next_rotation;
+			break;
+		case 2:
+			v = (uint64_t)x->previous_valid_until;
+			break;
+		case 3:
+			v = x->delivery_failures;
+			break;
+		case 4:
+			v = x->have_usage ? x->usage.tripwire_count : 0;
+			break;
+		case 5:
+			v = x->degraded;
+			break;
+		case 6:
+			v = x->generation;
+			break;
+		}
+		put(o, "%s{account=\"%s\"} %" PRIu64 "\n", name, x->name, v);
+	}
+}
+
+int rs_metrics_render(const struct rs_status *st, size_t n, bool up, char **res, size_t *len)
+{
+	struct out o = {0};
+
+	head(&o, "rotsec_up", "gauge", "1 while rotsecd runs, 0 after it stopped cleanly.");
+	put(&o, "rotsec_up %d\n", up ? 1 : 0);
+	head(&o, "rotsec_build_info", "gauge", "rotsec version.");
+	put(&o, "rotsec_build_info{version=\"%s\"} 1\n", ROTSEC_VERSION);
+	per_account(&o, st, n, "rotsec_last_rotation_timestamp_seconds", "gauge",
+	            "When the current secret was activated.", 0);
+	per_account(&o, st, n, "rotsec_next_rotation_timestamp_seconds", "gauge",
+	            "When the next scheduled rotation is due.", 1);
+	per_account(&o, st, n, "rotsec_previous_valid_until_timestamp_seconds", "gauge",
+	            "Deadline of the previous secret, 0 when there is none in grace.", 2);
+	head(&o, "rotsec_logins_total", "counter",
+	     "Successful logins since the last rotation, by secret (resets at each rotation).");
+	for (size_t i = 0; i < n; i++) {
+		const struct rs_status *x = &st[i];
+
+		if (!x->in_store)
+			continue;
+		put(&o, "rotsec_logins_total{account=\"%s\",secret=\"current\"} %" PRIu64 "\n",
+		    x->name, x->have_usage ? x->usage.current_count : 0);
+		put(&o, "rotsec_logins_total{account=\"%s\",secret=\"previous\"} %" PRIu64 "\n",
+		    x->name, x->have_usage ? x->usage.previous_count : 0);
+	}
+	per_account(&o, st, n, "rotsec_delivery_failures_total", "counter",
+	            "Failed delivery attempts.", 3);
+	per_account(&o, st, n, "rotsec_tripwire_hits_total", "counter",
+	            "Logins tried with a revoked secret.", 4);
+	per_account(&o, st, n, "rotsec_degraded", "gauge",
+	            "1 when max_grace passed with a delivery still failing.", 5);
+	per_account(&o, st, n, "rotsec_generation", "gauge", "Generation of the current secret.",
+	            6);
+	if (o.err) {
+		free(o.p);
+		return o.err;
+	}
+	*res = o.p;
+	*len = o.len;
+	return 0;
+}
+
+int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, size_t n, bool up)
+{
+	char dir[PATH_MAX], *slash, *buf;
+	size_t len;
+	int dirfd, r;
+
+	snprintf(dir, sizeof(dir), "%s", cfg->metrics_file);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	dirfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	r = rs_metrics_render(st, n, up, &buf, &len);
+	if (r == 0) {
+		r = rs_atomic_replace(dirfd, slash + 1, buf, len, 0644, 0, 0);
+		free(buf);
+	}
+	close(dirfd);
+	return r;
+}

@@ -1,0 +1,22 @@
+/*
+ * Metrics in the Prometheus text format, for node_exporter's textfile collector
+ * (`metrics_file`, default in Debian's collector directory). The file is replaced
+ * atomically, 0644: it holds names, times and counters, never a secret. When its
+ * directory does not exist (node_exporter not installed) nothing is written.
+ */
+#ifndef ROTSEC_METRICS_H
+#define ROTSEC_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "engine.h"
+
+/* Render the metrics of `st` into a malloc'ed buffer (for tests and the writer). */
+int rs_metrics_render(const struct rs_status *st, size_t n, bool up, char **out, size_t *len);
+
+/* Render and replace cfg->metrics_file. -ENOENT when its directory is missing. */
+int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, size_t n, bool up);
+
+#endif
