@@ -79,9 +79,11 @@ $(O)/$(1)/libnss_rotsec.so.2: $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) nss_rots
 		-o $$@ $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) $(CDB_PIC)
 
 $(O)/$(1)/tests/unit/test_%: $(O)/$(1)/obj/tests/unit/test_%.o $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
+	@mkdir -p $$(@D)
 	$$(CC) $(3) $$(UNIT_LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
 
 $(O)/$(1)/tests/tools/%: $(O)/$(1)/obj/tests/tools/%.o $(O)/$(1)/librotsec.a
+	@mkdir -p $$(@D)
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_PAM) -lpamtest
 endef
 
