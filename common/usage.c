@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define USAGE_MAX 1024
@@ -119,6 +120,32 @@ int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
 
 enum use_kind { USE_CURRENT, USE_PREVIOUS, USE_TRIPWIRE };
 
+/*
+ * How long a login waits for the record's lock before giving up on recording. Never
+ * block for good: a flock belongs to the open file, and a process that forked while
+ * one of its threads held it leaves the child sharing that open file, so the lock can
+ * outlive the thread for as long as the child lives. The child's own next login would
+ * then wait on itself forever, and a stuck reader would hang every login. Losing one
+ * usage record is the price, as recording never decides a login.
+ */
+#define USAGE_LOCK_WAIT_MS 250
+
+static int lock_bounded(int fd)
+{
+	const struct timespec pause = { 0, 5 * 1000 * 1000 };
+	int waited = 0;
+
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (waited >= USAGE_LOCK_WAIT_MS)
+			return -ETIMEDOUT;
+		nanosleep(&pause, NULL);
+		waited += 5;
+	}
+	return 0;
+}
+
 static int update(const char *run_dir, const char *name, uint64_t generation, enum use_kind kind,
                   int64_t now, const char *service, const char *rhost, const char *ruser)
 {
@@ -133,10 +160,9 @@ static int update(const char *run_dir, const char *name, uint64_t generation, en
 	fd = open_record(run_dir, name, O_RDWR | O_CREAT, &dirfd);
 	if (fd < 0)
 		return fd;
-	if (flock(fd, LOCK_EX) < 0) {
-		r = -errno;
+	r = lock_bounded(fd);
+	if (r < 0)
 		goto out;
-	}
 	n = pread(fd, buf, USAGE_MAX, 0);
 	if (n < 0) {
 		r = -errno;
