@@ -1,0 +1,209 @@
+/*
+ * The password check (DESIGN §4): look the user up, ask for the password, let
+ * rs_policy_verify decide, then turn its verdict into a PAM code, one log line and, for a
+ * success or a revoked secret, a usage record.
+ *
+ * Rules this file keeps:
+ *  - the decision is rs_policy_verify's alone, so `rotsecctl verify` and a login always
+ *    agree; this file only maps verdicts;
+ *  - every path that is not a verdict of "current" or "previous" returns an error: an
+ *    internal failure can never become PAM_SUCCESS or PAM_IGNORE;
+ *  - an unknown user costs the same work as a real one (the policy checks the store's
+ *    dummy hash twice) and gets the same prompt, so neither timing nor prompts tell an
+ *    attacker which accounts exist;
+ *  - the password is never logged, copied or kept: it stays in libpam's PAM_AUTHTOK item
+ *    (where a later pam_unix try_first_pass finds it, and which libpam wipes at pam_end),
+ *    and is read at most RS_SECRET_MAX + 1 bytes far.
+ */
+#include "pam_rotsec.h"
+#include "policy.h"
+#include "secret.h"
+#include "usage.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+
+/*
+ * libsodium is initialised once, when the module is loaded, not on every call: sodium_init
+ * takes a lock of its own, and a process that forks while another thread holds it (sshd,
+ * a threaded server) would leave the child deadlocked on its first login. pthread_once
+ * also covers a caller that somehow reaches auth before the constructor ran.
+ */
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+static int crypto_ready;
+
+static void crypto_init_once(void)
+{
+	crypto_ready = rs_crypto_init() == 0;
+}
+
+__attribute__((constructor)) static void crypto_load(void)
+{
+	pthread_once(&crypto_once, crypto_init_once);
+}
+
+/* Where a login came from, escaped for the log. */
+struct origin {
+	struct rs_pam_logtext rhost, ruser;
+};
+
+static void origin_get(pam_handle_t *pamh, struct origin *w)
+{
+	rs_pam_item_logtext(pamh, PAM_RHOST, &w->rhost);
+	rs_pam_item_logtext(pamh, PAM_RUSER, &w->ruser);
+}
+
+static int get_password(pam_handle_t *pamh, const char *user, const char **pw)
+{
+	struct rs_pam_logtext t;
+	int rv;
+
+	*pw = NULL;
+	/* NULL prompt: libpam's "Password: ", the one pam_unix shows, so that putting
+	 * pam_rotsec in front of pam_unix changes nothing a user sees. */
+	rv = pam_get_authtok(pamh, PAM_AUTHTOK, pw, NULL);
+	if (rv == PAM_CONV_AGAIN)
+		return PAM_INCOMPLETE;
+	if (rv == PAM_SUCCESS && *pw)
+		return PAM_SUCCESS;
+	pam_syslog(pamh, LOG_NOTICE, "cannot get the password of %s: %s", rs_pam_logtext(user, &t),
+	           pam_strerror(pamh, rv));
+	*pw = NULL;
+	return rv == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_AUTH_ERR;
+}
+
+enum usage_kind { USED_CURRENT, USED_PREVIOUS, USED_REVOKED };
+
+/* The usage record rotsecd and `rotsecctl status` read (usage.h). Recording never
+ * decides a login: every failure here is logged and dropped. */
+static void record_usage(pam_handle_t *pamh, const struct rs_pam_opts *o,
+                         const struct rs_secret_rec *rec, enum usage_kind kind, int64_t now)
+{
+	const void *service = NULL, *rhost = NULL, *ruser = NULL;
+	struct rs_pam_logtext t;
+	int r;
+
+	/* The run dir is root's (0700). A service that authenticates as its own user can
+	 * neither write there nor be allowed to create it somewhere else. */
+	if (geteuid() != 0) {
+		if (o->debug)
+			pam_syslog(pamh, LOG_DEBUG, "usage of %s not recorded: not running as root",
+			           rec->name);
+		return;
+	}
+	pam_get_item(pamh, PAM_SERVICE, &service);
+	pam_get_item(pamh, PAM_RHOST, &rhost);
+	pam_get_item(pamh, PAM_RUSER, &ruser);
+	if (kind == USED_REVOKED)
+		r = rs_usage_tripwire(o->run, rec->name, rec->generation, now, service, rhost,
+		                      ruser);
+	else
+		r = rs_usage_record(o->run, rec->name, rec->generation, kind == USED_PREVIOUS, now,
+		                    service, rhost, ruser);
+	if (r < 0)
+		pam_syslog(pamh, LOG_WARNING, "usage of %s not recorded in %s: %s", rec->name,
+		           rs_pam_logtext(o->run, &t), strerror(-r));
+}
+
+/* The verdict as a PAM code, with its log line. */
+static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user,
+                    const struct rs_pam_account *acc, const struct rs_verify_result *res,
+                    int64_t now)
+{
+	const char *name = acc->rec.name;
+	struct origin w;
+
+	origin_get(pamh, &w);
+	switch (res->verdict) {
+	case RS_CURRENT:
+		pam_syslog(pamh, LOG_INFO, "current secret accepted for %s (rhost=%s ruser=%s)",
+		           name, w.rhost.s, w.ruser.s);
+		record_usage(pamh, o, &acc->rec, USED_CURRENT, now);
+		return PAM_SUCCESS;
+	case RS_PREVIOUS:
+		/* A consumer that has not switched yet: worth a notice each time, it is how
+		 * an admin finds it before the deadline locks it out. */
+		pam_syslog(
+		        pamh, LOG_NOTICE,
+		        "previous secret used for %s, valid %lld more seconds (rhost=%s ruser=%s)",
+		        name, (long long)res->remaining, w.rhost.s, w.ruser.s);
+		record_usage(pamh, o, &acc->rec, USED_PREVIOUS, now);
+		return PAM_SUCCESS;
+	case RS_PREVIOUS_REFUSED:
+		pam_syslog(pamh, LOG_NOTICE,
+		           "previous secret of %s refused: no_previous is set for this service "
+		           "(rhost=%s ruser=%s)",
+		           name, w.rhost.s, w.ruser.s);
+		return PAM_AUTH_ERR;
+	case RS_REVOKED:
+		if (res->expired_previous)
+			pam_syslog(pamh, LOG_WARNING,
+			           "previous secret of %s refused: its grace period is over and a "
+			           "consumer still uses it (rhost=%s ruser=%s)",
+			           name, w.rhost.s, w.ruser.s);
+		else
+			pam_syslog(pamh, LOG_ALERT,
+			           "revoked secret of %s presented (rhost=%s ruser=%s): it was "
+			           "rotated out and may have leaked",
+			           name, w.rhost.s, w.ruser.s);
+		/* both count as a revoked secret tried, for the metrics */
+		record_usage(pamh, o, &acc->rec, USED_REVOKED, now);
+		return PAM_AUTH_ERR;
+	case RS_NO_MATCH:
+		pam_syslog(pamh, LOG_NOTICE, "authentication failure for %s (rhost=%s ruser=%s)",
+		           name, w.rhost.s, w.ruser.s);
+		return PAM_AUTH_ERR;
+	case RS_DISABLED:
+		pam_syslog(pamh, LOG_NOTICE,
+		           "account %s is disabled in the rotsec store (rhost=%s ruser=%s)", name,
+		           w.rhost.s, w.ruser.s);
+		return PAM_AUTH_ERR;
+	case RS_UNKNOWN:
+		rs_pam_log_not_ours(pamh, o, user, "auth");
+		return PAM_USER_UNKNOWN;
+	}
+	return PAM_AUTH_ERR;
+}
+
+int rs_pam_authenticate(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user)
+{
+	struct rs_pam_account acc;
+	struct rs_verify_result res;
+	struct rs_pam_logtext t;
+	const char *pw = NULL;
+	int64_t now;
+	int rv, r;
+
+	pthread_once(&crypto_once, crypto_init_once);
+	if (!crypto_ready) {
+		pam_syslog(pamh, LOG_ERR, "cannot initialise libsodium");
+		return PAM_SYSTEM_ERR;
+	}
+	rv = rs_pam_lookup(pamh, o, user, LOG_ERR, &acc);
+	if (rv != PAM_SUCCESS)
+		return rv;
+	rv = get_password(pamh, user, &pw);
+	if (rv != PAM_SUCCESS)
+		return rv;
+	now = (int64_t)time(NULL);
+	r = rs_policy_verify(acc.found ? &acc.rec : NULL, acc.dummy, pw,
+	                     strnlen(pw, RS_SECRET_MAX + 1), now,
+	                     o->no_previous ? RS_POLICY_NO_PREVIOUS : 0, &res);
+	pw = NULL;
+	if (r < 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot check the password of %s: %s",
+		           rs_pam_logtext(user, &t),
+		           r == -ENOMEM ? "out of memory"
+		                        : "a hash in the rotsec store is malformed");
+		return r == -ENOMEM ? PAM_BUF_ERR : PAM_AUTHINFO_UNAVAIL;
+	}
+	if (o->debug)
+		pam_syslog(pamh, LOG_DEBUG, "verdict: %s", rs_verdict_name(res.verdict));
+	return conclude(pamh, o, user, &acc, &res, now);
+}

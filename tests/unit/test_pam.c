@@ -1,0 +1,1483 @@
+/*
+ * pam_rotsec through the real libpam: pam_start_confdir with service files generated in a
+ * temp dir, pointing at the ASan build of the module ($O/asan/pam_rotsec.so, found next to
+ * this program, or ROTSEC_PAM_MODULE). Every row of DESIGN §4 and every case of issue 3's
+ * adversarial list has a test here; the shell tests (t-pam-*.sh) add pamtester, pam_wrapper
+ * and a real Debian stack in a mount namespace.
+ *
+ * Log lines: this program defines pam_syslog and pam_vsyslog. Because libpam, which this
+ * program links, defines them too, the linker exports the program's definitions and the
+ * dynamic linker binds the module's calls to them (the program comes first in the global
+ * lookup scope). So every line the module logs lands in `logbuf`, without LD_PRELOAD or a
+ * syslog daemon, and each test can assert the level and text of what an admin would see,
+ * and that no password ever appears in it.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <cdb.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_appl.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "record.h"
+#include "secret.h"
+#include "store_write.h"
+#include "usage.h"
+
+#define PW_CUR   "CurrentSecret-Qw3rTy8uI0pAsDfGhJkL"
+#define PW_PREV  "PreviousSecret-Zx9cVb7nM5aSdF3gHj1K"
+#define PW_OLD   "RevokedSecret-Lk2jHg4fDs6aPo8iUy0T"
+#define PW_B     "AnotherSecret-Mn4bVc6xZl8kJh0gFd2S"
+#define PW_ARGON "short-pw-41"
+#define RHOST    "192.0.2.7"
+#define RUSER    "backup-agent"
+#define SERVICE  "rs"
+
+/* ---- captured log ------------------------------------------------------------------ */
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char logbuf[1 << 18];
+static size_t loglen;
+
+/* default visibility: the build hides everything (-fvisibility=hidden) */
+#define EXPORTED __attribute__((visibility("default")))
+
+EXPORTED void pam_vsyslog(const pam_handle_t *pamh, int priority, const char *fmt, va_list args)
+{
+	char line[2048];
+	int n;
+
+	(void)pamh;
+	vsnprintf(line, sizeof(line), fmt, args);
+	pthread_mutex_lock(&log_lock);
+	n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "<%d>%s\n", priority & 7, line);
+	if (n > 0 && (size_t)n < sizeof(logbuf) - loglen)
+		loglen += (size_t)n;
+	pthread_mutex_unlock(&log_lock);
+}
+
+EXPORTED void pam_syslog(const pam_handle_t *pamh, int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pam_vsyslog(pamh, priority, fmt, ap);
+	va_end(ap);
+}
+
+/* A child forked while another thread logs must not inherit log_lock held. */
+static void log_lock_take(void)
+{
+	pthread_mutex_lock(&log_lock);
+}
+
+static void log_lock_drop(void)
+{
+	pthread_mutex_unlock(&log_lock);
+}
+
+static void log_reset(void)
+{
+	pthread_mutex_lock(&log_lock);
+	loglen = 0;
+	logbuf[0] = '\0';
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* A line at exactly `prio` containing `text`. */
+static int logged(int prio, const char *text)
+{
+	char tag[8];
+	const char *p = logbuf;
+
+	snprintf(tag, sizeof(tag), "<%d>", prio);
+	while ((p = strstr(p, text)) != NULL) {
+		const char *bol = p;
+
+		while (bol > logbuf && bol[-1] != '\n')
+			bol--;
+		if (strncmp(bol, tag, strlen(tag)) == 0)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+#define assert_logged(prio, text)                                                                  \
+	do {                                                                                       \
+		if (!logged(prio, text)) {                                                         \
+			print_error("no <%d> line with '%s' in:\n%s", prio, text, logbuf);         \
+			fail();                                                                    \
+		}                                                                                  \
+	} while (0)
+
+static int count_lines(void)
+{
+	int n = 0;
+
+	for (const char *p = logbuf; *p; p++)
+		n += *p == '\n';
+	return n;
+}
+
+/* ---- fixtures ---------------------------------------------------------------------- */
+
+static char tmp[PATH_MAX], store[PATH_MAX], run_dir[PATH_MAX], confdir[PATH_MAX];
+static char module[PATH_MAX];
+
+static void pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pathf(char *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+}
+
+struct acct {
+	const char *name;
+	const char *cur;
+	const char *prev;        /* NULL: none */
+	int64_t deadline, limit; /* seconds from now (limit 0: same as deadline) */
+	const char *revoked;
+	unsigned flags;
+	int argon;
+	uint64_t gen;
+};
+
+static void hash(const char *pw, int argon, char out[RS_HASH_MAX])
+{
+	assert_int_equal(
+	        rs_hash_secret(pw, strlen(pw), argon ? 60.0 : 190.0, RS_COST_INTERACTIVE, out), 0);
+}
+
+static void write_store_gid(const char *dir, const struct acct *a, size_t n, gid_t gid)
+{
+	struct rs_secrets_data d = {0};
+	struct rs_store_w w;
+	char why[RS_WHY_MAX];
+	int64_t now = (int64_t)time(NULL);
+	size_t i;
+
+	mkdir(dir, 0755);
+	d.rec = calloc(n ? n : 1, sizeof(*d.rec));
+	assert_non_null(d.rec);
+	d.n = n;
+	hash("dummy-secret-for-unknown-users", 0, d.dummy);
+	for (i = 0; i < n; i++) {
+		struct rs_secret_rec *r = &d.rec[i];
+
+		snprintf(r->name, sizeof(r->name), "%s", a[i].name);
+		r->uid = 60000 + (uint32_t)i;
+		r->generation = a[i].gen ? a[i].gen : 1;
+		r->flags = a[i].flags;
+		hash(a[i].cur, a[i].argon, r->current);
+		r->current_since = now - 10;
+		if (a[i].prev) {
+			hash(a[i].prev, a[i].argon, r->previous);
+			r->previous_deadline = now + a[i].deadline;
+			r->previous_limit = now + (a[i].limit ? a[i].limit : a[i].deadline);
+		}
+		if (a[i].revoked) {
+			hash(a[i].revoked, a[i].argon, r->revoked[0]);
+			r->nrevoked = 1;
+		}
+	}
+	assert_int_equal(rs_store_w_open(dir, 5000, &w, why, sizeof(why)), 0);
+	assert_int_equal(rs_store_write_secrets(&w, &d, 1, gid), 0);
+	rs_store_w_close(&w);
+	free(d.rec);
+}
+
+static void write_store(const char *dir, const struct acct *a, size_t n)
+{
+	write_store_gid(dir, a, n, 0);
+}
+
+static const struct acct main_accounts[] = {
+        {.name = "svc-a",
+         .cur = PW_CUR,
+         .prev = PW_PREV,
+         .deadline = 3600,
+         .revoked = PW_OLD,
+         .gen = 7},
+        {.name = "svc-b", .cur = PW_B},
+        {.name = "svc-off", .cur = PW_CUR, .flags = RS_SECRET_DISABLED},
+        {.name = "svc-argon", .cur = PW_ARGON, .prev = "short-pw-40", .deadline = 3600, .argon = 1},
+};
+
+/* A stack file in confdir: `text` with @MOD@, @STORE@ and @RUN@ replaced by the module,
+ * the store `st` (NULL: the main one) and the run dir. */
+static void service(const char *name, const char *text, const char *st)
+{
+	char path[PATH_MAX];
+	const char *p;
+	FILE *f;
+
+	pathf(path, "%s/%s", confdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (p = text; *p; p++) {
+		if (strncmp(p, "@MOD@", 5) == 0) {
+			fputs(module, f);
+			p += 4;
+		} else if (strncmp(p, "@STORE@", 7) == 0) {
+			fputs(st ? st : store, f);
+			p += 6;
+		} else if (strncmp(p, "@RUN@", 5) == 0) {
+			fputs(run_dir, f);
+			p += 4;
+		} else {
+			fputc(*p, f);
+		}
+	}
+	fclose(f);
+}
+
+/* The standard stack over store `st` with extra options. */
+static void std_service(const char *name, const char *st, const char *extra)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+	         "auth     required @MOD@ store=@STORE@ run=@RUN@ nodelay %s\n"
+	         "account  required @MOD@ store=@STORE@ %s\n"
+	         "password required @MOD@ store=@STORE@ %s\n"
+	         "session  optional @MOD@\n",
+	         extra ? extra : "", extra ? extra : "", extra ? extra : "");
+	service(name, text, st);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void find_module(void)
+{
+	const char *env = getenv("ROTSEC_PAM_MODULE");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		pathf(module, "%s", env);
+		return;
+	}
+	/* This program is $O/asan/tests/unit/test_pam; the module is $O/asan/pam_rotsec.so. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	pathf(module, "%s/../../pam_rotsec.so", exe);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_pam runs as root (store files must be root-owned)\n");
+		return -1;
+	}
+	if (rs_crypto_init() < 0)
+		return -1;
+	pthread_atfork(log_lock_take, log_lock_drop, log_lock_drop);
+	find_module();
+	if (access(module, R_OK) != 0) {
+		fprintf(stderr, "module %s: %s\n", module, strerror(errno));
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "/tmp/rotsec-pam.XXXXXX");
+	if (!mkdtemp(tmp) || chmod(tmp, 0755) < 0)
+		return -1;
+	pathf(store, "%s/store", tmp);
+	pathf(run_dir, "%s/run", tmp);
+	pathf(confdir, "%s/pam.d", tmp);
+	mkdir(confdir, 0755);
+	/* what libpam falls back to for a service without a file: nothing gets in */
+	service("other",
+	        "auth required pam_deny.so\naccount required pam_deny.so\n"
+	        "password required pam_deny.so\nsession required pam_deny.so\n",
+	        NULL);
+	write_store(store, main_accounts, sizeof(main_accounts) / sizeof(main_accounts[0]));
+	std_service(SERVICE, NULL, NULL);
+	/* without nodelay */
+	service("rs-delay", "auth required @MOD@ store=@STORE@ run=@RUN@\n", NULL);
+	std_service("rs-noprev", NULL, "no_previous");
+	std_service("rs-audit", NULL, "audit");
+	std_service("rs-odd-options", NULL, "frobnicate=1 debug");
+	/* DESIGN §4's line, followed by what Debian's common-auth has after pam_unix. */
+	service("rs-stack",
+	        "auth [success=done user_unknown=ignore default=die] @MOD@ store=@STORE@ "
+	        "run=@RUN@ nodelay\n"
+	        "auth required pam_permit.so\n"
+	        "password [ignore=ignore default=die] @MOD@ store=@STORE@\n"
+	        "password required pam_permit.so\n"
+	        "session optional @MOD@\n"
+	        "session required pam_permit.so\n",
+	        NULL);
+	/* A second module reusing the password the first one asked for. */
+	service("rs-twice",
+	        "auth optional @MOD@ store=@STORE@ run=@RUN@ nodelay\n"
+	        "auth required @MOD@ store=@STORE@ run=@RUN@ nodelay use_first_pass\n",
+	        NULL);
+	service("rs-firstpass",
+	        "auth required @MOD@ store=@STORE@ run=@RUN@ nodelay use_first_pass\n", NULL);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	if (tmp[0] && !getenv("KEEP_T"))
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static int test_setup(void **state)
+{
+	(void)state;
+	log_reset();
+	return 0;
+}
+
+/* ---- driving libpam ---------------------------------------------------------------- */
+
+enum conv_mode {
+	CONV_ANSWER,    /* answer echo-off prompts with pw */
+	CONV_FAIL,      /* return PAM_CONV_ERR */
+	CONV_NULL,      /* PAM_SUCCESS with *resp = NULL */
+	CONV_NULL_TEXT, /* PAM_SUCCESS with resp[0].resp = NULL */
+};
+
+struct conv {
+	enum conv_mode mode;
+	const char *pw;
+	int prompts;     /* echo-off prompts seen */
+	int messages;    /* error and info messages seen */
+	char text[2048]; /* those messages, one a line */
+};
+
+static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct conv *c = data;
+	struct pam_response *r;
+	int i;
+
+	*resp = NULL;
+	if (c->mode == CONV_FAIL)
+		return PAM_CONV_ERR;
+	if (c->mode == CONV_NULL)
+		return PAM_SUCCESS;
+	r = calloc((size_t)n, sizeof(*r));
+	if (!r)
+		return PAM_BUF_ERR;
+	for (i = 0; i < n; i++) {
+		switch (msg[i]->msg_style) {
+		case PAM_PROMPT_ECHO_OFF:
+			c->prompts++;
+			if (c->mode == CONV_ANSWER)
+				r[i].resp = strdup(c->pw ? c->pw : "");
+			break;
+		case PAM_ERROR_MSG:
+		case PAM_TEXT_INFO:
+			c->messages++;
+			snprintf(c->text + strlen(c->text), sizeof(c->text) - strlen(c->text),
+			         "%s\n", msg[i]->msg);
+			break;
+		default:
+			break;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+/* What libpam asked the fail-delay callback for, on the last call. */
+static struct {
+	int called, status;
+	unsigned usec;
+} delay;
+
+static void delay_fn(int status, unsigned usec, void *data)
+{
+	(void)data;
+	delay.called++;
+	delay.status = status;
+	delay.usec = usec;
+}
+
+enum op { AUTH, ACCT, CHAUTHTOK, SETCRED, OPEN_SESSION };
+
+/* Every password the tests use: none may ever reach the log. */
+static const char *const secrets[] = {
+        PW_CUR, PW_PREV, PW_OLD, PW_B, PW_ARGON, "short-pw-40", "wrong-password-xyz"};
+
+static void assert_no_secret_logged(const struct conv *c)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		if (strstr(logbuf, secrets[i]))
+			fail_msg("password '%s' logged:\n%s", secrets[i], logbuf);
+	if (c && c->pw && strlen(c->pw) >= 8 && strstr(logbuf, c->pw))
+		fail_msg("the password given was logged:\n%s", logbuf);
+}
+
+static int run_flags(const char *svc, const char *user, struct conv *c, enum op op, int flags)
+{
+	struct pam_conv pc = {conv_fn, c};
+	pam_handle_t *pamh = NULL;
+	int rv;
+
+	rv = pam_start_confdir(svc, user, &pc, confdir, &pamh);
+	assert_int_equal(rv, PAM_SUCCESS);
+	assert_int_equal(pam_set_item(pamh, PAM_RHOST, RHOST), PAM_SUCCESS);
+	assert_int_equal(pam_set_item(pamh, PAM_RUSER, RUSER), PAM_SUCCESS);
+	assert_int_equal(pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)delay_fn), PAM_SUCCESS);
+	memset(&delay, 0, sizeof(delay));
+	switch (op) {
+	case AUTH:
+		rv = pam_authenticate(pamh, flags);
+		break;
+	case ACCT:
+		rv = pam_acct_mgmt(pamh, flags);
+		break;
+	case CHAUTHTOK:
+		rv = pam_chauthtok(pamh, flags);
+		break;
+	case SETCRED:
+		rv = pam_setcred(pamh, flags | PAM_ESTABLISH_CRED);
+		break;
+	case OPEN_SESSION:
+		rv = pam_open_session(pamh, flags);
+		if (rv == PAM_SUCCESS)
+			rv = pam_close_session(pamh, flags);
+		break;
+	}
+	pam_end(pamh, rv);
+	assert_no_secret_logged(c);
+	return rv;
+}
+
+static int run(const char *svc, const char *user, struct conv *c, enum op op)
+{
+	return run_flags(svc, user, c, op, 0);
+}
+
+/* Without cmocka assertions: for forked children and threads, where a failed assertion
+ * would longjmp into the parent's test runner. -1 when the handle cannot be made. */
+static int raw_auth(const char *svc, const char *user, const char *pw)
+{
+	struct conv c = {.mode = CONV_ANSWER, .pw = pw};
+	struct pam_conv pc = {conv_fn, &c};
+	pam_handle_t *pamh = NULL;
+	int rv;
+
+	if (pam_start_confdir(svc, user, &pc, confdir, &pamh) != PAM_SUCCESS)
+		return -1;
+	rv = pam_authenticate(pamh, 0);
+	pam_end(pamh, rv);
+	return rv;
+}
+
+static int auth_pw(const char *svc, const char *user, const char *pw)
+{
+	struct conv c = {.mode = CONV_ANSWER, .pw = pw};
+
+	return run(svc, user, &c, AUTH);
+}
+
+/* One entry point called directly (dlopen) on a real handle, for the exact code it
+ * returns, which the stack would otherwise translate (PAM_IGNORE, PAM_USER_UNKNOWN). */
+static int direct(const char *sym, const char *user, int flags, const char *st)
+{
+	struct conv c = {.mode = CONV_ANSWER, .pw = ""};
+	struct pam_conv pc = {conv_fn, &c};
+	pam_handle_t *pamh = NULL;
+	char opt[PATH_MAX + 8];
+	const char *argv[] = {opt, "nodelay"};
+	int (*fn)(pam_handle_t *, int, int, const char **);
+	void *h;
+	int rv;
+
+	pathf(opt, "store=%s", st ? st : store);
+	h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	*(void **)&fn = dlsym(h, sym);
+	assert_non_null(fn);
+	assert_int_equal(pam_start_confdir(SERVICE, user, &pc, confdir, &pamh), PAM_SUCCESS);
+	rv = fn(pamh, flags, 2, argv);
+	pam_end(pamh, rv);
+	dlclose(h);
+	return rv;
+}
+
+/* ---- the current secret ------------------------------------------------------------ */
+
+static void current_secret_authenticates(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_CUR), PAM_SUCCESS);
+	assert_logged(LOG_INFO, "current secret accepted for svc-a (rhost=" RHOST " ruser=" RUSER);
+	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_SUCCESS);
+}
+
+static void current_secret_authenticates_with_an_argon2_hash(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw(SERVICE, "svc-argon", PW_ARGON), PAM_SUCCESS);
+	assert_int_equal(auth_pw(SERVICE, "svc-argon", "short-pw-40"), PAM_SUCCESS);
+	assert_int_equal(auth_pw(SERVICE, "svc-argon", "short-pw-42"), PAM_AUTH_ERR);
+}
+
+static void another_accounts_secret_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_B), PAM_AUTH_ERR);
+	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_CUR), PAM_AUTH_ERR);
+}
+
+/* ---- the previous secret ----------------------------------------------------------- */
+
+static void previous_secret_authenticates_during_grace_with_a_notice(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_PREV), PAM_SUCCESS);
+	assert_logged(LOG_NOTICE, "previous secret used for svc-a, valid ");
+	assert_logged(LOG_NOTICE, " more seconds (rhost=" RHOST " ruser=" RUSER ")");
+	/* "valid N more seconds" with N the time left of the hour of grace */
+	{
+		const char *p = strstr(logbuf, "valid ");
+		long n = strtol(p + 6, NULL, 10);
+
+		assert_in_range(n, 3500, 3600);
+	}
+}
+
+static void previous_secret_refused_after_deadline_even_without_daemon(void **state)
+{
+	char dir[PATH_MAX];
+	struct acct a = {.name = "svc-a", .cur = PW_CUR, .prev = PW_PREV, .deadline = 2};
+	time_t until;
+
+	(void)state;
+	pathf(dir, "%s/store-deadline", tmp);
+	write_store(dir, &a, 1);
+	until = time(NULL) + 2;
+	std_service("rs-deadline", dir, NULL);
+	assert_int_equal(auth_pw("rs-deadline", "svc-a", PW_PREV), PAM_SUCCESS);
+	assert_logged(LOG_NOTICE, "previous secret used for svc-a");
+	/* Nothing rewrites the store: the module alone enforces the deadline. */
+	while (time(NULL) <= until)
+		sleep(1);
+	log_reset();
+	assert_int_equal(auth_pw("rs-deadline", "svc-a", PW_PREV), PAM_AUTH_ERR);
+	assert_logged(LOG_WARNING, "previous secret of svc-a refused: its grace period is over");
+	assert_int_equal(auth_pw("rs-deadline", "svc-a", PW_CUR), PAM_SUCCESS);
+}
+
+static void previous_secret_refused_after_max_grace_even_if_its_deadline_is_later(void **state)
+{
+	char dir[PATH_MAX];
+	struct acct a = {
+	        .name = "svc-a", .cur = PW_CUR, .prev = PW_PREV, .deadline = 3600, .limit = -1};
+
+	(void)state;
+	pathf(dir, "%s/store-limit", tmp);
+	write_store(dir, &a, 1);
+	std_service("rs-limit", dir, NULL);
+	assert_int_equal(auth_pw("rs-limit", "svc-a", PW_PREV), PAM_AUTH_ERR);
+	assert_int_equal(auth_pw("rs-limit", "svc-a", PW_CUR), PAM_SUCCESS);
+}
+
+static void previous_secret_refused_with_no_previous(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw("rs-noprev", "svc-a", PW_PREV), PAM_AUTH_ERR);
+	assert_logged(LOG_NOTICE, "previous secret of svc-a refused: no_previous");
+	assert_int_equal(auth_pw("rs-noprev", "svc-a", PW_CUR), PAM_SUCCESS);
+}
+
+/* ---- refused secrets ---------------------------------------------------------------- */
+
+static void revoked_secret_is_refused_with_an_alert(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_OLD), PAM_AUTH_ERR);
+	assert_logged(LOG_ALERT, "revoked secret of svc-a presented (rhost=" RHOST);
+}
+
+static void wrong_password_is_refused_with_a_notice(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw(SERVICE, "svc-a", "wrong-password-xyz"), PAM_AUTH_ERR);
+	assert_logged(LOG_NOTICE, "authentication failure for svc-a (rhost=" RHOST);
+	assert_false(logged(LOG_ALERT, "svc-a"));
+}
+
+static void empty_password_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw(SERVICE, "svc-a", ""), PAM_AUTH_ERR);
+	assert_int_equal(auth_pw(SERVICE, "svc-a", "x"), PAM_AUTH_ERR);
+}
+
+static char *repeat(char ch, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, ch, n);
+	s[n] = '\0';
+	return s;
+}
+
+static void passwords_up_to_512_bytes_work_and_longer_ones_are_refused(void **state)
+{
+	char dir[PATH_MAX];
+	char *p511 = repeat('a', 511), *p512 = repeat('b', 512), *p513 = repeat('c', 513);
+	char *p64k = repeat('d', 64 * 1024);
+	struct acct a[] = {
+	        {.name = "svc-511", .cur = p511},
+	        {.name = "svc-512", .cur = p512},
+	        {.name = "svc-513", .cur = p513},
+	        {.name = "svc-64k", .cur = p64k},
+	};
+
+	(void)state;
+	pathf(dir, "%s/store-long", tmp);
+	write_store(dir, a, 4);
+	std_service("rs-long", dir, NULL);
+	assert_int_equal(auth_pw("rs-long", "svc-511", p511), PAM_SUCCESS);
+	assert_int_equal(auth_pw("rs-long", "svc-512", p512), PAM_SUCCESS);
+	/* PAM_MAX_RESP_SIZE is 512: longer is refused even when it is the stored secret. */
+	assert_int_equal(auth_pw("rs-long", "svc-513", p513), PAM_AUTH_ERR);
+	assert_int_equal(auth_pw("rs-long", "svc-64k", p64k), PAM_AUTH_ERR);
+	/* and a long password against a normal account */
+	assert_int_equal(auth_pw(SERVICE, "svc-a", p64k), PAM_AUTH_ERR);
+	assert_int_equal(auth_pw(SERVICE, "svc-a", p513), PAM_AUTH_ERR);
+	assert_int_equal(auth_pw(SERVICE, "nobody-here", p64k), PAM_USER_UNKNOWN);
+	free(p511);
+	free(p512);
+	free(p513);
+	free(p64k);
+}
+
+/* ---- accounts ------------------------------------------------------------------------ */
+
+static void unknown_user_is_user_unknown_after_a_prompt(void **state)
+{
+	struct conv c = {.mode = CONV_ANSWER, .pw = PW_CUR};
+
+	(void)state;
+	assert_int_equal(run(SERVICE, "root", &c, AUTH), PAM_USER_UNKNOWN);
+	/* prompted like a real account, so prompts tell nothing either */
+	assert_int_equal(c.prompts, 1);
+	/* logged only with debug or audit */
+	assert_null(strstr(logbuf, "root"));
+}
+
+static void unknown_user_is_checked_against_the_dummy_hash(void **state)
+{
+	/* A store whose dummy hash is broken: only a module that really verifies the dummy
+	 * for unknown users (the same work as for real ones) notices. */
+	char dir[PATH_MAX], path[PATH_MAX];
+	static const char meta[] = "rotsec-secrets\0"
+	                           "1\0"
+	                           "1\0"
+	                           "0\0"
+	                           "$rotsec-b2b$v=1$AAAA$AAAA";
+	struct cdb_make cm;
+	int fd;
+
+	(void)state;
+	pathf(dir, "%s/store-baddummy", tmp);
+	mkdir(dir, 0755);
+	pathf(path, "%s/secrets.cdb", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	cdb_make_start(&cm, fd);
+	cdb_make_add(&cm, RS_KEY_META, strlen(RS_KEY_META), meta, sizeof(meta));
+	assert_int_equal(cdb_make_finish(&cm), 0);
+	close(fd);
+	std_service("rs-baddummy", dir, NULL);
+	assert_int_equal(auth_pw("rs-baddummy", "someone", "pw"), PAM_AUTHINFO_UNAVAIL);
+	assert_logged(LOG_ERR, "a hash in the rotsec store is malformed");
+}
+
+static void disabled_account_is_refused_in_auth_and_expired_in_account(void **state)
+{
+	struct conv c = {.mode = CONV_ANSWER};
+
+	(void)state;
+	assert_int_equal(auth_pw(SERVICE, "svc-off", PW_CUR), PAM_AUTH_ERR);
+	assert_logged(LOG_NOTICE, "account svc-off is disabled");
+	assert_int_equal(auth_pw(SERVICE, "svc-off", "wrong-password-xyz"), PAM_AUTH_ERR);
+	assert_int_equal(run(SERVICE, "svc-off", &c, ACCT), PAM_ACCT_EXPIRED);
+}
+
+static void account_step_accepts_rotsec_accounts_and_leaves_others(void **state)
+{
+	struct conv c = {.mode = CONV_ANSWER};
+
+	(void)state;
+	assert_int_equal(run(SERVICE, "svc-a", &c, ACCT), PAM_SUCCESS);
+	assert_int_equal(run(SERVICE, "root", &c, ACCT), PAM_USER_UNKNOWN);
+	assert_int_equal(c.prompts, 0);
+}
+
+/* ---- the store ------------------------------------------------------------------------ */
+
+/* Auth for a rotsec and a non-rotsec user, account for both: all fail closed. */
+static void assert_store_refused(const char *svc, const char *why)
+{
+	struct conv c = {.mode = CONV_ANSWER};
+
+	log_reset();
+	assert_int_equal(auth_pw(svc, "svc-a", PW_CUR), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(auth_pw(svc, "root", PW_CUR), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(run(svc, "svc-a", &c, ACCT), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(run(svc, "root", &c, ACCT), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(c.prompts, 0);
+	assert_logged(LOG_ERR, "cannot use the rotsec store: ");
+	assert_logged(LOG_ERR, why);
+	/* one error line a call */
+	assert_int_equal(count_lines(), 4);
+}
+
+/* A fresh copy of the main store in DIR (a new path, so no mapping is cached for it). */
+static void fresh_store(char *dir, const char *name)
+{
+	pathf(dir, "%s/%s", tmp, name);
+	write_store(dir, main_accounts, 2);
+	std_service(name, dir, NULL);
+	assert_int_equal(auth_pw(name, "svc-a", PW_CUR), PAM_SUCCESS);
+}
+
+static void missing_store_fails_closed(void **state)
+{
+	char dir[PATH_MAX];
+
+	(void)state;
+	pathf(dir, "%s/no-such-store", tmp);
+	std_service("rs-missing", dir, NULL);
+	assert_store_refused("rs-missing", "No such file or directory");
+
+	pathf(dir, "%s/store-empty-dir", tmp);
+	mkdir(dir, 0755);
+	std_service("rs-nofile", dir, NULL);
+	assert_store_refused("rs-nofile", "secrets.cdb: No such file or directory");
+}
+
+static void relative_store_option_fails_closed(void **state)
+{
+	(void)state;
+	service("rs-relative",
+	        "auth required @MOD@ store=var/lib/rotsec nodelay\n"
+	        "account required @MOD@ store=var/lib/rotsec\n",
+	        NULL);
+	assert_store_refused("rs-relative", "not an absolute path");
+}
+
+static void symlinked_store_fails_closed(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX], target[PATH_MAX];
+
+	(void)state;
+	fresh_store(dir, "store-symlink");
+	pathf(path, "%s/secrets.cdb", dir);
+	pathf(target, "%s/secrets.real", dir);
+	assert_int_equal(rename(path, target), 0);
+	assert_int_equal(symlink(target, path), 0);
+	assert_store_refused("store-symlink", "is a symbolic link");
+}
+
+static void group_writable_store_fails_closed(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	(void)state;
+	fresh_store(dir, "store-gw");
+	pathf(path, "%s/secrets.cdb", dir);
+	assert_int_equal(chmod(path, 0660), 0);
+	assert_store_refused("store-gw", "secrets.cdb is writable by group or others");
+}
+
+static void store_in_a_group_writable_directory_fails_closed(void **state)
+{
+	char dir[PATH_MAX];
+
+	(void)state;
+	pathf(dir, "%s/store-gwdir", tmp);
+	write_store(dir, main_accounts, 2);
+	assert_int_equal(chmod(dir, 0775), 0);
+	std_service("store-gwdir", dir, NULL);
+	assert_store_refused("store-gwdir", "store-gwdir is writable by group or others");
+}
+
+static void store_owned_by_another_user_fails_closed(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	(void)state;
+	fresh_store(dir, "store-owner");
+	pathf(path, "%s/secrets.cdb", dir);
+	assert_int_equal(chown(path, 1000, 1000), 0);
+	assert_store_refused("store-owner", "secrets.cdb is not owned by root");
+}
+
+static void fifo_in_place_of_the_store_fails_closed_without_hanging(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	(void)state;
+	fresh_store(dir, "store-fifo");
+	pathf(path, "%s/secrets.cdb", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(20);
+	assert_store_refused("store-fifo", "secrets.cdb is not a regular file");
+	alarm(0);
+}
+
+static void write_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+static void empty_store_fails_closed(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	(void)state;
+	fresh_store(dir, "store-empty");
+	pathf(path, "%s/secrets.cdb", dir);
+	write_file(path, "", 0);
+	assert_store_refused("store-empty", "secrets.cdb is not a valid store file");
+}
+
+static void read_file(const char *path, char **buf, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len + 1);
+	assert_non_null(*buf);
+	assert_int_equal(read(fd, *buf, *len), (ssize_t)*len);
+	close(fd);
+}
+
+static void truncated_store_fails_closed(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX], *buf;
+	size_t len;
+
+	(void)state;
+	fresh_store(dir, "store-trunc");
+	pathf(path, "%s/secrets.cdb", dir);
+	read_file(path, &buf, &len);
+	write_file(path, buf, len / 2);
+	free(buf);
+	assert_store_refused("store-trunc", "secrets.cdb");
+}
+
+static void corrupt_store_fails_closed(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX], *buf;
+	size_t len, i;
+	unsigned seed = 7;
+
+	(void)state;
+	fresh_store(dir, "store-corrupt");
+	pathf(path, "%s/secrets.cdb", dir);
+	read_file(path, &buf, &len);
+	/* keep the size, scramble everything after the 2 KiB table of tables */
+	for (i = 2048; i < len; i++)
+		buf[i] = (char)rand_r(&seed);
+	write_file(path, buf, len);
+	free(buf);
+	assert_store_refused("store-corrupt", "secrets.cdb");
+}
+
+static void store_of_another_format_fails_closed(void **state)
+{
+	char dir[PATH_MAX];
+
+	(void)state;
+	/* an accounts.cdb renamed secrets.cdb: valid CDB, wrong header */
+	pathf(dir, "%s/store-wrongmagic", tmp);
+	mkdir(dir, 0755);
+	{
+		char path[PATH_MAX];
+		struct cdb_make cm;
+		static const char meta[] = "rotsec-accounts\0"
+		                           "1\0"
+		                           "1\0"
+		                           "0\0"
+		                           "0";
+		int fd;
+
+		pathf(path, "%s/secrets.cdb", dir);
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		assert_true(fd >= 0);
+		cdb_make_start(&cm, fd);
+		cdb_make_add(&cm, RS_KEY_META, strlen(RS_KEY_META), meta, sizeof(meta));
+		assert_int_equal(cdb_make_finish(&cm), 0);
+		close(fd);
+	}
+	std_service("store-wrongmagic", dir, NULL);
+	assert_store_refused("store-wrongmagic", "has no valid header");
+}
+
+static void malformed_record_fails_closed_for_that_account(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX], dummy[RS_HASH_MAX], meta[256], rec[2048];
+	struct rs_secret_rec r = {.name = "svc-bad", .uid = 60010, .generation = 1};
+	struct cdb_make cm;
+	int fd, mlen, rlen;
+
+	(void)state;
+	pathf(dir, "%s/store-badrec", tmp);
+	mkdir(dir, 0755);
+	pathf(path, "%s/secrets.cdb", dir);
+	hash("dummy", 0, dummy);
+	mlen = snprintf(meta, sizeof(meta), "rotsec-secrets%c1%c1%c2%c%s", 0, 0, 0, 0, dummy) + 1;
+	/* svc-bad: a record that does not parse; svc-badhash: one whose hash string looks
+	 * right but cannot be decoded */
+	hash(PW_CUR, 0, r.current);
+	rlen = rs_encode_secret(&r, rec, sizeof(rec));
+	assert_true(rlen > 0);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	cdb_make_start(&cm, fd);
+	cdb_make_add(&cm, RS_KEY_META, strlen(RS_KEY_META), meta, (unsigned)mlen);
+	cdb_make_add(&cm, "sn:svc-bad", 10, rec, (unsigned)rlen - 2);
+	snprintf(r.name, sizeof(r.name), "svc-badhash");
+	snprintf(r.current, sizeof(r.current), "$rotsec-b2b$v=1$AAAA$AAAA");
+	rlen = rs_encode_secret(&r, rec, sizeof(rec));
+	cdb_make_add(&cm, "sn:svc-badhash", 14, rec, (unsigned)rlen);
+	assert_int_equal(cdb_make_finish(&cm), 0);
+	close(fd);
+	std_service("rs-badrec", dir, NULL);
+	assert_int_equal(auth_pw("rs-badrec", "svc-bad", PW_CUR), PAM_AUTHINFO_UNAVAIL);
+	assert_logged(LOG_ERR, "the record of svc-bad is malformed");
+	assert_int_equal(auth_pw("rs-badrec", "svc-badhash", PW_CUR), PAM_AUTHINFO_UNAVAIL);
+	assert_logged(LOG_ERR, "cannot check the password of svc-badhash");
+	/* other names still get their answer */
+	assert_int_equal(auth_pw("rs-badrec", "root", PW_CUR), PAM_USER_UNKNOWN);
+}
+
+/* Run `op` for `user` in a child that has become uid/gid 65534 with supplementary
+ * groups `groups`; returns the PAM code, or 255 if log line `want` was missing. */
+static int as_nobody(const char *svc, const char *user, const char *pw, gid_t group,
+                     const char *want)
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gid_t groups[1] = {group};
+		int rv;
+
+		if (setgroups(group ? 1 : 0, groups) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(254);
+		log_reset();
+		rv = raw_auth(svc, user, pw);
+		if (want && !strstr(logbuf, want)) {
+			fprintf(stderr, "missing '%s' in:\n%s", want, logbuf);
+			_exit(255);
+		}
+		_exit(rv);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void caller_outside_group_rotsec_gets_authinfo_unavail_and_the_fix(void **state)
+{
+	char dir[PATH_MAX];
+
+	(void)state;
+	/* 0600 root:root, as written where no group rotsec exists */
+	pathf(dir, "%s/store-nonroot", tmp);
+	write_store(dir, main_accounts, 2);
+	std_service("rs-nonroot", dir, NULL);
+	assert_int_equal(as_nobody("rs-nonroot", "svc-a", PW_CUR, 0, "usermod -aG rotsec"),
+	                 PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(as_nobody("rs-nonroot", "root", PW_CUR, 0, "Permission denied"),
+	                 PAM_AUTHINFO_UNAVAIL);
+}
+
+static void caller_in_group_rotsec_authenticates(void **state)
+{
+	char dir[PATH_MAX];
+
+	(void)state;
+	/* 0640 root:rotsec (gid 4242 here) */
+	pathf(dir, "%s/store-group", tmp);
+	write_store_gid(dir, main_accounts, 2, 4242);
+	std_service("rs-group", dir, NULL);
+	assert_int_equal(as_nobody("rs-group", "svc-a", PW_CUR, 4242, NULL), PAM_SUCCESS);
+	assert_int_equal(as_nobody("rs-group", "svc-a", PW_PREV, 4242, NULL), PAM_SUCCESS);
+	assert_int_equal(as_nobody("rs-group", "svc-a", "wrong-password-xyz", 4242, NULL),
+	                 PAM_AUTH_ERR);
+	assert_int_equal(as_nobody("rs-group", "root", PW_CUR, 4242, NULL), PAM_USER_UNKNOWN);
+	/* and not in the group: refused */
+	assert_int_equal(as_nobody("rs-group", "svc-a", PW_CUR, 0, NULL), PAM_AUTHINFO_UNAVAIL);
+}
+
+static void replaced_store_is_picked_up_by_the_next_login(void **state)
+{
+	char dir[PATH_MAX];
+	struct acct before = {.name = "svc-a", .cur = PW_PREV};
+	struct acct after = {.name = "svc-a", .cur = PW_CUR, .prev = PW_PREV, .deadline = 60};
+	struct acct revoked = {.name = "svc-a", .cur = PW_CUR, .revoked = PW_PREV};
+	void *h;
+
+	(void)state;
+	pathf(dir, "%s/store-rotate", tmp);
+	write_store(dir, &before, 1);
+	std_service("rs-rotate", dir, NULL);
+	/* keep the module loaded between handles, as a long-running program would, so the
+	 * cached mapping must be revalidated */
+	h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	assert_int_equal(auth_pw("rs-rotate", "svc-a", PW_PREV), PAM_SUCCESS);
+	assert_int_equal(auth_pw("rs-rotate", "svc-a", PW_CUR), PAM_AUTH_ERR);
+	write_store(dir, &after, 1);
+	assert_int_equal(auth_pw("rs-rotate", "svc-a", PW_CUR), PAM_SUCCESS);
+	assert_int_equal(auth_pw("rs-rotate", "svc-a", PW_PREV), PAM_SUCCESS);
+	write_store(dir, &revoked, 1);
+	assert_int_equal(auth_pw("rs-rotate", "svc-a", PW_PREV), PAM_AUTH_ERR);
+	assert_logged(LOG_ALERT, "revoked secret of svc-a");
+	dlclose(h);
+}
+
+/* ---- password changes, setcred, sessions -------------------------------------------- */
+
+static void password_change_of_a_rotsec_account_is_refused_with_a_message(void **state)
+{
+	struct conv c = {.mode = CONV_ANSWER, .pw = "new-password-123"};
+
+	(void)state;
+	assert_int_equal(run(SERVICE, "svc-a", &c, CHAUTHTOK), PAM_PERM_DENIED);
+	assert_string_equal(c.text,
+	                    "password of svc-a is managed by rotsec; use rotsecctl rotate svc-a\n");
+	assert_int_equal(c.messages, 1); /* once: refused in the preliminary pass */
+	assert_int_equal(c.prompts, 0);
+	assert_logged(LOG_NOTICE, "password change for svc-a refused");
+}
+
+static void password_change_is_silent_with_pam_silent(void **state)
+{
+	struct conv c = {.mode = CONV_ANSWER, .pw = "new-password-123"};
+
+	(void)state;
+	assert_int_equal(run_flags(SERVICE, "svc-a", &c, CHAUTHTOK, PAM_SILENT), PAM_PERM_DENIED);
+	assert_int_equal(c.messages, 0);
+}
+
+static void password_change_of_other_users_is_ignored(void **state)
+{
+	struct conv c = {.mode = CONV_ANSWER, .pw = "new-password-123"};
+
+	(void)state;
+	assert_int_equal(direct("pam_sm_chauthtok", "root", PAM_PRELIM_CHECK, NULL), PAM_IGNORE);
+	assert_int_equal(direct("pam_sm_chauthtok", "root", PAM_UPDATE_AUTHTOK, NULL), PAM_IGNORE);
+	/* in a stack: the next module decides */
+	assert_int_equal(run("rs-stack", "root", &c, CHAUTHTOK), PAM_SUCCESS);
+	assert_int_equal(c.messages, 0);
+	assert_int_equal(run("rs-stack", "svc-a", &c, CHAUTHTOK), PAM_PERM_DENIED);
+	/* the update pass refuses too, without repeating the message */
+	assert_int_equal(direct("pam_sm_chauthtok", "svc-a", PAM_UPDATE_AUTHTOK, NULL),
+	                 PAM_PERM_DENIED);
+}
+
+static void setcred_is_harmless_without_a_prior_authenticate(void **state)
+{
+	struct conv c = {.mode = CONV_ANSWER};
+	char dir[PATH_MAX];
+
+	(void)state;
+	assert_int_equal(direct("pam_sm_setcred", "svc-a", PAM_ESTABLISH_CRED, NULL), PAM_SUCCESS);
+	assert_int_equal(direct("pam_sm_setcred", "root", PAM_ESTABLISH_CRED, NULL),
+	                 PAM_USER_UNKNOWN);
+	pathf(dir, "%s/no-such-store", tmp);
+	assert_int_equal(direct("pam_sm_setcred", "svc-a", PAM_ESTABLISH_CRED, dir),
+	                 PAM_USER_UNKNOWN);
+	/* sshd calls pam_setcred after public-key logins, on a handle that never ran
+	 * pam_authenticate: with the documented stack line it must succeed for everyone */
+	assert_int_equal(run("rs-stack", "root", &c, SETCRED), PAM_SUCCESS);
+	assert_int_equal(run("rs-stack", "svc-a", &c, SETCRED), PAM_SUCCESS);
+	assert_int_equal(run("rs-stack", "nobody-here", &c, SETCRED), PAM_SUCCESS);
+}
+
+static void sessions_are_ignored(void **state)
+{
+	struct conv c = {.mode = CONV_ANSWER};
+
+	(void)state;
+	assert_int_equal(direct("pam_sm_open_session", "svc-a", 0, NULL), PAM_IGNORE);
+	assert_int_equal(direct("pam_sm_close_session", "root", 0, NULL), PAM_IGNORE);
+	assert_int_equal(run("rs-stack", "svc-a", &c, OPEN_SESSION), PAM_SUCCESS);
+	assert_int_equal(run("rs-stack", "root", &c, OPEN_SESSION), PAM_SUCCESS);
+}
+
+static void documented_stack_line_passes_unknown_users_on(void **state)
+{
+	(void)state;
+	/* [success=done user_unknown=ignore default=die] then pam_permit: rotsec accounts
+	 * are decided by rotsec alone, others reach the next module */
+	assert_int_equal(auth_pw("rs-stack", "svc-a", PW_CUR), PAM_SUCCESS);
+	assert_int_equal(auth_pw("rs-stack", "svc-a", "wrong-password-xyz"), PAM_AUTH_ERR);
+	assert_int_equal(auth_pw("rs-stack", "svc-a", PW_OLD), PAM_AUTH_ERR);
+	assert_int_equal(auth_pw("rs-stack", "root", "anything-at-all"), PAM_SUCCESS);
+}
+
+/* ---- usage records ------------------------------------------------------------------ */
+
+static void usage_is_recorded_with_service_rhost_and_ruser(void **state)
+{
+	struct rs_usage u;
+	char path[PATH_MAX], *buf;
+	size_t len;
+
+	(void)state;
+	pathf(path, "%s/svc-b.usage", run_dir);
+	unlink(path);
+	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_SUCCESS);
+	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_SUCCESS);
+	assert_int_equal(auth_pw(SERVICE, "svc-b", "wrong-password-xyz"), PAM_AUTH_ERR);
+	assert_int_equal(rs_usage_read(run_dir, "svc-b", &u), 0);
+	assert_int_equal(u.generation, 1);
+	assert_int_equal(u.current_count, 2);
+	assert_int_equal(u.previous_count, 0);
+	assert_string_equal(u.last_secret, "current");
+	assert_string_equal(u.service, SERVICE);
+	assert_string_equal(u.rhost, RHOST);
+	assert_string_equal(u.ruser, RUSER);
+	assert_true(u.last_time >= (int64_t)time(NULL) - 60);
+	read_file(path, &buf, &len);
+	buf[len] = '\0';
+	assert_null(strstr(buf, PW_B));
+	free(buf);
+}
+
+static void previous_secret_use_is_counted_separately(void **state)
+{
+	struct rs_usage u;
+	char path[PATH_MAX];
+
+	(void)state;
+	pathf(path, "%s/svc-a.usage", run_dir);
+	unlink(path);
+	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_PREV), PAM_SUCCESS);
+	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_CUR), PAM_SUCCESS);
+	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_PREV), PAM_SUCCESS);
+	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_OLD), PAM_AUTH_ERR);
+	assert_int_equal(rs_usage_read(run_dir, "svc-a", &u), 0);
+	assert_int_equal(u.generation, 7);
+	assert_int_equal(u.previous_count, 2);
+	assert_int_equal(u.current_count, 1);
+	assert_true(u.previous_last > 0);
+	/* the revoked secret tried last is counted as a tripwire hit */
+	assert_int_equal(u.tripwire_count, 1);
+	assert_string_equal(u.last_secret, "revoked");
+}
+
+static void failing_to_record_usage_never_fails_a_login(void **state)
+{
+	char bad[PATH_MAX];
+
+	(void)state;
+	/* run= points below a regular file: nothing can be created there */
+	pathf(bad, "%s/run-is-a-file", tmp);
+	write_file(bad, "x", 1);
+	service("rs-badrun", "auth required @MOD@ store=@STORE@ run=@RUN@-is-a-file/run nodelay\n",
+	        NULL);
+	assert_int_equal(auth_pw("rs-badrun", "svc-a", PW_CUR), PAM_SUCCESS);
+	assert_logged(LOG_WARNING, "usage of svc-a not recorded");
+	assert_int_equal(auth_pw("rs-badrun", "svc-a", PW_PREV), PAM_SUCCESS);
+}
+
+/* ---- fail delay ----------------------------------------------------------------------- */
+
+static void failures_request_a_two_second_delay(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw("rs-delay", "svc-a", "wrong-password-xyz"), PAM_AUTH_ERR);
+	assert_int_equal(delay.called, 1);
+	assert_int_equal(delay.status, PAM_AUTH_ERR);
+	/* libpam randomises the request by +-50% */
+	assert_in_range(delay.usec, 1000000, 3000000);
+	/* the same for a user that does not exist: it must not be faster to find out */
+	assert_int_equal(auth_pw("rs-delay", "nobody-here", "wrong-password-xyz"),
+	                 PAM_USER_UNKNOWN);
+	assert_in_range(delay.usec, 1000000, 3000000);
+}
+
+static void nodelay_requests_no_delay(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw(SERVICE, "svc-a", "wrong-password-xyz"), PAM_AUTH_ERR);
+	assert_int_equal(delay.called, 1);
+	assert_int_equal(delay.usec, 0);
+}
+
+/* ---- adversarial input ---------------------------------------------------------------- */
+
+static void adversarial_user_names_are_unknown(void **state)
+{
+	char n33[34], n300[301];
+	const char *names[] = {"../x",
+	                       "a/b",
+	                       "-x",
+	                       "a:b",
+	                       n33,
+	                       n300,
+	                       "\xff\xfe\x80",
+	                       "svc-a\n",
+	                       "svc-a ",
+	                       "SVC-A",
+	                       "svc-a\nfake log line",
+	                       "../store/svc-a",
+	                       "sn:svc-a"};
+	struct conv c = {.mode = CONV_ANSWER};
+	size_t i;
+
+	(void)state;
+	memset(n33, 'a', 33);
+	n33[33] = '\0';
+	memset(n300, 'b', 300);
+	n300[300] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		log_reset();
+		assert_int_equal(auth_pw("rs-audit", names[i], PW_CUR), PAM_USER_UNKNOWN);
+		assert_int_equal(run(SERVICE, names[i], &c, ACCT), PAM_USER_UNKNOWN);
+		assert_int_equal(direct("pam_sm_chauthtok", names[i], PAM_PRELIM_CHECK, NULL),
+		                 PAM_IGNORE);
+		/* audit logs the name, escaped: no raw newline or high byte reaches the log */
+		assert_logged(LOG_NOTICE, "is not a rotsec account");
+		assert_null(strchr(logbuf, '\xff'));
+		assert_null(strstr(logbuf, "fake log line\n"));
+		if (strcmp(names[i], "svc-a\nfake log line") == 0)
+			assert_logged(LOG_NOTICE, "auth: svc-a\\x0afake\\x20log\\x20line is not");
+	}
+}
+
+static void failing_conversation_never_succeeds(void **state)
+{
+	static const enum conv_mode modes[] = {CONV_FAIL, CONV_NULL, CONV_NULL_TEXT};
+	static const char *const users[] = {"svc-a", "root"};
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		for (j = 0; j < 2; j++) {
+			struct conv c = {.mode = modes[i]};
+			int rv = run(SERVICE, users[j], &c, AUTH);
+
+			assert_int_equal(rv, PAM_AUTH_ERR);
+		}
+	}
+	assert_logged(LOG_NOTICE, "cannot get the password of svc-a");
+}
+
+static void conversation_asking_for_the_user_name_is_handled(void **state)
+{
+	struct conv c = {.mode = CONV_FAIL};
+	struct pam_conv pc = {conv_fn, &c};
+	pam_handle_t *pamh = NULL;
+
+	(void)state;
+	/* no user given to pam_start: the module has to ask, and the conversation fails */
+	assert_int_equal(pam_start_confdir(SERVICE, NULL, &pc, confdir, &pamh), PAM_SUCCESS);
+	assert_int_not_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	c.mode = CONV_NULL;
+	assert_int_equal(pam_start_confdir(SERVICE, NULL, &pc, confdir, &pamh), PAM_SUCCESS);
+	assert_int_not_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	/* an empty name is nobody */
+	assert_int_equal(auth_pw(SERVICE, "", PW_CUR), PAM_USER_UNKNOWN);
+}
+
+static void use_first_pass_takes_the_password_of_the_module_before(void **state)
+{
+	struct conv c = {.mode = CONV_ANSWER, .pw = PW_CUR};
+
+	(void)state;
+	assert_int_equal(run("rs-twice", "svc-a", &c, AUTH), PAM_SUCCESS);
+	assert_int_equal(c.prompts, 1);
+	/* with nothing before it, use_first_pass fails without asking */
+	c.prompts = 0;
+	assert_int_equal(run("rs-firstpass", "svc-a", &c, AUTH), PAM_AUTH_ERR);
+	assert_int_equal(c.prompts, 0);
+}
+
+static void unknown_options_are_logged_and_ignored(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pw("rs-odd-options", "svc-a", PW_CUR), PAM_SUCCESS);
+	assert_logged(LOG_WARNING, "unknown option ignored: frobnicate=1");
+	/* debug logs the verdict, never the password */
+	assert_logged(LOG_DEBUG, "verdict: current");
+}
+
+/* ---- concurrency --------------------------------------------------------------------- */
+
+static volatile int stop_threads;
+
+static void *login_loop(void *arg)
+{
+	long *failures = arg;
+
+	while (!stop_threads)
+		if (raw_auth("rs-threads", "svc-a", PW_CUR) != PAM_SUCCESS)
+			(*failures)++;
+	return NULL;
+}
+
+static void logins_from_threads_survive_store_replacement_and_fork(void **state)
+{
+	char dir[PATH_MAX];
+	struct acct a[2] = {
+	        {.name = "svc-a", .cur = PW_CUR, .prev = PW_PREV, .deadline = 600},
+	        {.name = "svc-a", .cur = PW_PREV, .prev = PW_CUR, .deadline = 600},
+	};
+	pthread_t th[4];
+	long failures[4] = {0};
+	void *h;
+	int i;
+
+	(void)state;
+	pathf(dir, "%s/store-threads", tmp);
+	write_store(dir, &a[0], 1);
+	std_service("rs-threads", dir, NULL);
+	h = dlopen(module, RTLD_NOW | RTLD_LOCAL); /* keep the cache alive throughout */
+	assert_non_null(h);
+	stop_threads = 0;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, login_loop, &failures[i]), 0);
+	for (i = 0; i < 20; i++) {
+		pid_t pid;
+		int st;
+
+		/* PW_CUR stays accepted (current or previous) across every rewrite */
+		write_store(dir, &a[i % 2], 1);
+		/* a child forked mid-login must be able to log in: no lock inherited held */
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			signal(SIGALRM, (void (*)(int))abort);
+			alarm(5);
+			_exit(raw_auth("rs-threads", "svc-a", PW_CUR));
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		if (!WIFEXITED(st))
+			stop_threads = 1;
+		assert_int_equal(st, 0); /* exited, PAM_SUCCESS */
+	}
+	stop_threads = 1;
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(failures[i], 0);
+	}
+	dlclose(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup(f, test_setup)
+	        T(current_secret_authenticates),
+	        T(current_secret_authenticates_with_an_argon2_hash),
+	        T(another_accounts_secret_is_refused),
+	        T(previous_secret_authenticates_during_grace_with_a_notice),
+	        T(previous_secret_refused_after_deadline_even_without_daemon),
+	        T(previous_secret_refused_after_max_grace_even_if_its_deadline_is_later),
+	        T(previous_secret_refused_with_no_previous),
+	        T(revoked_secret_is_refused_with_an_alert),
+	        T(wrong_password_is_refused_with_a_notice),
+	        T(empty_password_is_refused),
+	        T(passwords_up_to_512_bytes_work_and_longer_ones_are_refused),
+	        T(unknown_user_is_user_unknown_after_a_prompt),
+	        T(unknown_user_is_checked_against_the_dummy_hash),
+	        T(disabled_account_is_refused_in_auth_and_expired_in_account),
+	        T(account_step_accepts_rotsec_accounts_and_leaves_others),
+	        T(missing_store_fails_closed),
+	        T(relative_store_option_fails_closed),
+	        T(symlinked_store_fails_closed),
+	        T(group_writable_store_fails_closed),
+	        T(store_in_a_group_writable_directory_fails_closed),
+	        T(store_owned_by_another_user_fails_closed),
+	        T(fifo_in_place_of_the_store_fails_closed_without_hanging),
+	        T(empty_store_fails_closed),
+	        T(truncated_store_fails_closed),
+	        T(corrupt_store_fails_closed),
+	        T(store_of_another_format_fails_closed),
+	        T(malformed_record_fails_closed_for_that_account),
+	        T(caller_outside_group_rotsec_gets_authinfo_unavail_and_the_fix),
+	        T(caller_in_group_rotsec_authenticates),
+	        T(replaced_store_is_picked_up_by_the_next_login),
+	        T(password_change_of_a_rotsec_account_is_refused_with_a_message),
+	        T(password_change_is_silent_with_pam_silent),
+	        T(password_change_of_other_users_is_ignored),
+	        T(setcred_is_harmless_without_a_prior_authenticate),
+	        T(sessions_are_ignored),
+	        T(documented_stack_line_passes_unknown_users_on),
+	        T(usage_is_recorded_with_service_rhost_and_ruser),
+	        T(previous_secret_use_is_counted_separately),
+	        T(failing_to_record_usage_never_fails_a_login),
+	        T(failures_request_a_two_second_delay),
+	        T(nodelay_requests_no_delay),
+	        T(adversarial_user_names_are_unknown),
+	        T(failing_conversation_never_succeeds),
+	        T(conversation_asking_for_the_user_name_is_handled),
+	        T(use_first_pass_takes_the_password_of_the_module_before),
+	        T(unknown_options_are_logged_and_ignored),
+	        T(logins_from_threads_survive_store_replacement_and_fork),
+#undef T
+	};
+
+	/* TEST_FILTER=pattern runs only the matching tests (cmocka's * and ? globs) */
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
