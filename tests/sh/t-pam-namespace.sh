@@ -1,0 +1,122 @@
+#!/bin/sh
+# The shipped stack snippets (conf/pam.d/) with the real libpam, pam_unix and pamtester,
+# each command in its own private mount namespace (unshare -m) whose /etc/pam.d,
+# /etc/passwd and /etc/shadow are bind-mounted copies made here: the host's files are
+# never written, and nothing mounted outlives the command. One login runs under valgrind.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pam_lib.sh"
+
+pam_need pamtester unshare perl "$PAMTEST"
+if ! unshare -m true 2>/dev/null; then
+	skip "pam stack in a mount namespace" "unshare -m not permitted here"
+	done_testing
+	exit 0
+fi
+
+UNIXPW=unix-Pw-7Rt2Kd9Lq
+SVCUNIX=svc-a-in-shadow-1
+E=$T/etc
+pam_store "$T/store" || exit 1
+mkdir -p "$E"
+cp -a /etc/pam.d "$E/pam.d"
+cp /etc/passwd "$E/passwd"
+# A shadow file of test users only: copying the host's would spread its hashes.
+install -m 0600 /dev/null "$E/shadow"
+crypt() { perl -e 'print crypt($ARGV[0], "\$6\$rotsecTS\$")' "$1"; }
+for u in rstest:64990 svc-a:60001 svc-off:60003; do
+	echo "${u%%:*}:x:${u#*:}:${u#*:}:rotsec test:/nonexistent:/usr/sbin/nologin" >>"$E/passwd"
+done
+{
+	echo "rstest:$(crypt "$UNIXPW"):19000:0:99999:7:::"
+	# svc-a also in /etc/shadow, with another password: the stack must never try it
+	echo "svc-a:$(crypt "$SVCUNIX"):19000:0:99999:7:::"
+	echo "svc-off:*:19000:0:99999:7:::"
+} >>"$E/shadow"
+
+# The snippets exactly as shipped, pointed at this test's module and store.
+opts="store=$T/store run=$T/run"
+for f in common-auth common-account common-password; do
+	sed "s#pam_rotsec\\.so#$PAM_REL $opts#" "$top/conf/pam.d/$f" >"$E/pam.d/$f"
+done
+printf '@include common-auth\n@include common-account\n@include common-password\n' \
+	>"$E/pam.d/rotsec-login"
+# The sshd example goes with Debian's own common-auth.
+cp /etc/pam.d/common-auth "$E/pam.d/common-auth.debian"
+sed -e "s#pam_rotsec\\.so#$PAM_REL $opts#" -e 's#@include common-auth$#@include common-auth.debian#' \
+	"$top/conf/pam.d/sshd" >"$E/pam.d/sshd"
+
+# ns CMD...: CMD in a new mount namespace with the copies in place.
+ns() {
+	unshare -m sh -c '
+		e=$1
+		shift
+		mount --bind "$e/pam.d" /etc/pam.d &&
+			mount --bind "$e/passwd" /etc/passwd &&
+			mount --bind "$e/shadow" /etc/shadow && exec "$@"' ns "$E" "$@"
+}
+# login SERVICE USER PASSWORD [pamtester options]: pamtester authenticate, the password
+# given once on stdin (a second prompt would read end of file and fail)
+login() {
+	_s=$1 _u=$2 _p=$3
+	shift 3
+	printf '%s\n' "$_p" | ns pamtester "$@" "$_s" "$_u" authenticate
+}
+
+check "a rotsec account logs in with its current secret through common-auth" \
+	login rotsec-login svc-a "$CUR"
+check "a rotsec account logs in with its previous secret during grace" \
+	login rotsec-login svc-a "$PREV"
+check_fails "a revoked secret does not log in" login rotsec-login svc-a "$OLD"
+check_fails "a rotsec account is never handed to pam_unix (default=die)" \
+	login rotsec-login svc-a "$SVCUNIX"
+check "a local user still logs in through pam_unix with one password prompt" \
+	login rotsec-login rstest "$UNIXPW"
+check_fails "a local user with a wrong password is refused" login rotsec-login rstest nope
+check_fails "an unknown user is refused" login rotsec-login nosuchuser "$CUR"
+
+check "the account step accepts a rotsec account" ns pamtester rotsec-login svc-a acct_mgmt
+check_fails "the account step refuses a disabled rotsec account" \
+	ns pamtester rotsec-login svc-off acct_mgmt
+check "the account step leaves local users to pam_unix" \
+	ns pamtester rotsec-login rstest acct_mgmt
+
+out=$(ns pamtester rotsec-login svc-a chauthtok </dev/null 2>&1)
+check_match "passwd of a rotsec account is refused with the rotsecctl message" "$out" \
+	'password of svc-a is managed by rotsec; use rotsecctl rotate svc-a'
+check_match "passwd of a rotsec account fails" "$out" 'Permission denied'
+
+rm -f "$T/run/svc-a.usage"
+login rotsec-login svc-a "$CUR" -I rhost=203.0.113.9 -I ruser=deployer >/dev/null 2>&1
+check_match "a login records its use with the service and remote host" \
+	"$(cat "$T/run/svc-a.usage" 2>&1)" '^last current [0-9]+ rotsec-login 203\.0\.113\.9 deployer$'
+
+check "the sshd example lets a rotsec account in" login sshd svc-a "$CUR"
+check_fails "the sshd example refuses a wrong secret" login sshd svc-a "$SVCUNIX"
+# one answer: a second prompt would fail the conversation
+check "the sshd example hands local users to Debian's pam_unix with one prompt" \
+	ns "$PAMTEST" sshd rstest auth=PAM_SUCCESS account=PAM_SUCCESS -- "$UNIXPW"
+
+# valgrind: pamtester is not an ASan program, so the release module is checked here
+vg() {
+	ns valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		"$@"
+}
+printf '%s\n' "$CUR" | vg pamtester rotsec-login svc-a authenticate acct_mgmt >"$T/vg.out" 2>&1
+rc=$?
+check_eq "a login under valgrind has no memory error or definite leak" "$rc" 0
+[ "$rc" = 0 ] || sed 's/^/# /' "$T/vg.out" | head -40
+printf 'wrong\n' | vg pamtester rotsec-login svc-a authenticate >"$T/vg.out" 2>&1
+rc=$?
+check_eq "a refused login under valgrind has no memory error or definite leak" "$rc" 1
+[ "$rc" = 1 ] || sed 's/^/# /' "$T/vg.out" | head -40
+
+mv "$T/store" "$T/store.away"
+check_fails "with the store gone, password logins fail closed for everyone" \
+	login rotsec-login rstest "$UNIXPW"
+check "with the store gone, the account step still admits local users" \
+	ns pamtester rotsec-login rstest acct_mgmt
+check_fails "with the store gone, a rotsec account gets nothing from pam_unix" \
+	login rotsec-login svc-a "$SVCUNIX"
+mv "$T/store.away" "$T/store"
+check "a restored store works again" login rotsec-login svc-a "$CUR"
+done_testing
