@@ -125,23 +125,48 @@ deps:
 deps-check:
 	@sh .ci/deps --check-or-install
 
+# What `make install` ships, Debian layout for PREFIX=/usr. Everything optional is found with
+# $(wildcard), so the targets work whatever part of conf/ or man/ exists yet. The PAM and
+# nsswitch snippets are examples an admin merges by hand (installing them over
+# /etc/pam.d/common-auth would replace the host's own stack), so they go to the doc dir.
+# `make uninstall` removes exactly these files, then the directories that are rotsec's own
+# (/etc/rotsec and the doc dir) when they are left empty; shared ones (sbin, man8, ...) stay.
+EXAMPLEDIR   := $(DOCDIR)/examples
+MANPAGES     := $(wildcard man/*.[1-8])
+PAM_SNIPPETS := $(wildcard conf/pam.d/*)
+NSS_SNIPPET  := $(wildcard conf/nsswitch.conf.example)
+UNIT_FILE    := $(wildcard conf/rotsecd.service)
+
 install: rel
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/rotsec
-	install -m 0755 $(addprefix $(O)/rel/,$(PROGS)) $(DESTDIR)$(SBINDIR)/
-	$(if $(PAM_SRC),install -m 0644 $(O)/rel/pam_rotsec.so $(DESTDIR)$(PAMDIR)/)
-	$(if $(NSS_SRC),install -m 0644 $(O)/rel/libnss_rotsec.so.2 $(DESTDIR)$(LIBDIR)/)
-	install -m 0644 conf/rotsec.conf $(DESTDIR)$(SYSCONFDIR)/rotsec/rotsec.conf.example
-	for m in $(wildcard man/*.[0-9]); do \
-		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
-		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -d -m 0755 "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(SYSCONFDIR)/rotsec"
+	install -m 0755 $(addprefix $(O)/rel/,$(PROGS)) "$(DESTDIR)$(SBINDIR)/"
+	$(if $(PAM_SRC),install -d -m 0755 "$(DESTDIR)$(PAMDIR)")
+	$(if $(PAM_SRC),install -m 0644 $(O)/rel/pam_rotsec.so "$(DESTDIR)$(PAMDIR)/")
+	$(if $(NSS_SRC),install -d -m 0755 "$(DESTDIR)$(LIBDIR)")
+	$(if $(NSS_SRC),install -m 0644 $(O)/rel/libnss_rotsec.so.2 "$(DESTDIR)$(LIBDIR)/")
+	install -m 0644 conf/rotsec.conf "$(DESTDIR)$(SYSCONFDIR)/rotsec/rotsec.conf.example"
+	for m in $(MANPAGES); do \
+		s=$${m##*.}; install -d -m 0755 "$(DESTDIR)$(MANDIR)/man$$s" && \
+		install -m 0644 "$$m" "$(DESTDIR)$(MANDIR)/man$$s/" || exit 1; done
+	for f in $(PAM_SNIPPETS); do [ -f "$$f" ] || continue; \
+		install -d -m 0755 "$(DESTDIR)$(EXAMPLEDIR)/pam.d" && \
+		install -m 0644 "$$f" "$(DESTDIR)$(EXAMPLEDIR)/pam.d/" || exit 1; done
+	$(if $(NSS_SNIPPET),install -d -m 0755 "$(DESTDIR)$(EXAMPLEDIR)")
+	$(if $(NSS_SNIPPET),install -m 0644 $(NSS_SNIPPET) "$(DESTDIR)$(EXAMPLEDIR)/")
+	$(if $(UNIT_FILE),install -d -m 0755 "$(DESTDIR)$(UNITDIR)")
+	$(if $(UNIT_FILE),install -m 0644 $(UNIT_FILE) "$(DESTDIR)$(UNITDIR)/")
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(PROGS)) \
-		$(DESTDIR)$(PAMDIR)/pam_rotsec.so $(DESTDIR)$(LIBDIR)/libnss_rotsec.so.2 \
-		$(DESTDIR)$(SYSCONFDIR)/rotsec/rotsec.conf.example
-	for m in $(notdir $(wildcard man/*.[0-9])); do \
-		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
+	rm -f "$(DESTDIR)$(SBINDIR)/rotsecctl" "$(DESTDIR)$(SBINDIR)/rotsecd" \
+		"$(DESTDIR)$(PAMDIR)/pam_rotsec.so" "$(DESTDIR)$(LIBDIR)/libnss_rotsec.so.2" \
+		"$(DESTDIR)$(SYSCONFDIR)/rotsec/rotsec.conf.example" \
+		"$(DESTDIR)$(EXAMPLEDIR)/nsswitch.conf.example" \
+		"$(DESTDIR)$(UNITDIR)/rotsecd.service"
+	for m in $(notdir $(MANPAGES)); do rm -f "$(DESTDIR)$(MANDIR)/man$${m##*.}/$$m"; done
+	for f in $(notdir $(PAM_SNIPPETS)); do rm -f "$(DESTDIR)$(EXAMPLEDIR)/pam.d/$$f"; done
+	for d in "$(DESTDIR)$(EXAMPLEDIR)/pam.d" "$(DESTDIR)$(EXAMPLEDIR)" "$(DESTDIR)$(DOCDIR)" \
+		"$(DESTDIR)$(SYSCONFDIR)/rotsec"; do \
+		[ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; done
 
 SOURCES = $(wildcard common/*.[ch] pam_rotsec/*.[ch] nss_rotsec/*.[ch] rotsecd/*.[ch] \
           tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
