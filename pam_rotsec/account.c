@@ -49,9 +49,9 @@ static void log_unreadable(pam_handle_t *pamh, int prio, const char *why)
 	uid_t uid = geteuid();
 
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		snprintf(name, sizeof(name), "%s", res->pw_name);
+		(void)snprintf(name, sizeof(name), "%s", res->pw_name);
 	else
-		snprintf(name, sizeof(name), "%u", (unsigned)uid);
+		(void)snprintf(name, sizeof(name), "%u", (unsigned)uid);
 	pam_syslog(pamh, prio,
 	           "cannot read the rotsec store: %s; this program runs as user %s, which must "
 	           "be in group rotsec to read it: run 'usermod -aG rotsec %s' and restart it",
@@ -77,7 +77,7 @@ int rs_pam_lookup(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *u
 			pam_syslog(pamh, prio, "cannot use the rotsec store: %s", why);
 		return r == -ENOMEM ? PAM_BUF_ERR : PAM_AUTHINFO_UNAVAIL;
 	}
-	snprintf(acc->dummy, sizeof(acc->dummy), "%s", ps.m->meta.dummy);
+	(void)snprintf(acc->dummy, sizeof(acc->dummy), "%s", ps.m->meta.dummy);
 	/* A name rotsec could never have created is not looked up at all; it is still
 	 * "not ours" after the same work as any other unknown name. */
 	r = rs_name_valid(user) ? rs_map_secret_by_name(ps.m, user, &acc->rec) : 0;

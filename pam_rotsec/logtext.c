@@ -27,7 +27,7 @@ const char *rs_pam_logtext(const char *in, struct rs_pam_logtext *out)
 		if (c > 0x20 && c < 0x7f && c != '\\') {
 			out->s[o++] = (char)c;
 		} else {
-			snprintf(out->s + o, 5, "\\x%02x", c);
+			(void)snprintf(out->s + o, 5, "\\x%02x", c);
 			o += 4;
 		}
 	}

@@ -104,14 +104,14 @@ int rs_pam_store_acquire(const char *dir, struct rs_pam_store *ps, char *why, si
 		/* Table full, or a directory rs_store_init refuses: a handle for this call. */
 		ps->s = malloc(sizeof(*ps->s));
 		if (!ps->s) {
-			snprintf(why, whylen, "out of memory");
+			(void)snprintf(why, whylen, "out of memory");
 			return -ENOMEM;
 		}
 		ps->own = true;
 		r = rs_store_init(ps->s, dir, RS_SECRETS_FILE);
 		if (r < 0) {
-			snprintf(why, whylen, "store=%s: %s", dir,
-			         r == -EINVAL ? "not an absolute path" : "path too long");
+			(void)snprintf(why, whylen, "store=%s: %s", dir,
+			               r == -EINVAL ? "not an absolute path" : "path too long");
 			private_free(ps->s);
 			ps->s = NULL;
 			return r;

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 	int bad = 0;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: pam_dlcheck MODULE\n");
+		(void)fprintf(stderr, "usage: pam_dlcheck MODULE\n");
 		return 2;
 	}
 	h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);

@@ -63,7 +63,7 @@ static const char *code_name(int code)
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
 		if (codes[i].code == code)
 			return codes[i].name;
-	snprintf(buf, sizeof(buf), "PAM code %d", code);
+	(void)snprintf(buf, sizeof(buf), "PAM code %d", code);
 	return buf;
 }
 
@@ -101,12 +101,13 @@ int main(int argc, char **argv)
 	int a;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: pamtest_rotsec SERVICE USER OP=CODE... [-- ANSWER...]\n");
+		(void)fprintf(stderr,
+		              "usage: pamtest_rotsec SERVICE USER OP=CODE... [-- ANSWER...]\n");
 		return 2;
 	}
 	for (a = 3; a < argc && strcmp(argv[a], "--") != 0; a++) {
 		if (ncase == MAX_OPS || parse_case(argv[a], &tc[ncase]) < 0) {
-			fprintf(stderr, "pamtest_rotsec: bad operation '%s'\n", argv[a]);
+			(void)fprintf(stderr, "pamtest_rotsec: bad operation '%s'\n", argv[a]);
 			return 2;
 		}
 		ncase++;
@@ -117,9 +118,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < MAX_MSGS; i++) {
 		err[i] = calloc(1, PAM_MAX_MSG_SIZE);
 		info[i] = calloc(1, PAM_MAX_MSG_SIZE);
-		if (!err[i] || !info[i])
-			return 2;
 	}
+	for (i = 0; i < MAX_MSGS; i++)
+		if (!err[i] || !info[i])
+			abort(); /* a test tool out of memory */
 
 	perr = _pamtest(argv[1], argv[2], &conv, tc, ncase, NULL);
 
