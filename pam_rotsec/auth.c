@@ -12,8 +12,8 @@
  *    dummy hash twice) and gets the same prompt, so neither timing nor prompts tell an
  *    attacker which accounts exist;
  *  - the password is never logged, copied or kept: it stays in libpam's PAM_AUTHTOK item
- *    (where a later pam_unix try_first_pass finds it, and which libpam wipes at pam_end),
- *    and is read at most RS_SECRET_MAX + 1 bytes far.
+ *    (where pam_unix, next in the stack, finds it, and which libpam wipes at pam_end), and
+ *    at most RS_SECRET_MAX + 1 bytes of it are read.
  */
 #include "pam_rotsec.h"
 #include "policy.h"
