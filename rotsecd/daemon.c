@@ -32,7 +32,7 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 	const struct rs_account_cfg *acc = &e->cfg->accounts[idx];
 	struct rs_journal j;
 	struct rs_usage u;
-	bool have_j, have_u, in_grace;
+	bool have_j, have_u, in_grace, failing;
 	int64_t until = rs_previous_valid_until(rec), due;
 	int r;
 
@@ -60,22 +60,32 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 		}
 	}
 
-	/* 2. max_grace passed and a consumer still lacks the new secret. */
-	if (have_j && j.step == RS_STEP_ACTIVATED && delivery_failing(&j) && !j.degraded &&
-	    rec->previous_limit && now >= rec->previous_limit) {
-		rs_log(LOG_ALERT,
-		       "%s: delivery still failing at max_grace; the previous secret is revoked "
-		       "and "
-		       "the account is degraded",
-		       acc->name);
-		(void)rs_engine_set_degraded(e, acc->name);
+	/* 2. max_grace passed and a consumer still lacks the new secret. The hard limit is
+	 * counted from the activation, not read from the store's previous_limit: the sweep
+	 * at the start of this pass has already revoked the previous secret and cleared its
+	 * limit, and a compromise rotation never had one. */
+	failing = have_j && j.step == RS_STEP_ACTIVATED && j.generation == rec->generation &&
+	          delivery_failing(&j);
+	if (failing && !j.degraded) {
+		int64_t limit = rec->current_since + acc->pol.max_grace;
+
+		if (now >= limit) {
+			rs_log(LOG_ALERT,
+			       "%s: delivery still failing at max_grace; the previous secret is "
+			       "revoked and the account is degraded",
+			       acc->name);
+			(void)rs_engine_set_degraded(e, acc->name);
+		} else {
+			earliest(wake, limit, now);
+		}
 	}
 	in_grace = rec->previous[0] && now < until;
 	if (in_grace)
 		earliest(wake, until, now);
 
-	/* 3. quiet_revoke. */
-	if (in_grace && rs_quiet_revoke_due(&acc->pol, rec, have_u ? &u : NULL, now)) {
+	/* 3. quiet_revoke, but never while a consumer still lacks the new secret: it holds
+	 * the previous one, and the hold (up to max_grace) is what keeps it working. */
+	if (in_grace && !failing && rs_quiet_revoke_due(&acc->pol, rec, have_u ? &u : NULL, now)) {
 		r = rs_engine_revoke(e, acc->name, "quiet");
 		if (r == 0) {
 			rs_log(LOG_INFO,
@@ -83,7 +93,7 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 			       acc->name, acc->pol.quiet_revoke);
 			in_grace = false;
 		}
-	} else if (in_grace && acc->pol.quiet_revoke > 0 && have_u &&
+	} else if (in_grace && !failing && acc->pol.quiet_revoke > 0 && have_u &&
 	           u.generation == rec->generation && u.current_count) {
 		earliest(wake,
 		         (u.previous_count ? u.previous_last : rec->current_since) +
@@ -95,6 +105,12 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 	due = rs_rotation_due(&acc->pol, e->key, rec, have_u ? &u : NULL);
 	if (in_grace || (have_j && j.step == RS_STEP_GENERATED))
 		return;
+	/* Overdue (the daemon was stopped, or the grace ran past the due time): the window
+	 * still applies, from now. A rotation due at 03:00 inside "02:00-04:00" that the
+	 * daemon first sees at 10:00 waits for tomorrow's 02:00. SIGUSR1 is an admin's
+	 * explicit request and ignores the window. */
+	if (now >= due)
+		due = rs_window_next(&acc->pol, now);
 	if (!d->rotate_all && now < due) {
 		earliest(wake, due, now);
 		return;
@@ -105,12 +121,16 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 	}
 	{
 		struct rs_rotate_opts o = {.grace = -1, .compromise = false};
+		const char *why = "scheduled";
 
+		if (now < due)
+			why = "SIGUSR1";
+		else if (now < rs_rotation_due(&acc->pol, e->key, rec, NULL))
+			why = "after use"; /* the schedule alone is not due yet */
 		e->delivery_failures = 0;
 		r = rs_engine_rotate(e, acc->name, &o);
 		if (r == 0) {
-			rs_log(LOG_INFO, "%s: rotated (%s)", acc->name,
-			       d->rotate_all && now < due ? "SIGUSR1" : "scheduled");
+			rs_log(LOG_INFO, "%s: rotated (%s)", acc->name, why);
 			d->retry_after[idx] = 0;
 			if (e->delivery_failures)
 				rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);

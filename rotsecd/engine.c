@@ -367,12 +367,38 @@ static int save_journal(struct rs_engine *e, const struct rs_journal *j)
 	return r;
 }
 
+static int64_t grace_of(const struct rs_account_cfg *acc, const struct rs_journal *j)
+{
+	return j->grace >= 0 ? j->grace : acc->pol.grace;
+}
+
+/*
+ * Whether the previous secret must be held from the activation on, rather than only once
+ * a delivery has failed. The grace starts at the activation, before any consumer has the
+ * new secret; if the deliveries can outlast it (a command timing out after 30 s against a
+ * grace of 10 s), the previous secret would expire while the consumers still hold only it,
+ * before a failure could hold it. Then it is held to the limit while delivering, and the
+ * release after the last delivery gives it its grace from then. With a grace longer than
+ * the deliveries can take (the usual hours) nothing changes: no extra store write.
+ */
+static bool hold_while_delivering(const struct rs_account_cfg *acc, const struct rs_journal *j)
+{
+	int64_t allowance = 60;
+
+	if (j->compromise || j->generation <= 1 || acc->ndeliver == 0)
+		return false;
+	for (size_t i = 0; i < acc->ndeliver; i++)
+		if (acc->deliver[i].kind == RS_DELIVER_COMMAND)
+			allowance += acc->deliver[i].timeout;
+	return grace_of(acc, j) < allowance && grace_of(acc, j) < acc->pol.max_grace;
+}
+
 /* Make the journaled secret current in `rec` (DESIGN §3 step 2). */
 static void activate_rec(const struct rs_account_cfg *acc, const struct rs_journal *j,
                          struct rs_secret_rec *rec, int64_t now)
 {
 	unsigned keep = acc->pol.tripwire_keep;
-	int64_t grace = j->grace >= 0 ? j->grace : acc->pol.grace;
+	int64_t grace = hold_while_delivering(acc, j) ? acc->pol.max_grace : grace_of(acc, j);
 
 	/* At most two secrets are accepted: whatever was previous goes to the tripwires. */
 	drop_previous(rec, keep);
@@ -423,12 +449,14 @@ static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc
 	if (rec->generation == j->generation && strcmp(rec->current, j->hash) == 0) {
 		/* Crashed after the store write, before the journal said so. */
 		j->activated = rec->current_since;
+		j->held = hold_while_delivering(acc, j);
 	} else if (rec->generation + 1 == j->generation) {
 		activate_rec(acc, j, rec, now);
 		r = txn_write_secrets(e, t);
 		if (r < 0)
 			return r;
 		j->activated = now;
+		j->held = hold_while_delivering(acc, j);
 		(void)RS_FAULT("rotate.activated");
 	} else {
 		snprintf(e->why, sizeof(e->why),
@@ -443,6 +471,14 @@ static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc
 		return r;
 	(void)RS_FAULT("rotate.journaled");
 	audit_step(e, j->generation == 1 ? "create" : "rotate", j, "activate");
+	if (j->held) {
+		struct rs_audit_ev ev;
+
+		rs_audit_begin(&ev, "hold", acc->name);
+		rs_audit_int(&ev, "generation", (int64_t)j->generation);
+		rs_audit_str(&ev, "reason", "delivering");
+		audit_result(e, &ev);
+	}
 	return 0;
 }
 
@@ -477,7 +513,9 @@ static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struc
 	rec = find_rec(&t.d, acc->name);
 	if (rec && rec->generation == j->generation && rec->previous[0] &&
 	    now < rs_previous_valid_until(rec)) {
-		want = hold ? rec->previous_limit : now + acc->pol.grace;
+		/* The grace of this rotation (rotate --grace) from now, never the account's
+		 * default in its place. */
+		want = hold ? rec->previous_limit : now + grace_of(acc, j);
 		if (want > rec->previous_limit)
 			want = rec->previous_limit;
 		if (hold ? want > rec->previous_deadline : want < rec->previous_deadline) {

@@ -30,27 +30,57 @@ static bool in_window(int start, int end, int minute)
 	return minute >= start || minute < end; /* wraps midnight */
 }
 
-int64_t rs_window_next(const struct rs_policy_cfg *p, int64_t t)
+static long utc_offset(int64_t t, struct tm *tm)
 {
 	time_t tt = (time_t)t;
+
+	localtime_r(&tt, tm);
+	return tm->tm_gmtoff;
+}
+
+/*
+ * The earliest time >= t whose local clock reading is inside the window. Walking wall-clock
+ * minutes forward is exact while the UTC offset stays the same; when it changes on the way
+ * (DST), the walk restarts at the instant of the change. Thus a window whose opening the
+ * spring change skips opens when the clock jumps into it (or the next day, when the whole
+ * window was skipped), and one that the autumn change repeats opens again in the repeat.
+ * mktime() cannot say either: it guesses an offset for times that do not exist or exist
+ * twice.
+ */
+int64_t rs_window_next(const struct rs_policy_cfg *p, int64_t t)
+{
 	struct tm tm;
-	int minute;
+	int64_t x = t;
 
 	if (p->window_start < 0)
 		return t;
-	localtime_r(&tt, &tm);
-	minute = tm.tm_hour * 60 + tm.tm_min;
-	if (in_window(p->window_start, p->window_end, minute))
-		return t;
-	/* The next opening: today's if it is still ahead, else tomorrow's. mktime
-	 * normalises the day and applies the right DST offset (tm_isdst = -1). */
-	if (minute >= p->window_start)
-		tm.tm_mday++;
-	tm.tm_hour = p->window_start / 60;
-	tm.tm_min = p->window_start % 60;
-	tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm);
+	/* Each pass either returns or crosses one offset change; real zones have at most
+	 * two a year, so a handful of passes covers any zone and any window. */
+	for (int pass = 0; pass < 8; pass++) {
+		long off = utc_offset(x, &tm), off2;
+		int minute = tm.tm_hour * 60 + tm.tm_min;
+		int64_t lo, hi, y;
+
+		if (in_window(p->window_start, p->window_end, minute))
+			return x;
+		y = x + (int64_t)((p->window_start - minute + 1440) % 1440) * 60 - tm.tm_sec;
+		off2 = utc_offset(y, &tm);
+		if (off2 == off)
+			return y;
+		/* The offset changes in (x, y]: find the first second of the new one. */
+		lo = x;
+		hi = y;
+		while (hi - lo > 1) {
+			int64_t mid = lo + (hi - lo) / 2;
+
+			if (utc_offset(mid, &tm) == off)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		x = hi;
+	}
+	return x;
 }
 
 int64_t rs_rotation_due(const struct rs_policy_cfg *p, const unsigned char key[32],
