@@ -98,26 +98,6 @@ fail_dir:
 	return r;
 }
 
-int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
-{
-	char buf[USAGE_MAX + 1];
-	ssize_t n;
-	int dirfd, fd, r;
-
-	fd = open_record(run_dir, name, O_RDONLY, &dirfd);
-	if (fd < 0)
-		return fd;
-	flock(fd, LOCK_SH);
-	n = pread(fd, buf, USAGE_MAX, 0);
-	r = n < 0 ? -errno : 0;
-	close(fd);
-	close(dirfd);
-	if (r < 0)
-		return r;
-	buf[n] = '\0';
-	return parse(buf, u);
-}
-
 enum use_kind { USE_CURRENT, USE_PREVIOUS, USE_TRIPWIRE };
 
 /*
@@ -130,12 +110,12 @@ enum use_kind { USE_CURRENT, USE_PREVIOUS, USE_TRIPWIRE };
  */
 #define USAGE_LOCK_WAIT_MS 250
 
-static int lock_bounded(int fd)
+static int lock_bounded(int fd, int op)
 {
-	const struct timespec pause = { 0, 5 * 1000 * 1000 };
+	const struct timespec pause = {0, 5 * 1000 * 1000};
 	int waited = 0;
 
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	while (flock(fd, op | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
 		if (waited >= USAGE_LOCK_WAIT_MS)
@@ -144,6 +124,30 @@ static int lock_bounded(int fd)
 		waited += 5;
 	}
 	return 0;
+}
+
+/* The same bound for readers: rotsecd and `rotsecctl status` must not hang on a lock
+ * that a forked child of some login inherited. */
+int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
+{
+	char buf[USAGE_MAX + 1];
+	ssize_t n = 0;
+	int dirfd, fd, r;
+
+	fd = open_record(run_dir, name, O_RDONLY, &dirfd);
+	if (fd < 0)
+		return fd;
+	r = lock_bounded(fd, LOCK_SH);
+	if (r == 0) {
+		n = pread(fd, buf, USAGE_MAX, 0);
+		r = n < 0 ? -errno : 0;
+	}
+	close(fd);
+	close(dirfd);
+	if (r < 0)
+		return r;
+	buf[n] = '\0';
+	return parse(buf, u);
 }
 
 static int update(const char *run_dir, const char *name, uint64_t generation, enum use_kind kind,
@@ -160,7 +164,7 @@ static int update(const char *run_dir, const char *name, uint64_t generation, en
 	fd = open_record(run_dir, name, O_RDWR | O_CREAT, &dirfd);
 	if (fd < 0)
 		return fd;
-	r = lock_bounded(fd);
+	r = lock_bounded(fd, LOCK_EX);
 	if (r < 0)
 		goto out;
 	n = pread(fd, buf, USAGE_MAX, 0);

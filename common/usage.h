@@ -13,7 +13,7 @@
  *   current N FIRST_UNIX LAST_UNIX
  *   previous N FIRST_UNIX LAST_UNIX
  *   tripwire N LAST_UNIX            (not reset by a rotation)
- *   last SECRET(current|previous) UNIX SERVICE RHOST RUSER
+ *   last SECRET(current|previous|revoked) UNIX SERVICE RHOST RUSER
  */
 #ifndef ROTSEC_USAGE_H
 #define ROTSEC_USAGE_H
@@ -29,7 +29,7 @@ struct rs_usage {
 	int64_t current_last, previous_last;   /* 0 = never */
 	uint64_t tripwire_count;               /* logins tried with a revoked secret, ever */
 	int64_t tripwire_last;
-	char last_secret[16]; /* "current" or "previous" */
+	char last_secret[16]; /* "current", "previous" or "revoked" (a tripwire hit) */
 	int64_t last_time;
 	char service[RS_USAGE_FIELD], rhost[RS_USAGE_FIELD], ruser[RS_USAGE_FIELD];
 };
@@ -45,7 +45,9 @@ int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, 
 int rs_usage_tripwire(const char *run_dir, const char *name, uint64_t generation, int64_t now,
                       const char *service, const char *rhost, const char *ruser);
 
-/* Read NAME's record. -ENOENT when there is none (never used), -EPROTO when damaged. */
+/* Read NAME's record. -ENOENT when there is none (never used), -EPROTO when damaged,
+ * -ETIMEDOUT when another process holds its lock (bounded wait, as for writers),
+ * -EPERM when the run dir or the record is unsafe (see usage.c). */
 int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -150,6 +151,79 @@ static void a_new_generation_starts_the_counters_again(void **state)
 	assert_int_equal(u.generation, 2);
 	assert_int_equal(u.current_count, 1);
 	assert_int_equal(u.previous_count, 0);
+}
+
+static void the_first_use_of_each_secret_is_kept_while_the_last_moves_on(void **state)
+{
+	struct fx *f = *state;
+	struct rs_usage u;
+
+	assert_int_equal(rs_usage_record(f->run, "svc", 3, 0, 100, NULL, NULL, NULL), 0);
+	assert_int_equal(rs_usage_record(f->run, "svc", 3, 0, 200, NULL, NULL, NULL), 0);
+	assert_int_equal(rs_usage_record(f->run, "svc", 3, 1, 150, NULL, NULL, NULL), 0);
+	assert_int_equal(rs_usage_record(f->run, "svc", 3, 1, 250, NULL, NULL, NULL), 0);
+	u = read_ok(f, "svc");
+	assert_int_equal(u.current_first, 100);
+	assert_int_equal(u.current_last, 200);
+	assert_int_equal(u.previous_first, 150);
+	assert_int_equal(u.previous_last, 250);
+	/* A rotation forgets both: "first use" is of the new secret. */
+	assert_int_equal(rs_usage_record(f->run, "svc", 4, 0, 300, NULL, NULL, NULL), 0);
+	u = read_ok(f, "svc");
+	assert_int_equal(u.current_first, 300);
+	assert_int_equal(u.previous_first, 0);
+	assert_int_equal(u.previous_last, 0);
+}
+
+static void tripwire_hits_are_counted_and_survive_a_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct rs_usage u;
+
+	assert_int_equal(rs_usage_record(f->run, "svc", 5, 0, 10, "sshd", NULL, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(
+		        rs_usage_tripwire(f->run, "svc", 5, 20 + i, "sshd", "attacker", "x"), 0);
+	u = read_ok(f, "svc");
+	assert_int_equal(u.tripwire_count, 3);
+	assert_int_equal(u.tripwire_last, 22);
+	assert_string_equal(u.last_secret, "revoked");
+	assert_string_equal(u.rhost, "attacker");
+	/* Logins are not counted by a tripwire hit. */
+	assert_int_equal(u.current_count, 1);
+	assert_int_equal(u.previous_count, 0);
+
+	assert_int_equal(rs_usage_record(f->run, "svc", 6, 0, 30, NULL, NULL, NULL), 0);
+	u = read_ok(f, "svc");
+	assert_int_equal(u.generation, 6);
+	assert_int_equal(u.current_count, 1);
+	assert_int_equal(u.tripwire_count, 3);
+	assert_int_equal(u.tripwire_last, 22);
+	assert_int_equal(rs_usage_tripwire(f->run, "../x", 6, 1, NULL, NULL, NULL), -EINVAL);
+}
+
+static void a_record_locked_elsewhere_is_skipped_rather_than_waited_for(void **state)
+{
+	struct fx *f = *state;
+	int fd;
+
+	assert_int_equal(rs_usage_record(f->run, "svc", 1, 0, 1, NULL, NULL, NULL), 0);
+	/* Another open file holding the lock, as a child forked mid-update would. */
+	fd = open(record_path(f, "svc"), O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	alarm(20);
+	assert_int_equal(rs_usage_record(f->run, "svc", 1, 0, 2, NULL, NULL, NULL), -ETIMEDOUT);
+	/* Readers (rotsecd, rotsecctl status) do not hang on it either. */
+	{
+		struct rs_usage u;
+
+		assert_int_equal(rs_usage_read(f->run, "svc", &u), -ETIMEDOUT);
+	}
+	alarm(0);
+	close(fd);
+	assert_int_equal(rs_usage_record(f->run, "svc", 1, 0, 3, NULL, NULL, NULL), 0);
+	assert_int_equal(read_ok(f, "svc").current_count, 2);
 }
 
 static void fields_are_stripped_of_spaces_and_controls_and_bounded(void **state)
@@ -345,6 +419,9 @@ int main(void)
 	        T(the_run_dir_and_record_are_created_for_root_alone),
 	        T(counters_add_up_per_secret_and_remember_the_last_use),
 	        T(a_new_generation_starts_the_counters_again),
+	        T(the_first_use_of_each_secret_is_kept_while_the_last_moves_on),
+	        T(tripwire_hits_are_counted_and_survive_a_rotation),
+	        T(a_record_locked_elsewhere_is_skipped_rather_than_waited_for),
 	        T(fields_are_stripped_of_spaces_and_controls_and_bounded),
 	        T(a_record_that_does_not_exist_is_enoent),
 	        T(a_damaged_record_reads_as_eproto_and_is_reset_by_the_next_login),
