@@ -1775,6 +1775,8 @@ static char *dir_of(const char *file)
 	return strndup(file, (size_t)(slash - file));
 }
 
+static int index_accounts(struct rs_config *cfg);
+
 int rs_config_load(const char *file, struct rs_config *cfg)
 {
 	struct loader ld = {0};
@@ -1838,6 +1840,8 @@ int rs_config_load(const char *file, struct rs_config *cfg)
 	if (r == 0)
 		r = parse_entries(&ld);
 	if (r == 0)
+		r = index_accounts(cfg);
+	if (r == 0)
 		resolve(&ld);
 	if (r == 0)
 		r = ld.err;
@@ -1892,12 +1896,46 @@ void rs_config_free(struct rs_config *cfg)
 		free(a->verify_argv);
 	}
 	free(cfg->accounts);
+	free(cfg->by_name);
 	free(cfg->diags);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+static int by_name_cmp(const void *a, const void *b)
+{
+	const struct rs_account_cfg *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* Lookups by name happen per account in a sync and per delivery owner while loading:
+ * linear scans would make both quadratic in the number of accounts. */
+static int index_accounts(struct rs_config *cfg)
+{
+	cfg->by_name = calloc(cfg->naccounts + 1, sizeof(*cfg->by_name));
+	if (!cfg->by_name)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->naccounts; i++)
+		cfg->by_name[i] = &cfg->accounts[i];
+	if (cfg->naccounts > 1)
+		qsort(cfg->by_name, cfg->naccounts, sizeof(*cfg->by_name), by_name_cmp);
+	return 0;
+}
+
 const struct rs_account_cfg *rs_config_account(const struct rs_config *cfg, const char *name)
 {
+	if (cfg->by_name && cfg->naccounts == 0)
+		return NULL;
+	if (cfg->by_name) {
+		struct rs_account_cfg key, *kp = &key, **hit;
+
+		if (strlen(name) > RS_NAME_MAX)
+			return NULL;
+		snprintf(key.name, sizeof(key.name), "%s", name);
+		hit = bsearch(&kp, cfg->by_name, cfg->naccounts, sizeof(*cfg->by_name),
+		              by_name_cmp);
+		return hit && (*hit)->name[0] ? *hit : NULL;
+	}
 	for (size_t i = 0; i < cfg->naccounts; i++)
 		if (cfg->accounts[i].name[0] && strcmp(cfg->accounts[i].name, name) == 0)
 			return &cfg->accounts[i];

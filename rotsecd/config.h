@@ -22,37 +22,37 @@
 #define RS_DIAG_MAX 512
 
 enum rs_delivery_kind {
-	RS_DELIVER_FILE = 0,     /* plaintext into a file (atomic replace) */
-	RS_DELIVER_COMMAND,      /* execve argv, secret on stdin */
-	RS_DELIVER_SEALED,       /* crypto_box_seal to a consumer key, into a file */
+	RS_DELIVER_FILE = 0, /* plaintext into a file (atomic replace) */
+	RS_DELIVER_COMMAND,  /* execve argv, secret on stdin */
+	RS_DELIVER_SEALED,   /* crypto_box_seal to a consumer key, into a file */
 };
 
 struct rs_delivery {
 	enum rs_delivery_kind kind;
-	char *file;              /* FILE, SEALED: absolute destination path */
-	char **argv;             /* COMMAND: NULL-terminated, argv[0] absolute */
+	char *file;  /* FILE, SEALED: absolute destination path */
+	char **argv; /* COMMAND: NULL-terminated, argv[0] absolute */
 	size_t argc;
-	char *sealed_to;         /* SEALED: absolute path of the consumer's public key file */
+	char *sealed_to;             /* SEALED: absolute path of the consumer's public key file */
 	unsigned char sealed_pk[32]; /* SEALED: the key, read and checked at load */
 	char owner[RS_NAME_MAX + 1]; /* FILE, SEALED: owner name ("root" by default) */
 	char group[RS_NAME_MAX + 1]; /* FILE, SEALED: group name (owner's primary by default) */
-	uid_t uid;               /* resolved owner */
-	gid_t gid;               /* resolved group */
-	mode_t mode;             /* FILE default 0400, SEALED default 0644 */
-	int64_t timeout;         /* COMMAND: seconds, default 30 */
-	char user[RS_NAME_MAX + 1]; /* COMMAND: run as this user ("" = root) */
+	uid_t uid;                   /* resolved owner */
+	gid_t gid;                   /* resolved group */
+	mode_t mode;                 /* FILE default 0400, SEALED default 0644 */
+	int64_t timeout;             /* COMMAND: seconds, default 30 */
+	char user[RS_NAME_MAX + 1];  /* COMMAND: run as this user ("" = root) */
 	uid_t run_uid;
 	gid_t run_gid;
-	int line;                /* config line of this entry, for messages */
+	int line; /* config line of this entry, for messages */
 };
 
 /* Per-account policy, with the defaults section merged in. */
 struct rs_policy_cfg {
-	int64_t rotate_every;        /* seconds, default 30d */
-	int64_t grace;               /* default 1h */
-	int64_t max_grace;           /* default 24h */
-	size_t length;               /* default 32 */
-	char alphabet_spec[128];     /* default "alnum" */
+	int64_t rotate_every;    /* seconds, default 30d */
+	int64_t grace;           /* default 1h */
+	int64_t max_grace;       /* default 24h */
+	size_t length;           /* default 32 */
+	char alphabet_spec[128]; /* default "alnum" */
 	struct rs_alphabet alphabet;
 	double entropy_bits;         /* of length over alphabet */
 	enum rs_hash_cost hash_cost; /* "interactive" (default) or "moderate" */
@@ -69,19 +69,19 @@ struct rs_policy_cfg {
 struct rs_account_cfg {
 	char name[RS_NAME_MAX + 1];
 	uint32_t uid;
-	char group[RS_NAME_MAX + 1]; /* primary group name */
-	uint32_t gid;                /* resolved primary gid */
-	char *gecos, *home, *shell;  /* defaults "", "/nonexistent", "/usr/sbin/nologin" */
+	char group[RS_NAME_MAX + 1];     /* primary group name */
+	uint32_t gid;                    /* resolved primary gid */
+	char *gecos, *home, *shell;      /* defaults "", "/nonexistent", "/usr/sbin/nologin" */
 	char (*groups)[RS_NAME_MAX + 1]; /* supplementary groups as written (`groups = [...]`) */
 	size_t ngroups;
-	uint32_t *sup_gids;          /* supplementary gids: `groups` plus config groups that
-				      * list this account in `members`, primary excluded, unique */
+	uint32_t *sup_gids; /* supplementary gids: `groups` plus config groups that
+	                     * list this account in `members`, primary excluded, unique */
 	size_t nsup;
 	bool disabled;
 	struct rs_policy_cfg pol;
 	struct rs_delivery *deliver;
 	size_t ndeliver;
-	char **verify_argv;          /* optional `verify = [...]` command, NULL if none */
+	char **verify_argv; /* optional `verify = [...]` command, NULL if none */
 	int line;
 };
 
@@ -95,22 +95,23 @@ struct rs_group_cfg {
 
 struct rs_diag {
 	bool warning;
-	char msg[RS_DIAG_MAX];       /* "file:line: message" */
+	char msg[RS_DIAG_MAX]; /* "file:line: message" */
 };
 
 struct rs_config {
-	char *file;                  /* the path it was loaded from */
+	char *file; /* the path it was loaded from */
 	char *store_dir, *state_dir, *key_file, *run_dir, *audit_log, *metrics_file;
 	char *passwd_file, *group_file; /* system databases checked for collisions */
-	int64_t lock_timeout;        /* store lock wait, seconds, default 10 */
+	int64_t lock_timeout;           /* store lock wait, seconds, default 10 */
 	struct rs_policy_cfg defaults;
 	struct rs_group_cfg *groups;
 	size_t ngroups;
 	struct rs_account_cfg *accounts;
 	size_t naccounts;
+	struct rs_account_cfg **by_name; /* accounts sorted by name, for rs_config_account */
 	struct rs_diag *diags;
 	size_t ndiags;
-	size_t nerrors;              /* diags that are errors, not warnings */
+	size_t nerrors; /* diags that are errors, not warnings */
 };
 
 /*

@@ -8,6 +8,7 @@
 #include "store_read.h"
 #include "store_write.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -129,6 +130,35 @@ void rs_engine_close(struct rs_engine *e)
 	e->key = NULL;
 }
 
+static int rec_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rs_secret_rec *)a)->name,
+	              ((const struct rs_secret_rec *)b)->name);
+}
+
+/* Records are kept sorted by name (and written so), so that finding one is a binary
+ * search: syncs and sweeps look up every account, and must not be quadratic. */
+static void sort_recs(struct rs_secrets_data *d)
+{
+	if (d->n > 1)
+		qsort(d->rec, d->n, sizeof(*d->rec), rec_cmp);
+}
+
+static struct rs_secret_rec *find_rec_in(struct rs_secret_rec *rec, size_t n, const char *name)
+{
+	struct rs_secret_rec key;
+
+	if (n == 0 || strlen(name) > RS_NAME_MAX)
+		return NULL;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	return bsearch(&key, rec, n, sizeof(*rec), rec_cmp);
+}
+
+static struct rs_secret_rec *find_rec(struct rs_secrets_data *d, const char *name)
+{
+	return find_rec_in(d->rec, d->n, name);
+}
+
 /* ---- the store transaction: lock, read secrets, modify, write ---- */
 
 struct txn {
@@ -151,6 +181,7 @@ static int txn_begin(struct rs_engine *e, struct txn *t)
 		rs_store_w_close(&t->w);
 		return r;
 	}
+	sort_recs(&t->d);
 	t->open = 1;
 	return 0;
 }
@@ -162,14 +193,6 @@ static void txn_end(struct txn *t)
 	rs_secrets_data_free(&t->d);
 	rs_store_w_close(&t->w);
 	t->open = 0;
-}
-
-static struct rs_secret_rec *find_rec(struct rs_secrets_data *d, const char *name)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->rec[i].name, name) == 0)
-			return &d->rec[i];
-	return NULL;
 }
 
 static unsigned tripwire_keep(const struct rs_engine *e, const char *name)
@@ -638,12 +661,9 @@ static int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
                          struct rs_journal *j, bool only_due)
 {
 	bool due = j->ndeliver != acc->ndeliver, all_ok = true;
-	char file[RS_NAME_MAX + 8];
 	int64_t now = now_s();
 	int r = 0;
 
-	snprintf(file, sizeof(file), "%s.state", acc->name);
-	rs_atomic_cleanup(e->statefd, file);
 	if (j->step == RS_STEP_GENERATED) {
 		r = activate_journaled(e, acc, j);
 		if (r < 0)
@@ -835,9 +855,53 @@ out:
 	return r;
 }
 
+/*
+ * Temp files a killed journal writer left behind ('.NAME.state.XXXXXX'). One scan of the
+ * state dir for all accounts (a scan per account would make a sync quadratic); each is
+ * removed under its account's lock, so a live writer's temp file is never touched.
+ */
+static void remove_stale_journal_temps(struct rs_engine *e)
+{
+	struct dirent *de;
+	DIR *d;
+	int dfd = openat(e->statefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char name[RS_NAME_MAX + 1], file[RS_NAME_MAX + 8];
+		const char *dot = strstr(de->d_name, ".state.");
+		size_t n = dot ? (size_t)(dot - de->d_name) - 1 : 0;
+		int lockfd;
+
+		if (de->d_name[0] != '.' || !dot || n == 0 || n > RS_NAME_MAX ||
+		    strlen(dot) != strlen(".state.") + 6)
+			continue;
+		memcpy(name, de->d_name + 1, n);
+		name[n] = '\0';
+		if (!rs_config_account(e->cfg, name))
+			continue;
+		lockfd = rs_account_lock(e->statefd, name, lock_ms(e));
+		if (lockfd < 0)
+			continue;
+		snprintf(file, sizeof(file), "%s.state", name);
+		rs_atomic_cleanup(e->statefd, file);
+		close(lockfd);
+	}
+	closedir(d);
+}
+
 int rs_engine_resume(struct rs_engine *e, const char *name, bool only_due)
 {
 	int first = 0;
+
+	if (!name)
+		remove_stale_journal_temps(e);
 
 	for (size_t i = 0; i < e->cfg->naccounts; i++) {
 		const struct rs_account_cfg *acc = &e->cfg->accounts[i];
@@ -902,6 +966,7 @@ static int sync_generate(struct rs_engine *e, struct pending_new *pn, size_t *np
 	r = rs_store_load_secrets(e->cfg->store_dir, &cur, &gen, e->why, sizeof(e->why));
 	if (r < 0)
 		return r;
+	sort_recs(&cur);
 	for (size_t i = 0; r == 0 && i < e->cfg->naccounts; i++) {
 		const struct rs_account_cfg *acc = &e->cfg->accounts[i];
 		struct rs_secret s = {0};
@@ -946,7 +1011,7 @@ static int sync_store(struct rs_engine *e, const struct pending_new *pn, size_t 
 	struct txn t;
 	struct rs_secret_rec *grown;
 	int64_t now = now_s();
-	size_t i, keep;
+	size_t i, keep, n0;
 	int r;
 
 	*nremoved = 0;
@@ -959,11 +1024,12 @@ static int sync_store(struct rs_engine *e, const struct pending_new *pn, size_t 
 		goto out;
 	}
 	t.d.rec = grown;
+	n0 = t.d.n;
 	for (i = 0; i < npn; i++) {
 		const struct rs_account_cfg *acc = rs_config_account(e->cfg, pn[i].name);
 		struct rs_secret_rec *rec;
 
-		if (find_rec(&t.d, pn[i].name))
+		if (find_rec_in(t.d.rec, n0, pn[i].name))
 			continue; /* added by someone else meanwhile */
 		rec = &t.d.rec[t.d.n++];
 		memset(rec, 0, sizeof(*rec));
@@ -973,6 +1039,7 @@ static int sync_store(struct rs_engine *e, const struct pending_new *pn, size_t 
 		rec->generation = 1;
 		e->created++;
 	}
+	sort_recs(&t.d);
 	for (i = 0; i < t.d.n; i++) {
 		const struct rs_account_cfg *acc = rs_config_account(e->cfg, t.d.rec[i].name);
 
