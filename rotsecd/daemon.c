@@ -201,8 +201,12 @@ void rs_daemon_metrics(struct rs_daemon *d, bool up)
 	size_t n;
 	int r;
 
-	if (rs_engine_status(d->e, NULL, &st, &n) < 0)
-		return;
+	/* A store that cannot be read still gets rotsec_up written, without accounts: the
+	 * daemon runs, and a stale file would hide that its accounts vanished. */
+	if (rs_engine_status(d->e, NULL, &st, &n) < 0) {
+		st = NULL;
+		n = 0;
+	}
 	r = rs_metrics_write(d->e->cfg, st, n, up);
 	free(st);
 	if (r < 0 && !warned) {

@@ -23,8 +23,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,14 +83,19 @@ static void log_diags(const struct rs_config *cfg)
 static int watch_dirs(int ifd, const struct rs_config *cfg, int wds[3])
 {
 	const char *dirs[3] = {cfg->store_dir, cfg->state_dir, cfg->run_dir};
+	/* IN_MOVED_TO: the store and the journals are replaced by rename. Not IN_CLOSE_WRITE
+	 * there: every pass opens the store lock and account locks for writing, and their
+	 * close would wake the loop again at once, forever. Usage records in the run dir are
+	 * rewritten in place by PAM, so there it is IN_CLOSE_WRITE; nothing of ours is
+	 * written there. */
+	const uint32_t masks[3] = {IN_MOVED_TO | IN_DELETE | IN_ONLYDIR,
+	                           IN_MOVED_TO | IN_DELETE | IN_ONLYDIR,
+	                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_ONLYDIR};
 
 	for (int i = 0; i < 3; i++) {
 		if (wds[i] >= 0)
 			inotify_rm_watch(ifd, wds[i]);
-		/* IN_MOVED_TO: the store and journal are replaced by rename; IN_CLOSE_WRITE:
-		 * a usage record was updated in place by PAM. */
-		wds[i] = inotify_add_watch(ifd, dirs[i],
-		                           IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_ONLYDIR);
+		wds[i] = inotify_add_watch(ifd, dirs[i], masks[i]);
 	}
 	return 0;
 }
@@ -101,9 +108,37 @@ static void drain(int fd)
 		;
 }
 
+/*
+ * A sync that failed (the store locked by a long rotsecctl run, a store dir briefly
+ * unsafe, a full disk) is tried again with backoff, 1 s doubling to 60 s: until it works
+ * the accounts added to the config do not exist, and nothing else would ever retry it.
+ */
+struct sync_retry {
+	bool pending;
+	int64_t at, delay;
+};
+
+static void sync_now(struct rs_engine *e, struct sync_retry *sr, const char *what)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (rs_engine_sync(e) == 0) {
+		if (sr->pending)
+			rs_log(LOG_NOTICE, "%s: sync succeeded", what);
+		sr->pending = false;
+		return;
+	}
+	sr->delay = sr->pending ? sr->delay * 2 : 1;
+	if (sr->delay > 60)
+		sr->delay = 60;
+	sr->pending = true;
+	sr->at = now + sr->delay;
+	rs_log(LOG_ERR, "%s: sync failed: %s (retrying in %" PRId64 "s)", what, e->why, sr->delay);
+}
+
 /* SIGHUP: the new config replaces the old only when it is valid. */
 static void reload(const char *file, struct rs_config **cfg, struct rs_engine *e, int ifd,
-                   int wds[3])
+                   int wds[3], struct sync_retry *sr)
 {
 	struct rs_config *fresh = calloc(1, sizeof(*fresh));
 	int r;
@@ -121,11 +156,16 @@ static void reload(const char *file, struct rs_config **cfg, struct rs_engine *e
 		notify("READY=1");
 		return;
 	}
+	/* The state dir and the host key stay open from the start. */
+	if (strcmp(fresh->state_dir, (*cfg)->state_dir) != 0 ||
+	    strcmp(fresh->key_file, (*cfg)->key_file) != 0)
+		rs_log(LOG_WARNING, "reload: state_dir and key_file changes take effect only "
+		                    "when rotsecd is restarted");
+	(void)mkdir(fresh->run_dir, 0700);
 	e->cfg = fresh;
-	r = rs_engine_sync(e);
-	if (r < 0)
-		rs_log(LOG_ERR, "reload: sync failed: %s", e->why);
-	else
+	sr->pending = false;
+	sync_now(e, sr, "reload");
+	if (!sr->pending)
 		rs_log(LOG_INFO, "reloaded %s: %zu accounts", file, fresh->naccounts);
 	rs_config_free(*cfg);
 	free(*cfg);
@@ -140,6 +180,7 @@ int main(int argc, char **argv)
 	struct rs_config *cfg;
 	struct rs_engine e;
 	struct rs_daemon d = {0};
+	struct sync_retry sr = {0};
 	sigset_t mask;
 	int foreground = 0, opt, r, sfd, ifd, wds[3] = {-1, -1, -1};
 
@@ -171,12 +212,12 @@ int main(int argc, char **argv)
 	log_diags(cfg);
 	if (r < 0) {
 		rs_log(LOG_ERR, "%s is not valid; not starting", file);
-		return 1;
+		goto fail_cfg;
 	}
 	r = rs_engine_open(&e, cfg, false);
 	if (r < 0) {
 		rs_log(LOG_ERR, "%s", e.why);
-		return 1;
+		goto fail_cfg;
 	}
 	/* Signals are read from a signalfd in the loop, never handled asynchronously:
 	 * a SIGTERM in the middle of a store write must wait for the step to finish. */
@@ -191,17 +232,23 @@ int main(int argc, char **argv)
 	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (sfd < 0 || ifd < 0) {
 		rs_log(LOG_ERR, "cannot set up signalfd/inotify: %s", strerror(errno));
-		return 1;
+		if (sfd >= 0)
+			close(sfd);
+		if (ifd >= 0)
+			close(ifd);
+		rs_engine_close(&e);
+		goto fail_cfg;
 	}
 
-	r = rs_engine_sync(&e);
-	if (r < 0)
-		rs_log(LOG_ERR, "initial sync failed: %s (will retry)", e.why);
 	(void)mkdir(cfg->run_dir, 0700);
+	sync_now(&e, &sr, "start-up");
 	watch_dirs(ifd, cfg, wds);
 	d.e = &e;
 	rs_log(LOG_INFO, "rotsecd %s started: %zu accounts", ROTSEC_VERSION, cfg->naccounts);
-	notify("READY=1\nSTATUS=rotating");
+	/* Ready even when the sync failed: the daemon runs, retries it, and rotates what the
+	 * store already has; systemd's status says what is wrong. */
+	notify(sr.pending ? "READY=1\nSTATUS=start-up sync failed, retrying"
+	                  : "READY=1\nSTATUS=rotating");
 
 	while (!d.stop) {
 		struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {ifd, POLLIN, 0}};
@@ -210,7 +257,17 @@ int main(int argc, char **argv)
 		int timeout;
 
 		drain(ifd);
+		if (sr.pending && now >= sr.at) {
+			sync_now(&e, &sr, "retry");
+			if (!sr.pending) {
+				/* The store dir may only exist now. */
+				watch_dirs(ifd, cfg, wds);
+				notify("STATUS=rotating");
+			}
+		}
 		rs_daemon_tick(&d, now, &wake);
+		if (sr.pending && sr.at < wake)
+			wake = sr.at;
 		rs_daemon_metrics(&d, true);
 		if (d.stop)
 			break;
@@ -222,7 +279,7 @@ int main(int argc, char **argv)
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			switch (si.ssi_signo) {
 			case SIGHUP:
-				reload(file, &cfg, &e, ifd, wds);
+				reload(file, &cfg, &e, ifd, wds, &sr);
 				break;
 			case SIGUSR1:
 				rs_log(LOG_INFO, "SIGUSR1: rotating every account not in grace");
@@ -249,4 +306,8 @@ int main(int argc, char **argv)
 	close(sfd);
 	close(ifd);
 	return 0;
+fail_cfg:
+	rs_config_free(cfg);
+	free(cfg);
+	return 1;
 }
