@@ -15,7 +15,7 @@ static int64_t unit_seconds(char u)
 	case 'd':
 		return 86400;
 	case 'w':
-		return 7 * 86400;
+		return (int64_t)7 * 86400;
 	default:
 		return 0;
 	}
@@ -76,11 +76,11 @@ void rs_duration_format(int64_t secs, char *buf, size_t n)
 	if (secs < 0) {
 		if (n < 2)
 			return;
-		snprintf(buf, n, "-");
+		(void)snprintf(buf, n, "-");
 		used = 1;
 	}
 	if (mag == 0) {
-		snprintf(buf + used, n - used, "0s");
+		(void)snprintf(buf + used, n - used, "0s");
 		return;
 	}
 	/* Two most significant units are enough for a person reading a table. */

@@ -36,9 +36,9 @@ void rs_log(int prio, const char *fmt, ...)
 		char line[1024];
 
 		va_start(ap, fmt);
-		vsnprintf(line, sizeof(line), fmt, ap);
+		(void)vsnprintf(line, sizeof(line), fmt, ap);
 		va_end(ap);
 		/* One write per line so that concurrent writers do not interleave. */
-		fprintf(stderr, "%s: %s\n", log_ident, line);
+		(void)fprintf(stderr, "%s: %s\n", log_ident, line);
 	}
 }

@@ -41,6 +41,17 @@ int rs_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* Copy a field whose length the parser has already bounded (names by rs_name_valid,
+ * hashes by rs_hash_string_ok). Bounded anyway: should a check ever loosen, the field
+ * is cut rather than written past its array. */
+static void copy_field(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* uid/gid: anything but (uid_t)-1, which means "no change" to chown and friends. */
 static int parse_id(const char *s, uint32_t *out)
 {
@@ -116,7 +127,7 @@ int rs_parse_meta(const char *val, size_t len, const char *magic, struct rs_meta
 	if (secrets) {
 		if (!rs_hash_string_ok(f[4]))
 			return -EPROTO;
-		strcpy(out->dummy, f[4]);
+		copy_field(out->dummy, sizeof(out->dummy), f[4]);
 	} else {
 		if (rs_parse_u64(f[4], UINT32_MAX, &v) < 0)
 			return -EPROTO;
@@ -213,7 +224,7 @@ int rs_parse_secret(const char *val, size_t len, struct rs_secret_rec *out)
 	memset(out, 0, sizeof(*out));
 	if (n < 10 || !rs_name_valid(f[0]))
 		return -EPROTO;
-	strcpy(out->name, f[0]);
+	copy_field(out->name, sizeof(out->name), f[0]);
 	if (parse_id(f[1], &out->uid) < 0 || rs_parse_u64(f[2], UINT64_MAX, &out->generation) < 0)
 		return -EPROTO;
 	if (rs_parse_u64(f[3], RS_SECRET_DISABLED, &v) < 0)
@@ -221,10 +232,10 @@ int rs_parse_secret(const char *val, size_t len, struct rs_secret_rec *out)
 	out->flags = (unsigned)v;
 	if (!rs_hash_string_ok(f[4]) || parse_time(f[5], &out->current_since) < 0)
 		return -EPROTO;
-	strcpy(out->current, f[4]);
+	copy_field(out->current, sizeof(out->current), f[4]);
 	if (f[6][0] && !rs_hash_string_ok(f[6]))
 		return -EPROTO;
-	strcpy(out->previous, f[6]);
+	copy_field(out->previous, sizeof(out->previous), f[6]);
 	if (parse_time(f[7], &out->previous_deadline) < 0 ||
 	    parse_time(f[8], &out->previous_limit) < 0)
 		return -EPROTO;
@@ -234,7 +245,7 @@ int rs_parse_secret(const char *val, size_t len, struct rs_secret_rec *out)
 	for (i = 0; i < out->nrevoked; i++) {
 		if (!rs_hash_string_ok(f[10 + i]))
 			return -EPROTO;
-		strcpy(out->revoked[i], f[10 + i]);
+		copy_field(out->revoked[i], sizeof(out->revoked[i]), f[10 + i]);
 	}
 	return 0;
 }

@@ -23,7 +23,7 @@ set_why(char *why, size_t whylen, const char *fmt, ...)
 	if (!why || !whylen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
+	(void)vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
 }
 
@@ -33,7 +33,7 @@ static int fault_at(const char *step, const char *name)
 {
 	char point[320];
 
-	snprintf(point, sizeof(point), "atomic.%s:%s", step, name);
+	(void)snprintf(point, sizeof(point), "atomic.%s:%s", step, name);
 	return RS_FAULT(point);
 }
 #else
@@ -185,7 +185,7 @@ fail:
 
 int rs_lock(int dirfd, const char *name, int timeout_ms)
 {
-	struct timespec pause = {0, 20 * 1000 * 1000};
+	struct timespec pause = {0, 20L * 1000 * 1000};
 	int fd, waited = 0;
 
 	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -243,7 +243,7 @@ void rs_atomic_cleanup(int dirfd, const char *name)
 		close(dfd);
 		return;
 	}
-	snprintf(prefix, sizeof(prefix), ".%s.", name);
+	(void)snprintf(prefix, sizeof(prefix), ".%s.", name);
 	plen = strlen(prefix);
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, prefix, plen) == 0 && strlen(de->d_name) == plen + 6)
@@ -264,7 +264,7 @@ int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mod
 	a->fd = -1;
 	if (strlen(name) >= sizeof(a->name) || strchr(name, '/'))
 		return -EINVAL;
-	strcpy(a->name, name);
+	memcpy(a->name, name, strlen(name) + 1);
 	rs_atomic_cleanup(dirfd, name);
 
 	for (tries = 0; tries < 100; tries++) {
@@ -276,7 +276,7 @@ int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mod
 		for (int i = 0; i < 6; i++)
 			suffix[i] = chars[rnd[i] % (sizeof(chars) - 1)];
 		suffix[6] = '\0';
-		snprintf(a->tmp, sizeof(a->tmp), ".%s.%s", name, suffix);
+		(void)snprintf(a->tmp, sizeof(a->tmp), ".%s.%s", name, suffix);
 		a->fd = openat(dirfd, a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		               0600);
 		if (a->fd >= 0)

@@ -124,7 +124,7 @@ int rs_hash_secret(const char *pw, size_t len, double entropy_bits, enum rs_hash
 		sodium_bin2base64(h64, sizeof(h64), h, sizeof(h),
 		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 		sodium_memzero(h, sizeof(h));
-		snprintf(out, RS_HASH_MAX, B2B_PREFIX "%s$%s", salt64, h64);
+		(void)snprintf(out, RS_HASH_MAX, B2B_PREFIX "%s$%s", salt64, h64);
 		return 0;
 	}
 	if (crypto_pwhash_str_alg(out, pw, len,

@@ -18,7 +18,7 @@ int rs_store_init(struct rs_store *s, const char *dir, const char *file)
 	    snprintf(s->dir, sizeof(s->dir), "%s", dir) >= (int)sizeof(s->dir) ||
 	    snprintf(s->path, sizeof(s->path), "%s/%s", dir, file) >= (int)sizeof(s->path))
 		return -ENAMETOOLONG;
-	strcpy(s->file, file);
+	memcpy(s->file, file, strlen(file) + 1);
 	s->magic = strcmp(file, RS_SECRETS_FILE) == 0 ? RS_SECRETS_MAGIC : RS_ACCOUNTS_MAGIC;
 	return 0;
 }
@@ -67,8 +67,8 @@ static int cdb_layout_ok(const struct cdb *c)
 	if (dend < 2048 || dend > size)
 		return 0;
 	for (i = 0; i < 256; i++) {
-		uint64_t pos = cdb_unpack(c->cdb_mem + 8 * i);
-		uint64_t slots = cdb_unpack(c->cdb_mem + 8 * i + 4);
+		uint64_t pos = cdb_unpack(c->cdb_mem + (size_t)8 * i);
+		uint64_t slots = cdb_unpack(c->cdb_mem + (size_t)8 * i + 4);
 
 		if (pos < dend || pos > size || slots > (size - pos) / 8)
 			return 0;
@@ -103,13 +103,13 @@ static int map_new(struct rs_store *s, struct rs_map **out)
 		r = errno == ENOMEM ? -ENOMEM : -EPROTO;
 		close(fd);
 		free(m);
-		snprintf(s->why, sizeof(s->why), "%s is not a valid store file", s->path);
+		(void)snprintf(s->why, sizeof(s->why), "%s is not a valid store file", s->path);
 		return r;
 	}
 	close(fd);
 	m->cdb.cdb_fd = -1;
 	if (!cdb_layout_ok(&m->cdb)) {
-		snprintf(s->why, sizeof(s->why), "%s is not a valid store file", s->path);
+		(void)snprintf(s->why, sizeof(s->why), "%s is not a valid store file", s->path);
 		map_free(m);
 		return -EPROTO;
 	}
@@ -124,8 +124,9 @@ static int map_new(struct rs_store *s, struct rs_map **out)
 	else if (r == 0)
 		r = -EPROTO;
 	if (r < 0) {
-		snprintf(s->why, sizeof(s->why), "%s has no valid header (format %d expected)",
-		         s->path, RS_FORMAT_VERSION);
+		(void)snprintf(s->why, sizeof(s->why),
+		               "%s has no valid header (format %d expected)", s->path,
+		               RS_FORMAT_VERSION);
 		map_free(m);
 		return -EPROTO;
 	}
@@ -134,8 +135,8 @@ static int map_new(struct rs_store *s, struct rs_map **out)
 	 * count the file cannot hold is a damaged header, not a reason to allocate
 	 * gigabytes. */
 	if ((uint64_t)m->meta.count[0] + m->meta.count[1] > (uint64_t)st.st_size / 16) {
-		snprintf(s->why, sizeof(s->why), "%s has a damaged header (record counts)",
-		         s->path);
+		(void)snprintf(s->why, sizeof(s->why), "%s has a damaged header (record counts)",
+		               s->path);
 		map_free(m);
 		return -EPROTO;
 	}
@@ -165,7 +166,7 @@ int rs_store_acquire(struct rs_store *s, const struct rs_map **out, char *why, s
 		m->refs++;
 		*out = m;
 	} else if (why && whylen) {
-		snprintf(why, whylen, "%s", s->why);
+		(void)snprintf(why, whylen, "%s", s->why);
 	}
 	pthread_mutex_unlock(&s->lock);
 	errno = saved;
@@ -241,7 +242,7 @@ int rs_map_secret_by_index(const struct rs_map *m, uint32_t idx, struct rs_secre
 	size_t vlen;
 	int r;
 
-	snprintf(k, sizeof(k), "%u", idx);
+	(void)snprintf(k, sizeof(k), "%u", idx);
 	r = rs_map_lookup(m, RS_KEY_SECIDX, k, &val, &vlen);
 	if (r <= 0)
 		return r;

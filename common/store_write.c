@@ -49,7 +49,7 @@ static void buf_addu(struct buf *b, unsigned long long v)
 {
 	char num[24];
 
-	snprintf(num, sizeof(num), "%llu", v);
+	(void)snprintf(num, sizeof(num), "%llu", v);
 	buf_add(b, num);
 }
 
@@ -101,9 +101,9 @@ int rs_store_w_open(const char *dir, int timeout_ms, struct rs_store_w *w, char 
 		int r = w->lockfd;
 
 		if (why && whylen)
-			snprintf(why, whylen, "%s: %s", dir,
-			         r == -ETIMEDOUT ? "store is locked by another writer"
-			                         : strerror(-r));
+			(void)snprintf(why, whylen, "%s: %s", dir,
+			               r == -ETIMEDOUT ? "store is locked by another writer"
+			                               : strerror(-r));
 		close(w->dirfd);
 		w->dirfd = -1;
 		return r;
@@ -136,7 +136,7 @@ static int addu(struct cdb_make *cm, const char *prefix, unsigned long long k, c
 {
 	char num[24];
 
-	snprintf(num, sizeof(num), "%llu", k);
+	(void)snprintf(num, sizeof(num), "%llu", k);
 	return add(cm, prefix, num, v);
 }
 
@@ -364,7 +364,7 @@ int rs_store_load_secrets(const char *dir, struct rs_secrets_data *out, uint64_t
 	if (r < 0)
 		return r;
 	*generation = m->meta.generation;
-	strcpy(out->dummy, m->meta.dummy);
+	memcpy(out->dummy, m->meta.dummy, sizeof(out->dummy));
 	if (m->meta.count[0] > 0) {
 		out->rec = calloc(m->meta.count[0], sizeof(*out->rec));
 		if (!out->rec)
@@ -380,7 +380,7 @@ int rs_store_load_secrets(const char *dir, struct rs_secrets_data *out, uint64_t
 	if (r == 0)
 		out->n = m->meta.count[0];
 	else if (why && whylen)
-		snprintf(why, whylen, "%s/%s: damaged record", dir, RS_SECRETS_FILE);
+		(void)snprintf(why, whylen, "%s/%s: damaged record", dir, RS_SECRETS_FILE);
 	rs_store_release(&s, m);
 	rs_store_close(&s);
 	if (r < 0)

@@ -60,9 +60,10 @@ static int open_record(const char *run_dir, const char *name, int flags, int *di
 	struct stat st;
 	int dirfd, fd, r;
 
+	*dirfd_out = -1;
 	if (!rs_name_valid(name))
 		return -EINVAL;
-	snprintf(file, sizeof(file), "%s.usage", name);
+	(void)snprintf(file, sizeof(file), "%s.usage", name);
 	dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
@@ -112,7 +113,7 @@ enum use_kind { USE_CURRENT, USE_PREVIOUS, USE_TRIPWIRE };
 
 static int lock_bounded(int fd, int op)
 {
-	const struct timespec pause = {0, 5 * 1000 * 1000};
+	const struct timespec pause = {0, 5L * 1000 * 1000};
 	int waited = 0;
 
 	while (flock(fd, op | LOCK_NB) < 0) {
@@ -204,10 +205,10 @@ static int update(const char *run_dir, const char *name, uint64_t generation, en
 		u.tripwire_last = now;
 		break;
 	}
-	snprintf(u.last_secret, sizeof(u.last_secret), "%s",
-	         kind == USE_PREVIOUS  ? "previous"
-	         : kind == USE_CURRENT ? "current"
-	                               : "revoked");
+	(void)snprintf(u.last_secret, sizeof(u.last_secret), "%s",
+	               kind == USE_PREVIOUS  ? "previous"
+	               : kind == USE_CURRENT ? "current"
+	                                     : "revoked");
 	u.last_time = now;
 	clean_field(u.service, service);
 	clean_field(u.rhost, rhost);

@@ -82,11 +82,11 @@ static void durations_up_to_a_hundred_years_are_accepted_and_longer_ones_refused
 	int64_t v = 0;
 
 	(void)state;
-	snprintf(s, sizeof(s), "%llds", (long long)RS_DURATION_MAX);
+	(void)snprintf(s, sizeof(s), "%llds", (long long)RS_DURATION_MAX);
 	assert_int_equal(rs_duration_parse(s, &v), 0);
 	assert_int_equal(v, RS_DURATION_MAX);
 
-	snprintf(s, sizeof(s), "%llds", (long long)RS_DURATION_MAX + 1);
+	(void)snprintf(s, sizeof(s), "%llds", (long long)RS_DURATION_MAX + 1);
 	assert_int_equal(rs_duration_parse(s, &v), -ERANGE);
 
 	/* Overflow of the number itself, of one group, and of the sum of groups. */
@@ -94,8 +94,8 @@ static void durations_up_to_a_hundred_years_are_accepted_and_longer_ones_refused
 	assert_int_equal(rs_duration_parse("9223372036854775808s", &v), -ERANGE);
 	assert_int_equal(rs_duration_parse("6000w", &v), -ERANGE);
 	assert_int_equal(rs_duration_parse("36600d1s", &v), -ERANGE);
-	snprintf(s, sizeof(s), "%llds%llds", (long long)RS_DURATION_MAX,
-	         (long long)RS_DURATION_MAX);
+	(void)snprintf(s, sizeof(s), "%llds%llds", (long long)RS_DURATION_MAX,
+	               (long long)RS_DURATION_MAX);
 	assert_int_equal(rs_duration_parse(s, &v), -ERANGE);
 	assert_int_equal(parsed("5200w"), (int64_t)5200 * 7 * 86400);
 }
@@ -120,7 +120,7 @@ static void durations_are_formatted_with_their_two_largest_units(void **state)
 	assert_string_equal(formatted(86400 + 3 * 3600, b, sizeof(b)), "1d 3h");
 	/* 1d 0h 0m 5s: the second unit shown is the next one, not the next non-zero one. */
 	assert_string_equal(formatted(86400 + 5, b, sizeof(b)), "1d");
-	assert_string_equal(formatted(30 * 86400, b, sizeof(b)), "30d");
+	assert_string_equal(formatted((int64_t)30 * 86400, b, sizeof(b)), "30d");
 	assert_string_equal(formatted(-90, b, sizeof(b)), "-1m 30s");
 }
 
@@ -159,7 +159,8 @@ static void formatting_into_a_small_buffer_truncates_and_terminates(void **state
 
 static void formatted_durations_parse_back_once_spaces_are_removed(void **state)
 {
-	static const int64_t vals[] = {1, 59, 60, 61, 3599, 3600, 5400, 86400, 90000, 2 * 86400};
+	static const int64_t vals[] = {1,    59,   60,    61,    3599,
+	                               3600, 5400, 86400, 90000, (int64_t)2 * 86400};
 	char b[64], nospace[64];
 
 	(void)state;

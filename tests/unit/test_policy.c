@@ -47,7 +47,7 @@ static struct rs_secret_rec *record(void)
 	static struct rs_secret_rec r;
 
 	memset(&r, 0, sizeof(r));
-	snprintf(r.name, sizeof(r.name), "svc-backup");
+	(void)snprintf(r.name, sizeof(r.name), "svc-backup");
 	r.uid = 60001;
 	r.generation = 4;
 	hash(CUR_PW, strlen(CUR_PW), r.current);
@@ -223,7 +223,7 @@ static void a_disabled_account_is_disabled_whatever_the_password(void **state)
 		assert_int_equal(res.verdict, RS_DISABLED);
 	}
 	/* The work is still done: a damaged hash of a disabled account is an error. */
-	snprintf(r->previous, sizeof(r->previous), "%s", BROKEN_B2B);
+	(void)snprintf(r->previous, sizeof(r->previous), "%s", BROKEN_B2B);
 	{
 		struct rs_verify_result res;
 
@@ -275,12 +275,12 @@ static void a_damaged_previous_hash_fails_closed_even_when_the_current_one_match
 	struct rs_verify_result res;
 
 	(void)state;
-	snprintf(r->previous, sizeof(r->previous), "%s", BROKEN_B2B);
+	(void)snprintf(r->previous, sizeof(r->previous), "%s", BROKEN_B2B);
 	assert_int_equal(rs_policy_verify(r, dummy, CUR_PW, strlen(CUR_PW), NOW, 0, &res), -EINVAL);
-	snprintf(r->previous, sizeof(r->previous), "$argon2id$v=19$m=65536,t=2,p=1$broken");
+	(void)snprintf(r->previous, sizeof(r->previous), "$argon2id$v=19$m=65536,t=2,p=1$broken");
 	assert_int_equal(rs_policy_verify(r, dummy, CUR_PW, strlen(CUR_PW), NOW, 0, &res), -EINVAL);
 	/* With the previous deadline long gone, the previous hash is still checked. */
-	snprintf(r->previous, sizeof(r->previous), "%s", BROKEN_B2B);
+	(void)snprintf(r->previous, sizeof(r->previous), "%s", BROKEN_B2B);
 	assert_int_equal(rs_policy_verify(r, dummy, CUR_PW, strlen(CUR_PW), NOW + 999999, 0, &res),
 	                 -EINVAL);
 }
@@ -302,7 +302,7 @@ static void a_damaged_current_hash_fails_closed_even_when_the_previous_one_match
 	struct rs_verify_result res;
 
 	(void)state;
-	snprintf(r->current, sizeof(r->current), "%s", BROKEN_B2B);
+	(void)snprintf(r->current, sizeof(r->current), "%s", BROKEN_B2B);
 	assert_int_equal(rs_policy_verify(r, dummy, PREV_PW, strlen(PREV_PW), NOW, 0, &res),
 	                 -EINVAL);
 	memset(r->current, 0, sizeof(r->current));
@@ -316,7 +316,7 @@ static void a_damaged_tripwire_fails_closed_when_it_is_reached(void **state)
 	struct rs_verify_result res;
 
 	(void)state;
-	snprintf(r->revoked[0], sizeof(r->revoked[0]), "%s", BROKEN_B2B);
+	(void)snprintf(r->revoked[0], sizeof(r->revoked[0]), "%s", BROKEN_B2B);
 	assert_int_equal(rs_policy_verify(r, dummy, "wrong", 5, NOW, 0, &res), -EINVAL);
 	/* A match found before the tripwires needs no tripwire. */
 	assert_int_equal(verify(r, CUR_PW, NOW, 0).verdict, RS_CURRENT);

@@ -272,18 +272,18 @@ static void supplementary_gid_lists_are_counted_beyond_the_buffer(void **state)
 static void sample_secret(struct rs_secret_rec *r)
 {
 	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "svc-backup");
+	(void)snprintf(r->name, sizeof(r->name), "svc-backup");
 	r->uid = 60001;
 	r->generation = 3;
 	r->flags = 0;
-	snprintf(r->current, sizeof(r->current), "%s", HASH_A);
+	(void)snprintf(r->current, sizeof(r->current), "%s", HASH_A);
 	r->current_since = 1700000000;
-	snprintf(r->previous, sizeof(r->previous), "%s", HASH_B);
+	(void)snprintf(r->previous, sizeof(r->previous), "%s", HASH_B);
 	r->previous_deadline = 1700003600;
 	r->previous_limit = 1700086400;
 	r->nrevoked = 2;
-	snprintf(r->revoked[0], sizeof(r->revoked[0]), "%s", HASH_C);
-	snprintf(r->revoked[1], sizeof(r->revoked[1]), "%s", HASH_A);
+	(void)snprintf(r->revoked[0], sizeof(r->revoked[0]), "%s", HASH_C);
+	(void)snprintf(r->revoked[1], sizeof(r->revoked[1]), "%s", HASH_A);
 }
 
 static void secret_records_survive_an_encode_parse_round_trip(void **state)
@@ -306,7 +306,7 @@ static void secret_records_survive_an_encode_parse_round_trip(void **state)
 	in.nrevoked = RS_TRIPWIRE_MAX;
 	memset(in.revoked, 0, sizeof(in.revoked));
 	for (size_t i = 0; i < RS_TRIPWIRE_MAX; i++)
-		snprintf(in.revoked[i], sizeof(in.revoked[i]), "%s", i % 2 ? HASH_B : HASH_C);
+		(void)snprintf(in.revoked[i], sizeof(in.revoked[i]), "%s", i % 2 ? HASH_B : HASH_C);
 	n = rs_encode_secret(&in, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_int_equal(rs_parse_secret(buf, (size_t)n, &out), 0);
@@ -401,7 +401,7 @@ static void records_readers_would_refuse_are_not_encoded(void **state)
 	in.uid = UINT32_MAX;
 	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
 	sample_secret(&in);
-	snprintf(in.name, sizeof(in.name), "Bad name");
+	(void)snprintf(in.name, sizeof(in.name), "Bad name");
 	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
 	sample_secret(&in);
 	memset(in.name, 'a', sizeof(in.name)); /* not terminated */
@@ -410,10 +410,10 @@ static void records_readers_would_refuse_are_not_encoded(void **state)
 	in.current[0] = '\0';
 	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
 	sample_secret(&in);
-	snprintf(in.previous, sizeof(in.previous), "plaintext");
+	(void)snprintf(in.previous, sizeof(in.previous), "plaintext");
 	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
 	sample_secret(&in);
-	snprintf(in.revoked[1], sizeof(in.revoked[1]), "$rotsec-b2b$:");
+	(void)snprintf(in.revoked[1], sizeof(in.revoked[1]), "$rotsec-b2b$:");
 	assert_int_equal(rs_encode_secret(&in, enc, sizeof(enc)), -EINVAL);
 }
 

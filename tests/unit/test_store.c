@@ -75,7 +75,7 @@ static int group_setup(void **state)
 
 static const char *in_dir(struct fx *f, const char *name)
 {
-	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
+	(void)snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
 	return f->path;
 }
 
@@ -91,10 +91,10 @@ static void make_rec(struct rs_secret_rec *r, size_t i, uint64_t gen)
 	char pw[64];
 
 	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "svc-%zu", i);
+	(void)snprintf(r->name, sizeof(r->name), "svc-%zu", i);
 	r->uid = 60001 + (uint32_t)i;
 	r->generation = gen;
-	snprintf(pw, sizeof(pw), "pw-%zu-%llu", i, (unsigned long long)gen);
+	(void)snprintf(pw, sizeof(pw), "pw-%zu-%llu", i, (unsigned long long)gen);
 	hash_of(pw, r->current);
 	r->current_since = 1700000000 + (int64_t)gen;
 	if (i % 2) {
@@ -148,24 +148,24 @@ static void make_accounts(struct accounts *a)
 	for (size_t i = 0; i < 3; i++) {
 		struct rs_store_account *x = &a->acc[i];
 
-		snprintf(x->name, sizeof(x->name), "svc-%zu", i);
+		(void)snprintf(x->name, sizeof(x->name), "svc-%zu", i);
 		x->uid = 60001 + (uint32_t)i;
 		x->gid = 60000;
-		snprintf(x->gecos, sizeof(x->gecos), "Service %zu", i);
-		snprintf(x->home, sizeof(x->home), "/var/lib/svc-%zu", i);
-		snprintf(x->shell, sizeof(x->shell), "/usr/sbin/nologin");
+		(void)snprintf(x->gecos, sizeof(x->gecos), "Service %zu", i);
+		(void)snprintf(x->home, sizeof(x->home), "/var/lib/svc-%zu", i);
+		(void)snprintf(x->shell, sizeof(x->shell), "/usr/sbin/nologin");
 	}
 	a->sup[0] = 60010;
 	a->sup[1] = 60011;
 	a->acc[1].sup_gids = a->sup;
 	a->acc[1].nsup = 2;
-	snprintf(a->grp[0].name, sizeof(a->grp[0].name), "svc");
+	(void)snprintf(a->grp[0].name, sizeof(a->grp[0].name), "svc");
 	a->grp[0].gid = 60000;
-	snprintf(a->members[0], sizeof(a->members[0]), "svc-1");
-	snprintf(a->members[1], sizeof(a->members[1]), "svc-2");
+	(void)snprintf(a->members[0], sizeof(a->members[0]), "svc-1");
+	(void)snprintf(a->members[1], sizeof(a->members[1]), "svc-2");
 	a->grp[0].members = a->members;
 	a->grp[0].nmembers = 2;
-	snprintf(a->grp[1].name, sizeof(a->grp[1].name), "svc-extra");
+	(void)snprintf(a->grp[1].name, sizeof(a->grp[1].name), "svc-extra");
 	a->grp[1].gid = 60010;
 	a->d.acc = a->acc;
 	a->d.nacc = 3;
@@ -281,7 +281,7 @@ static void accounts_are_read_back_by_name_by_id_and_by_index(void **state)
 	for (uint32_t i = 0; i < 3; i++) {
 		char k[16];
 
-		snprintf(k, sizeof(k), "%u", i);
+		(void)snprintf(k, sizeof(k), "%u", i);
 		assert_int_equal(rs_map_lookup(m, RS_KEY_PWIDX, k, &v, &vlen), 1);
 		assert_int_equal(rs_parse_passwd(v, vlen, &pw), 0);
 		assert_int_equal(pw.uid, 60001 + i);
@@ -610,7 +610,7 @@ static void a_symlinked_store_file_is_refused(void **state)
 
 	/* A perfectly valid store elsewhere, reached through a link. */
 	assert_int_equal(write_secrets(f->aux, 1, 1, 0), 0);
-	snprintf(target, sizeof(target), "%s/%s", f->aux, RS_SECRETS_FILE);
+	(void)snprintf(target, sizeof(target), "%s/%s", f->aux, RS_SECRETS_FILE);
 	assert_int_equal(symlink(target, in_dir(f, RS_SECRETS_FILE)), 0);
 	assert_refused(f->dir, RS_SECRETS_FILE, -EPERM, "symbolic link");
 }
@@ -761,7 +761,7 @@ static void a_store_file_with_the_wrong_magic_is_refused(void **state)
 
 	/* accounts.cdb copied to secrets.cdb: a valid file of the wrong kind. */
 	assert_int_equal(write_accounts(f->dir, 1), 0);
-	snprintf(src, sizeof(src), "%s/%s", f->dir, RS_ACCOUNTS_FILE);
+	(void)snprintf(src, sizeof(src), "%s/%s", f->dir, RS_ACCOUNTS_FILE);
 	buf = ut_read_file(src, &len);
 	assert_non_null(buf);
 	assert_int_equal(ut_write_file(in_dir(f, RS_SECRETS_FILE), buf, len, 0600), 0);
@@ -769,7 +769,7 @@ static void a_store_file_with_the_wrong_magic_is_refused(void **state)
 	assert_refused(f->dir, RS_SECRETS_FILE, -EPROTO, "header");
 	/* And the other way round. */
 	assert_int_equal(write_secrets(f->aux, 1, 1, 0), 0);
-	snprintf(src, sizeof(src), "%s/%s", f->aux, RS_SECRETS_FILE);
+	(void)snprintf(src, sizeof(src), "%s/%s", f->aux, RS_SECRETS_FILE);
 	buf = ut_read_file(src, &len);
 	assert_non_null(buf);
 	assert_int_equal(ut_write_file(in_dir(f, RS_ACCOUNTS_FILE), buf, len, 0644), 0);
@@ -858,7 +858,7 @@ static void a_missing_store_file_or_directory_is_enoent(void **state)
 	char missing[160];
 
 	assert_refused(f->dir, RS_SECRETS_FILE, -ENOENT, RS_SECRETS_FILE);
-	snprintf(missing, sizeof(missing), "%s/nonexistent", f->dir);
+	(void)snprintf(missing, sizeof(missing), "%s/nonexistent", f->dir);
 	assert_refused(missing, RS_SECRETS_FILE, -ENOENT, "nonexistent");
 }
 
@@ -910,9 +910,9 @@ static void nested_store(struct fx *f, mode_t mode, char *store, size_t len)
 {
 	char open_dir[128];
 
-	snprintf(open_dir, sizeof(open_dir), "%s/open", f->dir);
+	(void)snprintf(open_dir, sizeof(open_dir), "%s/open", f->dir);
 	assert_int_equal(mkdir(open_dir, 0755), 0);
-	snprintf(store, len, "%s/store", open_dir);
+	(void)snprintf(store, len, "%s/store", open_dir);
 	assert_int_equal(mkdir(store, 0755), 0);
 	assert_int_equal(write_secrets(store, 1, 1, 0), 0);
 	assert_int_equal(chmod(open_dir, mode), 0);
@@ -951,7 +951,7 @@ static void an_ancestor_not_owned_by_root_is_refused(void **state)
 	char store[160], open_dir[128];
 
 	nested_store(f, 0755, store, sizeof(store));
-	snprintf(open_dir, sizeof(open_dir), "%s/open", f->dir);
+	(void)snprintf(open_dir, sizeof(open_dir), "%s/open", f->dir);
 	assert_int_equal(chown(open_dir, 12345, 12345), 0);
 	assert_refused(store, RS_SECRETS_FILE, -EPERM, "not owned by root");
 }
@@ -971,13 +971,13 @@ static void a_store_directory_reached_through_a_symlink_is_judged_by_its_target(
 	char link[160], store[160], why[RS_WHY_MAX];
 
 	nested_store(f, 0755, store, sizeof(store));
-	snprintf(link, sizeof(link), "%s/link", f->aux);
+	(void)snprintf(link, sizeof(link), "%s/link", f->aux);
 	assert_int_equal(symlink(store, link), 0);
 	assert_int_equal(acquire_once(link, RS_SECRETS_FILE, why, sizeof(why), NULL), 0);
 	/* The resolved path is what is checked: an unsafe target is refused. */
-	snprintf(link, sizeof(link), "%s/open", f->dir);
+	(void)snprintf(link, sizeof(link), "%s/open", f->dir);
 	assert_int_equal(chmod(link, 0777), 0);
-	snprintf(link, sizeof(link), "%s/link", f->aux);
+	(void)snprintf(link, sizeof(link), "%s/link", f->aux);
 	assert_refused(link, RS_SECRETS_FILE, -EPERM, "/open is writable");
 }
 
@@ -1043,7 +1043,7 @@ static void the_store_lock_is_taken_once_another_process_lets_go(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct rs_store_w cw;
-		struct timespec hold = {0, 300 * 1000 * 1000};
+		struct timespec hold = {0, 300L * 1000 * 1000};
 
 		if (rs_store_w_open(f->dir, 0, &cw, NULL, 0) != 0)
 			_exit(1);
@@ -1079,7 +1079,7 @@ static void every_step_of_a_store_write_passes_a_fault_point_in_order(void **sta
 	                           "atomic.renamed:secrets.cdb\n"
 	                           "atomic.dirsynced:secrets.cdb\n";
 
-	snprintf(log, sizeof(log), "%s/fault.log", f->aux);
+	(void)snprintf(log, sizeof(log), "%s/fault.log", f->aux);
 	setenv("ROTSEC_FAULT_LOG", log, 1);
 	assert_int_equal(write_secrets(f->dir, 2, 1, 0), 0);
 	unsetenv("ROTSEC_FAULT_LOG");
@@ -1098,12 +1098,12 @@ static void fail_at(struct fx *f, const char *file, const char *point)
 	char prefix[64];
 	int r;
 
-	snprintf(prefix, sizeof(prefix), ".%s.", file);
+	(void)snprintf(prefix, sizeof(prefix), ".%s.", file);
 	before = ut_read_file(in_dir(f, file), &blen);
 	assert_non_null(before);
 	assert_int_equal(lstat(in_dir(f, file), &st0), 0);
 
-	snprintf(env, sizeof(env), "atomic.%s:%s", point, file);
+	(void)snprintf(env, sizeof(env), "atomic.%s:%s", point, file);
 	setenv("ROTSEC_FAULT_FAIL", env, 1);
 	if (strcmp(file, RS_SECRETS_FILE) == 0)
 		r = write_secrets(f->dir, 3, 2, 0);
@@ -1161,7 +1161,7 @@ static void a_failed_first_write_leaves_no_file_at_all(void **state)
 	for (size_t i = 0; i < sizeof(fail_points) / sizeof(fail_points[0]); i++) {
 		char env[128];
 
-		snprintf(env, sizeof(env), "atomic.%s:%s", fail_points[i], RS_SECRETS_FILE);
+		(void)snprintf(env, sizeof(env), "atomic.%s:%s", fail_points[i], RS_SECRETS_FILE);
 		setenv("ROTSEC_FAULT_FAIL", env, 1);
 		assert_int_equal(write_secrets(f->dir, 1, 1, 0), -EIO);
 		unsetenv("ROTSEC_FAULT_FAIL");
@@ -1177,7 +1177,7 @@ static void kill_at(struct fx *f, const char *point)
 	int status;
 	pid_t pid;
 
-	snprintf(env, sizeof(env), "atomic.%s:%s", point, RS_SECRETS_FILE);
+	(void)snprintf(env, sizeof(env), "atomic.%s:%s", point, RS_SECRETS_FILE);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -1273,7 +1273,7 @@ static void secret_records_readers_would_refuse_are_not_written(void **state)
 	rs_secrets_data_free(&d);
 
 	make_secrets(&d, 2, 2);
-	snprintf(d.rec[0].name, sizeof(d.rec[0].name), "Not Valid");
+	(void)snprintf(d.rec[0].name, sizeof(d.rec[0].name), "Not Valid");
 	assert_int_equal(rs_store_write_secrets(&w, &d, 2, 0), -EINVAL);
 	rs_secrets_data_free(&d);
 
@@ -1298,19 +1298,19 @@ static void account_records_readers_would_refuse_are_not_written(void **state)
 	struct accounts a;
 
 	make_accounts(&a);
-	snprintf(a.acc[2].gecos, sizeof(a.acc[2].gecos), "evil:0:0::/root:/bin/sh");
+	(void)snprintf(a.acc[2].gecos, sizeof(a.acc[2].gecos), "evil:0:0::/root:/bin/sh");
 	assert_int_equal(write_accounts_data(f->dir, &a.d, 1), -EINVAL);
 	make_accounts(&a);
-	snprintf(a.acc[0].shell, sizeof(a.acc[0].shell), "/bin/sh\nroot::0:0::/:/bin/sh");
+	(void)snprintf(a.acc[0].shell, sizeof(a.acc[0].shell), "/bin/sh\nroot::0:0::/:/bin/sh");
 	assert_int_equal(write_accounts_data(f->dir, &a.d, 1), -EINVAL);
 	make_accounts(&a);
-	snprintf(a.acc[0].name, sizeof(a.acc[0].name), "Root");
+	(void)snprintf(a.acc[0].name, sizeof(a.acc[0].name), "Root");
 	assert_int_equal(write_accounts_data(f->dir, &a.d, 1), -EINVAL);
 	make_accounts(&a);
 	a.acc[1].uid = UINT32_MAX;
 	assert_int_equal(write_accounts_data(f->dir, &a.d, 1), -EINVAL);
 	make_accounts(&a);
-	snprintf(a.members[1], sizeof(a.members[1]), "bad member");
+	(void)snprintf(a.members[1], sizeof(a.members[1]), "bad member");
 	assert_int_equal(write_accounts_data(f->dir, &a.d, 1), -EINVAL);
 	assert_int_equal(ut_count_prefix(f->dir, RS_ACCOUNTS_FILE), 0);
 	assert_int_equal(ut_count_prefix(f->dir, TEMP_PREFIX_ACCOUNTS), 0);
@@ -1334,7 +1334,7 @@ static void mutated_store_files_never_crash_the_reader(void **state)
 	buf = malloc(len + 64);
 	assert_non_null(buf);
 	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
-	snprintf(tmp, sizeof(tmp), "%s/mutant", f->aux);
+	(void)snprintf(tmp, sizeof(tmp), "%s/mutant", f->aux);
 
 	for (int iter = 0; iter < 400; iter++) {
 		const struct rs_map *m;
@@ -1364,7 +1364,7 @@ static void mutated_store_files_never_crash_the_reader(void **state)
 		for (uint32_t i = 0; i < 8; i++) {
 			char name[16];
 
-			snprintf(name, sizeof(name), "svc-%u", i);
+			(void)snprintf(name, sizeof(name), "svc-%u", i);
 			(void)rs_map_secret_by_name(m, name, &rec);
 			(void)rs_map_secret_by_index(m, i, &rec);
 		}
@@ -1410,7 +1410,7 @@ static void atomic_replace_writes_content_mode_and_owner(void **state)
 	for (size_t i = 0; i < sizeof(fail_points) / sizeof(fail_points[0]); i++) {
 		char env[64];
 
-		snprintf(env, sizeof(env), "atomic.%s:state", fail_points[i]);
+		(void)snprintf(env, sizeof(env), "atomic.%s:state", fail_points[i]);
 		setenv("ROTSEC_FAULT_FAIL", env, 1);
 		assert_int_equal(rs_atomic_replace(dirfd, "state", "bye", 3, 0600, 0, 0), -EIO);
 		unsetenv("ROTSEC_FAULT_FAIL");
@@ -1432,7 +1432,7 @@ static void atomic_replace_replaces_a_symlink_instead_of_writing_through_it(void
 	int dirfd = rs_open_safe_dir(f->dir, 0, NULL, 0);
 
 	assert_true(dirfd >= 0);
-	snprintf(target, sizeof(target), "%s/target", f->aux);
+	(void)snprintf(target, sizeof(target), "%s/target", f->aux);
 	assert_int_equal(ut_write_file(target, "untouched", 9, 0600), 0);
 	assert_int_equal(symlink(target, in_dir(f, "out")), 0);
 	assert_int_equal(rs_atomic_replace(dirfd, "out", "new", 3, 0600, 0, 0), 0);
