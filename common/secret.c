@@ -163,6 +163,9 @@ static int b2b_verify(const char *hash, const char *pw, size_t len)
 
 int rs_hash_verify(const char *hash, const char *pw, size_t len)
 {
+	/* No hash (a caller without a store's dummy) is a malformed one: fail closed. */
+	if (!hash)
+		return -EINVAL;
 	if (strncmp(hash, B2B_PREFIX, strlen(B2B_PREFIX)) == 0)
 		return b2b_verify(hash, pw, len);
 	if (strncmp(hash, "$argon2id$", 10) == 0) {

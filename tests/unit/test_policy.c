@@ -245,6 +245,8 @@ static void an_unknown_account_is_unknown_after_checking_the_dummy_hash(void **s
 	assert_int_equal(res.verdict, RS_UNKNOWN);
 	/* The dummy is really hashed: a broken one is an error, as for a real account. */
 	assert_int_equal(rs_policy_verify(NULL, BROKEN_B2B, "x", 1, NOW, 0, &res), -EINVAL);
+	/* No dummy at all: an error, not a crash. */
+	assert_int_equal(rs_policy_verify(NULL, NULL, "x", 1, NOW, 0, &res), -EINVAL);
 }
 
 static void an_account_without_previous_secret_accepts_only_the_current_one(void **state)
