@@ -41,16 +41,23 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 
 	/* 1. Unfinished work from the journal. */
 	if (have_j && (j.step == RS_STEP_GENERATED || j.step == RS_STEP_ACTIVATED)) {
-		bool due_now = j.step == RS_STEP_GENERATED;
+		/* Every delivery done but the journal still at "activated": a writer died
+		 * before its last save, and only the bookkeeping (the step, the release of a
+		 * hold) is left. Not finishing it would keep a held previous secret valid to
+		 * max_grace. */
+		bool due_now = j.step == RS_STEP_GENERATED, all_ok = true;
 
 		for (size_t i = 0; i < j.ndeliver; i++) {
 			if (j.dlv[i].status == RS_DLV_OK)
 				continue;
+			all_ok = false;
 			if (j.dlv[i].next <= now)
 				due_now = true;
 			else
 				earliest(wake, j.dlv[i].next, now);
 		}
+		if (all_ok)
+			due_now = true;
 		if (due_now) {
 			e->delivery_failures = 0;
 			r = rs_engine_resume(e, acc->name, true);

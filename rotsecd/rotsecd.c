@@ -280,6 +280,11 @@ int main(int argc, char **argv)
 			switch (si.ssi_signo) {
 			case SIGHUP:
 				reload(file, &cfg, &e, ifd, wds, &sr);
+				/* Backoffs are per account index, and the indexes may have
+				 * changed. */
+				free(d.retry_after);
+				d.retry_after = NULL;
+				d.nretry = 0;
 				break;
 			case SIGUSR1:
 				rs_log(LOG_INFO, "SIGUSR1: rotating every account not in grace");

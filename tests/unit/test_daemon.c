@@ -209,6 +209,33 @@ static void nothing_rotates_while_the_previous_secret_is_in_grace(void **state)
 	assert_true(wake <= st.previous_valid_until);
 }
 
+static void a_journal_left_at_activated_with_every_delivery_done_is_finished(void **state)
+{
+	struct fx *f = *state;
+	struct rs_rotate_opts o = {.grace = -1, .compromise = false};
+	char path[160], *text, *step;
+	size_t len;
+	int64_t wake;
+
+	start(f, "rotate_every = \"2h\"; grace = \"30s\"; max_grace = \"1h\";");
+	assert_int_equal(rs_engine_rotate(&f->e, "svc-a", &o), 0);
+	assert_int_equal(status_of(f, "svc-a").step, RS_STEP_DELIVERED);
+	/* What a writer killed between the last delivery and its last journal save leaves. */
+	snprintf(path, sizeof(path), "%s/state/svc-a.state", f->top);
+	text = ut_read_file(path, &len);
+	assert_non_null(text);
+	step = strstr(text, "step delivered\n");
+	assert_non_null(step);
+	memcpy(step, "step activated\n", strlen("step activated\n"));
+	assert_int_equal(ut_write_file(path, text, len, 0600), 0);
+	free(text);
+	assert_int_equal(status_of(f, "svc-a").step, RS_STEP_ACTIVATED);
+
+	rs_daemon_tick(&f->d, time(NULL), &wake);
+	assert_int_equal(status_of(f, "svc-a").step, RS_STEP_DELIVERED);
+	assert_int_equal(status_of(f, "svc-a").generation, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +248,9 @@ int main(void)
 	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(
 	                nothing_rotates_while_the_previous_secret_is_in_grace, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                a_journal_left_at_activated_with_every_delivery_done_is_finished, setup,
+	                teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
