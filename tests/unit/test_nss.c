@@ -1554,7 +1554,7 @@ static int log_child(void)
 
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755") < 0)
-		return 10;
+		return 77; /* no private mount namespace here: skipped */
 	log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (log_fd < 0 || bind(log_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return 11;
@@ -1624,6 +1624,8 @@ static void each_kind_of_failure_is_logged_once_per_process(void **state)
 		_exit(log_child());
 	waitpid(pid, &status, 0);
 	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
