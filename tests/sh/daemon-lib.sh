@@ -51,7 +51,9 @@ dmn_start() {
 	rm -f "$T/rotsec.prom"
 	env "$@" "$ROTSECD" -c "$CONF" -f >>"$T/rotsecd.log" 2>&1 &
 	DPID=$!
-	_wu_end=$(($(now_ms) + 15000))
+	# Generous: it returns as soon as the daemon is up or dead, and a start-up sync
+	# fsyncs several files, which takes long on a disk busy with other work.
+	_wu_end=$(($(now_ms) + 60000))
 	while :; do
 		_dmn_up
 		case $? in

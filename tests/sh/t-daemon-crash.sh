@@ -37,8 +37,8 @@ reset
 dmn_start ROTSEC_FAULT_LOG="$T/points.all"
 : >"$T/points.all"
 dmn_signal USR1
-wait_until 10 gen_is svc-a 2
-wait_until 5 sh -c "\"$CTL\" -c \"$CONF\" status svc-a --json | grep -q '\"step\": \"delivered\"'"
+wait_until 20 gen_is svc-a 2
+wait_until 20 sh -c "\"$CTL\" -c \"$CONF\" status svc-a --json | grep -q '\"step\": \"delivered\"'"
 dmn_stop >/dev/null
 points=$(sort -u "$T/points.all" | tr '\n' ' ')
 for want in rotate.generated rotate.activated rotate.journaled deliver.done \
@@ -56,7 +56,7 @@ for p in $points; do
 	else
 		atstart=$((atstart + 1))
 	fi
-	if ! dmn_wait_dead 10; then
+	if ! dmn_wait_dead 30; then
 		diag "rotsecd did not die at $p"
 		bad=$((bad + 1))
 		_dmn_kill
@@ -83,7 +83,7 @@ for p in $points; do
 	fi
 	# A kill during the start-up sync left no rotation behind: ask for one now.
 	gen_is svc-a 1 && dmn_signal USR1
-	if ! wait_until 10 sh -c "\"$CTL\" -c \"$CONF\" status svc-a --json |
+	if ! wait_until 30 sh -c "\"$CTL\" -c \"$CONF\" status svc-a --json |
 		grep -q '\"generation\": 2.*\"delivery\": \"ok\".*\"step\": \"delivered\"'"; then
 		diag "after a kill at $p and a restart: $(ctl status svc-a --json | tr -d '\n')"
 		bad=$((bad + 1))
@@ -116,12 +116,12 @@ if dmn_start; then
 		grep -q 'start-up: sync failed: .*retrying in 1s' "$T/rotsecd.log"
 	chmod 0755 "$T/store"
 	check "once the store dir is safe, the sync is retried and the account created" \
-		wait_until 8 cdb -q "$T/store/secrets.cdb" sn:svc-a
-	check "and its first secret delivered" wait_until 3 sh -c \
+		wait_until 20 cdb -q "$T/store/secrets.cdb" sn:svc-a
+	check "and its first secret delivered" wait_until 20 sh -c \
 		"\"$CTL\" -c \"$CONF\" verify svc-a <\"$T/out/svc-a.pw\" 2>/dev/null | grep -qx current"
 	ctl rotate svc-a >/dev/null 2>&1
 	check "a rotsecctl rotate in the store dir made after the start is noticed (metrics show generation 2)" \
-		wait_until 3 grep -qx 'rotsec_generation{account="svc-a"} 2' "$T/rotsec.prom"
+		wait_until 20 grep -qx 'rotsec_generation{account="svc-a"} 2' "$T/rotsec.prom"
 	check "rotsecd stops cleanly" dmn_stop
 else
 	not_ok "rotsecd starts when its start-up sync fails"

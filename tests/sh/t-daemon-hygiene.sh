@@ -97,7 +97,7 @@ else
 	rm -f "$T/rotsec.prom"
 	$noptrace "$ROTSECD" -c "$CONF" -f >>"$T/rotsecd.log" 2>&1 &
 	DPID=$!
-	wait_until 10 grep -q '^rotsec_up 1' "$T/rotsec.prom"
+	wait_until 20 grep -q '^rotsec_up 1' "$T/rotsec.prom"
 	if ! $noptrace readlink "/proc/$ctrl/exe" >/dev/null 2>&1; then
 		skip "rotsecd is not dumpable" "this kernel refuses /proc/PID/exe even for a dumpable process"
 	else

@@ -42,11 +42,11 @@ check_eq "the status shows the schedule: next rotation rotate_every after activa
 	"$(jget "$st" next_rotation)" "$((t0 + 3))"
 
 # ---- rotate_every ----
-wait_until 10 gen_is svc-every 2
+wait_until 20 gen_is svc-every 2
 c2=$(jfield svc-every current_since)
 check "rotate_every = 3s fires, not before 3 s (activated $((c2 - t0)) s after the first secret)" \
 	[ "$((c2 - t0))" -ge 3 ]
-check "rotate_every = 3s fires on time (within 2 s)" [ "$((c2 - t0))" -le 5 ]
+check "rotate_every = 3s fires on time (within 3 s)" [ "$((c2 - t0))" -le 6 ]
 check_eq "the scheduled rotation delivered the new secret" \
 	"$(verify_as svc-every "$T/out/svc-every.pw")" "current"
 
@@ -61,16 +61,16 @@ if start <= now:
     start += datetime.timedelta(days=1)
 print(int(start.timestamp()))' "$away")
 check_eq "its next rotation is the window's next opening" "$(jfield svc-away next_rotation)" "$want"
-check "a rotation due inside its window ($here) happens" wait_until 5 sh -c \
+check "a rotation due inside its window ($here) happens" wait_until 20 sh -c \
 	"[ \$(\"$CTL\" -c \"$CONF\" status svc-here --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"generation\"])') -ge 2 ]"
 
 # ---- jitter ----
-wait_until 10 gen_is svc-jitter 3
+wait_until 20 gen_is svc-jitter 3
 j1=$(jfield svc-jitter current_since)
 jn=$(jfield svc-jitter next_rotation)
 check "with jitter = 1s the next rotation is 2 s to 3 s after activation ($((jn - j1)))" \
 	[ "$((jn - j1))" -ge 2 -a "$((jn - j1))" -lt 3 ]
-check "jittered rotations keep happening" wait_until 10 gen_is svc-jitter 4
+check "jittered rotations keep happening" wait_until 20 gen_is svc-jitter 4
 c=$(jfield svc-jitter current_since)
 check "and none comes before rotate_every" [ "$((c - j1))" -ge 2 ]
 
@@ -78,7 +78,7 @@ check "and none comes before rotate_every" [ "$((c - j1))" -ge 2 ]
 check_eq "without a login, rotate_after_use does nothing (1h schedule)" "$(jfield svc-use generation)" "1"
 u0=$(date +%s)
 record_use svc-use current
-check "a recorded login makes rotate_after_use = 1s fire" wait_until 6 gen_is svc-use 2
+check "a recorded login makes rotate_after_use = 1s fire" wait_until 20 gen_is svc-use 2
 cu=$(jfield svc-use current_since)
 check "not before 1 s after the login ($((cu - u0)) s)" [ "$((cu - u0))" -ge 1 ]
 check_eq "the rotation after use delivered the new secret" \
@@ -88,7 +88,7 @@ check_eq "the rotation after use delivered the new secret" \
 until=$(jfield svc-use previous_valid_until)
 check "the replaced secret is in grace (2 s)" [ "$until" != null ]
 record_use svc-use current
-check "a login during grace makes the next rotation due, and it happens" wait_until 8 gen_is svc-use 3
+check "a login during grace makes the next rotation due, and it happens" wait_until 20 gen_is svc-use 3
 c3=$(jfield svc-use current_since)
 check "but only once the grace ended (rotated at $c3, grace until $until)" [ "$c3" -ge "$until" ]
 

@@ -28,7 +28,7 @@ PY
 python3 "$T/notify.py" "$T/notify.sock" "$T/notify.log" "$T" &
 npid=$!
 at_exit "kill $npid"
-wait_until 10 test -S "$T/notify.sock" || not_ok "the notify listener is up"
+wait_until 20 test -S "$T/notify.sock" || not_ok "the notify listener is up"
 
 accounts='{ name = "svc-s"; uid = 60001; group = "svc"; grace = "30s"; deliver = ( { file = "'"$T"'/out/svc-s.pw"; } ); },
 	 { name = "svc-t"; uid = 60002; group = "svc"; deliver = ( { file = "'"$T"'/out/svc-t.pw"; } ); }'
@@ -40,7 +40,7 @@ dmn_start NOTIFY_SOCKET="$T/notify.sock" || {
 	done_testing
 	exit 1
 }
-check "READY=1 arrives" wait_until 5 grep -q '^READY=1' "$T/notify.log"
+check "READY=1 arrives" wait_until 20 grep -q '^READY=1' "$T/notify.log"
 check_eq "READY=1 comes after the first sync (store written and sync audited)" \
 	"$(grep -m1 '^READY=1' "$T/notify.log")" "READY=1 synced=1 audited=1"
 check_match "and says what the daemon does" "$(cat "$T/notify.log")" '^STATUS=.+'
@@ -61,15 +61,15 @@ check_eq "an idle daemon does not wake up (metrics rewritten $changes times in 2
 # ---- rotsecctl rotate while the daemon runs ----
 check "rotsecctl rotate works while rotsecd runs" ctl rotate svc-s
 st=$(ctl status svc-s --json)
-check "the daemon notices without a restart: metrics show generation 2" wait_until 3 sh -c \
+check "the daemon notices without a restart: metrics show generation 2" wait_until 20 sh -c \
 	"grep -qx 'rotsec_generation{account=\"svc-s\"} 2' \"$T/rotsec.prom\""
-check "and the new activation time and the previous secret's deadline" wait_until 3 sh -c "
+check "and the new activation time and the previous secret's deadline" wait_until 20 sh -c "
 	grep -qx 'rotsec_last_rotation_timestamp_seconds{account=\"svc-s\"} $(jget "$st" current_since)' \"$T/rotsec.prom\" &&
 	grep -qx 'rotsec_previous_valid_until_timestamp_seconds{account=\"svc-s\"} $(jget "$st" previous_valid_until)' \"$T/rotsec.prom\""
 
 # ---- SIGUSR1 ----
 dmn_signal USR1
-check "SIGUSR1 rotates an account that is not in grace" wait_until 5 gen_is svc-t 2
+check "SIGUSR1 rotates an account that is not in grace" wait_until 20 gen_is svc-t 2
 check_eq "but not one whose previous secret is in grace" "$(jfield svc-s generation)" "2"
 check "SIGUSR1 is logged" grep -q 'SIGUSR1: rotating every account not in grace' "$T/rotsecd.log"
 check_eq "the delivered secret of the rotated account is current" \
@@ -81,7 +81,7 @@ conf_write 'rotate_every = "soon"; grace = "2s"; max_grace = "1h";' '{ name = "s
 	'{ name = "svc-s"; uid = 60001; group = "svc"; deliver = ( { file = "'"$T"'/out/svc-s.pw"; } ); }'
 : >"$T/notify.log"
 dmn_signal HUP
-check "SIGHUP with a broken config logs file:line" wait_until 5 grep -q "^rotsecd: $CONF:9: rotate_every \"soon\"" "$T/rotsecd.log"
+check "SIGHUP with a broken config logs file:line" wait_until 20 grep -q "^rotsecd: $CONF:9: rotate_every \"soon\"" "$T/rotsecd.log"
 check "and says it keeps the previous config" grep -q 'still running on the previous config' "$T/rotsecd.log"
 check "the daemon keeps running" kill -0 "$DPID"
 check "the account the broken config left out is still in the store" cdb -q "$T/store/secrets.cdb" sn:svc-t
@@ -95,13 +95,13 @@ conf_write 'rotate_every = "1h"; grace = "2s"; max_grace = "1h";' '{ name = "svc
 	 { name = "svc-n"; uid = 60003; group = "svc"; deliver = ( { file = "'"$T"'/out/svc-n.pw"; } ); }'
 dmn_signal HUP
 check "SIGHUP with a good config adds the new account to the store" \
-	wait_until 5 cdb -q "$T/store/secrets.cdb" sn:svc-n
-check "its first secret is delivered and current" wait_until 3 sh -c \
+	wait_until 20 cdb -q "$T/store/secrets.cdb" sn:svc-n
+check "its first secret is delivered and current" wait_until 20 sh -c \
 	"\"$CTL\" -c \"$CONF\" verify svc-n <\"$T/out/svc-n.pw\" 2>/dev/null | grep -qx current"
-check "the metrics list it" wait_until 3 grep -q 'rotsec_generation{account="svc-n"} 1' "$T/rotsec.prom"
+check "the metrics list it" wait_until 20 grep -q 'rotsec_generation{account="svc-n"} 1' "$T/rotsec.prom"
 check "the reload is logged" grep -q "reloaded $CONF: 3 accounts" "$T/rotsecd.log"
 dmn_signal USR1
-check "the daemon rotates the new account on SIGUSR1" wait_until 5 gen_is svc-n 2
+check "the daemon rotates the new account on SIGUSR1" wait_until 20 gen_is svc-n 2
 
 # ---- metrics: Prometheus text format ----
 cat >"$T/promparse.py" <<'PY'
@@ -168,7 +168,7 @@ dmn_stop
 check_eq "SIGTERM stops the daemon with status 0" "$?" "0"
 check_eq "rotsec_up becomes 0" "$(metric rotsec_up)" "0"
 check "the metrics still parse after the stop" python3 "$T/promparse.py" "$T/rotsec.prom"
-check "systemd was told STOPPING=1" wait_until 3 grep -q '^STOPPING=1' "$T/notify.log"
+check "systemd was told STOPPING=1" wait_until 20 grep -q '^STOPPING=1' "$T/notify.log"
 check "the stop is logged" grep -q 'rotsecd stopping' "$T/rotsecd.log"
 
 # ---- SIGTERM waits for the current step ----
@@ -185,7 +185,7 @@ conf_write 'rotate_every = "1h"; grace = "2s"; max_grace = "1h";' '{ name = "svc
 dmn_start || not_ok "rotsecd starts with a slow consumer"
 rm -f "$T/slow.started" "$T/slow.got"
 dmn_signal USR1
-wait_until 5 test -e "$T/slow.started"
+wait_until 20 test -e "$T/slow.started"
 dmn_stop
 check_eq "SIGTERM during a delivery waits for it, then exits 0" "$?" "0"
 check_eq "the delivery finished: the consumer has the current secret" \

@@ -51,7 +51,7 @@ SH
 cat >"$T/hang" <<'SH'
 #!/bin/sh
 echo $$ >"$1/hang.pid"
-exec sleep 30
+exec sleep 60
 SH
 chmod 0755 "$T/as-backup" "$T/hang"
 conf_write 'rotate_every = "1h"; grace = "2s"; max_grace = "1h"; retry_min = "1h"; retry_max = "1h";' \
@@ -64,7 +64,7 @@ conf_write 'rotate_every = "1h"; grace = "2s"; max_grace = "1h"; retry_min = "1h
 rm -f "$T/rotsec.prom"
 $confine "$ROTSECD" -c "$CONF" -f >>"$T/rotsecd.log" 2>&1 &
 DPID=$!
-if wait_until 15 grep -q '^rotsec_up 1' "$T/rotsec.prom"; then
+if wait_until 20 grep -q '^rotsec_up 1' "$T/rotsec.prom"; then
 	ok "rotsecd starts with only the unit's capabilities and no_new_privs"
 else
 	not_ok "rotsecd starts with only the unit's capabilities and no_new_privs"
@@ -76,9 +76,9 @@ check_eq "a file delivery to another user's private dir has that owner and mode"
 check_eq "and holds the current secret" "$(verify_as svc-a "$T/bk/svc-a.pw")" "current"
 check_eq "a delivery command runs as its user" "$(cat "$T/bk/uid" 2>/dev/null)" "34"
 check_eq "and gets the same secret" "$(cat "$T/bk/got" 2>/dev/null)" "$(cat "$T/bk/svc-a.pw" 2>/dev/null)"
-check "a command of another user that runs past its timeout is killed" wait_until 5 sh -c \
+check "a command of another user that runs past its timeout is killed" wait_until 20 sh -c \
 	"test -s '$T/bk/hang.pid' && ! kill -0 \$(cat '$T/bk/hang.pid') 2>/dev/null"
-check "and its delivery is recorded as failed" wait_until 3 sh -c \
+check "and its delivery is recorded as failed" wait_until 20 sh -c \
 	"grep '\"account\":\"svc-h\"' '$T/audit.jsonl' | grep -q '\"result\":\"failed\"'"
 check "rotsecd stops cleanly" dmn_stop
 done_testing
