@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,8 +253,8 @@ void rs_atomic_cleanup(int dirfd, const char *name)
 	closedir(d);
 }
 
-int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
-                    gid_t gid)
+static int atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
+                        gid_t gid, bool scan)
 {
 	static const char chars[] =
 	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -265,7 +266,8 @@ int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mod
 	if (strlen(name) >= sizeof(a->name) || strchr(name, '/'))
 		return -EINVAL;
 	memcpy(a->name, name, strlen(name) + 1);
-	rs_atomic_cleanup(dirfd, name);
+	if (scan)
+		rs_atomic_cleanup(dirfd, name);
 
 	for (tries = 0; tries < 100; tries++) {
 		unsigned char rnd[6];
@@ -298,6 +300,12 @@ int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mod
 	}
 	r = fault_at("created", name);
 	return r;
+}
+
+int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
+                    gid_t gid)
+{
+	return atomic_begin(a, dirfd, name, mode, uid, gid, true);
 }
 
 int rs_atomic_write(struct rs_atomic *a, const void *buf, size_t len)
@@ -349,19 +357,31 @@ void rs_atomic_abort(struct rs_atomic *a)
 	errno = saved;
 }
 
-int rs_atomic_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
-                      uid_t uid, gid_t gid)
+static int atomic_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                          uid_t uid, gid_t gid, bool scan)
 {
 	struct rs_atomic a;
 	int r;
 
-	r = rs_atomic_begin(&a, dirfd, name, mode, uid, gid);
+	r = atomic_begin(&a, dirfd, name, mode, uid, gid, scan);
 	if (r == 0)
 		r = rs_atomic_write(&a, buf, len);
 	if (r == 0)
 		r = rs_atomic_commit(&a);
 	rs_atomic_abort(&a);
 	return r;
+}
+
+int rs_atomic_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                      uid_t uid, gid_t gid)
+{
+	return atomic_replace(dirfd, name, buf, len, mode, uid, gid, true);
+}
+
+int rs_atomic_replace_noscan(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                             uid_t uid, gid_t gid)
+{
+	return atomic_replace(dirfd, name, buf, len, mode, uid, gid, false);
 }
 
 int rs_mkdir_p1(const char *path, mode_t mode)

@@ -382,7 +382,8 @@ static int new_secret(struct rs_engine *e, const struct rs_account_cfg *acc, uin
 
 static int save_journal(struct rs_engine *e, const struct rs_journal *j)
 {
-	int r = rs_journal_save(e->statefd, j);
+	int r = e->temps_swept ? rs_journal_save_noscan(e->statefd, j)
+	                       : rs_journal_save(e->statefd, j);
 
 	if (r < 0)
 		snprintf(e->why, sizeof(e->why), "cannot write the journal of %s in %s: %s",
@@ -456,6 +457,9 @@ static void audit_step(struct rs_engine *e, const char *event, const struct rs_j
 	audit_result(e, &ev);
 }
 
+static int journal_activated(struct rs_engine *e, const struct rs_account_cfg *acc,
+                             struct rs_journal *j, int64_t since);
+
 /* Activate a journal at step GENERATED. Store lock held by the caller through t. */
 static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
                            struct rs_journal *j, struct txn *t)
@@ -471,23 +475,30 @@ static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc
 	}
 	if (rec->generation == j->generation && strcmp(rec->current, j->hash) == 0) {
 		/* Crashed after the store write, before the journal said so. */
-		j->activated = rec->current_since;
-		j->held = hold_while_delivering(acc, j);
+		return journal_activated(e, acc, j, rec->current_since);
 	} else if (rec->generation + 1 == j->generation) {
 		activate_rec(acc, j, rec, now);
 		r = txn_write_secrets(e, t);
 		if (r < 0)
 			return r;
-		j->activated = now;
-		j->held = hold_while_delivering(acc, j);
 		(void)RS_FAULT("rotate.activated");
-	} else {
-		snprintf(e->why, sizeof(e->why),
-		         "journal of %s (generation %" PRIu64 ") does not follow the store "
-		         "(generation %" PRIu64 "); not touching it",
-		         acc->name, j->generation, rec->generation);
-		return -EPROTO;
+		return journal_activated(e, acc, j, now);
 	}
+	snprintf(e->why, sizeof(e->why),
+	         "journal of %s (generation %" PRIu64 ") does not follow the store "
+	         "(generation %" PRIu64 "); not touching it",
+	         acc->name, j->generation, rec->generation);
+	return -EPROTO;
+}
+
+/* The store holds j's secret as current since `since`: journal the step and audit it. */
+static int journal_activated(struct rs_engine *e, const struct rs_account_cfg *acc,
+                             struct rs_journal *j, int64_t since)
+{
+	int r;
+
+	j->activated = since;
+	j->held = hold_while_delivering(acc, j);
 	j->step = RS_STEP_ACTIVATED;
 	r = save_journal(e, j);
 	if (r < 0)
@@ -639,17 +650,49 @@ out:
 	return r;
 }
 
-/* Step GENERATED -> ACTIVATED, in its own store transaction. */
+/*
+ * Whether the store already holds j's secret as current (a sync wrote the first secrets
+ * of its new accounts in one store write before journaling them), looked up in `snap`, a
+ * read-only mapping kept across accounts: 1 and its activation time, 0 when not (or when
+ * the mapping cannot tell: the caller then takes the store transaction). No store lock is
+ * needed: the current secret and generation of an account change only under its account
+ * lock, which the caller holds.
+ */
+static int already_active(struct rs_store *snap, const struct rs_journal *j, int64_t *since)
+{
+	const struct rs_map *m;
+	struct rs_secret_rec rec;
+	int found;
+
+	if (!snap || rs_store_acquire(snap, &m, NULL, 0) < 0)
+		return 0;
+	found = rs_map_secret_by_name(m, j->name, &rec);
+	rs_store_release(snap, m);
+	if (found != 1 || rec.generation != j->generation || strcmp(rec.current, j->hash) != 0)
+		return 0;
+	*since = rec.current_since;
+	return 1;
+}
+
+/* Step GENERATED -> ACTIVATED, in its own store transaction unless `snap` shows that the
+ * store is already there: a transaction reads the whole store, and one per account would
+ * make a sync of N new accounts quadratic. */
 static int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *acc,
-                              struct rs_journal *j)
+                              struct rs_journal *j, struct rs_store *snap)
 {
 	struct txn t;
-	int r = txn_begin(e, &t);
+	int64_t since;
+	int r;
 
-	if (r < 0)
-		return r;
-	r = activate_locked(e, acc, j, &t);
-	txn_end(&t);
+	if (already_active(snap, j, &since)) {
+		r = journal_activated(e, acc, j, since);
+	} else {
+		r = txn_begin(e, &t);
+		if (r < 0)
+			return r;
+		r = activate_locked(e, acc, j, &t);
+		txn_end(&t);
+	}
 	if (r == 0)
 		e->resumed++;
 	return r;
@@ -658,14 +701,14 @@ static int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *
 /* Finish what acc's journal left unfinished. Account lock held by the caller. With
  * only_due, failed deliveries are retried only once their backoff has passed. */
 static int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
-                         struct rs_journal *j, bool only_due)
+                         struct rs_journal *j, bool only_due, struct rs_store *snap)
 {
 	bool due = j->ndeliver != acc->ndeliver, all_ok = true;
 	int64_t now = now_s();
 	int r = 0;
 
 	if (j->step == RS_STEP_GENERATED) {
-		r = activate_journaled(e, acc, j);
+		r = activate_journaled(e, acc, j, snap);
 		if (r < 0)
 			return r;
 	}
@@ -688,6 +731,17 @@ static const struct rs_account_cfg *configured(struct rs_engine *e, const char *
 	if (!acc)
 		snprintf(e->why, sizeof(e->why), "%s is not an account of %s", name, e->cfg->file);
 	return acc;
+}
+
+/* Remove NAME's stale journal temps (account lock held) and skip that scan at the
+ * following journal writes of this operation, which clears temps_swept when it ends. */
+static void sweep_journal_temps(struct rs_engine *e, const char *name)
+{
+	char file[RS_NAME_MAX + 8];
+
+	snprintf(file, sizeof(file), "%s.state", name);
+	rs_atomic_cleanup(e->statefd, file);
+	e->temps_swept = true;
 }
 
 static int lock_account(struct rs_engine *e, const char *name)
@@ -716,10 +770,13 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	lockfd = lock_account(e, name);
 	if (lockfd < 0)
 		return lockfd;
+	/* The rotation writes the journal three times or more: look for a killed writer's
+	 * temp files once, here under the lock, rather than at every write. */
+	sweep_journal_temps(e, name);
 	r = rs_journal_load(e->statefd, name, &j);
 	if (r == 0 && j.step == RS_STEP_GENERATED) {
 		/* An earlier rotation was interrupted: finish it rather than start another. */
-		r = resume_locked(e, acc, &j, false);
+		r = resume_locked(e, acc, &j, false, NULL);
 		goto out;
 	}
 	failures = r == 0 ? j.failures : 0;
@@ -763,6 +820,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 out:
 	txn_end(&t);
 	rs_secret_free(&s);
+	e->temps_swept = false;
 	close(lockfd);
 	return r;
 }
@@ -847,7 +905,7 @@ int rs_engine_deliver(struct rs_engine *e, const char *name, bool all)
 		goto out;
 	}
 	if (j.step == RS_STEP_GENERATED)
-		r = activate_journaled(e, acc, &j);
+		r = activate_journaled(e, acc, &j, NULL);
 	if (r == 0)
 		r = deliver_locked(e, acc, &j, all);
 out:
@@ -898,10 +956,18 @@ static void remove_stale_journal_temps(struct rs_engine *e)
 
 int rs_engine_resume(struct rs_engine *e, const char *name, bool only_due)
 {
+	bool swept = e->temps_swept;
+	struct rs_store snap, *sp = NULL;
 	int first = 0;
 
-	if (!name)
+	if (!name) {
 		remove_stale_journal_temps(e);
+		e->temps_swept = true;
+		/* One read-only mapping of the store for every account, not a store
+		 * transaction each (activate_journaled). */
+		if (rs_store_init(&snap, e->cfg->store_dir, RS_SECRETS_FILE) == 0)
+			sp = &snap;
+	}
 
 	for (size_t i = 0; i < e->cfg->naccounts; i++) {
 		const struct rs_account_cfg *acc = &e->cfg->accounts[i];
@@ -917,13 +983,16 @@ int rs_engine_resume(struct rs_engine *e, const char *name, bool only_due)
 		}
 		r = rs_journal_load(e->statefd, acc->name, &j);
 		if (r == 0)
-			r = resume_locked(e, acc, &j, only_due);
+			r = resume_locked(e, acc, &j, only_due, sp);
 		else if (r == -ENOENT)
 			r = 0;
 		close(lockfd);
 		if (r < 0 && !first)
 			first = r;
 	}
+	if (sp)
+		rs_store_close(sp);
+	e->temps_swept = swept;
 	return first;
 }
 
@@ -1087,6 +1156,9 @@ int rs_engine_sync(struct rs_engine *e)
 	r = rs_store_load_secrets(cfg->store_dir, &cur, &gen, e->why, sizeof(e->why));
 	if (r < 0)
 		return r;
+	/* One scan of the state dir for stale journal temps, then none per journal write. */
+	remove_stale_journal_temps(e);
+	e->temps_swept = true;
 	pn = calloc(cfg->naccounts + 1, sizeof(*pn));
 	removed = calloc(cur.n + 1, sizeof(*removed));
 	rs_secrets_data_free(&cur);
@@ -1128,6 +1200,7 @@ int rs_engine_sync(struct rs_engine *e)
 	/* Activating a first secret is part of creating the account, not a resumption. */
 	e->resumed -= e->resumed - resumed < e->created ? e->resumed - resumed : e->created;
 out:
+	e->temps_swept = false;
 	free(pn);
 	free(removed);
 	return r;

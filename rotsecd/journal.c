@@ -279,7 +279,7 @@ int rs_journal_load(int statefd, const char *name, struct rs_journal *j)
 	return 0;
 }
 
-int rs_journal_save(int statefd, const struct rs_journal *j)
+static int journal_save(int statefd, const struct rs_journal *j, bool scan)
 {
 	char file[RS_NAME_MAX + 8], buf[JOURNAL_MAX];
 	size_t len = 0, i;
@@ -308,7 +308,18 @@ int rs_journal_save(int statefd, const struct rs_journal *j)
 			return -EOVERFLOW;
 		len += (size_t)n;
 	}
-	return rs_atomic_replace(statefd, file, buf, len, 0600, 0, 0);
+	return scan ? rs_atomic_replace(statefd, file, buf, len, 0600, 0, 0)
+	            : rs_atomic_replace_noscan(statefd, file, buf, len, 0600, 0, 0);
+}
+
+int rs_journal_save(int statefd, const struct rs_journal *j)
+{
+	return journal_save(statefd, j, true);
+}
+
+int rs_journal_save_noscan(int statefd, const struct rs_journal *j)
+{
+	return journal_save(statefd, j, false);
 }
 
 int rs_journal_remove(int statefd, const char *name)

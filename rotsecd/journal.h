@@ -78,6 +78,9 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 
 int rs_journal_load(int statefd, const char *name, struct rs_journal *j);
 int rs_journal_save(int statefd, const struct rs_journal *j);
+/* The same without looking for a killed writer's temp files (rs_atomic_replace_noscan):
+ * for an operation that has just removed them under the account's lock. */
+int rs_journal_save_noscan(int statefd, const struct rs_journal *j);
 int rs_journal_remove(int statefd, const char *name);
 
 /* Seal `s` into j->sealed (bound to j->name and j->generation); unseal checks the binding. */
