@@ -4,7 +4,8 @@
  * The load runs in two passes over the libconfig tree, because references can point
  * forward (a delivery owned by an account defined further down, an account whose group is
  * defined after it):
- *   1. every entry is parsed on its own: types, ranges, paths, durations, duplicates;
+ *   1. every entry is parsed on its own: types, ranges, paths, durations; then each list
+ *      as a whole, through sorted indexes: duplicates, collisions with the system files;
  *   2. names are resolved: primary and supplementary groups, delivery owners and users,
  *      group members, supplementary gid lists.
  * Every list element gets a struct in the output even when it is broken, so index i in
@@ -44,6 +45,125 @@
 #define MIN_ENTROPY_BITS  64.0
 #define GOOD_ENTROPY_BITS 128.0
 
+/* ---- sorted indexes ------------------------------------------------------------------ */
+
+/*
+ * Every "which entry has this name or id" question of the load goes through an index
+ * sorted once, never through a scan of the other entries: configs of 100,000 accounts and
+ * passwd files of as many users are real (benchmarks compare with chpasswd on such a copy
+ * of /etc/passwd), and a scan per entry made the load quadratic, minutes instead of a
+ * second. Equal keys sort by position, so the first of a run is the entry that comes first
+ * in the file: the one a duplicate is reported against, and the one a lookup returns, as
+ * the scans did.
+ */
+struct key_ref {
+	const char *name; /* the key when it is a string; NULL when it is `id` */
+	uint32_t id;
+	size_t pos; /* where the entry is: index in its array, or its rank in the file */
+};
+
+static int key_cmp(const struct key_ref *x, const struct key_ref *y)
+{
+	if (x->name && y->name)
+		return strcmp(x->name, y->name);
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int key_ref_cmp(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+	int c = key_cmp(x, y);
+
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static void index_sort(struct key_ref *refs, size_t n)
+{
+	/* qsort(3) is declared nonnull: an empty index may be a NULL pointer. */
+	if (n > 1)
+		qsort(refs, n, sizeof(*refs), key_ref_cmp);
+}
+
+/* The first ref with this key in a sorted index, or NULL. A lower bound, not bsearch(3),
+ * which may land on any of several equal keys. */
+static const struct key_ref *index_find(const struct key_ref *refs, size_t n, const char *name,
+                                        uint32_t id)
+{
+	const struct key_ref key = {name, id, 0};
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (key_cmp(&refs[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && key_cmp(&refs[lo], &key) == 0 ? &refs[lo] : NULL;
+}
+
+/*
+ * For a sorted index of entries whose positions are below npos, an array (*first) where
+ * (*first)[p] is the position of the earliest entry with the same key as the entry at
+ * position p: p itself when none comes before it, or when that entry has no ref (no key
+ * to collide on). Freed by the caller.
+ */
+static int index_first_of_key(const struct key_ref *refs, size_t n, size_t npos, size_t **first)
+{
+	size_t *f = malloc((npos ? npos : 1) * sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t p = 0; p < npos; p++)
+		f[p] = p;
+	for (size_t k = 1, head = 0; k < n; k++) {
+		if (key_cmp(&refs[head], &refs[k]) != 0)
+			head = k;
+		else
+			f[refs[k].pos] = refs[head].pos;
+	}
+	*first = f;
+	return 0;
+}
+
+/* Drop the repeats from names[] or ids[] (whichever is non-NULL), keeping each first
+ * occurrence where it was: what checking each against those before it would keep. */
+static int dedupe_keep_first(char (*names)[RS_NAME_MAX + 1], uint32_t *ids, size_t *n)
+{
+	struct key_ref *refs = NULL;
+	size_t *first = NULL, kept = 0;
+	int r = 0;
+
+	if (*n < 2)
+		goto out;
+	refs = malloc(*n * sizeof(*refs));
+	if (!refs) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < *n; i++)
+		refs[i] = (struct key_ref){names ? names[i] : NULL, ids ? ids[i] : 0, i};
+	index_sort(refs, *n);
+	r = index_first_of_key(refs, *n, *n, &first);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < *n; i++) {
+		if (first[i] != i)
+			continue;
+		if (kept != i && names)
+			memcpy(names[kept], names[i], sizeof(names[i]));
+		if (kept != i && ids)
+			ids[kept] = ids[i];
+		kept++;
+	}
+	*n = kept;
+out:
+	free(first);
+	free(refs);
+	return r;
+}
+
 /* ---- system databases ------------------------------------------------------------- */
 
 struct sys_entry {
@@ -56,6 +176,7 @@ struct sys_entry {
 struct sysdb {
 	struct sys_entry *e;
 	size_t n;
+	struct key_ref *by_name, *by_id; /* e sorted both ways, for the lookups */
 };
 
 static void sysdb_free(struct sysdb *db)
@@ -63,8 +184,28 @@ static void sysdb_free(struct sysdb *db)
 	for (size_t i = 0; i < db->n; i++)
 		free(db->e[i].name);
 	free(db->e);
-	db->e = NULL;
-	db->n = 0;
+	free(db->by_name);
+	free(db->by_id);
+	memset(db, 0, sizeof(*db));
+}
+
+/* Every account, group and delivery owner is looked up here, by name and by id. Ties keep
+ * file order: a name written twice answers with its first line, as getpwnam(3) would. */
+static int sysdb_index(struct sysdb *db)
+{
+	size_t cap = db->n ? db->n : 1;
+
+	db->by_name = malloc(cap * sizeof(*db->by_name));
+	db->by_id = malloc(cap * sizeof(*db->by_id));
+	if (!db->by_name || !db->by_id)
+		return -ENOMEM;
+	for (size_t i = 0; i < db->n; i++) {
+		db->by_name[i] = (struct key_ref){db->e[i].name, 0, i};
+		db->by_id[i] = (struct key_ref){NULL, db->e[i].id, i};
+	}
+	index_sort(db->by_name, db->n);
+	index_sort(db->by_id, db->n);
+	return 0;
 }
 
 /* Digits only, fits in 32 bits: what shadow-utils writes. */
@@ -146,6 +287,8 @@ static int sysdb_load(const char *path, bool with_gid, struct sysdb *db)
 	}
 	if (ferror(f))
 		r = -EIO;
+	else
+		r = sysdb_index(db);
 out:
 	free(buf);
 	if (f)
@@ -157,18 +300,16 @@ out:
 
 static const struct sys_entry *sysdb_by_name(const struct sysdb *db, const char *name)
 {
-	for (size_t i = 0; i < db->n; i++)
-		if (strcmp(db->e[i].name, name) == 0)
-			return &db->e[i];
-	return NULL;
+	const struct key_ref *k = index_find(db->by_name, db->n, name, 0);
+
+	return k ? &db->e[k->pos] : NULL;
 }
 
 static const struct sys_entry *sysdb_by_id(const struct sysdb *db, uint32_t id)
 {
-	for (size_t i = 0; i < db->n; i++)
-		if (db->e[i].id == id)
-			return &db->e[i];
-	return NULL;
+	const struct key_ref *k = index_find(db->by_id, db->n, NULL, id);
+
+	return k ? &db->e[k->pos] : NULL;
 }
 
 /* ---- policy keys -------------------------------------------------------------------- */
@@ -257,6 +398,10 @@ struct loader {
 	struct pol_src def_src; /* the defaults section */
 	const config_setting_t *groups_list, *accounts_list;
 	char *incdir; /* the config's directory, where @include looks */
+	/* The config's own groups and accounts that have a name, sorted (key_ref_cmp) once
+	 * their list is parsed: groups by name and by gid, accounts by name. */
+	struct key_ref *grp_by_name, *grp_by_gid, *acc_by_name;
+	size_t ngrp_named, nacc_named;
 	size_t diag_cap;
 	int err; /* internal failure (-ENOMEM): the load fails with it */
 };
@@ -981,26 +1126,28 @@ static void check_policy(struct loader *ld, const struct rs_policy_cfg *p,
 
 static const char *const group_keys[] = {"name", "gid", "members", NULL};
 
-static int add_name(struct loader *ld, char (**arr)[RS_NAME_MAX + 1], size_t *n, const char *name)
+/* An array grown one element at a time is full when its length is 0 or a power of two:
+ * its capacity doubles then, and is never stored. A group collects a member per account
+ * naming it: growing by one would copy the whole array on each. */
+static bool grow_now(size_t n)
 {
-	char(*na)[RS_NAME_MAX + 1] = realloc(*arr, (*n + 1) * sizeof(**arr));
-
-	if (!na) {
-		ld->err = -ENOMEM;
-		return -ENOMEM;
-	}
-	snprintf(na[*n], RS_NAME_MAX + 1, "%s", name);
-	*arr = na;
-	(*n)++;
-	return 0;
+	return (n & (n - 1)) == 0;
 }
 
-static bool has_name(char (*arr)[RS_NAME_MAX + 1], size_t n, const char *name)
+static int add_name(struct loader *ld, char (**arr)[RS_NAME_MAX + 1], size_t *n, const char *name)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(arr[i], name) == 0)
-			return true;
-	return false;
+	if (grow_now(*n)) {
+		char(*na)[RS_NAME_MAX + 1] = realloc(*arr, (*n ? *n * 2 : 1) * sizeof(**arr));
+
+		if (!na) {
+			ld->err = -ENOMEM;
+			return -ENOMEM;
+		}
+		*arr = na;
+	}
+	snprintf((*arr)[*n], RS_NAME_MAX + 1, "%s", name);
+	(*n)++;
+	return 0;
 }
 
 static void parse_group(struct loader *ld, size_t idx)
@@ -1008,7 +1155,7 @@ static void parse_group(struct loader *ld, size_t idx)
 	const config_setting_t *e = config_setting_get_elem(ld->groups_list, (unsigned)idx);
 	struct rs_group_cfg *g = &ld->cfg->groups[idx];
 	const config_setting_t *s, *name_s, *gid_s;
-	char ctx[64], at[PATH_MAX + 32];
+	char ctx[64];
 
 	/* Not a group: reported by want_list_of_groups, the slot stays empty. */
 	if (!config_setting_is_group(e))
@@ -1039,47 +1186,99 @@ static void parse_group(struct loader *ld, size_t idx)
 		     i++) {
 			char m[RS_NAME_MAX + 1];
 
-			if (get_ref_name(ld, config_setting_get_elem(s, (unsigned)i), m) < 0)
-				continue;
-			if (!has_name(g->members, g->nmembers, m) &&
+			/* Repeats are dropped once pass 2 has added its own (resolve). */
+			if (get_ref_name(ld, config_setting_get_elem(s, (unsigned)i), m) == 0 &&
 			    add_name(ld, &g->members, &g->nmembers, m) < 0)
 				return;
 		}
 	}
+}
 
-	/* Unique among the config's groups; the earlier entry is the one to name. */
-	for (size_t j = 0; j < idx; j++) {
-		const struct rs_group_cfg *o = &ld->cfg->groups[j];
+/*
+ * Names and gids unique among the config's groups and absent from group_file, once all
+ * groups are parsed: sorted, a duplicate is found next to the first entry with its key,
+ * the one the message names, instead of comparing each group with every earlier one.
+ * Leaves ld->grp_by_name and ld->grp_by_gid for pass 2.
+ */
+static void check_groups(struct loader *ld)
+{
+	const struct rs_config *cfg = ld->cfg;
+	struct key_ref *by_gid = NULL; /* every group with a gid, named or not */
+	size_t *name_first = NULL, *gid_first = NULL, ngid = 0;
+	size_t cap = cfg->ngroups ? cfg->ngroups : 1;
+	char at[PATH_MAX + 32];
+	int r = 0;
 
-		if (g->name[0] && strcmp(o->name, g->name) == 0) {
+	ld->grp_by_name = malloc(cap * sizeof(*ld->grp_by_name));
+	ld->grp_by_gid = malloc(cap * sizeof(*ld->grp_by_gid));
+	by_gid = malloc(cap * sizeof(*by_gid));
+	if (!ld->grp_by_name || !ld->grp_by_gid || !by_gid) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		const struct rs_group_cfg *g = &cfg->groups[i];
+
+		/* A group without a valid name cannot be referred to: not in the lookups. */
+		if (g->name[0]) {
+			ld->grp_by_name[ld->ngrp_named] = (struct key_ref){g->name, 0, i};
+			ld->grp_by_gid[ld->ngrp_named++] = (struct key_ref){NULL, g->gid, i};
+		}
+		if (g->gid)
+			by_gid[ngid++] = (struct key_ref){NULL, g->gid, i};
+	}
+	index_sort(ld->grp_by_name, ld->ngrp_named);
+	index_sort(ld->grp_by_gid, ld->ngrp_named);
+	index_sort(by_gid, ngid);
+	r = index_first_of_key(ld->grp_by_name, ld->ngrp_named, cfg->ngroups, &name_first);
+	if (r == 0)
+		r = index_first_of_key(by_gid, ngid, cfg->ngroups, &gid_first);
+	if (r < 0)
+		goto out;
+
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		const struct rs_group_cfg *g = &cfg->groups[i];
+		const struct sys_entry *se_name = NULL, *se_gid = NULL;
+		const config_setting_t *name_s, *gid_s;
+		size_t j;
+
+		/* Redefining a local group would give the host two answers for one name or
+		 * id. */
+		if (ld->gr_ok && g->name[0])
+			se_name = sysdb_by_name(&ld->gr, g->name);
+		if (ld->gr_ok && g->gid)
+			se_gid = sysdb_by_id(&ld->gr, g->gid);
+		/* The usual case: nothing to report, spare the settings lookups. */
+		if (name_first[i] == i && gid_first[i] == i && !se_name && !se_gid)
+			continue;
+		name_s = elem_member(ld->groups_list, i, "name");
+		gid_s = elem_member(ld->groups_list, i, "gid");
+		if ((j = name_first[i]) != i) {
 			where(ld, name_s, elem_member(ld->groups_list, j, "name"), at, sizeof(at));
 			error_at(ld, name_s, "group \"%s\" is already defined at %s", g->name, at);
 		}
-		if (g->gid && o->gid == g->gid) {
+		if ((j = gid_first[i]) != i) {
 			where(ld, gid_s, elem_member(ld->groups_list, j, "gid"), at, sizeof(at));
 			error_at(ld, gid_s, "gid %u is already used by group \"%s\" at %s", g->gid,
-			         o->name, at);
+			         cfg->groups[j].name, at);
 		}
-	}
-	/* Redefining a local group would give the host two answers for one name or id. */
-	if (ld->gr_ok && g->name[0]) {
-		const struct sys_entry *se = sysdb_by_name(&ld->gr, g->name);
-
-		if (se)
+		if (se_name)
 			error_at(ld, name_s,
 			         "group \"%s\" already exists in %s (line %u): rotsec defines new "
 			         "groups only; use it by name in an account's group or groups "
 			         "instead",
-			         g->name, ld->cfg->group_file, se->line);
-	}
-	if (ld->gr_ok && g->gid) {
-		const struct sys_entry *se = sysdb_by_id(&ld->gr, g->gid);
-
-		if (se)
+			         g->name, cfg->group_file, se_name->line);
+		if (se_gid)
 			error_at(ld, gid_s,
 			         "gid %u is already used by group \"%s\" in %s (line %u)", g->gid,
-			         se->name, ld->cfg->group_file, se->line);
+			         se_gid->name, cfg->group_file, se_gid->line);
 	}
+out:
+	if (r < 0)
+		ld->err = r;
+	free(name_first);
+	free(gid_first);
+	free(by_gid);
 }
 
 /* ---- deliveries --------------------------------------------------------------------- */
@@ -1273,7 +1472,7 @@ static void parse_account(struct loader *ld, size_t idx)
 	struct rs_account_cfg *a = &ld->cfg->accounts[idx];
 	const config_setting_t *s, *name_s, *uid_s;
 	struct pol_src own;
-	char ctx[64], at[PATH_MAX + 32];
+	char ctx[64];
 
 	if (!config_setting_is_group(e))
 		return;
@@ -1356,57 +1555,104 @@ static void parse_account(struct loader *ld, size_t idx)
 	a->pol = ld->cfg->defaults;
 	parse_policy(ld, e, &a->pol, &own);
 	check_policy(ld, &a->pol, &own, &ld->def_src);
+}
 
-	for (size_t j = 0; j < idx; j++) {
-		const struct rs_account_cfg *o = &ld->cfg->accounts[j];
+/*
+ * Names and uids unique among the config's accounts and absent from passwd_file, once all
+ * accounts are parsed; sorted, as check_groups does for groups. Leaves ld->acc_by_name for
+ * pass 2.
+ */
+static void check_accounts(struct loader *ld)
+{
+	const struct rs_config *cfg = ld->cfg;
+	struct key_ref *by_uid = NULL;
+	size_t *name_first = NULL, *uid_first = NULL, nuid = 0;
+	size_t cap = cfg->naccounts ? cfg->naccounts : 1;
+	char at[PATH_MAX + 32];
+	int r = 0;
 
-		if (a->name[0] && strcmp(o->name, a->name) == 0) {
+	ld->acc_by_name = malloc(cap * sizeof(*ld->acc_by_name));
+	by_uid = malloc(cap * sizeof(*by_uid));
+	if (!ld->acc_by_name || !by_uid) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		const struct rs_account_cfg *a = &cfg->accounts[i];
+
+		if (a->name[0])
+			ld->acc_by_name[ld->nacc_named++] = (struct key_ref){a->name, 0, i};
+		if (a->uid)
+			by_uid[nuid++] = (struct key_ref){NULL, a->uid, i};
+	}
+	index_sort(ld->acc_by_name, ld->nacc_named);
+	index_sort(by_uid, nuid);
+	r = index_first_of_key(ld->acc_by_name, ld->nacc_named, cfg->naccounts, &name_first);
+	if (r == 0)
+		r = index_first_of_key(by_uid, nuid, cfg->naccounts, &uid_first);
+	if (r < 0)
+		goto out;
+
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		const struct rs_account_cfg *a = &cfg->accounts[i];
+		const struct sys_entry *se_name = NULL, *se_uid = NULL;
+		const config_setting_t *name_s, *uid_s;
+		size_t j;
+
+		/* Two sources answering for one name or uid: which one NSS returns would
+		 * depend on the order in nsswitch.conf, and file ownership would be shared by
+		 * accident. */
+		if (ld->pw_ok && a->name[0])
+			se_name = sysdb_by_name(&ld->pw, a->name);
+		if (ld->pw_ok && a->uid)
+			se_uid = sysdb_by_id(&ld->pw, a->uid);
+		if (name_first[i] == i && uid_first[i] == i && !se_name && !se_uid)
+			continue;
+		name_s = elem_member(ld->accounts_list, i, "name");
+		uid_s = elem_member(ld->accounts_list, i, "uid");
+		if ((j = name_first[i]) != i) {
 			where(ld, name_s, elem_member(ld->accounts_list, j, "name"), at,
 			      sizeof(at));
 			error_at(ld, name_s, "account \"%s\" is already defined at %s", a->name,
 			         at);
 		}
-		if (a->uid && o->uid == a->uid) {
+		if ((j = uid_first[i]) != i) {
 			where(ld, uid_s, elem_member(ld->accounts_list, j, "uid"), at, sizeof(at));
 			error_at(ld, uid_s, "uid %u is already used by account \"%s\" at %s",
-			         a->uid, o->name, at);
+			         a->uid, cfg->accounts[j].name, at);
 		}
-	}
-	/* Two sources answering for one name or uid: which one NSS returns would depend on
-	 * the order in nsswitch.conf, and file ownership would be shared by accident. */
-	if (ld->pw_ok && a->name[0]) {
-		const struct sys_entry *se = sysdb_by_name(&ld->pw, a->name);
-
-		if (se)
+		if (se_name)
 			error_at(ld, name_s,
 			         "account \"%s\" already exists in %s (line %u): rotsec only "
 			         "manages "
 			         "accounts it defines; choose another name",
-			         a->name, ld->cfg->passwd_file, se->line);
-	}
-	if (ld->pw_ok && a->uid) {
-		const struct sys_entry *se = sysdb_by_id(&ld->pw, a->uid);
-
-		if (se)
+			         a->name, cfg->passwd_file, se_name->line);
+		if (se_uid)
 			error_at(ld, uid_s, "uid %u is already used by user \"%s\" in %s (line %u)",
-			         a->uid, se->name, ld->cfg->passwd_file, se->line);
+			         a->uid, se_uid->name, cfg->passwd_file, se_uid->line);
 	}
+out:
+	if (r < 0)
+		ld->err = r;
+	free(name_first);
+	free(uid_first);
+	free(by_uid);
 }
 
 /* ---- pass 2: names to ids ----------------------------------------------------------- */
 
-static struct rs_group_cfg *cfg_group(const struct rs_config *cfg, const char *name)
+/* The first group of the config with this name. */
+static struct rs_group_cfg *cfg_group(const struct loader *ld, const char *name)
 {
-	for (size_t i = 0; i < cfg->ngroups; i++)
-		if (cfg->groups[i].name[0] && strcmp(cfg->groups[i].name, name) == 0)
-			return &cfg->groups[i];
-	return NULL;
+	const struct key_ref *k = index_find(ld->grp_by_name, ld->ngrp_named, name, 0);
+
+	return k ? &ld->cfg->groups[k->pos] : NULL;
 }
 
 /* Config groups first: they are what the store will define. */
 static int resolve_group(const struct loader *ld, const char *name, uint32_t *gid)
 {
-	const struct rs_group_cfg *g = cfg_group(ld->cfg, name);
+	const struct rs_group_cfg *g = cfg_group(ld, name);
 	const struct sys_entry *se;
 
 	if (g) {
@@ -1439,33 +1685,34 @@ static int resolve_user(const struct loader *ld, const char *name, uint32_t *uid
 	return 0;
 }
 
+/* The first named group of the config with this gid, else group_file's. */
 static const char *group_name_of(const struct loader *ld, uint32_t gid)
 {
+	const struct key_ref *k = index_find(ld->grp_by_gid, ld->ngrp_named, NULL, gid);
 	const struct sys_entry *se;
 
-	for (size_t i = 0; i < ld->cfg->ngroups; i++)
-		if (ld->cfg->groups[i].gid == gid && ld->cfg->groups[i].name[0])
-			return ld->cfg->groups[i].name;
+	if (k)
+		return ld->cfg->groups[k->pos].name;
 	se = ld->gr_ok ? sysdb_by_id(&ld->gr, gid) : NULL;
 	return se ? se->name : "";
 }
 
+/* Repeats are dropped at the end (resolve): an account may be in as many groups as there
+ * are, and checking each gid against those before would be quadratic in them. */
 static int add_gid(struct loader *ld, struct rs_account_cfg *a, uint32_t gid)
 {
-	uint32_t *n;
-
 	if (gid == 0 || gid == a->gid)
 		return 0;
-	for (size_t i = 0; i < a->nsup; i++)
-		if (a->sup_gids[i] == gid)
-			return 0;
-	n = realloc(a->sup_gids, (a->nsup + 1) * sizeof(*n));
-	if (!n) {
-		ld->err = -ENOMEM;
-		return -ENOMEM;
+	if (grow_now(a->nsup)) {
+		uint32_t *n = realloc(a->sup_gids, (a->nsup ? a->nsup * 2 : 1) * sizeof(*n));
+
+		if (!n) {
+			ld->err = -ENOMEM;
+			return -ENOMEM;
+		}
+		a->sup_gids = n;
 	}
-	n[a->nsup++] = gid;
-	a->sup_gids = n;
+	a->sup_gids[a->nsup++] = gid;
 	return 0;
 }
 
@@ -1496,12 +1743,32 @@ static void resolve_account_groups(struct loader *ld, size_t idx)
 		if (add_gid(ld, a, gid) < 0)
 			return;
 	}
-	/* Membership written on the group's side counts too, as in /etc/group. */
-	for (size_t g = 0; a->name[0] && g < ld->cfg->ngroups; g++) {
-		const struct rs_group_cfg *grp = &ld->cfg->groups[g];
+}
 
-		if (has_name(grp->members, grp->nmembers, a->name) && add_gid(ld, a, grp->gid) < 0)
-			return;
+/*
+ * Membership written on the group's side counts too, as in /etc/group: after each
+ * account's own `groups` (resolve_account_groups ran for all), the gids of the groups
+ * listing it in `members`, in config order. Walked from the groups, each member looked up
+ * by name, rather than each account searched for in every group's members.
+ */
+static void add_member_gids(struct loader *ld)
+{
+	const struct rs_config *cfg = ld->cfg;
+
+	for (size_t g = 0; g < cfg->ngroups && !ld->err; g++) {
+		const struct rs_group_cfg *grp = &cfg->groups[g];
+
+		for (size_t m = 0; m < grp->nmembers; m++) {
+			const struct key_ref *k =
+			        index_find(ld->acc_by_name, ld->nacc_named, grp->members[m], 0);
+			const struct key_ref *end = ld->acc_by_name + ld->nacc_named;
+
+			/* Every account of that name: duplicates are refused, but still resolved
+			 * like the others. */
+			for (; k && k < end && strcmp(k->name, grp->members[m]) == 0; k++)
+				if (add_gid(ld, &cfg->accounts[k->pos], grp->gid) < 0)
+					return;
+		}
 	}
 }
 
@@ -1545,67 +1812,108 @@ static void resolve_delivery(struct loader *ld, const config_setting_t *e, struc
 	}
 }
 
-/* Two deliveries into one file would overwrite each other on every rotation. */
+/* The `file` setting of delivery j of account i. */
+static const config_setting_t *deliver_file_setting(const struct loader *ld, size_t i, size_t j)
+{
+	const config_setting_t *e = config_setting_get_elem(ld->accounts_list, (unsigned)i);
+
+	return elem_member(config_setting_get_member(e, "deliver"), j, "file");
+}
+
+/*
+ * Two deliveries into one file would overwrite each other on every rotation. Each later
+ * one is reported against the first in the file, found through an index of all files.
+ */
 static void check_unique_files(struct loader *ld)
 {
-	struct rs_config *cfg = ld->cfg;
+	const struct rs_config *cfg = ld->cfg;
+	struct key_ref *refs = NULL;
+	struct deliver_at {
+		size_t acc, del;
+	} *at = NULL; /* by rank of a delivery in the file: which one it is */
+	size_t *first = NULL, total = 0, nrefs = 0, rank = 0;
+	int r = 0;
 
+	for (size_t i = 0; i < cfg->naccounts; i++)
+		total += cfg->accounts[i].ndeliver;
+	if (total < 2)
+		goto out;
+	refs = malloc(total * sizeof(*refs));
+	at = malloc(total * sizeof(*at));
+	if (!refs || !at) {
+		r = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < cfg->naccounts; i++) {
-		for (size_t j = 0; j < cfg->accounts[i].ndeliver; j++) {
+		for (size_t j = 0; j < cfg->accounts[i].ndeliver; j++, rank++) {
 			const struct rs_delivery *d = &cfg->accounts[i].deliver[j];
 
-			for (size_t k = 0; d->file && k <= i; k++) {
-				size_t end = k == i ? j : cfg->accounts[k].ndeliver;
-
-				for (size_t l = 0; l < end; l++) {
-					const struct rs_delivery *o = &cfg->accounts[k].deliver[l];
-					const config_setting_t *ds, *os;
-					char at[PATH_MAX + 32];
-
-					if (!o->file || strcmp(o->file, d->file) != 0)
-						continue;
-					ds = elem_member(
-					        config_setting_get_member(
-					                config_setting_get_elem(ld->accounts_list,
-					                                        (unsigned)i),
-					                "deliver"),
-					        j, "file");
-					os = elem_member(
-					        config_setting_get_member(
-					                config_setting_get_elem(ld->accounts_list,
-					                                        (unsigned)k),
-					                "deliver"),
-					        l, "file");
-					where(ld, ds, os, at, sizeof(at));
-					error_at(ld, ds,
-					         "file \"%s\" is already the destination of the "
-					         "deliver entry at %s: each delivery needs its own "
-					         "file",
-					         d->file, at);
-				}
-			}
+			at[rank] = (struct deliver_at){i, j};
+			if (d->file)
+				refs[nrefs++] = (struct key_ref){d->file, 0, rank};
 		}
 	}
+	index_sort(refs, nrefs);
+	r = index_first_of_key(refs, nrefs, total, &first);
+	if (r < 0)
+		goto out;
+
+	for (rank = 0; rank < total; rank++) {
+		const struct deliver_at d = at[rank], o = at[first[rank]];
+		const config_setting_t *ds, *os;
+		char where_o[PATH_MAX + 32];
+
+		if (first[rank] == rank)
+			continue;
+		ds = deliver_file_setting(ld, d.acc, d.del);
+		os = deliver_file_setting(ld, o.acc, o.del);
+		where(ld, ds, os, where_o, sizeof(where_o));
+		error_at(ld, ds,
+		         "file \"%s\" is already the destination of the deliver entry at %s: each "
+		         "delivery needs its own file",
+		         cfg->accounts[d.acc].deliver[d.del].file, where_o);
+	}
+out:
+	if (r < 0)
+		ld->err = r;
+	free(first);
+	free(at);
+	free(refs);
 }
 
 static void resolve(struct loader *ld)
 {
 	struct rs_config *cfg = ld->cfg;
 
+	/* An account's supplementary gids: its own `groups`, then the groups listing it in
+	 * `members`, each gid once (the first time it comes). */
 	for (size_t i = 0; i < cfg->naccounts && !ld->err; i++)
 		resolve_account_groups(ld, i);
+	add_member_gids(ld);
+	for (size_t i = 0; i < cfg->naccounts && !ld->err; i++) {
+		struct rs_account_cfg *a = &cfg->accounts[i];
 
-	/* A group's members: those written there, then accounts naming it in `groups`. */
+		if (dedupe_keep_first(NULL, a->sup_gids, &a->nsup) < 0)
+			ld->err = -ENOMEM;
+	}
+
+	/* A group's members: those written there, then accounts naming it in `groups`, each
+	 * name once (the first time it comes). */
 	for (size_t i = 0; i < cfg->naccounts && !ld->err; i++) {
 		const struct rs_account_cfg *a = &cfg->accounts[i];
 
 		for (size_t j = 0; a->name[0] && j < a->ngroups; j++) {
-			struct rs_group_cfg *g = cfg_group(cfg, a->groups[j]);
+			struct rs_group_cfg *g = cfg_group(ld, a->groups[j]);
 
-			if (g && !has_name(g->members, g->nmembers, a->name) &&
-			    add_name(ld, &g->members, &g->nmembers, a->name) < 0)
+			if (g && add_name(ld, &g->members, &g->nmembers, a->name) < 0)
 				return;
 		}
+	}
+	for (size_t i = 0; i < cfg->ngroups && !ld->err; i++) {
+		struct rs_group_cfg *g = &cfg->groups[i];
+
+		if (dedupe_keep_first(g->members, NULL, &g->nmembers) < 0)
+			ld->err = -ENOMEM;
 	}
 
 	/* A member nobody defines is harmless to the system (it ignores it), but it is
@@ -1749,6 +2057,10 @@ static int parse_entries(struct loader *ld)
 		for (size_t i = 0; i < cfg->ngroups && !ld->err; i++)
 			parse_group(ld, i);
 	}
+	/* Uniqueness needs every entry: checked once a whole list is parsed, so those
+	 * messages come after the list's other ones. */
+	if (!ld->err)
+		check_groups(ld);
 	s = config_setting_get_member(root, "accounts");
 	if (s && want_list_of_groups(ld, s, "account") == 0 && config_setting_length(s) > 0) {
 		ld->accounts_list = s;
@@ -1759,6 +2071,8 @@ static int parse_entries(struct loader *ld)
 		for (size_t i = 0; i < cfg->naccounts && !ld->err; i++)
 			parse_account(ld, i);
 	}
+	if (!ld->err)
+		check_accounts(ld);
 	return ld->err;
 }
 
@@ -1851,6 +2165,9 @@ out:
 	if (r == 0 && ld.err)
 		r = ld.err;
 	free(ld.incdir);
+	free(ld.grp_by_name);
+	free(ld.grp_by_gid);
+	free(ld.acc_by_name);
 	sysdb_free(&ld.pw);
 	sysdb_free(&ld.gr);
 	config_destroy(&ld.lc);

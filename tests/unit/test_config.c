@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -761,6 +762,72 @@ static void duplicate_names_and_ids_are_refused_naming_the_first_line(void **sta
 	expect_error(e, 9, "uid 60001 is already used by account \"svc-a\" at line 7");
 }
 
+/* One message per repeat, against the first entry: not one per earlier entry, which
+ * would grow with the square of the repeats. */
+static void key_written_three_times_is_reported_once_per_repeat_against_the_first(void **state)
+{
+	struct env *e = *state;
+	int r;
+
+	r = load(e, "groups = (\n"
+	            "  { name = \"svc\"; gid = 60000; },\n"
+	            "  { name = \"svc\"; gid = 60000; },\n"
+	            "  { name = \"svc\"; gid = 60000; }\n"
+	            ");\n"
+	            "accounts = (\n"
+	            "  { name = \"svc-a\"; uid = 60001; group = \"svc\";\n"
+	            "    deliver = ( { file = \"/run/a.pw\"; } ); },\n"
+	            "  { name = \"svc-a\"; uid = 60001; group = \"svc\";\n"
+	            "    deliver = ( { file = \"/run/a.pw\"; } ); },\n"
+	            "  { name = \"svc-a\"; uid = 60001; group = \"svc\";\n"
+	            "    deliver = ( { file = \"/run/a.pw\"; } ); }\n"
+	            ");\n");
+	expect_nerrors(e, r, 10);
+	expect_error(e, 3, "group \"svc\" is already defined at line 2");
+	expect_error(e, 4, "group \"svc\" is already defined at line 2");
+	expect_error(e, 3, "gid 60000 is already used by group \"svc\" at line 2");
+	expect_error(e, 4, "gid 60000 is already used by group \"svc\" at line 2");
+	expect_error(e, 9, "account \"svc-a\" is already defined at line 7");
+	expect_error(e, 11, "account \"svc-a\" is already defined at line 7");
+	expect_error(e, 9, "uid 60001 is already used by account \"svc-a\" at line 7");
+	expect_error(e, 11, "uid 60001 is already used by account \"svc-a\" at line 7");
+	expect_error(e, 10,
+	             "file \"/run/a.pw\" is already the destination of the deliver entry "
+	             "at line 8");
+	expect_error(e, 12,
+	             "file \"/run/a.pw\" is already the destination of the deliver entry "
+	             "at line 8");
+}
+
+/* Like getpwnam(3) with files: the first line of a name or id is the one that counts. */
+static void name_or_id_written_twice_in_a_system_file_is_reported_at_its_first_line(void **state)
+{
+	struct env *e = *state;
+	char path[PATH_MAX], msg[PATH_MAX + 128];
+	int r;
+
+	path_in(e, "passwd2", path, sizeof(path));
+	write_file(path,
+	           "root:x:0:0:root:/root:/bin/bash\n"
+	           "carol:x:2000:2000::/:/bin/sh\n"
+	           "dave:x:2001:2001::/:/bin/sh\n"
+	           "carol:x:2002:2002::/:/bin/sh\n"
+	           "erin:x:2001:2001::/:/bin/sh\n",
+	           0644);
+	r = load(e, "passwd_file = \"@DIR@/passwd2\";\n"
+	            "groups = ( { name = \"svc\"; gid = 60000; } );\n"
+	            "accounts = (\n"
+	            "  { name = \"carol\"; uid = 60001; group = \"svc\"; },\n"
+	            "  { name = \"svc-a\"; uid = 2001; group = \"svc\"; }\n"
+	            ");\n");
+	expect_nerrors(e, r, 2);
+	snprintf(msg, sizeof(msg), "account \"carol\" already exists in %s (line 2)", path);
+	expect_error(e, 4, msg);
+	snprintf(msg, sizeof(msg), "uid 2001 is already used by user \"dave\" in %s (line 3)",
+	         path);
+	expect_error(e, 5, msg);
+}
+
 static void root_and_out_of_range_ids_are_refused(void **state)
 {
 	struct env *e = *state;
@@ -1387,6 +1454,75 @@ static void loading_writes_nothing(void **state)
 	assert_int_equal(st_before.st_size, st_after.st_size);
 }
 
+/*
+ * Configs of 100,000 accounts and passwd files of as many users are real; checking each
+ * entry against all others made such a load take minutes. 20,000 of each, every account
+ * with a delivery, in a group by its own `groups` and listed in another's `members`: the
+ * quadratic loader took about a minute of CPU here under ASan, the sorted one a second.
+ */
+static void twenty_thousand_accounts_and_system_users_load_in_seconds(void **state)
+{
+	struct env *e = *state;
+	const size_t n = 20000;
+	char path[PATH_MAX];
+	struct timespec t0, t1;
+	double secs;
+	FILE *f;
+	int r;
+
+	path_in(e, "passwd-big", path, sizeof(path));
+	f = fopen(path, "we");
+	assert_non_null(f);
+	for (size_t i = 0; i < n; i++)
+		(void)fprintf(f, "user%zu:x:%zu:%zu::/home/user%zu:/bin/sh\n", i, 200000 + i,
+		              200000 + i, i);
+	/* Write errors stick to the stream: one check for all of them. */
+	assert_false(ferror(f));
+	assert_int_equal(fclose(f), 0);
+
+	f = fopen(e->conf, "we");
+	assert_non_null(f);
+	(void)fprintf(f, "passwd_file = \"%s\";\ngroup_file = \"%s/group\";\n", path, e->dir);
+	(void)fprintf(f, "groups = ( { name = \"svc\"; gid = 60000; },\n"
+	                 "  { name = \"svc-in\"; gid = 60001; },\n"
+	                 "  { name = \"svc-listed\"; gid = 60002; members = [ ");
+	for (size_t i = 0; i < n; i++)
+		(void)fprintf(f, "%s\"svc-%zu\"", i ? ", " : "", i);
+	(void)fprintf(f, " ]; } );\naccounts = (\n");
+	for (size_t i = 0; i < n; i++)
+		(void)fprintf(
+		        f,
+		        "  { name = \"svc-%zu\"; uid = %zu; group = \"svc\";\n"
+		        "    groups = [ \"svc-in\" ];\n"
+		        "    deliver = ( { file = \"/run/svc-%zu.pw\"; owner = \"user%zu\"; } ); "
+		        "}%s\n",
+		        i, 100000 + i, i, i, i + 1 < n ? "," : "");
+	(void)fprintf(f, ");\n");
+	assert_false(ferror(f));
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(e->conf, 0644), 0);
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+	r = rs_config_load(e->conf, &e->cfg);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	print_message("# loaded %zu accounts in %.2fs of CPU\n", n, secs);
+	expect_clean(e, r);
+	assert_int_equal(e->cfg.naccounts, n);
+	for (size_t i = 0; i < n; i += n / 10) {
+		const struct rs_account_cfg *a = &e->cfg.accounts[i];
+
+		assert_int_equal(a->nsup, 2);
+		assert_int_equal(a->sup_gids[0], 60001);
+		assert_int_equal(a->sup_gids[1], 60002);
+		assert_int_equal(a->deliver[0].uid, 200000 + i);
+	}
+	assert_int_equal(e->cfg.groups[1].nmembers, n);
+	assert_int_equal(e->cfg.groups[2].nmembers, n);
+	/* Generous, for slow machines: the quadratic loader took about 60s. */
+	assert_true(secs < 20);
+}
+
 static void config_free_is_safe_after_failure_and_twice(void **state)
 {
 	struct env *e = *state;
@@ -1427,6 +1563,8 @@ int main(void)
 	        T(wrong_types_are_refused_with_their_lines),
 	        T(missing_required_keys_are_refused_at_their_entry),
 	        T(duplicate_names_and_ids_are_refused_naming_the_first_line),
+	        T(key_written_three_times_is_reported_once_per_repeat_against_the_first),
+	        T(name_or_id_written_twice_in_a_system_file_is_reported_at_its_first_line),
 	        T(root_and_out_of_range_ids_are_refused),
 	        T(names_and_ids_present_in_the_system_files_are_refused),
 	        T(invalid_names_are_refused),
@@ -1459,6 +1597,7 @@ int main(void)
 	        T(all_errors_are_collected_not_just_the_first),
 	        T(loading_writes_nothing),
 	        T(config_free_is_safe_after_failure_and_twice),
+	        T(twenty_thousand_accounts_and_system_users_load_in_seconds),
 #undef T
 	};
 
