@@ -47,19 +47,22 @@ for i in 2 3 4 5 6; do [ "$(verify_as "svc-$i" "$T/out/svc-$i.pw")" = current ] 
 check_eq "every delivered secret is current" "$allcur" "5"
 
 # The store lock times out with a clear message instead of hanging.
-python3 - "$T/store/.rotsec.lock" <<'PY' &
+python3 - "$T/store/.rotsec.lock" "$T/held" <<'PY' &
 import fcntl, sys, time
 f = open(sys.argv[1], "w")
 fcntl.flock(f, fcntl.LOCK_EX)
-time.sleep(4)
+open(sys.argv[2], "w").close()  # only now is the lock held
+time.sleep(30)
 PY
 holder=$!
-sleep 0.5
+i=0
+while [ ! -e "$T/held" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 conf_write 'rotate_every = "2h"; grace = "1h"; max_grace = "2h";' '{ name = "svc"; gid = 60000; }' "$accounts"
 sed -i '1i lock_timeout = "1s";' "$CONF"
 out=$(ctl rotate svc-2 --revoke-previous 2>&1)
 rc=$?
 check_eq "a held store lock makes rotate fail after lock_timeout" "$rc" "1"
 check_match "and say the store is locked" "$out" 'locked by another writer'
-wait $holder
+kill $holder
+wait $holder 2>/dev/null
 done_testing

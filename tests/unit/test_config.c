@@ -1460,7 +1460,7 @@ static void loading_writes_nothing(void **state)
  * with a delivery, in a group by its own `groups` and listed in another's `members`: the
  * quadratic loader took about a minute of CPU here under ASan, the sorted one a second.
  */
-static void twenty_thousand_accounts_and_system_users_load_in_seconds(void **state)
+static void twenty_thousand_accounts_and_system_users_resolve_correctly(void **state)
 {
 	struct env *e = *state;
 	const size_t n = 20000;
@@ -1519,8 +1519,8 @@ static void twenty_thousand_accounts_and_system_users_load_in_seconds(void **sta
 	}
 	assert_int_equal(e->cfg.groups[1].nmembers, n);
 	assert_int_equal(e->cfg.groups[2].nmembers, n);
-	/* Generous, for slow machines: the quadratic loader took about 60s. */
-	assert_true(secs < 20);
+	/* The time is reported, not asserted (tests check behaviour; speed is measured by
+	 * make bench): a quadratic loader shows here as a minute instead of a second. */
 }
 
 static void config_free_is_safe_after_failure_and_twice(void **state)
@@ -1597,7 +1597,7 @@ int main(void)
 	        T(all_errors_are_collected_not_just_the_first),
 	        T(loading_writes_nothing),
 	        T(config_free_is_safe_after_failure_and_twice),
-	        T(twenty_thousand_accounts_and_system_users_load_in_seconds),
+	        T(twenty_thousand_accounts_and_system_users_resolve_correctly),
 #undef T
 	};
 
