@@ -115,7 +115,19 @@ check: deps-check rel asan $(REL_TOOLS)
 demo: deps-check rel
 	@O=$(abspath $(O)) sh tests/demo.sh
 
-bench: deps-check rel
+# Benchmark drivers: one small program per bench/NAME.c, release flags, linked with what
+# any of them needs (libpam for pam_bench, libcrypt for its yescrypt hash, libdl for
+# nss_bench's dlopen). What each bench measures and how: bench/README.md.
+BENCH_BIN = $(patsubst bench/%.c,$(O)/rel/bench/%,$(wildcard bench/*.c))
+
+$(O)/rel/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CREL) $(LDREL) $(BENCH_LDFLAGS) -o $@ $< -lpam -lcrypt -ldl
+
+# pam_bench keeps libpam's audit messages off the host's log with its own audit_open.
+$(O)/rel/bench/pam_bench: BENCH_LDFLAGS = -Wl,--export-dynamic-symbol=audit_open
+
+bench: deps-check rel $(BENCH_BIN)
 	@O=$(abspath $(O)) sh bench/run.sh
 
 deps:
