@@ -77,12 +77,48 @@ static int cdb_layout_ok(const struct cdb *c)
 	return tables == size - dend;
 }
 
+/*
+ * What every mapping must pass before anyone reads from it, whether it came from a file
+ * (map_new) or from a buffer (rs_map_open_mem, for the fuzz targets): the CDB layout, a
+ * header of the expected kind and format, and record counts the size can hold. `label`
+ * names the data in `why`.
+ */
+static int map_check(struct rs_map *m, const char *magic, const char *label, char *why,
+                     size_t whylen)
+{
+	const char *val;
+	size_t vlen;
+	int r;
+
+	if (!cdb_layout_ok(&m->cdb)) {
+		(void)snprintf(why, whylen, "%s is not a valid store file", label);
+		return -EPROTO;
+	}
+	r = rs_map_find(m, RS_KEY_META, strlen(RS_KEY_META), &val, &vlen);
+	if (r == 1)
+		r = rs_parse_meta(val, vlen, magic, &m->meta);
+	else if (r == 0)
+		r = -EPROTO;
+	if (r < 0) {
+		(void)snprintf(why, whylen, "%s has no valid header (format %d expected)", label,
+		               RS_FORMAT_VERSION);
+		return -EPROTO;
+	}
+	/* The header's counts size allocations (rs_store_load_secrets) and bound enumeration
+	 * loops. Every counted entry is several CDB records of well over 16 bytes each, so a
+	 * count the file cannot hold is a damaged header, not a reason to allocate
+	 * gigabytes. */
+	if ((uint64_t)m->meta.count[0] + m->meta.count[1] > (uint64_t)m->cdb.cdb_fsize / 16) {
+		(void)snprintf(why, whylen, "%s has a damaged header (record counts)", label);
+		return -EPROTO;
+	}
+	return 0;
+}
+
 static int map_new(struct rs_store *s, struct rs_map **out)
 {
 	struct rs_map *m;
 	struct stat st;
-	const char *val;
-	size_t vlen;
 	int dirfd, fd, r;
 
 	dirfd = rs_open_safe_dir(s->dir, 0, s->why, sizeof(s->why));
@@ -108,40 +144,60 @@ static int map_new(struct rs_store *s, struct rs_map **out)
 	}
 	close(fd);
 	m->cdb.cdb_fd = -1;
-	if (!cdb_layout_ok(&m->cdb)) {
-		(void)snprintf(s->why, sizeof(s->why), "%s is not a valid store file", s->path);
-		map_free(m);
-		return -EPROTO;
-	}
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
 	m->size = st.st_size;
 	m->mtime = st.st_mtim;
 	m->ctime = st.st_ctim;
-	r = rs_map_find(m, RS_KEY_META, strlen(RS_KEY_META), &val, &vlen);
-	if (r == 1)
-		r = rs_parse_meta(val, vlen, s->magic, &m->meta);
-	else if (r == 0)
-		r = -EPROTO;
+	r = map_check(m, s->magic, s->path, s->why, sizeof(s->why));
 	if (r < 0) {
-		(void)snprintf(s->why, sizeof(s->why),
-		               "%s has no valid header (format %d expected)", s->path,
-		               RS_FORMAT_VERSION);
 		map_free(m);
-		return -EPROTO;
-	}
-	/* The header's counts size allocations (rs_store_load_secrets) and bound enumeration
-	 * loops. Every counted entry is several CDB records of well over 16 bytes each, so a
-	 * count the file cannot hold is a damaged header, not a reason to allocate
-	 * gigabytes. */
-	if ((uint64_t)m->meta.count[0] + m->meta.count[1] > (uint64_t)st.st_size / 16) {
-		(void)snprintf(s->why, sizeof(s->why), "%s has a damaged header (record counts)",
-		               s->path);
-		map_free(m);
-		return -EPROTO;
+		return r;
 	}
 	*out = m;
 	return 0;
+}
+
+int rs_map_open_mem(const void *mem, size_t len, const char *magic, struct rs_map **out, char *why,
+                    size_t whylen)
+{
+	struct rs_map *m;
+	unsigned dend;
+	int r;
+
+	*out = NULL;
+	/* What rs_open_safe_file and cdb_init refuse before map_check ever runs. */
+	if (len > (size_t)RS_STORE_MAX_SIZE) {
+		(void)snprintf(why, whylen, "buffer is too large");
+		return -EFBIG;
+	}
+	if (len < 2048) {
+		(void)snprintf(why, whylen, "buffer is not a valid store file");
+		return -EPROTO;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	/* The fields cdb_init would set for a file of these bytes. */
+	m->cdb.cdb_fd = -1;
+	m->cdb.cdb_fsize = (unsigned)len;
+	m->cdb.cdb_mem = mem;
+	dend = cdb_unpack(mem);
+	m->cdb.cdb_dend = dend < 2048 ? 2048 : dend >= len ? (unsigned)len : dend;
+	m->size = (off_t)len;
+	r = map_check(m, magic, "buffer", why, whylen);
+	if (r < 0) {
+		free(m);
+		return r;
+	}
+	*out = m;
+	return 0;
+}
+
+void rs_map_close_mem(struct rs_map *m)
+{
+	/* Not cdb_free: the memory is the caller's, never mapped here. */
+	free(m);
 }
 
 int rs_store_acquire(struct rs_store *s, const struct rs_map **out, char *why, size_t whylen)

@@ -63,6 +63,17 @@ void rs_store_release(struct rs_store *s, const struct rs_map *m);
 /* Drop the mapping (at module unload). No reference may be held. */
 void rs_store_close(struct rs_store *s);
 
+/*
+ * For the fuzz targets: a mapping of `len` bytes at `mem` (which must outlive it), put
+ * through exactly the checks rs_store_acquire applies to a file's contents (layout,
+ * header with `magic`, counts), so the lookups below can be driven without writing a file
+ * per input. The checks of the file itself (path, owner, mode) are not involved.
+ * Free with rs_map_close_mem, never with rs_store_release.
+ */
+int rs_map_open_mem(const void *mem, size_t len, const char *magic, struct rs_map **out, char *why,
+                    size_t whylen);
+void rs_map_close_mem(struct rs_map *m);
+
 /* Look `key` up: 1 and the value (pointing into the mapping) when found, 0 when absent,
  * -EPROTO when the file is damaged. Thread-safe: works on a private copy of the cdb. */
 int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char **val,
