@@ -88,6 +88,45 @@ bool rs_field_ok(const char *s)
 	return true;
 }
 
+/* Decimal digits up to `end`, no leading zero, at most max; *s moves past `end`. */
+static bool cost_ok(const char **s, char end, uint64_t min, uint64_t max)
+{
+	const char *p = *s;
+	uint64_t v = 0;
+
+	if (*p == '0' || *p == end)
+		return false;
+	for (; *p != end; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > max)
+			return false;
+	}
+	*s = p + 1;
+	return v >= min;
+}
+
+/*
+ * An Argon2id string carries its own costs, and the verifier obeys them: a damaged or
+ * planted record asking for m=4194304 (4 GiB) or t=1000 would make every login of that
+ * account allocate that much inside sshd, or take minutes (found with fuzz_pam, inputs in
+ * tests/fuzz/regress/pam/). rotsec never writes more than the moderate costs with one
+ * lane, so anything else is malformed, and the store is refused like any other damage.
+ */
+static bool argon2id_costs_ok(const char *s)
+{
+	const char *p = s + strlen("$argon2id$");
+
+	if (strncmp(p, "v=19$m=", 7) != 0)
+		return false;
+	p += 7;
+	if (!cost_ok(&p, ',', 1, RS_ARGON2_MAX_MEM_KIB) || strncmp(p, "t=", 2) != 0)
+		return false;
+	p += 2;
+	return cost_ok(&p, ',', 1, RS_ARGON2_MAX_PASSES) && strncmp(p, "p=1$", 4) == 0;
+}
+
 bool rs_hash_string_ok(const char *s)
 {
 	size_t i;
@@ -103,7 +142,7 @@ bool rs_hash_string_ok(const char *s)
 		      strchr("$=,+/-_.", c)))
 			return false;
 	}
-	return true;
+	return strncmp(s, "$argon2id$", 10) != 0 || argon2id_costs_ok(s);
 }
 
 int rs_parse_meta(const char *val, size_t len, const char *magic, struct rs_meta *out)

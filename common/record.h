@@ -110,7 +110,13 @@ int rs_parse_gids(const char *val, size_t len, uint32_t *gids, size_t max, size_
 /* A text field safe to show in passwd/group/shadow output: no ':' or newline, printable
  * or UTF-8, at most RS_FIELD_MAX - 1 bytes (so it fits a char[RS_FIELD_MAX]). */
 bool rs_field_ok(const char *s);
-/* A hash string as rotsec writes them: "$rotsec-b2b$..." or "$argon2id$...". */
+/* Highest Argon2id costs a hash string may ask for: crypto_pwhash's moderate ones, the
+ * most rotsec writes (secret.c checks that the two agree). */
+#define RS_ARGON2_MAX_MEM_KIB 262144u
+#define RS_ARGON2_MAX_PASSES  3u
+
+/* A hash string as rotsec writes them: "$rotsec-b2b$..." or "$argon2id$v=19$m=M,t=T,p=1$..."
+ * with M and T within the limits above. */
 bool rs_hash_string_ok(const char *s);
 
 #endif

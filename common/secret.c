@@ -6,6 +6,13 @@
 #include <stdint.h>
 #include <string.h>
 
+/* rs_hash_string_ok refuses Argon2id costs above these (record.h): every hash this file
+ * writes must pass it. */
+_Static_assert(crypto_pwhash_MEMLIMIT_MODERATE / 1024 <= RS_ARGON2_MAX_MEM_KIB,
+               "RS_ARGON2_MAX_MEM_KIB is below the moderate cost");
+_Static_assert(crypto_pwhash_OPSLIMIT_MODERATE <= RS_ARGON2_MAX_PASSES,
+               "RS_ARGON2_MAX_PASSES is below the moderate cost");
+
 #define B2B_PREFIX "$rotsec-b2b$v=1$"
 #define B2B_SALT   16
 #define B2B_OUT    32
@@ -163,8 +170,10 @@ static int b2b_verify(const char *hash, const char *pw, size_t len)
 
 int rs_hash_verify(const char *hash, const char *pw, size_t len)
 {
-	/* No hash (a caller without a store's dummy) is a malformed one: fail closed. */
-	if (!hash)
+	/* No hash (a caller without a store's dummy) is a malformed one: fail closed. So
+	 * is one the store parser would refuse, such as Argon2id costs rotsec never writes:
+	 * they would be obeyed below. */
+	if (!hash || !rs_hash_string_ok(hash))
 		return -EINVAL;
 	if (strncmp(hash, B2B_PREFIX, strlen(B2B_PREFIX)) == 0)
 		return b2b_verify(hash, pw, len);

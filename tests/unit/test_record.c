@@ -438,7 +438,7 @@ static void text_fields_refuse_colons_controls_and_overlong_values(void **state)
 	assert_false(rs_field_ok(big));
 }
 
-static void hash_strings_must_be_rotsec_or_argon2id_and_fit_the_buffer(void **state)
+static void hash_strings_must_be_rotsec_or_argon2id_within_costs_and_fit_the_buffer(void **state)
 {
 	char big[RS_HASH_MAX + 8];
 
@@ -451,6 +451,21 @@ static void hash_strings_must_be_rotsec_or_argon2id_and_fit_the_buffer(void **st
 	assert_false(rs_hash_string_ok("$rotsec-b2b$v=1$a b$c"));
 	assert_false(rs_hash_string_ok("$rotsec-b2b$v=1$a:b$c"));
 	assert_false(rs_hash_string_ok("$rotsec-b2b$v=1$a\nb$c"));
+
+	/* Argon2id: the costs rotsec writes, at most the moderate ones, with one lane. */
+	assert_true(rs_hash_string_ok("$argon2id$v=19$m=262144,t=3,p=1$c2FsdA$aGFzaA"));
+	assert_true(rs_hash_string_ok("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=19$m=262145,t=3,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=19$m=4194304,t=2,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=19$m=65536,t=4,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=19$m=65536,t=2,p=2$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=19$m=065536,t=2,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=19$m=0,t=2,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=19$m=65536,t=0,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=19$m=,t=2,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=18$m=65536,t=2,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=19$t=2,m=65536,p=1$c2FsdA$aGFzaA"));
+	assert_false(rs_hash_string_ok("$argon2id$v=19$m=99999999999999999999999,t=2,p=1$c$h"));
 
 	memset(big, 'A', sizeof(big));
 	memcpy(big, "$rotsec-b2b$", 12);
@@ -479,7 +494,8 @@ int main(void)
 	        cmocka_unit_test(malformed_secret_records_are_refused),
 	        cmocka_unit_test(records_readers_would_refuse_are_not_encoded),
 	        cmocka_unit_test(text_fields_refuse_colons_controls_and_overlong_values),
-	        cmocka_unit_test(hash_strings_must_be_rotsec_or_argon2id_and_fit_the_buffer),
+	        cmocka_unit_test(
+	                hash_strings_must_be_rotsec_or_argon2id_within_costs_and_fit_the_buffer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

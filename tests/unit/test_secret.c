@@ -431,6 +431,27 @@ static void malformed_argon2id_hashes_are_refused_with_einval(void **state)
 	assert_int_equal(rs_hash_verify(h, "pw", 2), 1);
 }
 
+/* The verifier obeys the costs a hash string states: a damaged store asking for 4 GiB or
+ * a thousand passes must be refused at once, not run (found by fuzz_pam). */
+static void argon2id_costs_above_the_moderate_ones_are_refused_without_hashing(void **state)
+{
+	static const char *const bad[] = {
+	        "$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+	        "$argon2id$v=19$m=65536,t=1000,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+	        "$argon2id$v=19$m=65536,t=2,p=8$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+	        "$argon2id$v=19$m=262145,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+	        "$argon2id$v=19$m=65536,t=4,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+	};
+	char h[RS_HASH_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(rs_hash_verify(bad[i], "pw", 2), -EINVAL);
+	/* What rotsec writes at the highest cost it has still verifies. */
+	assert_int_equal(rs_hash_secret("pw", 2, 20, RS_COST_MODERATE, h), 0);
+	assert_int_equal(rs_hash_verify(h, "pw", 2), 1);
+}
+
 static void unknown_hash_kinds_are_refused_with_einval(void **state)
 {
 	(void)state;
@@ -467,6 +488,8 @@ int main(void)
 	        cmocka_unit_test(the_same_password_hashes_differently_each_time),
 	        cmocka_unit_test(malformed_blake2b_hashes_are_refused_with_einval),
 	        cmocka_unit_test(malformed_argon2id_hashes_are_refused_with_einval),
+	        cmocka_unit_test(
+	                argon2id_costs_above_the_moderate_ones_are_refused_without_hashing),
 	        cmocka_unit_test(unknown_hash_kinds_are_refused_with_einval),
 	};
 
