@@ -128,7 +128,12 @@ fmt_ns() {
 }
 
 # fmt_x RATIO: "1.05x".
-fmt_x() { awk -v r="$1" 'BEGIN { if (r == "nan") print "n/a"; else printf "%.2fx\n", r }'; }
+fmt_x() {
+	awk -v r="$1" 'BEGIN {
+		if (r == "nan") print "n/a"
+		else if (r < 0.1) printf "%.2gx\n", r
+		else printf "%.2fx\n", r }'
+}
 
 # ---- rotsec configs ----
 

@@ -96,7 +96,10 @@ row() { # FILE CASE [REF OP BOUND [BOUND2] | - NOTE]
 	t=$(med "$_f" "$_c")
 	x=$(pair "$_f" "$_c" permit)
 	ps=$(awk -v t="$t" 'BEGIN { printf "%.0f", 1e9 / t }')
-	line=$(printf '  %-32s %10s %9s/s %8s' "$(label "$_c")" "$(fmt_ns "$t")" "$ps" "$(fmt_x "$x")")
+	xs=$(fmt_x "$x")
+	# pam_permit's pam_authenticate alone is a function call: no ratio to it means much
+	[ "$(basename "$_f")" != auth.dat ] || [ "$_c" = permit ] || xs=-
+	line=$(printf '  %-32s %10s %9s/s %8s' "$(label "$_c")" "$(fmt_ns "$t")" "$ps" "$xs")
 	if [ "${3:-}" = - ]; then
 		line="$line   $4"
 	elif [ $# -gt 2 ]; then
