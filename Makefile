@@ -38,7 +38,8 @@ NSS_SRC    := $(wildcard nss_rotsec/*.c)
 PAM_SRC    := $(wildcard pam_rotsec/*.c)
 ENGINE_SRC := $(filter-out rotsecd/rotsecd.c rotsecd/rotsecctl.c,$(wildcard rotsecd/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-TOOL_SRC   := $(wildcard tests/tools/*.c)
+# Every file of tests/tools is a program but failinj.c, a shared object (see REL_TOOLS).
+TOOL_SRC   := $(filter-out tests/tools/failinj.c,$(wildcard tests/tools/*.c))
 
 LIBS_ENGINE := -lconfig -lsodium $(CDB_PIC) -lm
 LIBS_PAM    := -lpam -lsodium $(CDB_PIC) -lm
@@ -107,6 +108,18 @@ asan: $(addprefix $(O)/asan/,$(PROGS) $(MODULES) $(addprefix tests/unit/,$(UNITS
 # Test tools that run under pam_wrapper: it loads libpam with RTLD_DEEPBIND, which the
 # ASan runtime refuses, so they are built without sanitizers.
 REL_TOOLS = $(O)/rel/tests/tools/pamtest_rotsec
+
+# Failure injection and valgrind (t-failinj.sh, t-valgrind.sh) interpose malloc as the
+# ASan runtime does, so what they run is built without sanitizers too: failinj.so, the
+# shim preloaded into the release programs (not fortified: it defines open and read
+# itself), the drivers that load the release modules, and the dlopen unit tests.
+REL_TOOLS += $(O)/rel/tests/failinj.so $(O)/rel/tests/tools/pam_logins \
+             $(O)/rel/tests/tools/nss_calls $(O)/rel/tests/unit/test_pam \
+             $(O)/rel/tests/unit/test_nss
+
+$(O)/rel/tests/failinj.so: tests/tools/failinj.c
+	@mkdir -p $(@D)
+	$(CC) $(CBASE) -O2 -shared -o $@ $< -ldl
 
 # ---- Fuzzing ------------------------------------------------------------------------------
 # libFuzzer targets, one per tests/fuzz/fuzz_NAME.c, built into $(O)/fuzz/ with clang
