@@ -106,8 +106,9 @@ asan: $(addprefix $(O)/asan/,$(PROGS) $(MODULES) $(addprefix tests/unit/,$(UNITS
         $(addprefix tests/tools/,$(TOOLS)))
 
 # Test tools that run under pam_wrapper: it loads libpam with RTLD_DEEPBIND, which the
-# ASan runtime refuses, so they are built without sanitizers.
-REL_TOOLS = $(O)/rel/tests/tools/pamtest_rotsec
+# ASan runtime refuses, so they are built without sanitizers. pam_consumer is built both
+# ways: the soak and the libfaketime tests run it with the release module.
+REL_TOOLS = $(O)/rel/tests/tools/pamtest_rotsec $(O)/rel/tests/tools/pam_consumer
 
 # Failure injection and valgrind (t-failinj.sh, t-valgrind.sh) interpose malloc as the
 # ASan runtime does, so what they run is built without sanitizers too: failinj.so, the
@@ -209,6 +210,19 @@ check: deps-check rel asan $(REL_TOOLS) fuzz-build
 
 demo: deps-check rel
 	@O=$(abspath $(O)) sh tests/demo.sh
+
+# The long runs of tests/sh/t-soak.sh and t-sys-faults.sh, which `make check` runs short:
+# continuous PAM logins over SOAK_ROTATIONS rotations of each account, then the fault
+# tests with FAULT_TRIALS SIGKILL trials. Their TAP output is shown as it comes (logins/s,
+# rotations, failures, trials, inconsistencies) and kept in $(O)/t-*.log.
+SOAK_ROTATIONS ?= 100
+FAULT_TRIALS   ?= 1000
+soak: deps-check rel asan $(REL_TOOLS)
+	@rc=0; for t in t-soak t-sys-faults; do \
+		O=$(abspath $(O)) SOAK_ROTATIONS=$(SOAK_ROTATIONS) FAULT_TRIALS=$(FAULT_TRIALS) \
+			sh tests/sh/$$t.sh | tee $(O)/$$t.log; \
+		grep -q '^1\.\.' $(O)/$$t.log && ! grep -q '^not ok' $(O)/$$t.log || rc=1; \
+	done; exit $$rc
 
 # Benchmark drivers: one small program per bench/NAME.c, release flags, linked with what
 # any of them needs (libpam for pam_bench, libcrypt for its yescrypt hash, libdl for
