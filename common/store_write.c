@@ -158,8 +158,10 @@ static int write_cdb(struct rs_store_w *w, const char *name, mode_t mode, gid_t 
 	r = fill(&cm, ctx);
 	if (r == 0)
 		r = rs_atomic_write(&a, "", 0); /* the "write" fault point */
+	/* tinycdb's cdb_make_finish sets ENOENT when it cannot allocate its hash tables:
+	 * "No such file or directory" would send an admin looking for a missing file. */
 	if (r == 0 && cdb_make_finish(&cm) < 0)
-		r = errno ? -errno : -EIO;
+		r = errno == ENOENT ? -ENOMEM : errno ? -errno : -EIO;
 	else if (r < 0)
 		(void)cdb_make_finish(&cm); /* frees its tables; the temp file is dropped */
 	if (r == 0)

@@ -53,12 +53,17 @@ gid_t rs_rotsec_gid(const struct rs_config *cfg)
 	char *line = NULL;
 	size_t cap = 0;
 	gid_t gid = 0;
+	int err;
 	FILE *f = fopen(cfg->group_file, "re");
 
+	/* A group_file that cannot be read is not one without group rotsec: taking it for
+	 * one would rewrite secrets.cdb 0600 root:root after a passing EMFILE or ENOMEM,
+	 * and lock every service of group rotsec out of its logins. */
 	if (!f)
-		return 0;
+		return errno == ENOENT ? 0 : (gid_t)-1;
 	/* group(5): name:password:gid:members. Read directly: the store's own group must
 	 * never depend on NSS, which may be answering from this very store. */
+	errno = 0;
 	while (getline(&line, &cap, f) > 0) {
 		char *gidp, *end;
 		unsigned long v;
@@ -73,8 +78,13 @@ gid_t rs_rotsec_gid(const struct rs_config *cfg)
 			gid = (gid_t)v;
 		break;
 	}
+	err = ferror(f) ? (errno ? errno : EIO) : 0;
 	free(line);
-	fclose(f);
+	(void)fclose(f);
+	if (err) {
+		errno = err;
+		return (gid_t)-1;
+	}
 	return gid;
 }
 
@@ -90,11 +100,22 @@ int rs_engine_open(struct rs_engine *e, const struct rs_config *cfg, bool readon
 		return -EIO;
 	}
 	e->secrets_gid = rs_rotsec_gid(cfg);
+	if (e->secrets_gid == (gid_t)-1 && !readonly) {
+		r = errno ? -errno : -EIO;
+		snprintf(e->why, sizeof(e->why),
+		         "cannot read group_file %s (%s), which says whether secrets.cdb "
+		         "belongs to group rotsec",
+		         cfg->group_file, strerror(-r));
+		return r;
+	}
 	if (readonly) {
 		/* Best effort: status works without the journals or the host key (then it
-		 * shows schedules without their jitter); verify needs neither. */
+		 * shows schedules without their jitter); verify needs neither. Only a writer
+		 * needs the group. */
 		char why[256];
 
+		if (e->secrets_gid == (gid_t)-1)
+			e->secrets_gid = 0;
 		e->statefd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		e->key = sodium_malloc(RS_HOSTKEY_LEN);
 		if (e->key && rs_hostkey_load(cfg->key_file, 0, e->key, why, sizeof(why)) < 0) {

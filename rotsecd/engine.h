@@ -103,7 +103,8 @@ int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **o
 int rs_verify_password(const struct rs_config *cfg, const char *name, const char *pw, size_t len,
                        struct rs_verify_result *res, char *why, size_t whylen);
 
-/* gid of group "rotsec" in the config's group_file, 0 when absent. */
+/* gid of group "rotsec" in the config's group_file, 0 when absent, (gid_t)-1 with errno
+ * set when group_file cannot be read. */
 gid_t rs_rotsec_gid(const struct rs_config *cfg);
 
 #endif

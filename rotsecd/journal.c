@@ -61,7 +61,14 @@ int rs_state_dir_open(const char *path, char *why, size_t whylen)
 		return fd;
 	/* The journal holds sealed secrets and the host key unseals them: the directory is
 	 * root's alone, not even readable by a group. */
-	if (fstat(fd, &st) < 0 || (st.st_mode & 0077)) {
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+
+		snprintf(why, whylen, "state_dir %s: %s", path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (st.st_mode & 0077) {
 		snprintf(why, whylen, "state_dir %s must be mode 0700 (it is %04o)", path,
 		         (unsigned)(st.st_mode & 07777));
 		close(fd);
@@ -105,14 +112,25 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 		snprintf(why, whylen, "cannot open host key %s: %s", path, strerror(-r));
 		return r;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0077)) {
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(why, whylen, "cannot read host key %s: %s", path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0077)) {
 		snprintf(why, whylen,
 		         "host key %s must be a regular file, owned by root, mode 0600", path);
 		close(fd);
 		return -EPERM;
 	}
 	n = read(fd, key, RS_HOSTKEY_LEN);
+	r = n < 0 ? -errno : 0;
 	close(fd);
+	if (r < 0) {
+		snprintf(why, whylen, "cannot read host key %s: %s", path, strerror(-r));
+		return r;
+	}
 	if (n != RS_HOSTKEY_LEN || st.st_size != RS_HOSTKEY_LEN) {
 		snprintf(why, whylen, "host key %s is damaged (not %d bytes)", path,
 		         RS_HOSTKEY_LEN);
