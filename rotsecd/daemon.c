@@ -58,11 +58,23 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 		}
 		if (all_ok)
 			due_now = true;
+		/* A resume that failed (a full disk, an unsafe store) waits out its backoff.
+		 * Its failed write removed a temp file in a watched directory, which wakes
+		 * the loop at once: without this it would spin, an error logged each time. */
+		if (due_now && d->retry_after[idx] > now) {
+			earliest(wake, d->retry_after[idx], now);
+			due_now = false;
+		}
 		if (due_now) {
 			e->delivery_failures = 0;
 			r = rs_engine_resume(e, acc->name, true);
 			if (r < 0 || e->delivery_failures)
 				rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
+			if (r < 0) {
+				d->retry_after[idx] =
+				        now + (acc->pol.retry_min > 0 ? acc->pol.retry_min : 30);
+				earliest(wake, d->retry_after[idx], now);
+			}
 			have_j = rs_journal_load(e->statefd, acc->name, &j) == 0;
 		}
 	}
