@@ -14,6 +14,28 @@ static int matches(const char *var, const char *point)
 	return v && strcmp(v, point) == 0;
 }
 
+/* ROTSEC_FAULT=NAME@N: the Nth time NAME is reached. A rotation passes some points many
+ * times (the journal is written after each step), and each of those is a step to crash
+ * at. The count is per process: one value of ROTSEC_FAULT names one point. */
+static int kill_here(const char *point)
+{
+	static unsigned long hits;
+	const char *v = getenv("ROTSEC_FAULT"), *at;
+	size_t n = strlen(point);
+	char *end;
+	unsigned long want;
+
+	if (!v)
+		return 0;
+	if (strcmp(v, point) == 0)
+		return 1;
+	at = strrchr(v, '@');
+	if (!at || (size_t)(at - v) != n || strncmp(v, point, n) != 0)
+		return 0;
+	want = strtoul(at + 1, &end, 10);
+	return *end == '\0' && ++hits == want;
+}
+
 int rs_fault(const char *point)
 {
 	const char *logf = getenv("ROTSEC_FAULT_LOG");
@@ -28,7 +50,7 @@ int rs_fault(const char *point)
 			close(fd);
 		}
 	}
-	if (matches("ROTSEC_FAULT", point))
+	if (kill_here(point))
 		kill(getpid(), SIGKILL);
 	if (matches("ROTSEC_FAULT_FAIL", point))
 		return -EIO;

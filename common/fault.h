@@ -10,6 +10,7 @@
  * release build RS_FAULT() is the constant 0 and nothing reads the environment.
  *
  *   ROTSEC_FAULT=NAME        SIGKILL the process when it reaches point NAME
+ *   ROTSEC_FAULT=NAME@N      ... when it reaches NAME for the Nth time (1 = the first)
  *   ROTSEC_FAULT_FAIL=NAME   make point NAME fail with EIO (the caller's error path runs)
  *   ROTSEC_FAULT_LOG=FILE    append the name of every point reached to FILE
  */
