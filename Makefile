@@ -308,7 +308,7 @@ clean:
 	rm -rf $(O)
 
 help:
-	@echo "all check demo bench fuzz install uninstall deps format format-check lint clean"
+	@echo "all check demo bench fuzz soak install uninstall deps format format-check lint clean"
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 .SECONDARY:
