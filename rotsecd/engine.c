@@ -53,6 +53,7 @@ gid_t rs_rotsec_gid(const struct rs_config *cfg)
 	char *line = NULL;
 	size_t cap = 0;
 	gid_t gid = 0;
+	ssize_t n;
 	int err;
 	FILE *f = fopen(cfg->group_file, "re");
 
@@ -64,7 +65,7 @@ gid_t rs_rotsec_gid(const struct rs_config *cfg)
 	/* group(5): name:password:gid:members. Read directly: the store's own group must
 	 * never depend on NSS, which may be answering from this very store. */
 	errno = 0;
-	while (getline(&line, &cap, f) > 0) {
+	while ((n = getline(&line, &cap, f)) > 0) {
 		char *gidp, *end;
 		unsigned long v;
 
@@ -78,7 +79,9 @@ gid_t rs_rotsec_gid(const struct rs_config *cfg)
 			gid = (gid_t)v;
 		break;
 	}
-	err = ferror(f) ? (errno ? errno : EIO) : 0;
+	/* getline says -1 at the end of the file and on an error (ENOMEM, EIO): only the
+	 * first means that there is no group rotsec. */
+	err = n < 0 && !feof(f) ? (errno ? errno : EIO) : 0;
 	free(line);
 	(void)fclose(f);
 	if (err) {

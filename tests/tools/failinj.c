@@ -23,6 +23,9 @@
  *   FAILINJ_ARM=manual   count nothing until the program calls failinj_arm(1), which a
  *                        driver finds with dlsym(RTLD_DEFAULT, "failinj_arm"), so that
  *                        only the calls made inside the code under test are counted
+ *   FAILINJ_PROG=NAME    do nothing in a process whose program is not called NAME: the
+ *                        valgrind launcher, say, which runs before the program under test
+ *                        with the same LD_PRELOAD
  *   FAILINJ_TRACE=1      say on stderr which call failed, and from which object
  *   FAILINJ_SPARE=libconfig
  *                        count and fail nothing inside libconfig's config_init,
@@ -108,6 +111,7 @@ static void setup(void)
 	const char *calls = getenv("FAILINJ_CALL");
 	const char *arm = getenv("FAILINJ_ARM");
 	const char *spare = getenv("FAILINJ_SPARE");
+	const char *prog = getenv("FAILINJ_PROG");
 
 	if (__atomic_load_n(&st.ready, __ATOMIC_ACQUIRE))
 		return;
@@ -126,6 +130,9 @@ static void setup(void)
 			}
 		}
 	}
+	/* Not the program under test: nothing counts, nothing fails. */
+	if (prog && strcmp(prog, program_invocation_short_name) != 0)
+		st.selected = 0;
 	st.nth = env_ul("FAILINJ_NTH");
 	st.every = env_ul("FAILINJ_EVERY");
 	st.err = (int)env_ul("FAILINJ_ERRNO");
