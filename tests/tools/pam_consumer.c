@@ -109,7 +109,7 @@ static int read_secret(const char *path, char *buf, size_t len)
 	if (!f)
 		return -errno;
 	n = fread(buf, 1, len - 1, f);
-	fclose(f);
+	(void)fclose(f);
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return n > 0 ? 0 : -ENODATA;
@@ -191,8 +191,9 @@ int main(int argc, char **argv)
 	service = argv[optind + 1];
 	user = argv[optind + 2];
 	file = argv[optind + 3];
-	if (read_secret(file, secret, sizeof(secret)) < 0) {
-		(void)fprintf(stderr, "pam_consumer: cannot read %s: %s\n", file, strerror(errno));
+	c = read_secret(file, secret, sizeof(secret));
+	if (c < 0) {
+		(void)fprintf(stderr, "pam_consumer: cannot read %s: %s\n", file, strerror(-c));
 		return 2;
 	}
 	if (faillog) {
@@ -201,7 +202,7 @@ int main(int argc, char **argv)
 			(void)fprintf(stderr, "pam_consumer: %s: %s\n", faillog, strerror(errno));
 			return 2;
 		}
-		setvbuf(flog, NULL, _IOLBF, 0);
+		(void)setvbuf(flog, NULL, _IOLBF, 0);
 	}
 
 	start = read_at = now_ms();
@@ -261,7 +262,7 @@ int main(int argc, char **argv)
 		pam_end(pamh, rv);
 	explicit_bzero(secret, sizeof(secret));
 	if (flog)
-		fclose(flog);
+		(void)fclose(flog);
 	printf("logins %" PRIu64 " ok %" PRIu64 " failed %" PRIu64 " elapsed_ms %" PRId64
 	       " first_fail_start_ms %" PRId64 " first_fail_end_ms %" PRId64
 	       " last_ok_start_ms %" PRId64 " rereads %" PRIu64 " last %s\n",
