@@ -1503,6 +1503,7 @@ static void lookups_leave_no_file_descriptor_open(void **state)
 		M.getgrgid_r(GID_OPS, &gr, buf, sizeof(buf), &e);
 		M.getspnam_r("svc-a", &sp, buf, sizeof(buf), &e);
 		start = 1;
+		groups[0] = GID_SVC; /* as glibc calls it: the primary group already in */
 		M.initgroups_dyn("svc-a", GID_SVC, &start, &size, &groups, 0, &e);
 		M.setpwent(0);
 		while (M.getpwent_r(&pw, buf, sizeof(buf), &e) == NSS_STATUS_SUCCESS)
