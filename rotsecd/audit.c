@@ -46,7 +46,7 @@ static void jstr(struct rs_audit_ev *e, const char *s)
 			esc[1] = (char)c;
 			esc[2] = '\0';
 		} else if (c < 0x20 || c == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			(void)snprintf(esc, sizeof(esc), "\\u%04x", c);
 		} else {
 			esc[0] = (char)c;
 			esc[1] = '\0';
@@ -74,12 +74,13 @@ void rs_audit_begin(struct rs_audit_ev *e, const char *event, const char *accoun
 	memset(e, 0, sizeof(*e));
 	e->prio = LOG_INFO;
 	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	jput(e, "{\"time\":");
 	jstr(e, ts);
 	jput(e, ",\"actor\":");
 	jstr(e, actor);
-	snprintf(num, sizeof(num), ",\"uid\":%u,\"pid\":%d", (unsigned)getuid(), (int)getpid());
+	(void)snprintf(num, sizeof(num), ",\"uid\":%u,\"pid\":%d", (unsigned)getuid(),
+	               (int)getpid());
 	jput(e, num);
 	e->tlen = (size_t)snprintf(e->text, sizeof(e->text), "audit:");
 	rs_audit_str(e, "event", event);
@@ -100,7 +101,7 @@ void rs_audit_int(struct rs_audit_ev *e, const char *key, int64_t val)
 {
 	char num[32];
 
-	snprintf(num, sizeof(num), "%" PRId64, val);
+	(void)snprintf(num, sizeof(num), "%" PRId64, val);
 	jput(e, ",");
 	jstr(e, key);
 	jput(e, ":");
@@ -125,7 +126,7 @@ int rs_audit_commit(const char *path, struct rs_audit_ev *e)
 
 	if (!path || path[0] != '/')
 		return -EINVAL;
-	snprintf(dir, sizeof(dir), "%s", path);
+	(void)snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';

@@ -292,7 +292,7 @@ static int sysdb_load(const char *path, bool with_gid, struct sysdb *db)
 out:
 	free(buf);
 	if (f)
-		fclose(f);
+		(void)fclose(f);
 	if (r < 0)
 		sysdb_free(db);
 	return r;
@@ -373,11 +373,11 @@ static int pol_key_index(const char *name)
 static void policy_builtin(struct rs_policy_cfg *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->rotate_every = 30 * 86400;
+	p->rotate_every = 30 * (int64_t)86400;
 	p->grace = 3600;
 	p->max_grace = 86400;
 	p->length = 32;
-	snprintf(p->alphabet_spec, sizeof(p->alphabet_spec), "alnum");
+	(void)snprintf(p->alphabet_spec, sizeof(p->alphabet_spec), "alnum");
 	(void)rs_alphabet_parse(p->alphabet_spec, &p->alphabet);
 	p->entropy_bits = rs_entropy_bits(&p->alphabet, p->length);
 	p->hash_cost = RS_COST_INTERACTIVE;
@@ -418,9 +418,9 @@ static const char *setting_file(const struct loader *ld, const config_setting_t 
 static void display_file(const struct loader *ld, const char *f, char *buf, size_t len)
 {
 	if (f[0] != '/' && strcmp(f, ld->cfg->file) != 0 && ld->incdir)
-		snprintf(buf, len, "%s/%s", ld->incdir, f);
+		(void)snprintf(buf, len, "%s/%s", ld->incdir, f);
 	else
-		snprintf(buf, len, "%s", f);
+		(void)snprintf(buf, len, "%s", f);
 }
 
 /* Append one diagnostic "FILE:LINE: message" (or "FILE: message" for the file as a whole).
@@ -442,15 +442,15 @@ static void vdiag_at(struct loader *ld, const char *file, unsigned line, bool wa
 		ld->cfg->diags = nd;
 		ld->diag_cap = ncap;
 	}
-	vsnprintf(text, sizeof(text), fmt, ap);
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
 	display_file(ld, file, fname, sizeof(fname));
 	file = fname;
 	d = &ld->cfg->diags[ld->cfg->ndiags++];
 	d->warning = warning;
 	if (line)
-		snprintf(d->msg, sizeof(d->msg), "%s:%u: %s", file, line, text);
+		(void)snprintf(d->msg, sizeof(d->msg), "%s:%u: %s", file, line, text);
 	else
-		snprintf(d->msg, sizeof(d->msg), "%s: %s", file, text);
+		(void)snprintf(d->msg, sizeof(d->msg), "%s: %s", file, text);
 	if (!warning)
 		ld->cfg->nerrors++;
 }
@@ -494,9 +494,10 @@ static void where(const struct loader *ld, const config_setting_t *here,
 
 	display_file(ld, of, fname, sizeof(fname));
 	if (strcmp(hf, of) == 0)
-		snprintf(buf, len, "line %u", (unsigned)config_setting_source_line(other));
+		(void)snprintf(buf, len, "line %u", (unsigned)config_setting_source_line(other));
 	else
-		snprintf(buf, len, "%s:%u", fname, (unsigned)config_setting_source_line(other));
+		(void)snprintf(buf, len, "%s:%u", fname,
+		               (unsigned)config_setting_source_line(other));
 }
 
 /* The setting `key` of element idx of `list`, or the element itself when it lacks it. */
@@ -550,11 +551,12 @@ static void key_name(const config_setting_t *s, char *buf, size_t len)
 	const config_setting_t *parent = config_setting_parent(s);
 
 	if (config_setting_name(s))
-		snprintf(buf, len, "%s", config_setting_name(s));
+		(void)snprintf(buf, len, "%s", config_setting_name(s));
 	else if (parent && config_setting_name(parent))
-		snprintf(buf, len, "%s[%d]", config_setting_name(parent), config_setting_index(s));
+		(void)snprintf(buf, len, "%s[%d]", config_setting_name(parent),
+		               config_setting_index(s));
 	else
-		snprintf(buf, len, "entry %d", config_setting_index(s) + 1);
+		(void)snprintf(buf, len, "entry %d", config_setting_index(s) + 1);
 }
 
 static void wrong_type(struct loader *ld, const config_setting_t *s, const char *expected)
@@ -750,7 +752,7 @@ static int get_ref_name(struct loader *ld, const config_setting_t *s, char out[R
 		         key, v, RS_NAME_MAX);
 		return -EINVAL;
 	}
-	snprintf(out, RS_NAME_MAX + 1, "%s", v);
+	(void)snprintf(out, RS_NAME_MAX + 1, "%s", v);
 	return 0;
 }
 
@@ -771,7 +773,7 @@ static int get_new_name(struct loader *ld, const config_setting_t *s, const char
 		         v, what, RS_NAME_MAX);
 		return -EINVAL;
 	}
-	snprintf(out, RS_NAME_MAX + 1, "%s", v);
+	(void)snprintf(out, RS_NAME_MAX + 1, "%s", v);
 	return 0;
 }
 
@@ -962,7 +964,7 @@ static int parse_policy_value(struct loader *ld, const config_setting_t *s, int 
 			         v);
 			return -EINVAL;
 		}
-		snprintf(p->alphabet_spec, sizeof(p->alphabet_spec), "%s", v);
+		(void)snprintf(p->alphabet_spec, sizeof(p->alphabet_spec), "%s", v);
 		p->alphabet = alpha;
 		return 0;
 	case PK_HASH_COST:
@@ -1145,7 +1147,7 @@ static int add_name(struct loader *ld, char (**arr)[RS_NAME_MAX + 1], size_t *n,
 		}
 		*arr = na;
 	}
-	snprintf((*arr)[*n], RS_NAME_MAX + 1, "%s", name);
+	(void)snprintf((*arr)[*n], RS_NAME_MAX + 1, "%s", name);
 	(*n)++;
 	return 0;
 }
@@ -1166,7 +1168,8 @@ static void parse_group(struct loader *ld, size_t idx)
 		error_at(ld, e, "group entry has no name: add name = \"...\"");
 	else
 		(void)get_new_name(ld, name_s, "group", g->name);
-	snprintf(ctx, sizeof(ctx), g->name[0] ? "in group \"%s\"" : "in a group entry", g->name);
+	(void)snprintf(ctx, sizeof(ctx), g->name[0] ? "in group \"%s\"" : "in a group entry",
+	               g->name);
 	check_keys(ld, e, group_keys, false, ctx);
 
 	gid_s = config_setting_get_member(e, "gid");
@@ -1373,9 +1376,9 @@ static void parse_delivery(struct loader *ld, const config_setting_t *e, const c
 		return;
 	d->line = config_setting_source_line(e);
 	if (acc_name[0])
-		snprintf(ctx, sizeof(ctx), "in a deliver entry of account \"%s\"", acc_name);
+		(void)snprintf(ctx, sizeof(ctx), "in a deliver entry of account \"%s\"", acc_name);
 	else
-		snprintf(ctx, sizeof(ctx), "in a deliver entry");
+		(void)snprintf(ctx, sizeof(ctx), "in a deliver entry");
 	check_keys(ld, e, deliver_keys, false, ctx);
 
 	if (cmd_s && (file_s || sealed_s)) {
@@ -1427,7 +1430,7 @@ static void parse_delivery(struct loader *ld, const config_setting_t *e, const c
 	s = config_setting_get_member(e, "mode");
 	if (s)
 		(void)parse_mode(ld, s, d->kind, &d->mode);
-	snprintf(d->owner, sizeof(d->owner), "root");
+	(void)snprintf(d->owner, sizeof(d->owner), "root");
 	s = config_setting_get_member(e, "owner");
 	if (s)
 		(void)get_ref_name(ld, s, d->owner);
@@ -1482,8 +1485,8 @@ static void parse_account(struct loader *ld, size_t idx)
 		error_at(ld, e, "account entry has no name: add name = \"...\"");
 	else
 		(void)get_new_name(ld, name_s, "account", a->name);
-	snprintf(ctx, sizeof(ctx), a->name[0] ? "in account \"%s\"" : "in an account entry",
-	         a->name);
+	(void)snprintf(ctx, sizeof(ctx), a->name[0] ? "in account \"%s\"" : "in an account entry",
+	               a->name);
 	check_keys(ld, e, account_keys, true, ctx);
 
 	uid_s = config_setting_get_member(e, "uid");
@@ -1805,7 +1808,7 @@ static void resolve_delivery(struct loader *ld, const config_setting_t *e, struc
 	s = config_setting_get_member(e, "group");
 	if (!s) {
 		d->gid = gid;
-		snprintf(d->group, sizeof(d->group), "%s", group_name_of(ld, gid));
+		(void)snprintf(d->group, sizeof(d->group), "%s", group_name_of(ld, gid));
 	} else if (d->group[0] && resolve_group(ld, d->group, &d->gid) < 0) {
 		error_at(ld, s, "group \"%s\" is neither defined in groups nor present in %s",
 		         d->group, ld->cfg->group_file);
@@ -2116,7 +2119,7 @@ int rs_config_load(const char *file, struct rs_config *cfg)
 		goto out;
 	}
 	r = fstat(fileno(probe), &st) < 0 ? -errno : 0;
-	fclose(probe);
+	(void)fclose(probe);
 	if (r == 0 && !S_ISREG(st.st_mode))
 		r = -EISDIR;
 	if (r < 0) {
@@ -2229,12 +2232,16 @@ static int by_name_cmp(const void *a, const void *b)
  * linear scans would make both quadratic in the number of accounts. */
 static int index_accounts(struct rs_config *cfg)
 {
+	/* by_name is an array of pointers: sizeof(*by_name) is the size of a pointer, as
+	 * meant (which bugprone-sizeof-expression takes for a mistake). */
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	cfg->by_name = calloc(cfg->naccounts + 1, sizeof(*cfg->by_name));
 	if (!cfg->by_name)
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->naccounts; i++)
 		cfg->by_name[i] = &cfg->accounts[i];
 	if (cfg->naccounts > 1)
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		qsort(cfg->by_name, cfg->naccounts, sizeof(*cfg->by_name), by_name_cmp);
 	return 0;
 }
@@ -2248,7 +2255,8 @@ const struct rs_account_cfg *rs_config_account(const struct rs_config *cfg, cons
 
 		if (strlen(name) > RS_NAME_MAX)
 			return NULL;
-		snprintf(key.name, sizeof(key.name), "%s", name);
+		(void)snprintf(key.name, sizeof(key.name), "%s", name);
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		hit = bsearch(&kp, cfg->by_name, cfg->naccounts, sizeof(*cfg->by_name),
 		              by_name_cmp);
 		return hit && (*hit)->name[0] ? *hit : NULL;

@@ -47,7 +47,7 @@ set_why(char *why, size_t whylen, const char *fmt, ...)
 	if (!why || !whylen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
+	(void)vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
 }
 
@@ -449,7 +449,7 @@ static int wait_child(pid_t pid, int pidfd, int64_t deadline, int *status)
 
 			(void)poll(&pfd, 1, left);
 		} else {
-			struct timespec ts = {0, 20 * 1000 * 1000};
+			struct timespec ts = {0, 20L * 1000 * 1000};
 
 			(void)nanosleep(&ts, NULL);
 		}
@@ -511,8 +511,8 @@ static int deliver_command(const struct rs_account_cfg *acc, const struct rs_del
 		r = -EINVAL;
 		goto out;
 	}
-	snprintf(env_account, sizeof(env_account), "ROTSEC_ACCOUNT=%s", acc->name);
-	snprintf(env_gen, sizeof(env_gen), "ROTSEC_GENERATION=%" PRIu64, generation);
+	(void)snprintf(env_account, sizeof(env_account), "ROTSEC_ACCOUNT=%s", acc->name);
+	(void)snprintf(env_gen, sizeof(env_gen), "ROTSEC_GENERATION=%" PRIu64, generation);
 	if (d->user[0]) {
 		r = user_groups(d->user, d->run_gid, &groups, &ngroups);
 		if (r < 0) {
@@ -658,16 +658,16 @@ void rs_delivery_label(const struct rs_delivery *d, char *buf, size_t len)
 		return;
 	switch (d ? (int)d->kind : -1) {
 	case RS_DELIVER_FILE:
-		snprintf(buf, len, "file %s", d->file ? d->file : "?");
+		(void)snprintf(buf, len, "file %s", d->file ? d->file : "?");
 		break;
 	case RS_DELIVER_COMMAND:
-		snprintf(buf, len, "command %s", d->argv && d->argv[0] ? d->argv[0] : "?");
+		(void)snprintf(buf, len, "command %s", d->argv && d->argv[0] ? d->argv[0] : "?");
 		break;
 	case RS_DELIVER_SEALED:
-		snprintf(buf, len, "sealed %s", d->file ? d->file : "?");
+		(void)snprintf(buf, len, "sealed %s", d->file ? d->file : "?");
 		break;
 	default:
-		snprintf(buf, len, "unknown delivery");
+		(void)snprintf(buf, len, "unknown delivery");
 		break;
 	}
 }

@@ -48,12 +48,12 @@ int rs_state_dir_open(const char *path, char *why, size_t whylen)
 	int fd;
 
 	if (!path || path[0] != '/') {
-		snprintf(why, whylen, "state_dir must be an absolute path");
+		(void)snprintf(why, whylen, "state_dir must be an absolute path");
 		return -EINVAL;
 	}
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		int r = -errno;
-		snprintf(why, whylen, "cannot create state_dir %s: %s", path, strerror(-r));
+		(void)snprintf(why, whylen, "cannot create state_dir %s: %s", path, strerror(-r));
 		return r;
 	}
 	fd = rs_open_safe_dir(path, 0, why, whylen);
@@ -64,13 +64,13 @@ int rs_state_dir_open(const char *path, char *why, size_t whylen)
 	if (fstat(fd, &st) < 0) {
 		int r = -errno;
 
-		snprintf(why, whylen, "state_dir %s: %s", path, strerror(-r));
+		(void)snprintf(why, whylen, "state_dir %s: %s", path, strerror(-r));
 		close(fd);
 		return r;
 	}
 	if (st.st_mode & 0077) {
-		snprintf(why, whylen, "state_dir %s must be mode 0700 (it is %04o)", path,
-		         (unsigned)(st.st_mode & 07777));
+		(void)snprintf(why, whylen, "state_dir %s must be mode 0700 (it is %04o)", path,
+		               (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -EPERM;
 	}
@@ -91,7 +91,8 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			r = -errno;
-			snprintf(why, whylen, "cannot create host key %s: %s", path, strerror(-r));
+			(void)snprintf(why, whylen, "cannot create host key %s: %s", path,
+			               strerror(-r));
 			return r;
 		}
 		randombytes_buf(fresh, sizeof(fresh));
@@ -102,25 +103,27 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 		sodium_memzero(fresh, sizeof(fresh));
 		if (r < 0) {
 			unlink(path);
-			snprintf(why, whylen, "cannot write host key %s: %s", path, strerror(-r));
+			(void)snprintf(why, whylen, "cannot write host key %s: %s", path,
+			               strerror(-r));
 			return r;
 		}
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	}
 	if (fd < 0) {
 		r = -errno;
-		snprintf(why, whylen, "cannot open host key %s: %s", path, strerror(-r));
+		(void)snprintf(why, whylen, "cannot open host key %s: %s", path, strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		snprintf(why, whylen, "cannot read host key %s: %s", path, strerror(-r));
+		(void)snprintf(why, whylen, "cannot read host key %s: %s", path, strerror(-r));
 		close(fd);
 		return r;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0077)) {
-		snprintf(why, whylen,
-		         "host key %s must be a regular file, owned by root, mode 0600", path);
+		(void)snprintf(why, whylen,
+		               "host key %s must be a regular file, owned by root, mode 0600",
+		               path);
 		close(fd);
 		return -EPERM;
 	}
@@ -128,12 +131,12 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 	r = n < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0) {
-		snprintf(why, whylen, "cannot read host key %s: %s", path, strerror(-r));
+		(void)snprintf(why, whylen, "cannot read host key %s: %s", path, strerror(-r));
 		return r;
 	}
 	if (n != RS_HOSTKEY_LEN || st.st_size != RS_HOSTKEY_LEN) {
-		snprintf(why, whylen, "host key %s is damaged (not %d bytes)", path,
-		         RS_HOSTKEY_LEN);
+		(void)snprintf(why, whylen, "host key %s is damaged (not %d bytes)", path,
+		               RS_HOSTKEY_LEN);
 		return -EPROTO;
 	}
 	return 0;
@@ -143,7 +146,7 @@ static int file_name(char *buf, size_t len, const char *name, const char *ext)
 {
 	if (!rs_name_valid(name))
 		return -EINVAL;
-	snprintf(buf, len, "%s.%s", name, ext);
+	(void)snprintf(buf, len, "%s.%s", name, ext);
 	return 0;
 }
 
@@ -220,7 +223,7 @@ static int parse_line(char *line, struct rs_journal *j)
 	if (strcmp(line, "account") == 0) {
 		if (!rs_name_valid(v))
 			return -EPROTO;
-		snprintf(j->name, sizeof(j->name), "%s", v);
+		(void)snprintf(j->name, sizeof(j->name), "%s", v);
 	} else if (strcmp(line, "generation") == 0) {
 		if (parse_i64(v, &x) < 0 || x < 1)
 			return -EPROTO;
@@ -246,11 +249,11 @@ static int parse_line(char *line, struct rs_journal *j)
 	} else if (strcmp(line, "hash") == 0) {
 		if (!rs_hash_string_ok(v))
 			return -EPROTO;
-		snprintf(j->hash, sizeof(j->hash), "%s", v);
+		(void)snprintf(j->hash, sizeof(j->hash), "%s", v);
 	} else if (strcmp(line, "sealed") == 0) {
 		if (strlen(v) >= sizeof(j->sealed))
 			return -EPROTO;
-		strcpy(j->sealed, v);
+		(void)snprintf(j->sealed, sizeof(j->sealed), "%s", v);
 	} else if (strcmp(line, "delivery") == 0) {
 		return parse_dlv(v, j);
 	}

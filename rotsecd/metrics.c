@@ -143,7 +143,7 @@ int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, si
 	size_t len;
 	int dirfd, r;
 
-	snprintf(dir, sizeof(dir), "%s", cfg->metrics_file);
+	(void)snprintf(dir, sizeof(dir), "%s", cfg->metrics_file);
 	slash = strrchr(dir, '/');
 	if (!slash)
 		return -EINVAL;

@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "log.h"
 #include "paths.h"
+#include "safefile.h"
 #include "sealed.h"
 
 #include <errno.h>
@@ -49,16 +50,16 @@ static const char usage_text[] =
 static int usage_error(const char *msg)
 {
 	if (msg)
-		fprintf(stderr, "rotsecctl: %s\n", msg);
-	fputs(usage_text, stderr);
+		(void)fprintf(stderr, "rotsecctl: %s\n", msg);
+	(void)fputs(usage_text, stderr);
 	return 2;
 }
 
 static void print_diags(const struct rs_config *cfg)
 {
 	for (size_t i = 0; i < cfg->ndiags; i++)
-		fprintf(stderr, "%s%s\n", cfg->diags[i].warning ? "warning: " : "",
-		        cfg->diags[i].msg);
+		(void)fprintf(stderr, "%s%s\n", cfg->diags[i].warning ? "warning: " : "",
+		              cfg->diags[i].msg);
 }
 
 /* Load the config; on error print every diagnostic and leave everything untouched. */
@@ -68,10 +69,10 @@ static int load_config(const char *file, struct rs_config *cfg)
 
 	print_diags(cfg);
 	if (r == -EINVAL)
-		fprintf(stderr, "rotsecctl: %s has %zu error%s; nothing was changed\n", file,
-		        cfg->nerrors, cfg->nerrors == 1 ? "" : "s");
+		(void)fprintf(stderr, "rotsecctl: %s has %zu error%s; nothing was changed\n", file,
+		              cfg->nerrors, cfg->nerrors == 1 ? "" : "s");
 	else if (r < 0)
-		fprintf(stderr, "rotsecctl: cannot read %s: %s\n", file, strerror(-r));
+		(void)fprintf(stderr, "rotsecctl: cannot read %s: %s\n", file, strerror(-r));
 	return r;
 }
 
@@ -81,11 +82,11 @@ static void fmt_time(int64_t t, char *buf, size_t len)
 	struct tm tm;
 
 	if (t <= 0) {
-		snprintf(buf, len, "-");
+		(void)snprintf(buf, len, "-");
 		return;
 	}
 	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+	(void)strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
 /* ---- verbs ---- */
@@ -99,7 +100,7 @@ static int cmd_check(struct rs_config *cfg)
 
 static int fail(struct rs_engine *e, int r)
 {
-	fprintf(stderr, "rotsecctl: %s\n", e->why[0] ? e->why : strerror(-r));
+	(void)fprintf(stderr, "rotsecctl: %s\n", e->why[0] ? e->why : strerror(-r));
 	return 1;
 }
 
@@ -114,7 +115,7 @@ static int cmd_sync(struct rs_engine *e)
 	       e->resumed, e->delivered);
 	if (e->delivery_failures) {
 		printf(", %u deliveries FAILED\n", e->delivery_failures);
-		fprintf(stderr, "rotsecctl: %s\n", e->why);
+		(void)fprintf(stderr, "rotsecctl: %s\n", e->why);
 		return 1;
 	}
 	printf("\n");
@@ -135,7 +136,7 @@ static int cmd_rotate(struct rs_engine *e, const char *name, const struct rs_rot
 		struct tm tm;
 
 		localtime_r(&t, &tm);
-		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
+		(void)strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
 		printf("%s %s to generation %" PRIu64, name,
 		       e->resumed ? "finished the interrupted rotation" : "rotated",
 		       st->generation);
@@ -147,7 +148,8 @@ static int cmd_rotate(struct rs_engine *e, const char *name, const struct rs_rot
 		free(st);
 	}
 	if (e->delivery_failures) {
-		fprintf(stderr,
+		(void)fprintf(
+		        stderr,
 		        "rotsecctl: %s; the previous secret stays valid until max_grace while "
 		        "delivery is retried (rotsecctl deliver %s)\n",
 		        e->why, name);
@@ -175,7 +177,7 @@ static int cmd_deliver(struct rs_engine *e, const char *name)
 	printf("%s: delivered to %u consumer%s", name, e->delivered, e->delivered == 1 ? "" : "s");
 	if (e->delivery_failures) {
 		printf(", %u FAILED\n", e->delivery_failures);
-		fprintf(stderr, "rotsecctl: %s\n", e->why);
+		(void)fprintf(stderr, "rotsecctl: %s\n", e->why);
 		return 1;
 	}
 	printf("\n");
@@ -198,7 +200,7 @@ static int read_password(struct rs_secret *pw)
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-		fputs("Password: ", stderr);
+		(void)fputs("Password: ", stderr);
 	} else {
 		tty = 0;
 	}
@@ -216,7 +218,7 @@ static int read_password(struct rs_secret *pw)
 	}
 	if (tty) {
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fputs("\n", stderr);
+		(void)fputs("\n", stderr);
 	}
 	if (len > 0 && pw->buf[len - 1] == '\r')
 		len--;
@@ -239,7 +241,7 @@ static int cmd_verify(struct rs_config *cfg, const char *name)
 		r = rs_verify_password(cfg, name, pw.buf, pw.len, &res, why, sizeof(why));
 	rs_secret_free(&pw);
 	if (r < 0) {
-		fprintf(stderr, "rotsecctl: %s\n", why[0] ? why : strerror(-r));
+		(void)fprintf(stderr, "rotsecctl: %s\n", why[0] ? why : strerror(-r));
 		return 1;
 	}
 	switch (res.verdict) {
@@ -248,9 +250,10 @@ static int cmd_verify(struct rs_config *cfg, const char *name)
 		return 0;
 	case RS_PREVIOUS:
 		printf("previous\n");
-		fprintf(stderr,
-		        "rotsecctl: the previous secret of %s is valid %" PRId64 " more seconds\n",
-		        name, res.remaining);
+		(void)fprintf(stderr,
+		              "rotsecctl: the previous secret of %s is valid %" PRId64
+		              " more seconds\n",
+		              name, res.remaining);
 		return 0;
 	case RS_REVOKED:
 		printf("revoked\n");
@@ -259,7 +262,7 @@ static int cmd_verify(struct rs_config *cfg, const char *name)
 		printf("disabled\n");
 		return 1;
 	case RS_UNKNOWN:
-		fprintf(stderr, "rotsecctl: %s is not in the store\n", name);
+		(void)fprintf(stderr, "rotsecctl: %s is not in the store\n", name);
 		printf("no match\n");
 		return 1;
 	case RS_NO_MATCH:
@@ -270,23 +273,42 @@ static int cmd_verify(struct rs_config *cfg, const char *name)
 	return 1;
 }
 
+/*
+ * A secret and a newline to stdout with one write(2), straight from its guarded buffer
+ * (which has room for the newline where its terminator is): through stdio, a copy would
+ * stay in stdout's buffer, on the ordinary heap, unwiped until the process is gone
+ * (t-secret-memory.sh looks for it). A failed or short write is an error: the caller
+ * must not believe it got the secret.
+ */
+static int print_secret(struct rs_secret *s)
+{
+	int r;
+
+	s->buf[s->len] = '\n';
+	r = rs_write_all(STDOUT_FILENO, s->buf, s->len + 1);
+	s->buf[s->len] = '\0';
+	if (r < 0) {
+		(void)fprintf(stderr, "rotsecctl: cannot write the secret: %s\n", strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_show(struct rs_engine *e, const char *name)
 {
 	struct rs_secret s = {0};
 	int r;
 
 	if (geteuid() != 0) {
-		fprintf(stderr, "rotsecctl: show is for root only\n");
+		(void)fprintf(stderr, "rotsecctl: show is for root only\n");
 		return 1;
 	}
 	r = rs_engine_show(e, name, &s);
 	if (r < 0)
 		return fail(e, r);
-	fwrite(s.buf, 1, s.len, stdout);
-	fputc('\n', stdout);
-	fflush(stdout);
+	r = print_secret(&s);
 	rs_secret_free(&s);
-	return 0;
+	return r;
 }
 
 static void json_str(const char *s)
@@ -356,13 +378,13 @@ static void status_table(const struct rs_status *st, size_t n)
 			rs_duration_format(now - x->current_since, age, sizeof(age));
 		fmt_time(x->previous_valid_until, until, sizeof(until));
 		fmt_time(x->next_rotation, next, sizeof(next));
-		snprintf(gen, sizeof(gen), "%" PRIu64, x->generation);
+		(void)snprintf(gen, sizeof(gen), "%" PRIu64, x->generation);
 		if (x->have_usage && x->usage.previous_count) {
 			char ago[16];
 
 			rs_duration_format(now - x->usage.previous_last, ago, sizeof(ago));
-			snprintf(used, sizeof(used), "%" PRIu64 "x, last %s ago by %s",
-			         x->usage.previous_count, ago, x->usage.service);
+			(void)snprintf(used, sizeof(used), "%" PRIu64 "x, last %s ago by %s",
+			               x->usage.previous_count, ago, x->usage.service);
 		}
 		printf("%-20s %7u %4s %-8s %-17s %-17s %-12s %s%s%s\n", x->name, x->uid,
 		       x->in_store ? gen : "-", age, until, next,
@@ -396,7 +418,7 @@ static int cmd_keygen(const char *prefix)
 		return 1;
 	r = rs_keygen_files(prefix, why, sizeof(why));
 	if (r < 0) {
-		fprintf(stderr, "rotsecctl: %s\n", why[0] ? why : strerror(-r));
+		(void)fprintf(stderr, "rotsecctl: %s\n", why[0] ? why : strerror(-r));
 		return 1;
 	}
 	printf("wrote %s.pub (give it to rotsec: sealed_to) and %s.key (keep it with the "
@@ -417,25 +439,23 @@ static int cmd_open(const char *keyfile, const char *sealed)
 		return 1;
 	fd = open(sealed, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		fprintf(stderr, "rotsecctl: %s: %s\n", sealed, strerror(errno));
+		(void)fprintf(stderr, "rotsecctl: %s: %s\n", sealed, strerror(errno));
 		return 1;
 	}
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n <= 0) {
-		fprintf(stderr, "rotsecctl: %s: empty or unreadable\n", sealed);
+		(void)fprintf(stderr, "rotsecctl: %s: empty or unreadable\n", sealed);
 		return 1;
 	}
 	r = rs_unseal(buf, (size_t)n, keyfile, &s, why, sizeof(why));
 	if (r < 0) {
-		fprintf(stderr, "rotsecctl: %s: %s\n", sealed, why[0] ? why : strerror(-r));
+		(void)fprintf(stderr, "rotsecctl: %s: %s\n", sealed, why[0] ? why : strerror(-r));
 		return 1;
 	}
-	fwrite(s.buf, 1, s.len, stdout);
-	fputc('\n', stdout);
-	fflush(stdout);
+	r = print_secret(&s);
 	rs_secret_free(&s);
-	return 0;
+	return r;
 }
 
 /* A secret may sit in this process's memory: keep it out of core dumps and ptrace by
@@ -470,7 +490,7 @@ int main(int argc, char **argv)
 			argc -= 2;
 			argv += 2;
 		} else if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-			fputs(usage_text, stdout);
+			(void)fputs(usage_text, stdout);
 			return 0;
 		} else {
 			return usage_error("unknown option");
@@ -510,9 +530,10 @@ int main(int argc, char **argv)
 		return name && keyfile ? cmd_open(keyfile, name)
 		                       : usage_error("open needs --key FILE and SEALED");
 
-	if (strcmp(verb, "check") && strcmp(verb, "sync") && strcmp(verb, "status") &&
-	    strcmp(verb, "rotate") && strcmp(verb, "revoke") && strcmp(verb, "deliver") &&
-	    strcmp(verb, "verify") && strcmp(verb, "show"))
+	if (strcmp(verb, "check") != 0 && strcmp(verb, "sync") != 0 &&
+	    strcmp(verb, "status") != 0 && strcmp(verb, "rotate") != 0 &&
+	    strcmp(verb, "revoke") != 0 && strcmp(verb, "deliver") != 0 &&
+	    strcmp(verb, "verify") != 0 && strcmp(verb, "show") != 0)
 		return usage_error("unknown command");
 	if (!name && (strcmp(verb, "rotate") == 0 || strcmp(verb, "revoke") == 0 ||
 	              strcmp(verb, "deliver") == 0 || strcmp(verb, "verify") == 0 ||
@@ -538,7 +559,7 @@ int main(int argc, char **argv)
 	readonly = strcmp(verb, "status") == 0;
 	r = rs_engine_open(&e, &cfg, readonly);
 	if (r < 0) {
-		fprintf(stderr, "rotsecctl: %s\n", e.why[0] ? e.why : strerror(-r));
+		(void)fprintf(stderr, "rotsecctl: %s\n", e.why[0] ? e.why : strerror(-r));
 		rs_config_free(&cfg);
 		return 1;
 	}

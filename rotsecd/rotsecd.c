@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 			printf("rotsecd %s\n", ROTSEC_VERSION);
 			return 0;
 		default:
-			fprintf(stderr, "usage: rotsecd [-c FILE] [-f]\n");
+			(void)fprintf(stderr, "usage: rotsecd [-c FILE] [-f]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (sfd < 0 || ifd < 0) {
@@ -296,7 +296,7 @@ int main(int argc, char **argv)
 		}
 		if (pfd[1].revents & POLLIN) {
 			/* Let a burst of changes (a store write is several renames) settle. */
-			struct timespec settle = {0, 50 * 1000 * 1000};
+			struct timespec settle = {0, 50L * 1000 * 1000};
 
 			nanosleep(&settle, NULL);
 		}

@@ -14,7 +14,8 @@ int64_t rs_jitter_offset(const unsigned char key[32], const char *name, uint64_t
 
 	if (jitter <= 0)
 		return 0;
-	memcpy(msg, name, n);
+	/* The hashed message is the name's bytes, then the generation: no terminator. */
+	memcpy(msg, name, n); /* NOLINT(bugprone-not-null-terminated-result) */
 	for (int i = 0; i < 8; i++)
 		msg[n + (size_t)i] = (unsigned char)(generation >> (8 * i));
 	crypto_generichash(h, sizeof(h), msg, n + 8, key, 32);

@@ -35,7 +35,7 @@ set_why(char *why, size_t whylen, const char *fmt, ...)
 	if (!why || !whylen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
+	(void)vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
 }
 
@@ -214,7 +214,7 @@ static int write_key_line(int fd, const char *path, const char *label, const uns
 	int r;
 
 	sodium_bin2base64(b64, sizeof(b64), key, 32, B64_VARIANT);
-	snprintf(line, sizeof(line), "%s %s\n", label, b64);
+	(void)snprintf(line, sizeof(line), "%s %s\n", label, b64);
 	r = rs_write_all(fd, line, strlen(line));
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;

@@ -36,7 +36,7 @@ static const char *opt(char **kv, int n, const char *key)
 
 static void spaces(char *dst, size_t n, const char *src)
 {
-	snprintf(dst, n, "%s", src ? src : "");
+	(void)snprintf(dst, n, "%s", src ? src : "");
 	for (char *p = dst; *p; p++)
 		if (*p == '_')
 			*p = ' ';
@@ -56,7 +56,7 @@ static int64_t when(const char *s, int64_t dflt)
 static void hash(const char *pw, int argon, char out[RS_HASH_MAX])
 {
 	if (rs_hash_secret(pw, strlen(pw), argon ? 60.0 : 190.0, RS_COST_INTERACTIVE, out) < 0) {
-		fprintf(stderr, "mkstore: hash failed\n");
+		(void)fprintf(stderr, "mkstore: hash failed\n");
 		exit(1);
 	}
 }
@@ -68,11 +68,11 @@ int main(int argc, char **argv)
 	struct rs_store_w w;
 	uint64_t agen = 1, sgen = 1;
 	char line[4096], why[RS_WHY_MAX];
-	int r, want_accounts = 0;
+	int r, rc = 1, want_accounts = 0;
 	gid_t gid = argc > 2 ? (gid_t)atoi(argv[2]) : 0;
 
 	if (argc < 2 || rs_crypto_init() < 0) {
-		fprintf(stderr, "usage: mkstore DIR [GID] < SPEC\n");
+		(void)fprintf(stderr, "usage: mkstore DIR [GID] < SPEC\n");
 		return 2;
 	}
 	ad.acc = calloc(4096, sizeof(*ad.acc));
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 			const char *g = opt(kv, n, "groups");
 
 			want_accounts = 1;
-			snprintf(a->name, sizeof(a->name), "%s", opt(kv, n, "name"));
+			(void)snprintf(a->name, sizeof(a->name), "%s", opt(kv, n, "name"));
 			a->uid = (uint32_t)strtoul(opt(kv, n, "uid"), NULL, 10);
 			a->gid = (uint32_t)strtoul(opt(kv, n, "gid"), NULL, 10);
 			spaces(a->gecos, sizeof(a->gecos), opt(kv, n, "gecos"));
@@ -119,14 +119,14 @@ int main(int argc, char **argv)
 			const char *m = opt(kv, n, "members");
 
 			want_accounts = 1;
-			snprintf(g->name, sizeof(g->name), "%s", opt(kv, n, "name"));
+			(void)snprintf(g->name, sizeof(g->name), "%s", opt(kv, n, "name"));
 			g->gid = (uint32_t)strtoul(opt(kv, n, "gid"), NULL, 10);
 			g->members = calloc(1024, sizeof(*g->members));
 			while (m && *m && g->nmembers < 1024) {
 				size_t l = strcspn(m, ",");
 
-				snprintf(g->members[g->nmembers++], RS_NAME_MAX + 1, "%.*s", (int)l,
-				         m);
+				(void)snprintf(g->members[g->nmembers++], RS_NAME_MAX + 1, "%.*s",
+				               (int)l, m);
 				m += l + (m[l] == ',');
 			}
 		} else if (strcmp(tok, "secret") == 0 && sd.n < 4096) {
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 			const char *rev = opt(kv, n, "revoked");
 			int64_t now = (int64_t)time(NULL);
 
-			snprintf(s->name, sizeof(s->name), "%s", opt(kv, n, "name"));
+			(void)snprintf(s->name, sizeof(s->name), "%s", opt(kv, n, "name"));
 			s->uid = (uint32_t)strtoul(opt(kv, n, "uid"), NULL, 10);
 			s->generation =
 			        opt(kv, n, "gen") ? strtoull(opt(kv, n, "gen"), NULL, 10) : 1;
@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 				char pw[512];
 				size_t l = strcspn(rev, ",");
 
-				snprintf(pw, sizeof(pw), "%.*s", (int)l, rev);
+				(void)snprintf(pw, sizeof(pw), "%.*s", (int)l, rev);
 				hash(pw, argon, s->revoked[s->nrevoked++]);
 				rev += l + (rev[l] == ',');
 			}
@@ -162,8 +162,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(tok, "sgen") == 0 && n == 1) {
 			sgen = strtoull(kv[0], NULL, 10);
 		} else {
-			fprintf(stderr, "mkstore: bad line starting with '%s'\n", tok);
-			return 2;
+			(void)fprintf(stderr, "mkstore: bad line starting with '%s'\n", tok);
+			rc = 2;
+			goto out;
 		}
 	}
 	if (!sd.dummy[0])
@@ -171,8 +172,8 @@ int main(int argc, char **argv)
 
 	r = rs_store_w_open(argv[1], 5000, &w, why, sizeof(why));
 	if (r < 0) {
-		fprintf(stderr, "mkstore: %s\n", why);
-		return 1;
+		(void)fprintf(stderr, "mkstore: %s\n", why);
+		goto out;
 	}
 	if (sd.n || !want_accounts)
 		r = rs_store_write_secrets(&w, &sd, sgen, gid);
@@ -180,9 +181,11 @@ int main(int argc, char **argv)
 		r = rs_store_write_accounts(&w, &ad, agen);
 	rs_store_w_close(&w);
 	if (r < 0) {
-		fprintf(stderr, "mkstore: write failed: %s\n", strerror(-r));
-		return 1;
+		(void)fprintf(stderr, "mkstore: write failed: %s\n", strerror(-r));
+		goto out;
 	}
+	rc = 0;
+out:
 	for (size_t i = 0; i < ad.nacc; i++)
 		free(ad.acc[i].sup_gids);
 	for (size_t i = 0; i < ad.ngrp; i++)
@@ -190,5 +193,5 @@ int main(int argc, char **argv)
 	free(ad.acc);
 	free(ad.grp);
 	free(sd.rec);
-	return 0;
+	return rc;
 }

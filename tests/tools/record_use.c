@@ -24,20 +24,20 @@ int main(int argc, char **argv)
 	int r;
 
 	if (argc != 5 && argc != 6) {
-		fprintf(stderr, "usage: record_use RUN_DIR NAME GENERATION "
-		                "current|previous|tripwire [UNIX_TIME]\n");
+		(void)fprintf(stderr, "usage: record_use RUN_DIR NAME GENERATION "
+		                      "current|previous|tripwire [UNIX_TIME]\n");
 		return 2;
 	}
 	errno = 0;
 	gen = strtoull(argv[3], &end, 10);
 	if (errno || *end || end == argv[3]) {
-		fprintf(stderr, "record_use: bad generation %s\n", argv[3]);
+		(void)fprintf(stderr, "record_use: bad generation %s\n", argv[3]);
 		return 2;
 	}
 	if (argc == 6) {
 		now = (int64_t)strtoll(argv[5], &end, 10);
 		if (*end || end == argv[5]) {
-			fprintf(stderr, "record_use: bad time %s\n", argv[5]);
+			(void)fprintf(stderr, "record_use: bad time %s\n", argv[5]);
 			return 2;
 		}
 	}
@@ -47,11 +47,11 @@ int main(int argc, char **argv)
 	else if (strcmp(argv[4], "tripwire") == 0)
 		r = rs_usage_tripwire(argv[1], argv[2], gen, now, "record_use", "-", "-");
 	else {
-		fprintf(stderr, "record_use: kind must be current, previous or tripwire\n");
+		(void)fprintf(stderr, "record_use: kind must be current, previous or tripwire\n");
 		return 2;
 	}
 	if (r < 0) {
-		fprintf(stderr, "record_use: %s\n", strerror(-r));
+		(void)fprintf(stderr, "record_use: %s\n", strerror(-r));
 		return 1;
 	}
 	return 0;

@@ -77,7 +77,7 @@ static void write_pub(const struct env *e, const char *name, const unsigned char
 	char line[128], path[PATH_MAX];
 
 	sodium_bin2base64(b64, sizeof(b64), pk, 32, sodium_base64_VARIANT_ORIGINAL);
-	snprintf(line, sizeof(line), "rotsec-x25519-public %s\n", b64);
+	(void)snprintf(line, sizeof(line), "rotsec-x25519-public %s\n", b64);
 	path_in(e, name, path, sizeof(path));
 	write_file(path, line, mode);
 }
@@ -90,7 +90,7 @@ static int setup(void **state)
 
 	if (!e)
 		return -1;
-	snprintf(e->dir, sizeof(e->dir), "/tmp/rotsec-test-config.XXXXXX");
+	(void)snprintf(e->dir, sizeof(e->dir), "/tmp/rotsec-test-config.XXXXXX");
 	if (sodium_init() < 0 || !mkdtemp(e->dir)) {
 		free(e);
 		return -1;
@@ -174,7 +174,7 @@ static void check_diag(const struct env *e, const char *file, int line, const ch
 	char prefix[PATH_MAX + 32];
 	size_t plen;
 
-	snprintf(prefix, sizeof(prefix), "%s:%d: ", file ? file : e->conf, line);
+	(void)snprintf(prefix, sizeof(prefix), "%s:%d: ", file ? file : e->conf, line);
 	plen = strlen(prefix);
 	for (size_t i = 0; i < e->cfg.ndiags; i++) {
 		const struct rs_diag *d = &e->cfg.diags[i];
@@ -821,10 +821,10 @@ static void name_or_id_written_twice_in_a_system_file_is_reported_at_its_first_l
 	            "  { name = \"svc-a\"; uid = 2001; group = \"svc\"; }\n"
 	            ");\n");
 	expect_nerrors(e, r, 2);
-	snprintf(msg, sizeof(msg), "account \"carol\" already exists in %s (line 2)", path);
+	(void)snprintf(msg, sizeof(msg), "account \"carol\" already exists in %s (line 2)", path);
 	expect_error(e, 4, msg);
-	snprintf(msg, sizeof(msg), "uid 2001 is already used by user \"dave\" in %s (line 3)",
-	         path);
+	(void)snprintf(msg, sizeof(msg), "uid 2001 is already used by user \"dave\" in %s (line 3)",
+	               path);
 	expect_error(e, 5, msg);
 }
 
@@ -867,16 +867,17 @@ static void names_and_ids_present_in_the_system_files_are_refused(void **state)
 	            "  { name = \"svc-a\"; uid = 1000; group = \"svc\"; }\n"
 	            ");\n");
 	expect_nerrors(e, r, 4);
-	snprintf(msg, sizeof(msg), "group \"users\" already exists in %s/group (line 5)", e->dir);
+	(void)snprintf(msg, sizeof(msg), "group \"users\" already exists in %s/group (line 5)",
+	               e->dir);
 	expect_error(e, 2, msg);
-	snprintf(msg, sizeof(msg),
-	         "gid 33 is already used by group \"www-data\" in %s/group (line 3)", e->dir);
+	(void)snprintf(msg, sizeof(msg),
+	               "gid 33 is already used by group \"www-data\" in %s/group (line 3)", e->dir);
 	expect_error(e, 3, msg);
-	snprintf(msg, sizeof(msg), "account \"backup\" already exists in %s/passwd (line 4)",
-	         e->dir);
+	(void)snprintf(msg, sizeof(msg), "account \"backup\" already exists in %s/passwd (line 4)",
+	               e->dir);
 	expect_error(e, 6, msg);
-	snprintf(msg, sizeof(msg),
-	         "uid 1000 is already used by user \"alice\" in %s/passwd (line 6)", e->dir);
+	(void)snprintf(msg, sizeof(msg),
+	               "uid 1000 is already used by user \"alice\" in %s/passwd (line 6)", e->dir);
 	expect_error(e, 7, msg);
 }
 
@@ -1085,8 +1086,9 @@ static void every_top_level_path_must_be_absolute(void **state)
 		char body[128], msg[128];
 		int r;
 
-		snprintf(body, sizeof(body), "%s = \"relative\";\n", keys[i]);
-		snprintf(msg, sizeof(msg), "%s \"relative\" must be an absolute path", keys[i]);
+		(void)snprintf(body, sizeof(body), "%s = \"relative\";\n", keys[i]);
+		(void)snprintf(msg, sizeof(msg), "%s \"relative\" must be an absolute path",
+		               keys[i]);
 		r = load(e, body);
 		expect_nerrors(e, r, 1);
 		expect_error(e, 1, msg);
@@ -1372,7 +1374,7 @@ static void config_writable_by_group_or_others_is_refused(void **state)
 	r = rs_config_load(e->conf, &e->cfg);
 	assert_int_equal(r, -EINVAL);
 	assert_int_equal(e->cfg.nerrors, 1);
-	snprintf(prefix, sizeof(prefix), "%s: ", e->conf);
+	(void)snprintf(prefix, sizeof(prefix), "%s: ", e->conf);
 	assert_int_equal(strncmp(e->cfg.diags[0].msg, prefix, strlen(prefix)), 0);
 	assert_non_null(strstr(e->cfg.diags[0].msg, "writable by group or others (mode 0664)"));
 }
@@ -1441,7 +1443,7 @@ static void loading_writes_nothing(void **state)
 		d = opendir(e->dir);
 		assert_non_null(d);
 		while ((de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
 				strncat(list, de->d_name, 4095 - strlen(list));
 				strncat(list, "\n", 4095 - strlen(list));
 			}

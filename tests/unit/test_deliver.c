@@ -66,7 +66,7 @@ static int setup(void **state)
 		free(f);
 		return -1;
 	}
-	snprintf(f->path, sizeof(f->path), "%s/secret.pw", f->dir);
+	(void)snprintf(f->path, sizeof(f->path), "%s/secret.pw", f->dir);
 	strcpy(f->acc.name, "svc-test");
 	f->d.kind = RS_DELIVER_FILE;
 	f->d.file = f->path;
@@ -162,7 +162,7 @@ static void assert_file_is(const char *path, const char *want)
 
 static char *in_dir(const struct fx *f, const char *name, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%s", f->dir, name);
+	(void)snprintf(buf, len, "%s/%s", f->dir, name);
 	return buf;
 }
 
@@ -190,8 +190,8 @@ static void use_script(struct fx *f, const char *body)
 {
 	char text[2048];
 
-	snprintf(f->script, sizeof(f->script), "%s/consumer.sh", f->dir);
-	snprintf(text, sizeof(text), "#!/bin/sh\n%s", body);
+	(void)snprintf(f->script, sizeof(f->script), "%s/consumer.sh", f->dir);
+	(void)snprintf(text, sizeof(text), "#!/bin/sh\n%s", body);
 	put_file(f->script, text, 0755);
 	f->argv[0] = f->script;
 	f->argv[1] = f->dir;
@@ -285,7 +285,7 @@ static void file_delivery_into_a_missing_directory_fails_and_leaves_nothing(void
 	struct fx *f = *state;
 	char path[200];
 
-	snprintf(path, sizeof(path), "%s/missing/secret.pw", f->dir);
+	(void)snprintf(path, sizeof(path), "%s/missing/secret.pw", f->dir);
 	f->d.file = path;
 	assert_int_equal(deliver(f, 1), -ENOENT);
 	assert_true(f->why[0] != '\0');
@@ -313,7 +313,7 @@ static void file_delivery_into_a_directory_owned_by_the_file_owner_is_allowed(vo
 	in_dir(f, "home", sub, sizeof(sub));
 	assert_int_equal(mkdir(sub, 0700), 0);
 	assert_int_equal(chown(sub, NOBODY, NOGROUP), 0);
-	snprintf(path, sizeof(path), "%s/secret.pw", sub);
+	(void)snprintf(path, sizeof(path), "%s/secret.pw", sub);
 	f->d.file = path;
 	f->d.uid = NOBODY;
 	f->d.gid = NOGROUP;
@@ -331,7 +331,7 @@ static void file_delivery_refuses_a_directory_owned_by_somebody_else(void **stat
 	in_dir(f, "home", sub, sizeof(sub));
 	assert_int_equal(mkdir(sub, 0700), 0);
 	assert_int_equal(chown(sub, 1, 1), 0);
-	snprintf(path, sizeof(path), "%s/secret.pw", sub);
+	(void)snprintf(path, sizeof(path), "%s/secret.pw", sub);
 	f->d.file = path;
 	f->d.uid = NOBODY;
 	f->d.gid = NOGROUP;
@@ -547,7 +547,7 @@ static void command_killed_by_a_signal_is_echild(void **state)
 static void command_that_outlives_its_timeout_is_killed_with_its_whole_process_group(void **state)
 {
 	struct fx *f = *state;
-	struct timespec t0, t1, nap = {0, 10 * 1000 * 1000};
+	struct timespec t0, t1, nap = {0, 10L * 1000 * 1000};
 	char out[160], *s;
 	pid_t child, grandchild, w = 0;
 	int status = 0, killed = 0;
@@ -668,7 +668,7 @@ static void command_runs_as_the_configured_user_with_only_its_groups(void **stat
 	f->d.run_gid = NOGROUP;
 	assert_int_equal(deliver(f, 1), 0);
 
-	snprintf(out, sizeof(out), "%s/ids", outdir);
+	(void)snprintf(out, sizeof(out), "%s/ids", outdir);
 	ids = slurp(out, NULL);
 	tok = strtok_r(ids, "\n", &save);
 	assert_string_equal(tok, "65534");
@@ -679,7 +679,7 @@ static void command_runs_as_the_configured_user_with_only_its_groups(void **stat
 	for (; tok; tok = strtok_r(NULL, " \n", &save))
 		assert_string_not_equal(tok, "0");
 	free(ids);
-	snprintf(out, sizeof(out), "%s/stdin", outdir);
+	(void)snprintf(out, sizeof(out), "%s/stdin", outdir);
 	assert_file_is(out, SECRET "\n");
 }
 
@@ -705,12 +705,12 @@ static void sealed_delivery_writes_a_box_that_opens_with_the_matching_key_only(v
 	size_t len;
 
 	in_dir(f, "consumer", prefix, sizeof(prefix));
-	snprintf(pub, sizeof(pub), "%s.pub", prefix);
-	snprintf(key, sizeof(key), "%s.key", prefix);
+	(void)snprintf(pub, sizeof(pub), "%s.pub", prefix);
+	(void)snprintf(key, sizeof(key), "%s.key", prefix);
 	assert_int_equal(rs_keygen_files(prefix, f->why, sizeof(f->why)), 0);
 	in_dir(f, "other", other, sizeof(other));
 	assert_int_equal(rs_keygen_files(other, f->why, sizeof(f->why)), 0);
-	strcat(other, ".key");
+	strncat(other, ".key", sizeof(other) - strlen(other) - 1);
 
 	f->d.kind = RS_DELIVER_SEALED;
 	f->d.sealed_to = pub;

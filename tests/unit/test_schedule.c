@@ -31,7 +31,7 @@ static void use_tz(const char *tz)
 {
 	char path[128];
 
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+	(void)snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
 	if (strcmp(tz, "UTC") != 0 && access(path, R_OK) != 0)
 		skip();
 	setenv("TZ", tz, 1);
@@ -66,10 +66,10 @@ static struct rs_secret_rec record(void)
 	struct rs_secret_rec r;
 
 	memset(&r, 0, sizeof(r));
-	snprintf(r.name, sizeof(r.name), "svc-backup");
+	(void)snprintf(r.name, sizeof(r.name), "svc-backup");
 	r.generation = 7;
 	r.current_since = NOW;
-	snprintf(r.current, sizeof(r.current), "$rotsec-b2b$v=1$current");
+	(void)snprintf(r.current, sizeof(r.current), "$rotsec-b2b$v=1$current");
 	return r;
 }
 
@@ -78,7 +78,7 @@ static struct rs_secret_rec in_grace(int64_t grace)
 {
 	struct rs_secret_rec r = record();
 
-	snprintf(r.previous, sizeof(r.previous), "$rotsec-b2b$v=1$previous");
+	(void)snprintf(r.previous, sizeof(r.previous), "$rotsec-b2b$v=1$previous");
 	r.previous_deadline = NOW + grace;
 	r.previous_limit = NOW + DAY;
 	return r;
@@ -167,7 +167,7 @@ static void jitter_is_zero_without_a_jitter_setting(void **state)
 
 static void jitter_stays_within_zero_and_the_jitter(void **state)
 {
-	static const int64_t jitters[] = {1, 2, 7, 60, 1800, 86400, 30 * 86400};
+	static const int64_t jitters[] = {1, 2, 7, 60, 1800, 86400, 30 * (int64_t)86400};
 	char name[32];
 	int64_t lo = 30 * DAY, hi = 0;
 
@@ -176,7 +176,7 @@ static void jitter_stays_within_zero_and_the_jitter(void **state)
 		for (int i = 0; i < 400; i++) {
 			int64_t o;
 
-			snprintf(name, sizeof(name), "svc-%d", i);
+			(void)snprintf(name, sizeof(name), "svc-%d", i);
 			o = rs_jitter_offset(i % 2 ? key_a : key_b, name, (uint64_t)i, jitters[k]);
 			assert_true(o >= 0);
 			assert_true(o < jitters[k]);
@@ -209,7 +209,7 @@ static void jitter_differs_across_names_generations_and_hosts(void **state)
 
 	(void)state;
 	for (int i = 0; i < 64; i++) {
-		snprintf(name, sizeof(name), "svc-%02d", i);
+		(void)snprintf(name, sizeof(name), "svc-%02d", i);
 		same_name += rs_jitter_offset(key_a, name, 7, DAY) == base;
 		same_gen += rs_jitter_offset(key_a, "svc-backup", 100 + (uint64_t)i, DAY) == base;
 	}
@@ -512,7 +512,7 @@ static void jitter_is_added_before_the_window_so_it_never_leaves_it(void **state
 	for (int i = 0; i < 200; i++) {
 		int64_t due;
 
-		snprintf(r.name, sizeof(r.name), "svc-%d", i);
+		(void)snprintf(r.name, sizeof(r.name), "svc-%d", i);
 		due = rs_rotation_due(&p, key_a, &r, NULL);
 		assert_true(local_in_window(&p, due));
 		assert_true(due >= r.current_since + 7 * DAY);

@@ -51,9 +51,9 @@ static int setup(void **state)
 		free(f);
 		return -1;
 	}
-	snprintf(f->prefix, sizeof(f->prefix), "%s/consumer", f->dir);
-	snprintf(f->pub, sizeof(f->pub), "%s.pub", f->prefix);
-	snprintf(f->key, sizeof(f->key), "%s.key", f->prefix);
+	(void)snprintf(f->prefix, sizeof(f->prefix), "%s/consumer", f->dir);
+	(void)snprintf(f->pub, sizeof(f->pub), "%s.pub", f->prefix);
+	(void)snprintf(f->key, sizeof(f->key), "%s.key", f->prefix);
 	*state = f;
 	return 0;
 }
@@ -105,7 +105,7 @@ static void put_public_key(const char *path, const unsigned char raw[32])
 	char line[128];
 
 	sodium_bin2base64(b64, sizeof(b64), raw, 32, sodium_base64_VARIANT_ORIGINAL);
-	snprintf(line, sizeof(line), "rotsec-x25519-public %s\n", b64);
+	(void)snprintf(line, sizeof(line), "rotsec-x25519-public %s\n", b64);
 	put_file(path, line, 0644);
 }
 
@@ -174,7 +174,7 @@ static void keygen_refuses_a_symlink_planted_at_the_secret_key_path(void **state
 	struct fx *f = *state;
 	char target[160];
 
-	snprintf(target, sizeof(target), "%s/elsewhere", f->dir);
+	(void)snprintf(target, sizeof(target), "%s/elsewhere", f->dir);
 	assert_int_equal(symlink(target, f->key), 0);
 	assert_int_equal(rs_keygen_files(f->prefix, f->why, sizeof(f->why)), -EEXIST);
 	assert_int_equal(access(target, F_OK), -1);
@@ -363,14 +363,14 @@ static void sealed_secret_does_not_open_with_another_key(void **state)
 	char other[160];
 	size_t len = 0;
 
-	snprintf(other, sizeof(other), "%s/other", f->dir);
+	(void)snprintf(other, sizeof(other), "%s/other", f->dir);
 	assert_int_equal(rs_keygen_files(f->prefix, f->why, sizeof(f->why)), 0);
 	assert_int_equal(rs_keygen_files(other, f->why, sizeof(f->why)), 0);
 	assert_int_equal(rs_read_public_key(f->pub, pk, f->why, sizeof(f->why)), 0);
 	assert_int_equal(rs_secret_from(&s, SECRET, strlen(SECRET)), 0);
 	assert_int_equal(rs_seal(&s, pk, &box, &len), 0);
 
-	strcat(other, ".key");
+	strncat(other, ".key", sizeof(other) - strlen(other) - 1);
 	assert_int_equal(rs_unseal(box, len, other, &got, f->why, sizeof(f->why)), -EBADMSG);
 	assert_null(got.buf);
 	assert_null(strstr(f->why, SECRET));
