@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "journal.h"
 #include "safefile.h"
+#include "sealed.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -404,7 +405,7 @@ int rs_journal_unseal(const unsigned char key[RS_HOSTKEY_LEN], const struct rs_j
 	unsigned char box[RS_SEALED_B64_MAX], *msg = NULL;
 	char bind[RS_NAME_MAX + 32];
 	size_t blen, mlen;
-	int n = binding(j, bind, sizeof(bind)), r;
+	int n = binding(j, bind, sizeof(bind)), r, opened;
 
 	if (n < 0)
 		return n;
@@ -416,11 +417,11 @@ int rs_journal_unseal(const unsigned char key[RS_HOSTKEY_LEN], const struct rs_j
 	msg = sodium_malloc(mlen);
 	if (!msg)
 		return -ENOMEM;
+	opened = crypto_secretbox_open_easy(msg, box + crypto_secretbox_NONCEBYTES,
+	                                    blen - crypto_secretbox_NONCEBYTES, box, key) == 0;
+	rs_wipe_stack();
 	r = -EBADMSG;
-	if (crypto_secretbox_open_easy(msg, box + crypto_secretbox_NONCEBYTES,
-	                               blen - crypto_secretbox_NONCEBYTES, box, key) != 0)
-		goto out;
-	if (memcmp(msg, bind, (size_t)n) != 0)
+	if (!opened || memcmp(msg, bind, (size_t)n) != 0)
 		goto out;
 	r = rs_secret_from(out, (const char *)msg + n, mlen - (size_t)n);
 out:

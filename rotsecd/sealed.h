@@ -31,11 +31,16 @@ int rs_keygen_files(const char *prefix, char *why, size_t whylen);
 
 /* Seal `s` to `pk`; *out is malloc'ed, *outlen = crypto_box_SEALBYTES + s->len. */
 int rs_seal(const struct rs_secret *s, const unsigned char pk[RS_PK_LEN], unsigned char **out,
-	    size_t *outlen);
+            size_t *outlen);
 
 /* Open a sealed buffer with the key pair read from `keyfile` (public key derived from the
  * secret key). The plaintext goes into guarded memory. -EBADMSG when it does not open. */
 int rs_unseal(const unsigned char *in, size_t inlen, const char *keyfile, struct rs_secret *out,
-	      char *why, size_t whylen);
+              char *why, size_t whylen);
+
+/* Wipe the stack below the caller. libsodium's crypto_secretbox_open_detached, under
+ * crypto_box_seal_open and crypto_secretbox_open_easy, leaves the first 32 bytes of the
+ * plaintext in a stack array that it does not clear; call this right after them. */
+void rs_wipe_stack(void);
 
 #endif

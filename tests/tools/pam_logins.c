@@ -15,6 +15,10 @@
  * counted and failed: the driver arms the shim around each pam_authenticate and
  * pam_acct_mgmt, and never around its own work, pam_start or pam_end.
  *
+ * Each password is wiped from this program's memory (its argument, its copy) once its
+ * step is done, so that t-secret-memory.sh can tell whether libpam or the module kept a
+ * copy of it.
+ *
  * Exit status: 0 when every step ran (whatever it returned), 2 bad usage, 3 pam_start
  * failed.
  */
@@ -147,6 +151,9 @@ int main(int argc, char **argv)
 		if (arm)
 			arm(0);
 		printf("%s %s %s\n", auth ? "auth" : "account", user, code_name(rv));
+		explicit_bzero(step, sizeof(step));
+		explicit_bzero(argv[i], strlen(argv[i]));
+		pw = NULL;
 	}
 	pam_end(h, PAM_SUCCESS);
 	return 0;
