@@ -24,6 +24,8 @@ if [ -z "${ROTSEC_SOAK_NS:-}" ]; then
 fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon-lib.sh"
+# Killed (^C, a closed pipe): still stop the consumers and rotsecd, through the EXIT trap.
+trap 'exit 1' HUP INT TERM PIPE
 
 ROTATIONS=${SOAK_ROTATIONS:-10}
 ROTSECD=$REL/rotsecd
@@ -111,6 +113,7 @@ pamtester_loop() {
 	pids="$pids $!"
 }
 pids=""
+at_exit 'touch "$T/stop"; kill $pids'
 start_ms=$(now_ms)
 consumer s1-now svc-s1 s1-now.pw -l 0 -p 1
 consumer s1-lag svc-s1 s1-lag.pw -l 700 -p 1

@@ -31,6 +31,8 @@ if [ -z "${ROTSEC_FAULTS_NS:-}" ]; then
 fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon-lib.sh"
+# Killed (^C, a closed pipe): still stop rotsecd and the syslog catcher (EXIT trap).
+trap 'exit 1' HUP INT TERM PIPE
 
 CONSUMER=$ASAN/tests/tools/pam_consumer
 CONSUMER_REL=$REL/tests/tools/pam_consumer
