@@ -245,6 +245,7 @@ static int sysdb_load(const char *path, bool with_gid, struct sysdb *db)
 		r = -errno;
 		goto out;
 	}
+	errno = 0;
 	while ((len = getline(&buf, &cap, f)) != -1) {
 		char *field[4] = {NULL}, *p = buf;
 		struct sys_entry e = {0};
@@ -285,8 +286,10 @@ static int sysdb_load(const char *path, bool with_gid, struct sysdb *db)
 		e.line = lineno;
 		db->e[db->n++] = e;
 	}
-	if (ferror(f))
-		r = -EIO;
+	/* getline says -1 at the end of the file and when it cannot grow its buffer (ENOMEM,
+	 * without ferror): a file read halfway would hide the names and ids that collide. */
+	if (ferror(f) || !feof(f))
+		r = errno ? -errno : -EIO;
 	else
 		r = sysdb_index(db);
 out:
