@@ -108,7 +108,7 @@ while ! grep -q '^rotsec_up 1' "$T/rotsec.prom" 2>/dev/null && kill -0 $mspid 2>
 	sleep 0.1
 	i=$((i + 1))
 done
-dpid=$(ps -o pid= --ppid $mspid | tr -d ' ')
+dpid=$(sed -n 's/^memscan: pid //p' "$T/ms.err")
 cp "$PW" "$T/before"
 [ -n "$dpid" ] && kill -USR1 "$dpid"
 i=0

@@ -16,7 +16,8 @@
  * of 8 (0-15, 8-23, 16-31, ... of a 32-byte secret): a fragment is a leak too, and
  * libsodium's decryption leaves exactly such a fragment behind (sealed.h, rs_wipe_stack).
  *
- * PROGRAM keeps memscan's stdin and stdout; every hit goes to stderr as
+ * PROGRAM keeps memscan's stdin and stdout. On stderr: "memscan: pid N" first, for a test
+ * that signals PROGRAM, then every hit as
  * "memscan: found in MAPPING at +OFFSET (bytes A-B of the secret)".
  * Exit status: 0 when PROGRAM exited 0 and the needle is nowhere, 1 when it was found,
  * 2 when PROGRAM failed (non-zero exit or a signal), 3 on memscan's own errors.
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
 		execv(argv[2], argv + 2);
 		_exit(127);
 	}
+	(void)fprintf(stderr, "memscan: pid %d\n", (int)pid);
 	for (;;) {
 		int sig = 0;
 
