@@ -22,7 +22,7 @@
  * -ETIMEDOUT command timed out, -ECHILD command exited non-zero or died, -errno for
  * filesystem errors. */
 int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d,
-		   const struct rs_secret *secret, uint64_t generation, char *why, size_t whylen);
+                   const struct rs_secret *secret, uint64_t generation, char *why, size_t whylen);
 
 /* "file /run/rotsec/x.pw", "command /usr/local/bin/push", "sealed /var/.../x.sealed":
  * how status and audit name a consumer. */
