@@ -188,7 +188,9 @@ int rs_parse_passwd(const char *val, size_t len, struct rs_pw_view *out)
 	out->gecos = f[3];
 	out->home = f[4];
 	out->shell = f[5];
-	out->strbytes = strlen(f[0]) + strlen(f[3]) + strlen(f[4]) + strlen(f[5]) + 4;
+	/* From where the fields start, NULs included, rather than four strlen: an
+	 * enumeration parses every record. */
+	out->strbytes = (size_t)(f[1] - f[0]) + (size_t)(f[5] - f[3]) + (size_t)(val + len - f[5]);
 	return 0;
 }
 

@@ -16,6 +16,12 @@
  *   "sn:NAME"  "s#INDEX"             secret record, see struct rs_secret_rec
  *
  * The INDEX keys give enumeration (getpwent and friends) a stable order from 0 to n-1.
+ * The writer adds each kind's INDEX records in index order, at most four records apart
+ * (an account's "pn:", "pu:", "p#", "ig:" follow each other; a group's "gn:", "gg:", "g#";
+ * a secret's "sn:", "s#"), so readers enumerate by walking the data section in file order
+ * from one INDEX record to the next (rs_map_find_index) and need the hash tables only for
+ * the first. That is a property of the layout, not of the format: a file ordered
+ * otherwise is read the same, through the hash tables, so it needs no new version.
  */
 #ifndef ROTSEC_RECORD_H
 #define ROTSEC_RECORD_H

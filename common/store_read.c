@@ -278,6 +278,92 @@ int rs_map_lookup(const struct rs_map *m, const char *prefix, const char *k, con
 	return rs_map_find(m, key, (size_t)n, val, vlen);
 }
 
+/* PREFIX followed by IDX in decimal, as the writer's keys are: the length, or 0 when it
+ * does not fit. Without snprintf: an enumeration makes one key per entry. */
+static size_t index_key(char key[RS_KEY_MAX], const char *prefix, uint32_t idx)
+{
+	char digits[10];
+	size_t plen = strlen(prefix), n = 0, i;
+
+	do {
+		digits[n++] = (char)('0' + idx % 10);
+		idx /= 10;
+	} while (idx);
+	if (plen + n >= RS_KEY_MAX)
+		return 0;
+	memcpy(key, prefix, plen);
+	for (i = 0; i < n; i++)
+		key[plen + i] = digits[n - 1 - i];
+	key[plen + n] = '\0';
+	return plen + n;
+}
+
+/*
+ * The record at byte `pos` of the data section, bounds-checked against its end: 1 with
+ * its key, value and the offset just past it; 0 when `pos` is not the start of a whole
+ * record inside the data section (the walk then stops and the hash tables answer).
+ */
+static int record_at(const struct rs_map *m, uint64_t pos, const char **key, size_t *klen,
+                     const char **val, size_t *vlen, uint64_t *next)
+{
+	const unsigned char *mem = m->cdb.cdb_mem;
+	uint64_t dend = m->cdb.cdb_dend < m->cdb.cdb_fsize ? m->cdb.cdb_dend : m->cdb.cdb_fsize;
+	uint64_t kl, vl;
+
+	if (pos < 2048 || pos > dend || dend - pos < 8)
+		return 0;
+	kl = cdb_unpack(mem + pos);
+	vl = cdb_unpack(mem + pos + 4);
+	if (kl > dend - pos - 8 || vl > dend - pos - 8 - kl)
+		return 0;
+	*key = (const char *)mem + pos + 8;
+	*klen = (size_t)kl;
+	*val = *key + kl;
+	*vlen = (size_t)vl;
+	*next = pos + 8 + kl + vl;
+	return 1;
+}
+
+/* Records looked at from the hint before the hash tables are asked instead: the writer
+ * puts at most four records between two consecutive index records (record.h). */
+#define WALK_MAX 8
+
+int rs_map_find_index(const struct rs_map *m, const char *prefix, uint32_t idx, uint32_t *hint,
+                      const char **val, size_t *vlen)
+{
+	char key[RS_KEY_MAX];
+	size_t n = index_key(key, prefix, idx), kl;
+	uint64_t pos = hint ? *hint : 0, next;
+	const char *k;
+	struct cdb c;
+	int i, r;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; pos && i < WALK_MAX && record_at(m, pos, &k, &kl, val, vlen, &next); i++) {
+		if (kl == n && memcmp(k, key, n) == 0) {
+			*hint = (uint32_t)next;
+			return 1;
+		}
+		pos = next;
+	}
+	/* Not where the writer's order puts it (the first entry, or a file laid out some
+	 * other way): the hash tables, then the walk goes on from the record found. */
+	c = m->cdb;
+	r = cdb_find(&c, key, (unsigned)n);
+	if (r < 0)
+		return -EPROTO;
+	if (r == 0)
+		return 0;
+	*val = cdb_get(&c, cdb_datalen(&c), cdb_datapos(&c));
+	if (!*val)
+		return -EPROTO;
+	*vlen = cdb_datalen(&c);
+	if (hint)
+		*hint = cdb_datapos(&c) + cdb_datalen(&c);
+	return 1;
+}
+
 int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_secret_rec *rec)
 {
 	const char *val;
@@ -291,16 +377,19 @@ int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_se
 	return 1;
 }
 
-int rs_map_secret_by_index(const struct rs_map *m, uint32_t idx, struct rs_secret_rec *rec)
+int rs_map_secret_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
+                           struct rs_secret_rec *rec)
 {
-	char k[16];
 	const char *val;
 	size_t vlen;
-	int r;
+	int r = rs_map_find_index(m, RS_KEY_SECIDX, idx, hint, &val, &vlen);
 
-	(void)snprintf(k, sizeof(k), "%u", idx);
-	r = rs_map_lookup(m, RS_KEY_SECIDX, k, &val, &vlen);
 	if (r <= 0)
 		return r;
 	return rs_parse_secret(val, vlen, rec) < 0 ? -EPROTO : 1;
+}
+
+int rs_map_secret_by_index(const struct rs_map *m, uint32_t idx, struct rs_secret_rec *rec)
+{
+	return rs_map_secret_at_index(m, idx, NULL, rec);
 }

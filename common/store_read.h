@@ -83,8 +83,24 @@ int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char
 int rs_map_lookup(const struct rs_map *m, const char *prefix, const char *k, const char **val,
                   size_t *vlen);
 
-/* Secret records: 1 found (rec filled), 0 absent, -EPROTO damaged. */
+/*
+ * The enumeration record PREFIX + IDX (RS_KEY_PWIDX, RS_KEY_GRIDX, RS_KEY_SECIDX), as
+ * rs_map_find finds it, but read in file order when the caller walks the indexes in turn.
+ * The writer adds the index records in index order (record.h), so record IDX + 1 lies a
+ * few records after record IDX: with `hint` (0 before the first call, then left as this
+ * function sets it) an enumeration reads the data section sequentially, every record
+ * bounds-checked, instead of probing the hash tables twice per entry. Where the record is
+ * not within a few records of the hint (the first call, a file laid out otherwise), the
+ * hash tables answer, so the result never depends on the layout. hint may be NULL.
+ */
+int rs_map_find_index(const struct rs_map *m, const char *prefix, uint32_t idx, uint32_t *hint,
+                      const char **val, size_t *vlen);
+
+/* Secret records: 1 found (rec filled), 0 absent, -EPROTO damaged. _at_index walks with a
+ * hint as rs_map_find_index does. */
 int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_secret_rec *rec);
 int rs_map_secret_by_index(const struct rs_map *m, uint32_t idx, struct rs_secret_rec *rec);
+int rs_map_secret_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
+                           struct rs_secret_rec *rec);
 
 #endif

@@ -194,6 +194,8 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 	    (d->ngrp && !d->grp))
 		r = -EINVAL;
 
+	/* Each index record in index order, a few records after the one before: readers
+	 * enumerate by walking the file from one to the next (record.h). */
 	for (i = 0; r == 0 && i < d->nacc; i++) {
 		const struct rs_store_account *a = &d->acc[i];
 

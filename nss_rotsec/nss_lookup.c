@@ -21,16 +21,12 @@ struct want {
 	uint32_t id;
 };
 
-static int passwd_at(const struct rs_map *m, const char *prefix, const char *k,
-                     const struct want *w, struct passwd *pw, char *buf, size_t len)
+/* A passwd or group record found, parsed, checked against `w` and packed. */
+static int passwd_rec(const char *val, size_t vlen, const struct want *w, struct passwd *pw,
+                      char *buf, size_t len)
 {
 	struct rs_pw_view v;
-	const char *val;
-	size_t vlen;
-	int r = rs_map_lookup(m, prefix, k, &val, &vlen);
 
-	if (r <= 0)
-		return r;
 	if (rs_parse_passwd(val, vlen, &v) < 0)
 		return -EPROTO;
 	if (w && (w->name ? strcmp(v.name, w->name) != 0 : v.uid != w->id))
@@ -38,21 +34,36 @@ static int passwd_at(const struct rs_map *m, const char *prefix, const char *k,
 	return nss_pack_passwd(&v, pw, buf, len);
 }
 
-static int group_at(const struct rs_map *m, const char *prefix, const char *k, const struct want *w,
-                    struct group *gr, char *buf, size_t len)
+static int group_rec(const char *val, size_t vlen, const struct want *w, struct group *gr,
+                     char *buf, size_t len)
 {
 	struct rs_gr_view v;
-	const char *val;
-	size_t vlen;
-	int r = rs_map_lookup(m, prefix, k, &val, &vlen);
 
-	if (r <= 0)
-		return r;
 	if (rs_parse_group(val, vlen, &v) < 0)
 		return -EPROTO;
 	if (w && (w->name ? strcmp(v.name, w->name) != 0 : v.gid != w->id))
 		return -EPROTO;
 	return nss_pack_group(&v, gr, buf, len);
+}
+
+static int passwd_at(const struct rs_map *m, const char *prefix, const char *k,
+                     const struct want *w, struct passwd *pw, char *buf, size_t len)
+{
+	const char *val;
+	size_t vlen;
+	int r = rs_map_lookup(m, prefix, k, &val, &vlen);
+
+	return r <= 0 ? r : passwd_rec(val, vlen, w, pw, buf, len);
+}
+
+static int group_at(const struct rs_map *m, const char *prefix, const char *k, const struct want *w,
+                    struct group *gr, char *buf, size_t len)
+{
+	const char *val;
+	size_t vlen;
+	int r = rs_map_lookup(m, prefix, k, &val, &vlen);
+
+	return r <= 0 ? r : group_rec(val, vlen, w, gr, buf, len);
 }
 
 static void malformed(enum nss_file f, const char *prefix, const char *k)
@@ -167,9 +178,10 @@ int nss_getsp_name(const char *name, struct spwd *sp, char *buf, size_t len)
 
 /*
  * One step of an enumeration: the entry at the cursor, then the cursor moves on. On
- * ERANGE it stays, so glibc's retry with a bigger buffer gets the same entry and no
- * entry is ever skipped. An index below the header's count that is missing is
- * corruption, not the end.
+ * ERANGE it stays (index and hint both), so glibc's retry with a bigger buffer gets the
+ * same entry and no entry is ever skipped. An index below the header's count that is
+ * missing is corruption, not the end. The entries are read in file order
+ * (rs_map_find_index): what files does with /etc/passwd, and as cheap per entry.
  */
 static int next_entry(enum nss_db db, void *ent, char *buf, size_t len)
 {
@@ -179,7 +191,10 @@ static int next_entry(enum nss_db db, void *ent, char *buf, size_t len)
 	static const int slot[NSS_DB_COUNT] = {0, 1, 0};
 	struct rs_secret_rec *rec = NULL;
 	struct nss_cursor *c;
-	char k[16] = "";
+	uint32_t idx = 0, hint;
+	const char *val;
+	size_t vlen;
+	char k[16];
 	int r;
 
 	if (db == NSS_DB_SHADOW && !(rec = malloc(sizeof(*rec))))
@@ -187,24 +202,28 @@ static int next_entry(enum nss_db db, void *ent, char *buf, size_t len)
 	r = nss_cursor_lock(db, &c);
 	if (r < 0)
 		goto out;
-	if (c->next >= c->map->meta.count[slot[db]]) {
+	idx = c->next;
+	hint = c->hint;
+	if (idx >= c->map->meta.count[slot[db]]) {
 		r = 0;
-	} else {
-		(void)snprintf(k, sizeof(k), "%u", (unsigned)c->next);
-		if (db == NSS_DB_PASSWD)
-			r = passwd_at(c->map, prefix[db], k, NULL, ent, buf, len);
-		else if (db == NSS_DB_GROUP)
-			r = group_at(c->map, prefix[db], k, NULL, ent, buf, len);
-		else if ((r = rs_map_secret_by_index(c->map, c->next, rec)) > 0)
+	} else if (db == NSS_DB_SHADOW) {
+		if ((r = rs_map_secret_at_index(c->map, idx, &hint, rec)) > 0)
 			r = nss_pack_shadow(rec, ent, buf, len);
-		if (r == 0)
-			r = -EPROTO;
-		if (r > 0)
-			c->next++;
+	} else if ((r = rs_map_find_index(c->map, prefix[db], idx, &hint, &val, &vlen)) > 0) {
+		r = db == NSS_DB_PASSWD ? passwd_rec(val, vlen, NULL, ent, buf, len)
+		                        : group_rec(val, vlen, NULL, ent, buf, len);
+	}
+	if (idx < c->map->meta.count[slot[db]] && r == 0)
+		r = -EPROTO;
+	if (r > 0) {
+		c->next = idx + 1;
+		c->hint = hint;
 	}
 	nss_cursor_unlock(c);
-	if (r == -EPROTO)
+	if (r == -EPROTO) {
+		(void)snprintf(k, sizeof(k), "%u", (unsigned)idx);
 		malformed(db == NSS_DB_SHADOW ? NSS_SECRETS : NSS_ACCOUNTS, prefix[db], k);
+	}
 out:
 	free(rec);
 	return r;
@@ -266,7 +285,7 @@ static int add_listed(const char *val, size_t vlen, gid_t skip, long *start, lon
 static int add_member_of(const struct rs_map *m, const char *user, gid_t skip, long *start,
                          long *size, gid_t **groupsp, long limit)
 {
-	uint32_t i, n = m->meta.count[1];
+	uint32_t i, n = m->meta.count[1], hint = 0;
 	int found = 0, r;
 
 	for (i = 0; i < n; i++) {
@@ -275,11 +294,11 @@ static int add_member_of(const struct rs_map *m, const char *user, gid_t skip, l
 		size_t vlen;
 		char k[16];
 
-		(void)snprintf(k, sizeof(k), "%u", (unsigned)i);
-		r = rs_map_lookup(m, RS_KEY_GRIDX, k, &val, &vlen);
+		r = rs_map_find_index(m, RS_KEY_GRIDX, i, &hint, &val, &vlen);
 		if (r == 0 || (r > 0 && rs_parse_group(val, vlen, &v) < 0))
 			r = -EPROTO;
 		if (r < 0) {
+			(void)snprintf(k, sizeof(k), "%u", (unsigned)i);
 			malformed(NSS_ACCOUNTS, RS_KEY_GRIDX, k);
 			return r;
 		}

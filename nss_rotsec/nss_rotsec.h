@@ -44,6 +44,7 @@ struct nss_cursor {
 	pthread_mutex_t lock;
 	const struct rs_map *map; /* NULL until the first call after set/end */
 	uint32_t next;            /* index of the next entry to return */
+	uint32_t hint;            /* where in `map` to look for it (rs_map_find_index) */
 };
 
 /* nss_store.c: store handles, failure log, cursors, fork handlers. */

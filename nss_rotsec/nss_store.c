@@ -28,9 +28,9 @@ static int init_err;
 static char init_why[RS_WHY_MAX];
 
 static struct nss_cursor cursors[NSS_DB_COUNT] = {
-        {PTHREAD_MUTEX_INITIALIZER, NULL, 0},
-        {PTHREAD_MUTEX_INITIALIZER, NULL, 0},
-        {PTHREAD_MUTEX_INITIALIZER, NULL, 0},
+        {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0},
+        {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0},
+        {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0},
 };
 
 /*
@@ -141,8 +141,10 @@ int nss_cursor_lock(enum nss_db db, struct nss_cursor **out)
 	int r = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if (!c->map)
+	if (!c->map) {
 		r = nss_store_acquire(file_of(db), &c->map);
+		c->hint = 0; /* a position in the mapping it was found in, not this one */
+	}
 	if (r < 0) {
 		c->map = NULL;
 		pthread_mutex_unlock(&c->lock);
@@ -167,6 +169,7 @@ int nss_cursor_rewind(enum nss_db db, bool snapshot)
 		nss_store_release(file_of(db), c->map);
 	c->map = NULL;
 	c->next = 0;
+	c->hint = 0;
 	if (snapshot && (r = nss_store_acquire(file_of(db), &c->map)) < 0)
 		c->map = NULL;
 	pthread_mutex_unlock(&c->lock);

@@ -147,12 +147,39 @@ static void lookup_uid(const struct rs_map *m, uint32_t id, const char *prefix)
 		parse_all(val, vlen);
 }
 
+/* Index records PREFIX0.. as an enumeration reads them, in file order from a hint: a
+ * found value lies inside the data section, the hint stays inside it too, and moves only
+ * when something was found. */
+static void walk_index(const struct rs_map *m, const char *prefix, uint32_t n)
+{
+	uint32_t hint = 0;
+
+	for (uint32_t i = 0; i < n && i < MAX_WALK; i++) {
+		uint32_t before = hint;
+		const char *val;
+		size_t vlen;
+		int r = rs_map_find_index(m, prefix, i, &hint, &val, &vlen);
+
+		FZ_CHECK(r == 1 || r == 0 || r == -EPROTO);
+		if (r != 1) {
+			FZ_CHECK(hint == before);
+			continue;
+		}
+		FZ_CHECK((const uint8_t *)val >= mem_lo + 2048 && vlen <= m->cdb.cdb_dend &&
+		         (const uint8_t *)val + vlen <= mem_lo + m->cdb.cdb_dend);
+		FZ_CHECK(hint <= m->cdb.cdb_dend);
+		parse_all(val, vlen);
+	}
+}
+
 static void walk_accounts(const struct rs_map *m)
 {
 	uint32_t n = m->meta.count[0], g = m->meta.count[1];
 	const char *val;
 	size_t vlen;
 
+	walk_index(m, RS_KEY_PWIDX, n);
+	walk_index(m, RS_KEY_GRIDX, g);
 	for (uint32_t i = 0; i < n && i < MAX_WALK; i++) {
 		struct rs_pw_view pw;
 		uint32_t gids[8];
@@ -194,6 +221,7 @@ static void walk_secrets(const struct rs_map *m)
 	char longname[RS_KEY_MAX + 8];
 
 	FZ_CHECK(rs_hash_string_ok(m->meta.dummy));
+	walk_index(m, RS_KEY_SECIDX, m->meta.count[0]);
 	for (uint32_t i = 0; i < m->meta.count[0] && i < MAX_WALK; i++) {
 		if (rs_map_secret_by_index(m, i, &rec) != 1)
 			continue;

@@ -761,6 +761,77 @@ static void an_enumeration_is_one_snapshot_even_when_the_store_is_replaced_midwa
 	fx_free(g);
 }
 
+/*
+ * rotsec's writer puts the index records in index order, and the module reads them in
+ * file order; a file laid out otherwise (the format allows it) must still enumerate every
+ * entry exactly once, in index order, ERANGE included: here the records of 20 accounts
+ * and 3 groups in reverse.
+ */
+static void enumeration_of_a_store_in_another_record_order_returns_every_entry_once(void **state)
+{
+	enum { NP = 20, NG = 3 };
+	static const char meta[] = RS_ACCOUNTS_MAGIC "\0"
+	                                             "1\0"
+	                                             "1\0"
+	                                             "20\0"
+	                                             "3";
+	struct seen pw[NP], gr[NG];
+	char dir[PATH_MAX], path[PATH_MAX + 32], key[32], val[128], buf[1024];
+	struct cdb_make cm;
+	struct passwd p;
+	size_t got;
+	int fd, e, l;
+
+	(void)state;
+	memset(pw, 0, sizeof(pw));
+	memset(gr, 0, sizeof(gr));
+	new_dir(dir, sizeof(dir));
+	(void)snprintf(path, sizeof(path), "%s/accounts.cdb", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(cdb_make_start(&cm, fd), 0);
+	cdb_make_add(&cm, RS_KEY_META, strlen(RS_KEY_META), meta, sizeof(meta));
+	for (int i = NP - 1; i >= 0; i--) {
+		(void)snprintf(pw[i].name, sizeof(pw[i].name), "rev-%02d", i);
+		l = snprintf(val, sizeof(val), "%s%c%d%c60000%cg%c/h%c/bin/sh", pw[i].name, 0,
+		             61000 + i, 0, 0, 0, 0) +
+		    1;
+		(void)snprintf(key, sizeof(key), RS_KEY_PWIDX "%d", i);
+		cdb_make_add(&cm, key, (unsigned)strlen(key), val, (unsigned)l);
+		(void)snprintf(key, sizeof(key), RS_KEY_PWNAM "%s", pw[i].name);
+		cdb_make_add(&cm, key, (unsigned)strlen(key), val, (unsigned)l);
+	}
+	for (int i = NG - 1; i >= 0; i--) {
+		(void)snprintf(gr[i].name, sizeof(gr[i].name), "grp-%d", i);
+		l = snprintf(val, sizeof(val), "%s%c%d%crev-00", gr[i].name, 0, 62000 + i, 0) + 1;
+		(void)snprintf(key, sizeof(key), RS_KEY_GRIDX "%d", i);
+		cdb_make_add(&cm, key, (unsigned)strlen(key), val, (unsigned)l);
+	}
+	assert_int_equal(cdb_make_finish(&cm), 0);
+	close(fd);
+	point_store_at(dir);
+
+	assert_int_equal(M.setpwent(0), NSS_STATUS_SUCCESS);
+	assert_true(enumerate_tiny(&M, 'p', pw, NP, 0, &got) > NP);
+	assert_int_equal(got, NP);
+	seen_all_once(pw, NP);
+	/* in index order, whatever the file order */
+	assert_int_equal(M.setpwent(0), NSS_STATUS_SUCCESS);
+	for (int i = 0; i < NP; i++) {
+		assert_int_equal(M.getpwent_r(&p, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
+		assert_int_equal(p.pw_uid, 61000 + i);
+	}
+	assert_int_equal(M.getpwent_r(&p, buf, sizeof(buf), &e), NSS_STATUS_NOTFOUND);
+	M.endpwent();
+
+	assert_int_equal(M.setgrent(0), NSS_STATUS_SUCCESS);
+	assert_true(enumerate_tiny(&M, 'g', gr, NG, 0, &got) > NG);
+	assert_int_equal(got, NG);
+	seen_all_once(gr, NG);
+	M.endgrent();
+	install_standard();
+}
+
 static void initgroups_adds_supplementary_groups_but_not_the_primary(void **state)
 {
 	gid_t *groups = malloc(sizeof(gid_t));
@@ -1692,6 +1763,8 @@ int main(void)
 	        cmocka_unit_test(enumeration_with_tiny_buffers_returns_every_entry_exactly_once),
 	        cmocka_unit_test(
 	                an_enumeration_is_one_snapshot_even_when_the_store_is_replaced_midway),
+	        cmocka_unit_test(
+	                enumeration_of_a_store_in_another_record_order_returns_every_entry_once),
 	        cmocka_unit_test(initgroups_adds_supplementary_groups_but_not_the_primary),
 	        cmocka_unit_test(initgroups_honours_limit_and_grows_the_array),
 	        cmocka_unit_test(initgroups_finds_system_users_listed_in_rotsec_groups),

@@ -1361,12 +1361,13 @@ static void mutated_store_files_never_crash_the_reader(void **state)
 			continue;
 		}
 		ok++;
-		for (uint32_t i = 0; i < 8; i++) {
+		for (uint32_t i = 0, hint = 0; i < 8; i++) {
 			char name[16];
 
 			(void)snprintf(name, sizeof(name), "svc-%u", i);
 			(void)rs_map_secret_by_name(m, name, &rec);
 			(void)rs_map_secret_by_index(m, i, &rec);
+			(void)rs_map_secret_at_index(m, i, &hint, &rec);
 		}
 		rs_store_release(&s, m);
 		{
@@ -1383,6 +1384,157 @@ static void mutated_store_files_never_crash_the_reader(void **state)
 	/* Both outcomes occurred: the mutations reached the parts that matter. */
 	assert_true(ok > 0);
 	assert_true(refused > 0);
+}
+
+/* ---- enumeration in file order -------------------------------------------------------- */
+
+/* Every index record PREFIX0..n-1 through rs_map_find_index with a hint, as an
+ * enumeration walks them: each answer the same record as the hash tables give. Returns
+ * how many steps moved the hint forward (found in file order). */
+static unsigned walk_agrees_with_the_hash_tables(const struct rs_map *m, const char *prefix,
+                                                 uint32_t n)
+{
+	uint32_t hint = 0, before;
+	unsigned forward = 0;
+	const char *v, *hv;
+	size_t vlen, hvlen;
+
+	for (uint32_t i = 0; i < n; i++) {
+		char k[16];
+
+		(void)snprintf(k, sizeof(k), "%u", i);
+		before = hint;
+		assert_int_equal(rs_map_find_index(m, prefix, i, &hint, &v, &vlen), 1);
+		assert_int_equal(rs_map_lookup(m, prefix, k, &hv, &hvlen), 1);
+		assert_ptr_equal(v, hv);
+		assert_int_equal(vlen, hvlen);
+		/* the hint is just past the record found: its value ends there */
+		assert_ptr_equal(v + vlen, (const char *)m->cdb.cdb_mem + hint);
+		forward += hint > before;
+	}
+	/* past the end: absent, and the hint stays where it was */
+	before = hint;
+	assert_int_equal(rs_map_find_index(m, prefix, n, &hint, &v, &vlen), 0);
+	assert_int_equal(hint, before);
+	return forward;
+}
+
+static void index_records_are_walked_in_file_order_and_agree_with_the_hash_tables(void **state)
+{
+	struct fx *f = *state;
+	struct rs_secret_rec rec, byname;
+	struct rs_store a, s;
+	const struct rs_map *ma, *ms;
+	uint32_t hint = 0;
+
+	assert_int_equal(write_accounts(f->dir, 1), 0);
+	assert_int_equal(write_secrets(f->dir, 40, 1, 0), 0);
+	assert_int_equal(rs_store_init(&a, f->dir, RS_ACCOUNTS_FILE), 0);
+	assert_int_equal(rs_store_acquire(&a, &ma, NULL, 0), 0);
+	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
+	assert_int_equal(rs_store_acquire(&s, &ms, NULL, 0), 0);
+
+	assert_int_equal(walk_agrees_with_the_hash_tables(ma, RS_KEY_PWIDX, 3), 3);
+	assert_int_equal(walk_agrees_with_the_hash_tables(ma, RS_KEY_GRIDX, 2), 2);
+	assert_int_equal(walk_agrees_with_the_hash_tables(ms, RS_KEY_SECIDX, 40), 40);
+	for (uint32_t i = 0; i < 40; i++) {
+		assert_int_equal(rs_map_secret_at_index(ms, i, &hint, &rec), 1);
+		assert_int_equal(rs_map_secret_by_name(ms, rec.name, &byname), 1);
+		assert_memory_equal(&rec, &byname, sizeof(rec));
+	}
+	assert_int_equal(rs_map_secret_at_index(ms, 40, &hint, &rec), 0);
+
+	rs_store_release(&a, ma);
+	rs_store_close(&a);
+	rs_store_release(&s, ms);
+	rs_store_close(&s);
+}
+
+/* A file whose index records are not in index order (no writer of rotsec makes one, but
+ * the format allows it): each is still found, through the hash tables. */
+static void index_records_out_of_file_order_are_still_found(void **state)
+{
+	static const char meta[] = RS_ACCOUNTS_MAGIC "\0"
+	                                             "1\0"
+	                                             "1\0"
+	                                             "5\0"
+	                                             "0";
+	struct fx *f = *state;
+	static const unsigned order[5] = {3, 0, 4, 2, 1};
+	char vals[5][64], keys[5][16], filler[5][16];
+	const char *kv[2 * 11];
+	size_t vlen[11], n = 0;
+	struct rs_store s;
+	const struct rs_map *m;
+	struct rs_pw_view pw;
+	uint32_t hint = 0;
+
+	kv[0] = RS_KEY_META;
+	kv[1] = meta;
+	vlen[n++] = sizeof(meta);
+	for (size_t i = 0; i < 5; i++) {
+		unsigned u = order[i];
+		int l = snprintf(vals[i], sizeof(vals[i]), "svc-%u%c%u%c60000%cg%c/h%c/bin/sh", u,
+		                 0, 60001 + u, 0, 0, 0, 0);
+
+		(void)snprintf(keys[i], sizeof(keys[i]), RS_KEY_PWIDX "%u", u);
+		(void)snprintf(filler[i], sizeof(filler[i]), RS_KEY_PWNAM "svc-%u", u);
+		kv[2 * n] = keys[i];
+		kv[2 * n + 1] = vals[i];
+		vlen[n++] = (size_t)l + 1;
+		kv[2 * n] = filler[i];
+		kv[2 * n + 1] = vals[i];
+		vlen[n++] = (size_t)l + 1;
+	}
+	write_raw_cdb(in_dir(f, RS_ACCOUNTS_FILE), kv, n, vlen);
+	assert_int_equal(chmod(in_dir(f, RS_ACCOUNTS_FILE), 0644), 0);
+	assert_int_equal(rs_store_init(&s, f->dir, RS_ACCOUNTS_FILE), 0);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	(void)walk_agrees_with_the_hash_tables(m, RS_KEY_PWIDX, 5);
+	for (uint32_t i = 0; i < 5; i++) {
+		const char *v;
+		size_t l;
+
+		assert_int_equal(rs_map_find_index(m, RS_KEY_PWIDX, i, &hint, &v, &l), 1);
+		assert_int_equal(rs_parse_passwd(v, l, &pw), 0);
+		assert_int_equal(pw.uid, 60001 + i);
+	}
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+}
+
+/* The hint is a position the caller keeps: any value, even one that was never the start
+ * of a record, only costs a fall back to the hash tables (every offset bounds-checked;
+ * ASan and valgrind watch the reads). */
+static void any_hint_gives_the_same_answer(void **state)
+{
+	struct fx *f = *state;
+	struct rs_store s;
+	const struct rs_map *m;
+	const char *v, *hv;
+	size_t vlen, hvlen;
+	uint32_t size;
+
+	assert_int_equal(write_secrets(f->dir, 3, 1, 0), 0);
+	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	size = (uint32_t)m->size;
+	assert_int_equal(rs_map_lookup(m, RS_KEY_SECIDX, "2", &hv, &hvlen), 1);
+	for (uint64_t h = 0; h <= (uint64_t)size + 16; h++) {
+		uint32_t hint = (uint32_t)h;
+
+		assert_int_equal(rs_map_find_index(m, RS_KEY_SECIDX, 2, &hint, &v, &vlen), 1);
+		assert_ptr_equal(v, hv);
+		assert_int_equal(vlen, hvlen);
+	}
+	for (uint32_t hint = UINT32_MAX - 16; hint != 0; hint++) {
+		uint32_t h = hint;
+
+		assert_int_equal(rs_map_find_index(m, RS_KEY_SECIDX, 2, &h, &v, &vlen), 1);
+		assert_ptr_equal(v, hv);
+	}
+	rs_store_release(&s, m);
+	rs_store_close(&s);
 }
 
 /* ---- safefile primitives used by others ---------------------------------------------- */
@@ -1533,6 +1685,9 @@ int main(void)
 	        T(secret_records_readers_would_refuse_are_not_written),
 	        T(account_records_readers_would_refuse_are_not_written),
 	        T(mutated_store_files_never_crash_the_reader),
+	        T(index_records_are_walked_in_file_order_and_agree_with_the_hash_tables),
+	        T(index_records_out_of_file_order_are_still_found),
+	        T(any_hint_gives_the_same_answer),
 	        T(atomic_replace_writes_content_mode_and_owner),
 	        T(atomic_replace_replaces_a_symlink_instead_of_writing_through_it),
 	        T(safe_dir_refuses_relative_paths_and_files),
