@@ -42,7 +42,13 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 TOOL_SRC   := $(filter-out tests/tools/failinj.c,$(wildcard tests/tools/*.c))
 
 LIBS_ENGINE := -lconfig -lsodium $(CDB_PIC) -lm
-LIBS_PAM    := -lpam -lsodium $(CDB_PIC) -lm
+# The PAM module verifies and never generates: no alphabets, so no libm (common/alphabet.c).
+LIBS_PAM    := -lpam -lsodium $(CDB_PIC)
+# libpam dlopens the module at every pam_start and dlcloses it at pam_end. -z nodelete
+# keeps it, libsodium and its store mapping loaded from the first login to the end of the
+# process, so that a program authenticating many clients loads them once, not per login
+# (pam_rotsec/store_cache.c says why keeping them is safe).
+LD_PAM_MOD  := -Wl,-z,nodelete
 
 obj = $(patsubst %.c,$(O)/$(1)/obj/%.o,$(2))
 
@@ -71,7 +77,7 @@ $(O)/$(1)/rotsecd: $(call obj,$(1),rotsecd/rotsecd.c) $(O)/$(1)/librotsecd.a $(O
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE)
 
 $(O)/$(1)/pam_rotsec.so: $(call obj,$(1),$(PAM_SRC)) $(O)/$(1)/librotsec.a pam_rotsec/pam_rotsec.map
-	$$(CC) $(3) -shared -Wl,-z,defs -Wl,--version-script=pam_rotsec/pam_rotsec.map \
+	$$(CC) $(3) -shared -Wl,-z,defs $(LD_PAM_MOD) -Wl,--version-script=pam_rotsec/pam_rotsec.map \
 		-o $$@ $(call obj,$(1),$(PAM_SRC)) $(O)/$(1)/librotsec.a $(LIBS_PAM)
 
 $(O)/$(1)/libnss_rotsec.so.2: $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) nss_rotsec/nss_rotsec.map
@@ -165,7 +171,7 @@ $(O)/fuzz/librotsecd.a: $(call obj,fuzz,$(ENGINE_SRC))
 # The modules, as in the variant rules but without -z defs: the sanitizer runtime they
 # call into is linked into the fuzzer executable that loads them, not into them.
 $(O)/fuzz/pam_rotsec.so: $(call obj,fuzz,$(PAM_SRC)) $(O)/fuzz/librotsec.a pam_rotsec/pam_rotsec.map
-	$(FUZZ_CC) -shared -fsanitize=fuzzer-no-link,address,undefined \
+	$(FUZZ_CC) -shared -fsanitize=fuzzer-no-link,address,undefined $(LD_PAM_MOD) \
 		-Wl,--version-script=pam_rotsec/pam_rotsec.map \
 		-o $@ $(call obj,fuzz,$(PAM_SRC)) $(O)/fuzz/librotsec.a $(LIBS_PAM)
 

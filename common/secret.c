@@ -1,7 +1,6 @@
 #include "secret.h"
 
 #include <errno.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <string.h>
@@ -20,43 +19,6 @@ _Static_assert(crypto_pwhash_OPSLIMIT_MODERATE <= RS_ARGON2_MAX_PASSES,
 int rs_crypto_init(void)
 {
 	return sodium_init() < 0 ? -EIO : 0;
-}
-
-int rs_alphabet_parse(const char *spec, struct rs_alphabet *out)
-{
-	static const char alnum[] =
-	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	static const char b64url[] =
-	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	bool seen[128] = {false};
-	size_t i;
-
-	memset(out, 0, sizeof(*out));
-	if (strcmp(spec, "alnum") == 0) {
-		spec = alnum;
-	} else if (strcmp(spec, "base64url") == 0) {
-		spec = b64url;
-	} else if (strcmp(spec, "printable") == 0) {
-		for (i = 0x21; i <= 0x7e; i++)
-			out->chars[out->n++] = (char)i;
-		return 0;
-	}
-	for (i = 0; spec[i]; i++) {
-		unsigned char c = (unsigned char)spec[i];
-
-		/* A repeated character would be drawn twice as often: refuse, do not dedupe
-		 * silently, because the admin's entropy estimate would be wrong. */
-		if (c < 0x21 || c > 0x7e || seen[c] || out->n >= sizeof(out->chars))
-			return -EINVAL;
-		seen[c] = true;
-		out->chars[out->n++] = (char)c;
-	}
-	return out->n >= 2 ? 0 : -EINVAL;
-}
-
-double rs_entropy_bits(const struct rs_alphabet *a, size_t length)
-{
-	return a->n < 2 ? 0.0 : (double)length * log2((double)a->n);
 }
 
 int rs_secret_alloc(struct rs_secret *s, size_t len)

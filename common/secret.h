@@ -35,6 +35,7 @@ struct rs_secret {
  * (fewer than 2 characters, duplicates, anything outside 0x21-0x7e). */
 int rs_alphabet_parse(const char *spec, struct rs_alphabet *out);
 
+/* length * log2(alphabet size). This and rs_alphabet_parse are in alphabet.c. */
 double rs_entropy_bits(const struct rs_alphabet *a, size_t length);
 
 /* Allocate a secret buffer of `len` bytes (+NUL) in guarded memory. -ENOMEM. */

@@ -54,16 +54,12 @@ static int parse(const char *buf, struct rs_usage *u)
  * other file or hang. The run dir must therefore be owned by root (or by us) and not
  * writable by group or others, and the record a regular file with a single link.
  */
-static int open_record(const char *run_dir, const char *name, int flags, int *dirfd_out)
+static int open_record(const char *run_dir, const char *file, int flags, int *dirfd_out)
 {
-	char file[RS_NAME_MAX + 8];
 	struct stat st;
 	int dirfd, fd, r;
 
 	*dirfd_out = -1;
-	if (!rs_name_valid(name))
-		return -EINVAL;
-	(void)snprintf(file, sizeof(file), "%s.usage", name);
 	dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
@@ -99,6 +95,15 @@ fail_dir:
 	return r;
 }
 
+/* NAME.usage for an account name, the only names a record may have but the dummy's. */
+static int record_file(const char *name, char file[RS_NAME_MAX + 8])
+{
+	if (!rs_name_valid(name))
+		return -EINVAL;
+	(void)snprintf(file, RS_NAME_MAX + 8, "%s.usage", name);
+	return 0;
+}
+
 enum use_kind { USE_CURRENT, USE_PREVIOUS, USE_TRIPWIRE };
 
 /*
@@ -131,11 +136,14 @@ static int lock_bounded(int fd, int op)
  * that a forked child of some login inherited. */
 int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
 {
-	char buf[USAGE_MAX + 1];
+	char buf[USAGE_MAX + 1], file[RS_NAME_MAX + 8];
 	ssize_t n = 0;
 	int dirfd, fd, r;
 
-	fd = open_record(run_dir, name, O_RDONLY, &dirfd);
+	r = record_file(name, file);
+	if (r < 0)
+		return r;
+	fd = open_record(run_dir, file, O_RDONLY, &dirfd);
 	if (fd < 0)
 		return fd;
 	r = lock_bounded(fd, LOCK_SH);
@@ -151,7 +159,15 @@ int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
 	return parse(buf, u);
 }
 
-static int update(const char *run_dir, const char *name, uint64_t generation, enum use_kind kind,
+/*
+ * Every login that reaches a verdict rewrites one record, so this is on the path of every
+ * login: a few system calls on a tmpfs, no more. The run dir is made only when opening it
+ * says it is missing, and the record is overwritten in place, cut only when it shrank:
+ * truncating to 0 first would free the file's page and allocate a new one every time
+ * (and on ext4 would flush the file at close, auto_da_alloc). Readers take the shared
+ * lock, so they never see a record half rewritten.
+ */
+static int update(const char *run_dir, const char *file, uint64_t generation, enum use_kind kind,
                   int64_t now, const char *service, const char *rhost, const char *ruser)
 {
 	struct rs_usage u;
@@ -159,10 +175,13 @@ static int update(const char *run_dir, const char *name, uint64_t generation, en
 	ssize_t n;
 	int dirfd, fd, r, len;
 
+	fd = open_record(run_dir, file, O_RDWR | O_CREAT, &dirfd);
 	/* The run dir is root's: never create it anywhere a non-root caller chose. */
-	if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	fd = open_record(run_dir, name, O_RDWR | O_CREAT, &dirfd);
+	if (fd == -ENOENT) {
+		if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		fd = open_record(run_dir, file, O_RDWR | O_CREAT, &dirfd);
+	}
 	if (fd < 0)
 		return fd;
 	r = lock_bounded(fd, LOCK_EX);
@@ -224,8 +243,11 @@ static int update(const char *run_dir, const char *name, uint64_t generation, en
 		r = -EOVERFLOW;
 		goto out;
 	}
-	/* pread left the offset at 0: truncate and write the record from the start. */
-	r = ftruncate(fd, 0) < 0 ? -errno : rs_write_all(fd, buf, (size_t)len);
+	/* pread left the offset at 0: the new record over the old one, then cut what is
+	 * left of the old one when the new one is shorter (a new generation). */
+	r = rs_write_all(fd, buf, (size_t)len);
+	if (r == 0 && n > len && ftruncate(fd, len) < 0)
+		r = -errno;
 out:
 	close(fd);
 	close(dirfd);
@@ -235,12 +257,28 @@ out:
 int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, int previous,
                     int64_t now, const char *service, const char *rhost, const char *ruser)
 {
-	return update(run_dir, name, generation, previous ? USE_PREVIOUS : USE_CURRENT, now,
-	              service, rhost, ruser);
+	char file[RS_NAME_MAX + 8];
+	int r = record_file(name, file);
+
+	return r < 0 ? r
+	             : update(run_dir, file, generation, previous ? USE_PREVIOUS : USE_CURRENT, now,
+	                      service, rhost, ruser);
 }
 
 int rs_usage_tripwire(const char *run_dir, const char *name, uint64_t generation, int64_t now,
                       const char *service, const char *rhost, const char *ruser)
 {
-	return update(run_dir, name, generation, USE_TRIPWIRE, now, service, rhost, ruser);
+	char file[RS_NAME_MAX + 8];
+	int r = record_file(name, file);
+
+	return r < 0 ? r
+	             : update(run_dir, file, generation, USE_TRIPWIRE, now, service, rhost, ruser);
+}
+
+int rs_usage_dummy(const char *run_dir, int64_t now, const char *service, const char *rhost,
+                   const char *ruser)
+{
+	/* Exactly the update of an account's record, counters and all, of a file that no
+	 * account name can clash with (names never start with a dot). */
+	return update(run_dir, RS_USAGE_DUMMY_FILE, 1, USE_CURRENT, now, service, rhost, ruser);
 }

@@ -8,9 +8,13 @@
  *    agree; this file only maps verdicts;
  *  - every path that is not a verdict of "current" or "previous" returns an error: an
  *    internal failure can never become PAM_SUCCESS or PAM_IGNORE;
- *  - an unknown user costs the same work as a real one (the policy checks the store's
- *    dummy hash twice) and gets the same prompt, so neither timing nor prompts tell an
- *    attacker which accounts exist;
+ *  - every verdict costs the same work and gets the same prompt, so that neither timing
+ *    nor prompts tell an attacker which accounts exist or what was wrong: one store
+ *    probe, two hash checks (the policy checks the store's dummy hash in place of a
+ *    missing one), one usage record rewritten (the account's when a secret matched, the
+ *    dummy record otherwise: usage.h), and, for a rotsec account, one log line. A name
+ *    that is not a rotsec account gets no log line (it may be a password typed into the
+ *    user field): that one send to syslog is the only difference left;
  *  - the password is never logged, copied or kept: it stays in libpam's PAM_AUTHTOK item
  *    (where pam_unix, next in the stack, finds it, and which libpam wipes at pam_end), and
  *    at most RS_SECRET_MAX + 1 bytes of it are read.
@@ -78,53 +82,58 @@ static int get_password(pam_handle_t *pamh, const char *user, const char **pw)
 	return rv == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_AUTH_ERR;
 }
 
-enum usage_kind { USED_CURRENT, USED_PREVIOUS, USED_REVOKED };
+/* Which usage record a verdict rewrites; USED_NOTHING rewrites the dummy one. */
+enum usage_kind { USED_CURRENT, USED_PREVIOUS, USED_REVOKED, USED_NOTHING };
 
-/* The usage record rotsecd and `rotsecctl status` read (usage.h). Recording never
- * decides a login: every failure here is logged and dropped. */
+/* The usage record rotsecd and `rotsecctl status` read (usage.h), or the dummy record.
+ * Recording never decides a login: every failure here is logged and dropped. */
 static void record_usage(pam_handle_t *pamh, const struct rs_pam_opts *o,
                          const struct rs_secret_rec *rec, enum usage_kind kind, int64_t now)
 {
 	const void *service = NULL, *rhost = NULL, *ruser = NULL;
+	const char *name = kind == USED_NOTHING ? RS_USAGE_DUMMY_FILE : rec->name;
 	struct rs_pam_logtext t;
 	int r;
 
 	/* The run dir is root's (0700). A service that authenticates as its own user can
 	 * neither write there nor be allowed to create it somewhere else. */
 	if (geteuid() != 0) {
-		if (o->debug)
+		if (o->debug && kind != USED_NOTHING)
 			pam_syslog(pamh, LOG_DEBUG, "usage of %s not recorded: not running as root",
-			           rec->name);
+			           name);
 		return;
 	}
 	pam_get_item(pamh, PAM_SERVICE, &service);
 	pam_get_item(pamh, PAM_RHOST, &rhost);
 	pam_get_item(pamh, PAM_RUSER, &ruser);
-	if (kind == USED_REVOKED)
+	if (kind == USED_NOTHING)
+		r = rs_usage_dummy(o->run, now, service, rhost, ruser);
+	else if (kind == USED_REVOKED)
 		r = rs_usage_tripwire(o->run, rec->name, rec->generation, now, service, rhost,
 		                      ruser);
 	else
 		r = rs_usage_record(o->run, rec->name, rec->generation, kind == USED_PREVIOUS, now,
 		                    service, rhost, ruser);
 	if (r < 0)
-		pam_syslog(pamh, LOG_WARNING, "usage of %s not recorded in %s: %s", rec->name,
+		pam_syslog(pamh, LOG_WARNING, "usage of %s not recorded in %s: %s", name,
 		           rs_pam_logtext(o->run, &t), strerror(-r));
 }
 
-/* The verdict as a PAM code, with its log line. */
-static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user,
-                    const struct rs_pam_account *acc, const struct rs_verify_result *res,
-                    int64_t now)
+/* The verdict as a PAM code, with its log line; *kind says which record to rewrite. */
+static int verdict(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user,
+                   const struct rs_pam_account *acc, const struct rs_verify_result *res,
+                   enum usage_kind *kind)
 {
 	const char *name = acc->rec.name;
 	struct origin w;
 
+	*kind = USED_NOTHING;
 	origin_get(pamh, &w);
 	switch (res->verdict) {
 	case RS_CURRENT:
 		pam_syslog(pamh, LOG_INFO, "current secret accepted for %s (rhost=%s ruser=%s)",
 		           name, w.rhost.s, w.ruser.s);
-		record_usage(pamh, o, &acc->rec, USED_CURRENT, now);
+		*kind = USED_CURRENT;
 		return PAM_SUCCESS;
 	case RS_PREVIOUS:
 		/* A consumer that has not switched yet: worth a notice each time, it is how
@@ -133,7 +142,7 @@ static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char 
 		        pamh, LOG_NOTICE,
 		        "previous secret used for %s, valid %lld more seconds (rhost=%s ruser=%s)",
 		        name, (long long)res->remaining, w.rhost.s, w.ruser.s);
-		record_usage(pamh, o, &acc->rec, USED_PREVIOUS, now);
+		*kind = USED_PREVIOUS;
 		return PAM_SUCCESS;
 	case RS_PREVIOUS_REFUSED:
 		pam_syslog(pamh, LOG_NOTICE,
@@ -153,7 +162,7 @@ static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char 
 			           "rotated out and may have leaked",
 			           name, w.rhost.s, w.ruser.s);
 		/* both count as a revoked secret tried, for the metrics */
-		record_usage(pamh, o, &acc->rec, USED_REVOKED, now);
+		*kind = USED_REVOKED;
 		return PAM_AUTH_ERR;
 	case RS_NO_MATCH:
 		pam_syslog(pamh, LOG_NOTICE, "authentication failure for %s (rhost=%s ruser=%s)",
@@ -169,6 +178,18 @@ static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char 
 		return PAM_USER_UNKNOWN;
 	}
 	return PAM_AUTH_ERR;
+}
+
+/* The verdict, then one usage record whatever it was (see the top). */
+static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user,
+                    const struct rs_pam_account *acc, const struct rs_verify_result *res,
+                    int64_t now)
+{
+	enum usage_kind kind;
+	int rv = verdict(pamh, o, user, acc, res, &kind);
+
+	record_usage(pamh, o, &acc->rec, kind, now);
+	return rv;
 }
 
 int rs_pam_authenticate(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user)

@@ -8,21 +8,35 @@
  * process may run several stacks with different store= options), in a small table that
  * lives as long as the module is loaded.
  *
- * Three things make that safe inside somebody else's process:
+ * The module is linked with -z nodelete (Makefile): libpam dlopens it at every pam_start
+ * and dlcloses it at pam_end, and without it a program that authenticates many clients
+ * (a mail or web server using PAM) would load libsodium and map the store again for each
+ * one. So the table lives as long as the process, one mapping per store directory, never
+ * one per login; the destructor still unmaps everything at exit (or at a dlclose by a
+ * program that opened the module itself without the flag, such as a test).
+ *
+ * Four things make that safe inside somebody else's process:
  *  - fork: a child must never inherit a handle mutex held by another parent thread (it
  *    would deadlock on its next login), so pthread_atfork takes every lock around fork;
- *  - dlclose: libpam unloads the module at pam_end; the destructor unmaps everything so a
- *    long-lived program (sshd, a web server using PAM) does not leak a mapping per login;
+ *  - credentials: a mapping made as root outlives the privileges it was made with. A
+ *    process that dropped them (setuid to a service user) must get what a fresh process
+ *    with its credentials gets, PAM_AUTHINFO_UNAVAIL unless it is in group rotsec, not
+ *    the cached secrets: a caller that is not root has its access checked on every call
+ *    (root, the owner, always may read the file);
  *  - a full table: a further directory gets a private handle for that one call, never an
- *    evicted slot that another thread may still be reading through.
+ *    evicted slot that another thread may still be reading through;
+ *  - replacement: every call revalidates the mapping (store_read.h), so keeping it across
+ *    pam_end never serves a store that rotsecd has replaced.
  */
 #include "pam_rotsec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Hosts have one store; a few slots cover tests and unusual stacks. */
 #define CACHE_SLOTS 4
@@ -123,6 +137,13 @@ int rs_pam_store_acquire(const char *dir, struct rs_pam_store *ps, char *why, si
 			private_free(ps->s);
 		ps->s = NULL;
 		ps->m = NULL;
+		return r;
+	}
+	/* One system call more, for callers that are not root only (see the top). */
+	if (geteuid() != 0 && faccessat(AT_FDCWD, ps->s->path, R_OK, AT_EACCESS) < 0) {
+		r = errno == EACCES || errno == EPERM ? -EACCES : -errno;
+		(void)snprintf(why, whylen, "%s: %s", ps->s->path, strerror(-r));
+		rs_pam_store_release(ps);
 	}
 	return r;
 }

@@ -1044,6 +1044,23 @@ static void caller_outside_group_rotsec_gets_authinfo_unavail_and_the_fix(void *
 	                 PAM_AUTHINFO_UNAVAIL);
 }
 
+/* The module stays loaded for the life of the process (-z nodelete) and keeps its mapping
+ * of secrets.cdb: a process that read it as root and then dropped its privileges must get
+ * what a fresh process with its credentials gets, not the cached secrets. */
+static void a_mapping_made_as_root_is_not_used_after_dropping_privileges(void **state)
+{
+	(void)state;
+	/* The main store (0600 root:root), the first this process used: it has a slot in
+	 * the module's cache, mapped as root. */
+	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_CUR), PAM_SUCCESS);
+	assert_int_equal(as_nobody(SERVICE, "svc-a", PW_CUR, 0, "usermod -aG rotsec"),
+	                 PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(as_nobody(SERVICE, "root", PW_CUR, 0, "Permission denied"),
+	                 PAM_AUTHINFO_UNAVAIL);
+	/* and root still authenticates from the same mapping */
+	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_CUR), PAM_SUCCESS);
+}
+
 static void caller_in_group_rotsec_authenticates(void **state)
 {
 	char dir[PATH_MAX];
@@ -1219,6 +1236,72 @@ static void previous_secret_use_is_counted_separately(void **state)
 	/* the revoked secret tried last is counted as a tripwire hit */
 	assert_int_equal(u.tripwire_count, 1);
 	assert_string_equal(u.last_secret, "revoked");
+}
+
+/* Every verdict that matched no secret rewrites the dummy record instead, the same work as
+ * a success (usage.h): an unknown name, a wrong password, a disabled account. The account's
+ * own record is left as it was, and nothing in the dummy names the account or the user. */
+static void failures_rewrite_the_dummy_record_and_leave_the_accounts_alone(void **state)
+{
+	struct rs_usage before, after;
+	char path[PATH_MAX], apath[PATH_MAX], *buf;
+	struct stat st;
+	size_t len;
+
+	(void)state;
+	pathf(path, "%s/" RS_USAGE_DUMMY_FILE, run_dir);
+	pathf(apath, "%s/svc-b.usage", run_dir);
+	unlink(path);
+	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_SUCCESS);
+	assert_int_equal(stat(path, &st), -1); /* a success writes the account's record only */
+	assert_int_equal(rs_usage_read(run_dir, "svc-b", &before), 0);
+
+	assert_int_equal(auth_pw(SERVICE, "svc-b", "wrong-password-xyz"), PAM_AUTH_ERR);
+	assert_int_equal(auth_pw(SERVICE, "no-such-user", PW_B), PAM_USER_UNKNOWN);
+	assert_int_equal(auth_pw(SERVICE, "a:b", PW_B), PAM_USER_UNKNOWN);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	read_file(path, &buf, &len);
+	buf[len] = '\0';
+	assert_non_null(strstr(buf, "current 3 "));
+	assert_null(strstr(buf, "svc-b"));
+	assert_null(strstr(buf, "no-such-user"));
+	assert_null(strstr(buf, PW_B));
+	free(buf);
+	assert_int_equal(rs_usage_read(run_dir, "svc-b", &after), 0);
+	assert_memory_equal(&before, &after, sizeof(before));
+}
+
+/* The record is rewritten in place: a newer generation restarts the counters, and what is
+ * left of a longer old record must not survive behind the new one. */
+static void a_record_that_shrinks_is_cut_to_its_new_length(void **state)
+{
+	static const char longer[] = "rotsec-usage 1\ngeneration 1\n"
+	                             "current 123456789 1700000000 1700000001\n"
+	                             "previous 987654321 1700000000 1700000002\n"
+	                             "tripwire 0 0\n"
+	                             "last current 1700000001 some-long-service-name "
+	                             "some.long.remote.host.example.org some-remote-user\n";
+	struct rs_usage u;
+	char path[PATH_MAX], *buf;
+	size_t len;
+
+	(void)state;
+	pathf(path, "%s/svc-b.usage", run_dir);
+	write_file(path, longer, sizeof(longer) - 1);
+	assert_int_equal(rs_usage_read(run_dir, "svc-b", &u), 0);
+	assert_int_equal(u.current_count, 123456789);
+	assert_int_equal(rs_usage_record(run_dir, "svc-b", 2, 0, 1700000100, "s", "h", "u"), 0);
+	read_file(path, &buf, &len);
+	assert_true(len < sizeof(longer) - 1);
+	free(buf);
+	assert_int_equal(rs_usage_read(run_dir, "svc-b", &u), 0);
+	assert_int_equal(u.generation, 2);
+	assert_int_equal(u.current_count, 1);
+	assert_int_equal(u.previous_count, 0);
+	assert_string_equal(u.rhost, "h");
+	unlink(path);
 }
 
 static void failing_to_record_usage_never_fails_a_login(void **state)
@@ -1460,6 +1543,7 @@ int main(void)
 	        T(corrupt_store_fails_closed),
 	        T(store_of_another_format_fails_closed),
 	        T(malformed_record_fails_closed_for_that_account),
+	        T(a_mapping_made_as_root_is_not_used_after_dropping_privileges),
 	        T(caller_outside_group_rotsec_gets_authinfo_unavail_and_the_fix),
 	        T(caller_in_group_rotsec_authenticates),
 	        T(replaced_store_is_picked_up_by_the_next_login),
@@ -1471,6 +1555,8 @@ int main(void)
 	        T(documented_stack_line_passes_unknown_users_on),
 	        T(usage_is_recorded_with_service_rhost_and_ruser),
 	        T(previous_secret_use_is_counted_separately),
+	        T(failures_rewrite_the_dummy_record_and_leave_the_accounts_alone),
+	        T(a_record_that_shrinks_is_cut_to_its_new_length),
 	        T(failing_to_record_usage_never_fails_a_login),
 	        T(failures_request_a_two_second_delay),
 	        T(nodelay_requests_no_delay),
