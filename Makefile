@@ -304,11 +304,18 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $(SOURCES) && echo "format: clean"
 
+# clang-tidy is clang: gcc's -Wno-format-truncation is an unknown option to it, an error
+# in every file that also kept its analyzer from running. One file per clang-tidy, as
+# many at once as there are CPUs: the analyzer takes minutes over the whole tree.
+LINT_FLAGS := $(filter-out -Wno-format-truncation,$(CBASE)) -DROTSEC_FAULTS
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppressions-list=.cppcheck-suppressions \
 		-Icommon -D__GNUC__ -DROTSEC_FAULTS $(filter %.c,$(SOURCES))
-	clang-tidy --quiet $(filter %.c,$(SOURCES)) -- $(CBASE) -DROTSEC_FAULTS
+	@printf '%s\n' $(filter %.c,$(SOURCES)) | \
+		xargs -P "$$(nproc)" -I{} clang-tidy --quiet {} -- $(LINT_FLAGS)
+	@echo "lint: clean"
 
 clean:
 	rm -rf $(O)
