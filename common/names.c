@@ -12,21 +12,26 @@ static bool rest_ok(char c)
 	return first_ok(c) || (c >= '0' && c <= '9') || c == '-';
 }
 
-bool rs_name_valid(const char *name)
+size_t rs_name_len(const char *name)
 {
 	size_t i;
 
 	if (!name || !first_ok(name[0]))
-		return false;
+		return 0;
 	for (i = 1; name[i]; i++) {
 		if (i >= RS_NAME_MAX)
-			return false;
+			return 0;
 		if (rest_ok(name[i]))
 			continue;
 		/* A trailing '$' is allowed (Samba machine accounts). */
 		if (name[i] == '$' && name[i + 1] == '\0')
 			continue;
-		return false;
+		return 0;
 	}
-	return true;
+	return i;
+}
+
+bool rs_name_valid(const char *name)
+{
+	return rs_name_len(name) > 0;
 }

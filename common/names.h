@@ -9,9 +9,13 @@
 #define ROTSEC_NAMES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define RS_NAME_MAX 32
 
 bool rs_name_valid(const char *name);
+
+/* The length of `name` when it is valid, else 0 (for parsers that need both). */
+size_t rs_name_len(const char *name);
 
 #endif

@@ -20,25 +20,34 @@ int rs_fields(const char *val, size_t len, const char **fields, size_t max)
 	return (int)n;
 }
 
-int rs_parse_u64(const char *s, uint64_t max, uint64_t *out)
+/* rs_parse_u64's digits: their count (the length of s), or -1. */
+static long u64_len(const char *s, uint64_t max, uint64_t *out)
 {
+	/* v * 10 + d <= max  <=>  v < max / 10, or v == max / 10 and d <= max % 10: one
+	 * division per number, not one per digit (an enumeration parses two ids an entry). */
+	const uint64_t q = max / 10, r = max % 10;
 	uint64_t v = 0;
+	long i;
 
 	if (!*s || (s[0] == '0' && s[1] != '\0'))
-		return -EPROTO;
-	for (; *s; s++) {
+		return -1;
+	for (i = 0; s[i]; i++) {
 		uint64_t d;
 
-		if (*s < '0' || *s > '9')
-			return -EPROTO;
-		d = (uint64_t)(*s - '0');
-		/* d > max first: max - d would wrap and let "2" pass a maximum of 1. */
-		if (d > max || v > (max - d) / 10)
-			return -EPROTO;
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		d = (uint64_t)(s[i] - '0');
+		if (v > q || (v == q && d > r))
+			return -1;
 		v = v * 10 + d;
 	}
 	*out = v;
-	return 0;
+	return i;
+}
+
+int rs_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	return u64_len(s, max, out) < 0 ? -EPROTO : 0;
 }
 
 /* Copy a field whose length the parser has already bounded (names by rs_name_valid,
@@ -50,6 +59,17 @@ static void copy_field(char *dst, size_t size, const char *src)
 
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+/* parse_id's, returning the length of s, or -1. */
+static long id_len(const char *s, uint32_t *out)
+{
+	uint64_t v;
+	long l = u64_len(s, UINT32_MAX - 1, &v);
+
+	if (l >= 0)
+		*out = (uint32_t)v;
+	return l;
 }
 
 /* uid/gid: anything but (uid_t)-1, which means "no change" to chown and friends. */
@@ -74,18 +94,52 @@ static int parse_time(const char *s, int64_t *out)
 	return 0;
 }
 
+/* The bytes a text field may hold: no control character, no ':', no DEL. */
+static const unsigned char field_byte_ok[256] = {
+        [0x20 ... 0x39] = 1,
+        [0x3b ... 0x7e] = 1,
+        [0x80 ... 0xff] = 1,
+};
+
+/* Whether any byte of w is below 0x20 (NUL included), ':' or DEL: the classic "has a
+ * zero byte" and "has a byte less than n" word tricks, exact as yes-or-no answers. */
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+static inline uint64_t word_stops_field(uint64_t w)
+{
+	uint64_t colon = w ^ (ONES * ':'), del = w ^ (ONES * 0x7f);
+
+	return ((w - ONES * 0x20) & ~w & HIGHS) | ((colon - ONES) & ~colon & HIGHS) |
+	       ((del - ONES) & ~del & HIGHS);
+}
+
+/*
+ * The length of the text field at s, or -1 when it is not one rs_field_ok accepts. The
+ * table stops the scan at the NUL as at any bad byte; before it, eight bytes at a time
+ * while a whole word lies below `end` and none of its bytes can stop the field (an
+ * enumeration checks the gecos, home and shell of every entry).
+ */
+static long field_len(const char *s, const char *end)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, room = end > s ? (size_t)(end - s) : 0;
+	uint64_t w;
+
+	while (room - i >= 8) {
+		memcpy(&w, p + i, 8);
+		if (word_stops_field(w))
+			break;
+		i += 8;
+	}
+	while (field_byte_ok[p[i]])
+		i++;
+	/* At most RS_FIELD_MAX - 1 bytes: what struct rs_store_account holds. */
+	return i <= RS_FIELD_MAX - 1 && p[i] == '\0' ? (long)i : -1;
+}
+
 bool rs_field_ok(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		/* At most RS_FIELD_MAX - 1 bytes: what struct rs_store_account holds. */
-		if (i >= RS_FIELD_MAX - 1 || c == ':' || c < 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
+	return field_len(s, s + strlen(s) + 1) >= 0;
 }
 
 /* Decimal digits up to `end`, no leading zero, at most max; *s moves past `end`. */
@@ -175,22 +229,46 @@ int rs_parse_meta(const char *val, size_t len, const char *magic, struct rs_meta
 	return 0;
 }
 
+/*
+ * Six fields, exactly what rs_fields, rs_name_valid, the id parser and rs_field_ok accept,
+ * but in one pass: each field's check stops at its NUL (val[len - 1] is one, so no scan
+ * leaves the value) and gives where the next one starts, without a separate split or
+ * strlen. An enumeration parses every record it returns.
+ */
 int rs_parse_passwd(const char *val, size_t len, struct rs_pw_view *out)
 {
-	const char *f[7];
-	int n = rs_fields(val, len, f, 7);
+	const char *f[6], *p = val, *end = val + len;
+	size_t i, flen[6];
+	long l;
 
-	if (n != 6 || !rs_name_valid(f[0]) || parse_id(f[1], &out->uid) < 0 ||
-	    parse_id(f[2], &out->gid) < 0 || !rs_field_ok(f[3]) || !rs_field_ok(f[4]) ||
-	    !rs_field_ok(f[5]))
+	if (len == 0 || val[len - 1] != '\0')
+		return -EPROTO;
+	for (i = 0; i < 6; i++) {
+		if (p >= end)
+			return -EPROTO;
+		f[i] = p;
+		if (i == 0)
+			l = (long)rs_name_len(p) ?: -1; /* 0: not a valid name */
+		else if (i < 3)
+			l = id_len(p, i == 1 ? &out->uid : &out->gid);
+		else
+			l = field_len(p, end);
+		if (l < 0)
+			return -EPROTO;
+		flen[i] = (size_t)l;
+		p += l + 1;
+	}
+	if (p != end)
 		return -EPROTO;
 	out->name = f[0];
 	out->gecos = f[3];
 	out->home = f[4];
 	out->shell = f[5];
-	/* From where the fields start, NULs included, rather than four strlen: an
-	 * enumeration parses every record. */
-	out->strbytes = (size_t)(f[1] - f[0]) + (size_t)(f[5] - f[3]) + (size_t)(val + len - f[5]);
+	out->name_len = flen[0];
+	out->gecos_len = flen[3];
+	out->home_len = flen[4];
+	out->shell_len = flen[5];
+	out->strbytes = flen[0] + flen[3] + flen[4] + flen[5] + 4;
 	return 0;
 }
 

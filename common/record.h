@@ -16,12 +16,14 @@
  *   "sn:NAME"  "s#INDEX"             secret record, see struct rs_secret_rec
  *
  * The INDEX keys give enumeration (getpwent and friends) a stable order from 0 to n-1.
- * The writer adds each kind's INDEX records in index order, at most four records apart
- * (an account's "pn:", "pu:", "p#", "ig:" follow each other; a group's "gn:", "gg:", "g#";
- * a secret's "sn:", "s#"), so readers enumerate by walking the data section in file order
- * from one INDEX record to the next (rs_map_find_index) and need the hash tables only for
- * the first. That is a property of the layout, not of the format: a file ordered
- * otherwise is read the same, through the hash tables, so it needs no new version.
+ * The writer adds each kind's INDEX records in index order and close together: "p#" and
+ * "g#" back to back after the other records of accounts and of groups, "s#" each right
+ * after its "sn:" (earlier writers put an account's "pn:", "pu:", "p#", "ig:" together,
+ * and a group's "gn:", "gg:", "g#"). Readers enumerate by walking the data
+ * section in file order from one INDEX record to the next (rs_map_find_index) and need
+ * the hash tables only for the first. That is a property of the layout, not of the
+ * format: a file ordered otherwise is read the same, through the hash tables, so neither
+ * layout needs a new version.
  */
 #ifndef ROTSEC_RECORD_H
 #define ROTSEC_RECORD_H
@@ -72,6 +74,7 @@ struct rs_meta {
 /* A passwd record, pointing into the record it was parsed from. */
 struct rs_pw_view {
 	const char *name, *gecos, *home, *shell;
+	size_t name_len, gecos_len, home_len, shell_len; /* strlen of each */
 	uint32_t uid, gid;
 	size_t strbytes; /* bytes the four strings need, NULs included */
 };

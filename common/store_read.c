@@ -298,6 +298,12 @@ static size_t index_key(char key[RS_KEY_MAX], const char *prefix, uint32_t idx)
 	return plen + n;
 }
 
+/* cdb_unpack, inlined: the walk reads two of these per record. */
+static inline uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /*
  * The record at byte `pos` of the data section, bounds-checked against its end: 1 with
  * its key, value and the offset just past it; 0 when `pos` is not the start of a whole
@@ -312,8 +318,8 @@ static int record_at(const struct rs_map *m, uint64_t pos, const char **key, siz
 
 	if (pos < 2048 || pos > dend || dend - pos < 8)
 		return 0;
-	kl = cdb_unpack(mem + pos);
-	vl = cdb_unpack(mem + pos + 4);
+	kl = le32(mem + pos);
+	vl = le32(mem + pos + 4);
 	if (kl > dend - pos - 8 || vl > dend - pos - 8 - kl)
 		return 0;
 	*key = (const char *)mem + pos + 8;
@@ -325,7 +331,8 @@ static int record_at(const struct rs_map *m, uint64_t pos, const char **key, siz
 }
 
 /* Records looked at from the hint before the hash tables are asked instead: the writer
- * puts at most four records between two consecutive index records (record.h). */
+ * puts consecutive index records next to each other, or (secrets, and stores of earlier
+ * writers) at most three records apart (record.h). */
 #define WALK_MAX 8
 
 int rs_map_find_index(const struct rs_map *m, const char *prefix, uint32_t idx, uint32_t *hint,

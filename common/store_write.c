@@ -171,6 +171,29 @@ out:
 	return r;
 }
 
+/* The passwd and group records, as every key of the account or group holds them. */
+static void passwd_value(struct buf *b, const struct rs_store_account *a)
+{
+	b->len = 0;
+	buf_add(b, a->name);
+	buf_addu(b, a->uid);
+	buf_addu(b, a->gid);
+	buf_add(b, a->gecos);
+	buf_add(b, a->home);
+	buf_add(b, a->shell);
+}
+
+static void group_value(struct buf *b, const struct rs_store_group *g)
+{
+	size_t j;
+
+	b->len = 0;
+	buf_add(b, g->name);
+	buf_addu(b, g->gid);
+	for (j = 0; j < g->nmembers; j++)
+		buf_add(b, g->members[j]);
+}
+
 struct accounts_ctx {
 	const struct rs_accounts_data *d;
 	uint64_t generation;
@@ -194,28 +217,18 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 	    (d->ngrp && !d->grp))
 		r = -EINVAL;
 
-	/* Each index record in index order, a few records after the one before: readers
-	 * enumerate by walking the file from one to the next (record.h). */
 	for (i = 0; r == 0 && i < d->nacc; i++) {
 		const struct rs_store_account *a = &d->acc[i];
 
 		r = account_ok(a);
 		if (r < 0)
 			break;
-		b.len = 0;
-		buf_add(&b, a->name);
-		buf_addu(&b, a->uid);
-		buf_addu(&b, a->gid);
-		buf_add(&b, a->gecos);
-		buf_add(&b, a->home);
-		buf_add(&b, a->shell);
+		passwd_value(&b, a);
 		r = b.err;
 		if (r == 0)
 			r = add(cm, RS_KEY_PWNAM, a->name, &b);
 		if (r == 0)
 			r = addu(cm, RS_KEY_PWUID, a->uid, &b);
-		if (r == 0)
-			r = addu(cm, RS_KEY_PWIDX, i, &b);
 		b.len = 0;
 		for (j = 0; j < a->nsup; j++)
 			buf_addu(&b, a->sup_gids[j]);
@@ -223,24 +236,29 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 		if (r == 0)
 			r = add(cm, RS_KEY_INITGR, a->name, &b);
 	}
+	/* The index records back to back, in index order, after the other records of their
+	 * kind: an enumeration reads them one after the other (record.h), as nss files
+	 * reads /etc/passwd, instead of skipping three records an entry. */
+	for (i = 0; r == 0 && i < d->nacc; i++) {
+		passwd_value(&b, &d->acc[i]);
+		r = b.err ? b.err : addu(cm, RS_KEY_PWIDX, i, &b);
+	}
 	for (i = 0; r == 0 && i < d->ngrp; i++) {
 		const struct rs_store_group *g = &d->grp[i];
 
 		r = group_ok(g);
 		if (r < 0)
 			break;
-		b.len = 0;
-		buf_add(&b, g->name);
-		buf_addu(&b, g->gid);
-		for (j = 0; j < g->nmembers; j++)
-			buf_add(&b, g->members[j]);
+		group_value(&b, g);
 		r = b.err;
 		if (r == 0)
 			r = add(cm, RS_KEY_GRNAM, g->name, &b);
 		if (r == 0)
 			r = addu(cm, RS_KEY_GRGID, g->gid, &b);
-		if (r == 0)
-			r = addu(cm, RS_KEY_GRIDX, i, &b);
+	}
+	for (i = 0; r == 0 && i < d->ngrp; i++) {
+		group_value(&b, &d->grp[i]);
+		r = b.err ? b.err : addu(cm, RS_KEY_GRIDX, i, &b);
 	}
 	free(b.p);
 	return r;

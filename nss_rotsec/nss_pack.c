@@ -42,19 +42,29 @@ static char *put(char **p, const char *s)
 	return dst;
 }
 
+/* put() of a string whose length the parser measured already. */
+static char *put_n(char **p, const char *s, size_t n)
+{
+	char *dst = *p;
+
+	memcpy(dst, s, n + 1);
+	*p += n + 1;
+	return dst;
+}
+
 int nss_pack_passwd(const struct rs_pw_view *v, struct passwd *pw, char *buf, size_t len)
 {
 	char *p = buf;
 
 	if (len < v->strbytes + sizeof(PASSWD_SEE_SHADOW))
 		return -ERANGE;
-	pw->pw_name = put(&p, v->name);
-	pw->pw_passwd = put(&p, PASSWD_SEE_SHADOW);
+	pw->pw_name = put_n(&p, v->name, v->name_len);
+	pw->pw_passwd = put_n(&p, PASSWD_SEE_SHADOW, sizeof(PASSWD_SEE_SHADOW) - 1);
 	pw->pw_uid = v->uid;
 	pw->pw_gid = v->gid;
-	pw->pw_gecos = put(&p, v->gecos);
-	pw->pw_dir = put(&p, v->home);
-	pw->pw_shell = put(&p, v->shell);
+	pw->pw_gecos = put_n(&p, v->gecos, v->gecos_len);
+	pw->pw_dir = put_n(&p, v->home, v->home_len);
+	pw->pw_shell = put_n(&p, v->shell, v->shell_len);
 	return 1;
 }
 

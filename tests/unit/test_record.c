@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -476,6 +477,137 @@ static void hash_strings_must_be_rotsec_or_argon2id_within_costs_and_fit_the_buf
 	assert_false(rs_hash_string_ok(big));
 }
 
+/* ---- the fast passwd parser against the rules it implements -------------------------- */
+
+/* rs_field_ok as the rules say it: every byte >= 0x20, not ':' nor DEL, at most
+ * RS_FIELD_MAX - 1 of them. */
+static bool ref_field_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i >= RS_FIELD_MAX - 1 || c == ':' || c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* rs_parse_passwd as the rules say it: six fields, a valid name, two ids, three text
+ * fields. */
+static int ref_parse_passwd(const char *val, size_t len, struct rs_pw_view *out)
+{
+	const char *f[7];
+	uint64_t uid, gid;
+	int n = rs_fields(val, len, f, 7);
+
+	if (n != 6 || !rs_name_valid(f[0]) || rs_parse_u64(f[1], UINT32_MAX - 1, &uid) < 0 ||
+	    rs_parse_u64(f[2], UINT32_MAX - 1, &gid) < 0 || !ref_field_ok(f[3]) ||
+	    !ref_field_ok(f[4]) || !ref_field_ok(f[5]))
+		return -EPROTO;
+	out->name = f[0];
+	out->uid = (uint32_t)uid;
+	out->gid = (uint32_t)gid;
+	out->gecos = f[3];
+	out->home = f[4];
+	out->shell = f[5];
+	out->strbytes = strlen(f[0]) + strlen(f[3]) + strlen(f[4]) + strlen(f[5]) + 4;
+	return 0;
+}
+
+static uint64_t rnd_state = 0x2545F4914F6CDD1DULL;
+
+static uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+/* The bytes that decide: every class boundary of the rules. */
+static char interesting_byte(void)
+{
+	static const char b[] = {'\0', ':', 0x1f, 0x20, 0x7f, (char)0x80, (char)0xff, 'a',
+	                         'z',  '0', '9',  '_',  '-',  '$',        '/',        ' '};
+
+	return b[rnd() % sizeof(b)];
+}
+
+static void passwd_records_are_parsed_exactly_as_the_rules_say(void **state)
+{
+	static const char *const names[] = {"svc-a", "a", "_x$",
+	                                    "abcdefghijklmnopqrstuvwxyz012345"};
+	static const char *const ids[] = {"0", "1", "60001", "4294967294", "4294967295", "01", ""};
+	char val[3 * RS_FIELD_MAX + 256];
+
+	(void)state;
+	for (int iter = 0; iter < 200000; iter++) {
+		struct rs_pw_view got, want;
+		size_t len = 0, flen;
+		int r, w;
+
+		/* six fields, text fields of 0 to ~1030 bytes around the size limit */
+		for (int f = 0; f < 6; f++) {
+			const char *src = f == 0 ? names[rnd() % 4] : f < 3 ? ids[rnd() % 7] : NULL;
+
+			if (src) {
+				flen = strlen(src);
+				memcpy(val + len, src, flen);
+			} else {
+				flen = rnd() % 4 == 0 ? RS_FIELD_MAX - 3 + rnd() % 6 : rnd() % 40;
+				for (size_t i = 0; i < flen; i++)
+					val[len + i] = (char)('A' + rnd() % 26);
+			}
+			len += flen;
+			val[len++] = '\0';
+		}
+		/* then a few bytes changed, sometimes a field more or less, or the end cut */
+		for (int k = (int)(rnd() % 3); k > 0; k--)
+			val[rnd() % len] = interesting_byte();
+		if (rnd() % 16 == 0)
+			val[len++] = '\0';
+		if (rnd() % 16 == 0)
+			len -= rnd() % len;
+		memset(&got, 0, sizeof(got));
+		r = rs_parse_passwd(val, len, &got);
+		w = ref_parse_passwd(val, len, &want);
+		if (r != w)
+			fail_msg("iteration %d: rs_parse_passwd %d, the rules %d", iter, r, w);
+		if (r < 0)
+			continue;
+		assert_ptr_equal(got.name, want.name);
+		assert_ptr_equal(got.gecos, want.gecos);
+		assert_ptr_equal(got.home, want.home);
+		assert_ptr_equal(got.shell, want.shell);
+		assert_int_equal(got.uid, want.uid);
+		assert_int_equal(got.gid, want.gid);
+		assert_int_equal(got.strbytes, want.strbytes);
+		assert_int_equal(got.name_len, strlen(want.name));
+		assert_int_equal(got.gecos_len, strlen(want.gecos));
+		assert_int_equal(got.home_len, strlen(want.home));
+		assert_int_equal(got.shell_len, strlen(want.shell));
+	}
+}
+
+static void text_fields_are_checked_exactly_as_the_rules_say(void **state)
+{
+	char s[RS_FIELD_MAX + 40];
+
+	(void)state;
+	for (int iter = 0; iter < 100000; iter++) {
+		size_t n = rnd() % 3 == 0 ? RS_FIELD_MAX - 4 + rnd() % 8 : rnd() % 64;
+
+		for (size_t i = 0; i < n; i++)
+			s[i] = rnd() % 8 == 0 ? interesting_byte() : (char)(' ' + rnd() % 95);
+		s[n] = '\0';
+		if (rs_field_ok(s) != ref_field_ok(s))
+			fail_msg("iteration %d: rs_field_ok disagrees on a %zu-byte field", iter,
+			         strlen(s));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +626,8 @@ int main(void)
 	        cmocka_unit_test(malformed_secret_records_are_refused),
 	        cmocka_unit_test(records_readers_would_refuse_are_not_encoded),
 	        cmocka_unit_test(text_fields_refuse_colons_controls_and_overlong_values),
+	        cmocka_unit_test(passwd_records_are_parsed_exactly_as_the_rules_say),
+	        cmocka_unit_test(text_fields_are_checked_exactly_as_the_rules_say),
 	        cmocka_unit_test(
 	                hash_strings_must_be_rotsec_or_argon2id_within_costs_and_fit_the_buffer),
 	};
