@@ -30,16 +30,17 @@
  *   FAILINJ_SPARE=libconfig
  *                        count and fail nothing inside libconfig's config_init,
  *                        config_set_include_dir and config_read_file: libconfig 1.5
- *                        does not check its allocations there and crashes on the
- *                        first NULL (a limitation of the library that
- *                        rotsec cannot fix; nothing is changed before the config is
- *                        loaded, so the store is never at stake there)
+ *                        does not check its allocations there and crashes on the first
+ *                        NULL, a limitation of the library that rotsec cannot fix (and
+ *                        nothing is changed before the config is loaded)
  *
  * Counting is per process: a child forked by the program starts from its parent's count
  * and does not write FAILINJ_COUNT. Calls the C library makes to itself (fopen's open,
  * printf's write) cannot be interposed and are not counted; its calls to malloc are.
  *
- * Not for the ASan build: the sanitizer runtime interposes the same functions.
+ * Not for the ASan build: the sanitizer runtime interposes the same functions. Under
+ * valgrind, --soname-synonyms=somalloc=nouserintercepts lets this malloc run and
+ * valgrind's stand in for glibc's behind it.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
