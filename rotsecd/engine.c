@@ -316,6 +316,27 @@ static int ensure_dummy(struct rs_engine *e, struct rs_secrets_data *d)
 	return r;
 }
 
+/*
+ * Whether a failed store write left the new file in place after all: the fsync of the
+ * directory after the rename failed. Its message must then not say "unchanged", which
+ * would send an admin looking in the wrong place.
+ */
+#define RS_NOT_DURABLE "the new file is in place but may not survive a crash"
+
+static bool renamed_anyway(const char *dir, const char *file, uint64_t generation)
+{
+	struct rs_store s;
+	const struct rs_map *m;
+	bool renamed = false;
+
+	if (rs_store_init(&s, dir, file) == 0 && rs_store_acquire(&s, &m, NULL, 0) == 0) {
+		renamed = m->meta.generation == generation;
+		rs_store_release(&s, m);
+	}
+	rs_store_close(&s);
+	return renamed;
+}
+
 static int txn_write_secrets(struct rs_engine *e, struct txn *t)
 {
 	int r = ensure_dummy(e, &t->d);
@@ -323,9 +344,11 @@ static int txn_write_secrets(struct rs_engine *e, struct txn *t)
 	if (r == 0)
 		r = rs_store_write_secrets(&t->w, &t->d, t->sgen + 1, e->secrets_gid);
 	if (r < 0) {
-		(void)snprintf(e->why, sizeof(e->why),
-		               "cannot write %s/%s: %s; the store is unchanged", e->cfg->store_dir,
-		               RS_SECRETS_FILE, strerror(-r));
+		(void)snprintf(e->why, sizeof(e->why), "cannot write %s/%s: %s; %s",
+		               e->cfg->store_dir, RS_SECRETS_FILE, strerror(-r),
+		               renamed_anyway(e->cfg->store_dir, RS_SECRETS_FILE, t->sgen + 1)
+		                       ? RS_NOT_DURABLE
+		                       : "the store is unchanged");
 		return r;
 	}
 	t->sgen++;
@@ -374,8 +397,11 @@ static int write_accounts(struct rs_engine *e, struct txn *t)
 	ad.ngrp = cfg->ngroups;
 	r = rs_store_write_accounts(&t->w, &ad, agen + 1);
 	if (r < 0)
-		(void)snprintf(e->why, sizeof(e->why), "cannot write %s/%s: %s; it is unchanged",
-		               cfg->store_dir, RS_ACCOUNTS_FILE, strerror(-r));
+		(void)snprintf(e->why, sizeof(e->why), "cannot write %s/%s: %s; %s", cfg->store_dir,
+		               RS_ACCOUNTS_FILE, strerror(-r),
+		               renamed_anyway(cfg->store_dir, RS_ACCOUNTS_FILE, agen + 1)
+		                       ? RS_NOT_DURABLE
+		                       : "it is unchanged");
 out:
 	free(ad.acc);
 	free(ad.grp);
