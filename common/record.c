@@ -332,18 +332,29 @@ int rs_parse_gids(const char *val, size_t len, uint32_t *gids, size_t max, size_
  *   0 name  1 uid  2 generation  3 flags  4 current  5 current_since
  *   6 previous ("" when none)  7 previous_deadline  8 previous_limit
  *   9 nrevoked  10.. revoked hashes
+ *
+ * secret_check is every rule a record must pass, and the only place they are written:
+ * rs_parse_secret (readers) copies out what it checked, rs_check_secret (the writer,
+ * copying untouched records as they are) keeps nothing. `out` receives the numbers and
+ * f[] the fields.
  */
-int rs_parse_secret(const char *val, size_t len, struct rs_secret_rec *out)
-{
-	const char *f[10 + RS_TRIPWIRE_MAX + 1];
-	uint64_t v;
-	int n = rs_fields(val, len, f, sizeof(f) / sizeof(f[0]));
-	size_t i;
+#define SECRET_FIELDS_MAX (10 + RS_TRIPWIRE_MAX + 1)
 
-	memset(out, 0, sizeof(*out));
+struct secret_nums {
+	uint32_t uid;
+	uint64_t generation;
+	unsigned flags;
+	int64_t current_since, previous_deadline, previous_limit;
+	size_t nrevoked;
+};
+
+static int secret_check(const char *val, size_t len, const char **f, struct secret_nums *out)
+{
+	uint64_t v;
+	int n = rs_fields(val, len, f, SECRET_FIELDS_MAX);
+
 	if (n < 10 || !rs_name_valid(f[0]))
 		return -EPROTO;
-	copy_field(out->name, sizeof(out->name), f[0]);
 	if (parse_id(f[1], &out->uid) < 0 || rs_parse_u64(f[2], UINT64_MAX, &out->generation) < 0)
 		return -EPROTO;
 	if (rs_parse_u64(f[3], RS_SECRET_DISABLED, &v) < 0)
@@ -351,20 +362,47 @@ int rs_parse_secret(const char *val, size_t len, struct rs_secret_rec *out)
 	out->flags = (unsigned)v;
 	if (!rs_hash_string_ok(f[4]) || parse_time(f[5], &out->current_since) < 0)
 		return -EPROTO;
-	copy_field(out->current, sizeof(out->current), f[4]);
 	if (f[6][0] && !rs_hash_string_ok(f[6]))
 		return -EPROTO;
-	copy_field(out->previous, sizeof(out->previous), f[6]);
 	if (parse_time(f[7], &out->previous_deadline) < 0 ||
 	    parse_time(f[8], &out->previous_limit) < 0)
 		return -EPROTO;
 	if (rs_parse_u64(f[9], RS_TRIPWIRE_MAX, &v) < 0 || (size_t)n != 10 + v)
 		return -EPROTO;
 	out->nrevoked = (size_t)v;
-	for (i = 0; i < out->nrevoked; i++) {
+	for (size_t i = 0; i < out->nrevoked; i++)
 		if (!rs_hash_string_ok(f[10 + i]))
 			return -EPROTO;
-		copy_field(out->revoked[i], sizeof(out->revoked[i]), f[10 + i]);
-	}
 	return 0;
+}
+
+int rs_parse_secret(const char *val, size_t len, struct rs_secret_rec *out)
+{
+	const char *f[SECRET_FIELDS_MAX];
+	struct secret_nums v;
+
+	memset(out, 0, sizeof(*out));
+	if (secret_check(val, len, f, &v) < 0)
+		return -EPROTO;
+	copy_field(out->name, sizeof(out->name), f[0]);
+	out->uid = v.uid;
+	out->generation = v.generation;
+	out->flags = v.flags;
+	copy_field(out->current, sizeof(out->current), f[4]);
+	out->current_since = v.current_since;
+	copy_field(out->previous, sizeof(out->previous), f[6]);
+	out->previous_deadline = v.previous_deadline;
+	out->previous_limit = v.previous_limit;
+	out->nrevoked = v.nrevoked;
+	for (size_t i = 0; i < v.nrevoked; i++)
+		copy_field(out->revoked[i], sizeof(out->revoked[i]), f[10 + i]);
+	return 0;
+}
+
+int rs_check_secret(const char *val, size_t len)
+{
+	const char *f[SECRET_FIELDS_MAX];
+	struct secret_nums v;
+
+	return secret_check(val, len, f, &v);
 }

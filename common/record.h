@@ -113,6 +113,8 @@ int rs_parse_meta(const char *val, size_t len, const char *magic, struct rs_meta
 int rs_parse_passwd(const char *val, size_t len, struct rs_pw_view *out);
 int rs_parse_group(const char *val, size_t len, struct rs_gr_view *out);
 int rs_parse_secret(const char *val, size_t len, struct rs_secret_rec *out);
+/* The checks of rs_parse_secret alone, nothing copied: 0 when it would parse. */
+int rs_check_secret(const char *val, size_t len);
 /* Supplementary gid list; *n set to the count, gids copied up to `max`. */
 int rs_parse_gids(const char *val, size_t len, uint32_t *gids, size_t max, size_t *n);
 

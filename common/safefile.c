@@ -254,7 +254,7 @@ void rs_atomic_cleanup(int dirfd, const char *name)
 }
 
 static int atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
-                        gid_t gid, bool scan)
+                        gid_t gid, unsigned flags)
 {
 	static const char chars[] =
 	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -266,10 +266,29 @@ static int atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t
 	if (strlen(name) >= sizeof(a->name) || strchr(name, '/'))
 		return -EINVAL;
 	memcpy(a->name, name, strlen(name) + 1);
-	if (scan)
+	a->nodirsync = (flags & RS_ATOMIC_NODIRSYNC) != 0;
+	if (flags & RS_ATOMIC_LOCKED) {
+		/* One writer at a time (the caller's lock): a file of this name is what a
+		 * killed writer left, and removing it is the whole cleanup, without reading
+		 * a directory that may hold an entry per account. */
+		(void)snprintf(a->tmp, sizeof(a->tmp), ".%s.%s", name, RS_ATOMIC_LOCKED_SUFFIX);
+		if (unlinkat(dirfd, a->tmp, 0) < 0 && errno != ENOENT) {
+			r = -errno;
+			a->tmp[0] = '\0';
+			return r;
+		}
+		a->fd = openat(dirfd, a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		               0600);
+		if (a->fd < 0) {
+			r = -errno;
+			a->tmp[0] = '\0';
+			return r;
+		}
+	} else if (!(flags & RS_ATOMIC_NOSCAN)) {
 		rs_atomic_cleanup(dirfd, name);
+	}
 
-	for (tries = 0; tries < 100; tries++) {
+	for (tries = 0; a->fd < 0 && tries < 100; tries++) {
 		unsigned char rnd[6];
 		char suffix[7];
 
@@ -305,7 +324,7 @@ static int atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t
 int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
                     gid_t gid)
 {
-	return atomic_begin(a, dirfd, name, mode, uid, gid, true);
+	return atomic_begin(a, dirfd, name, mode, uid, gid, 0);
 }
 
 int rs_atomic_write(struct rs_atomic *a, const void *buf, size_t len)
@@ -337,6 +356,8 @@ int rs_atomic_commit(struct rs_atomic *a)
 	/* The rename is only durable once the directory is: without this fsync a crash
 	 * could bring back the old name, or on some filesystems an empty file. */
 	(void)fault_at("renamed", a->name);
+	if (a->nodirsync)
+		return 0;
 	if (fsync(a->dirfd) < 0)
 		return -errno;
 	(void)fault_at("dirsynced", a->name);
@@ -357,13 +378,13 @@ void rs_atomic_abort(struct rs_atomic *a)
 	errno = saved;
 }
 
-static int atomic_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
-                          uid_t uid, gid_t gid, bool scan)
+int rs_atomic_replace_flags(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                            uid_t uid, gid_t gid, unsigned flags)
 {
 	struct rs_atomic a;
 	int r;
 
-	r = atomic_begin(&a, dirfd, name, mode, uid, gid, scan);
+	r = atomic_begin(&a, dirfd, name, mode, uid, gid, flags);
 	if (r == 0)
 		r = rs_atomic_write(&a, buf, len);
 	if (r == 0)
@@ -375,13 +396,13 @@ static int atomic_replace(int dirfd, const char *name, const void *buf, size_t l
 int rs_atomic_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                       uid_t uid, gid_t gid)
 {
-	return atomic_replace(dirfd, name, buf, len, mode, uid, gid, true);
+	return rs_atomic_replace_flags(dirfd, name, buf, len, mode, uid, gid, 0);
 }
 
 int rs_atomic_replace_noscan(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                              uid_t uid, gid_t gid)
 {
-	return atomic_replace(dirfd, name, buf, len, mode, uid, gid, false);
+	return rs_atomic_replace_flags(dirfd, name, buf, len, mode, uid, gid, RS_ATOMIC_NOSCAN);
 }
 
 int rs_mkdir_p1(const char *path, mode_t mode)

@@ -59,6 +59,7 @@ struct rs_atomic {
 	char name[256];
 	char tmp[280];
 	int committed;
+	int nodirsync; /* RS_ATOMIC_NODIRSYNC */
 };
 
 int rs_atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
@@ -84,6 +85,27 @@ int rs_atomic_replace(int dirfd, const char *name, const void *buf, size_t len, 
  * directory of N files quadratic (a sync of 100,000 accounts would take hours). */
 int rs_atomic_replace_noscan(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                              uid_t uid, gid_t gid);
+
+/* Flags of rs_atomic_replace_flags. */
+enum {
+	/* No rs_atomic_cleanup scan (rs_atomic_replace_noscan). */
+	RS_ATOMIC_NOSCAN = 1,
+	/* The caller holds the lock that every writer of NAME takes (a journal under its
+	 * account's lock): the temp file has the one name ".NAME.locked", and a file of that
+	 * name left by a killed writer is removed first, instead of scanning the directory
+	 * for random ones. */
+	RS_ATOMIC_LOCKED = 2,
+	/* No fsync of the directory after the rename. The new content is on disk before the
+	 * rename (the file is fsync'ed), so a crash leaves NAME whole, old or new; but the
+	 * rename itself may be undone. Only for a file whose previous content the caller can
+	 * resume from as well (the journal's bookkeeping after deliveries, which are redone). */
+	RS_ATOMIC_NODIRSYNC = 4,
+};
+#define RS_ATOMIC_LOCKED_SUFFIX "locked"
+
+/* rs_atomic_replace with RS_ATOMIC_* flags. */
+int rs_atomic_replace_flags(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                            uid_t uid, gid_t gid, unsigned flags);
 
 /* Create directory `path` (one level) with `mode` if missing; fix nothing if it exists
  * but check that it is a directory. 0 or -errno. */

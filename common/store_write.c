@@ -6,6 +6,7 @@
 
 #include <cdb.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,33 +141,41 @@ static int addu(struct cdb_make *cm, const char *prefix, unsigned long long k, c
 	return add(cm, prefix, num, v);
 }
 
-/* Write one CDB file through the atomic recipe; `fill` adds the records. */
-static int write_cdb(struct rs_store_w *w, const char *name, mode_t mode, gid_t gid,
-                     int (*fill)(struct cdb_make *, const void *), const void *ctx)
+/* Write one CDB file to a temp file through the atomic recipe, `fill` adding the records;
+ * on success the temp file waits in `a` for rs_atomic_commit. */
+static int stage_cdb(struct rs_store_w *w, const char *name, mode_t mode, gid_t gid,
+                     int (*fill)(struct cdb_make *, const void *), const void *ctx,
+                     struct rs_atomic *a)
 {
-	struct rs_atomic a;
 	struct cdb_make cm;
 	int r;
 
-	r = rs_atomic_begin(&a, w->dirfd, name, mode, 0, gid);
+	r = rs_atomic_begin(a, w->dirfd, name, mode, 0, gid);
 	if (r < 0)
-		goto out;
-	if (cdb_make_start(&cm, a.fd) < 0) {
-		r = -errno;
-		goto out;
-	}
+		return r;
+	if (cdb_make_start(&cm, a->fd) < 0)
+		return -errno;
 	r = fill(&cm, ctx);
 	if (r == 0)
-		r = rs_atomic_write(&a, "", 0); /* the "write" fault point */
+		r = rs_atomic_write(a, "", 0); /* the "write" fault point */
 	/* tinycdb's cdb_make_finish sets ENOENT when it cannot allocate its hash tables:
 	 * "No such file or directory" would send an admin looking for a missing file. */
 	if (r == 0 && cdb_make_finish(&cm) < 0)
 		r = errno == ENOENT ? -ENOMEM : errno ? -errno : -EIO;
 	else if (r < 0)
 		(void)cdb_make_finish(&cm); /* frees its tables; the temp file is dropped */
+	return r;
+}
+
+/* stage_cdb and commit at once. */
+static int write_cdb(struct rs_store_w *w, const char *name, mode_t mode, gid_t gid,
+                     int (*fill)(struct cdb_make *, const void *), const void *ctx)
+{
+	struct rs_atomic a;
+	int r = stage_cdb(w, name, mode, gid, fill, ctx, &a);
+
 	if (r == 0)
 		r = rs_atomic_commit(&a);
-out:
 	rs_atomic_abort(&a);
 	return r;
 }
@@ -312,6 +321,35 @@ int rs_encode_secret(const struct rs_secret_rec *r, char *out, size_t outlen)
 	return n;
 }
 
+/* The header of secrets.cdb; readers refuse one without a valid dummy hash, and with it
+ * the whole file. */
+static int add_secrets_meta(struct cdb_make *cm, uint64_t generation, size_t n, const char *dummy)
+{
+	struct buf b = {0};
+	int r;
+
+	if (!memchr(dummy, '\0', RS_HASH_MAX) || !rs_hash_string_ok(dummy) || n > UINT32_MAX)
+		return -EINVAL;
+	buf_add(&b, RS_SECRETS_MAGIC);
+	buf_addu(&b, RS_FORMAT_VERSION);
+	buf_addu(&b, generation);
+	buf_addu(&b, n);
+	buf_add(&b, dummy);
+	r = b.err ? b.err : add(cm, RS_KEY_META, "", &b);
+	free(b.p);
+	return r;
+}
+
+/* A secret record under both of its keys: by name, and by index for enumeration. */
+static int add_secret(struct cdb_make *cm, const char *name, size_t idx, const char *rec,
+                      size_t len)
+{
+	struct buf v = {(char *)rec, len, len, 0};
+	int r = add(cm, RS_KEY_SECNAM, name, &v);
+
+	return r ? r : addu(cm, RS_KEY_SECIDX, idx, &v);
+}
+
 struct secrets_ctx {
 	const struct rs_secrets_data *d;
 	uint64_t generation;
@@ -321,34 +359,18 @@ static int fill_secrets(struct cdb_make *cm, const void *vctx)
 {
 	const struct secrets_ctx *ctx = vctx;
 	const struct rs_secrets_data *d = ctx->d;
-	struct buf b = {0};
 	char rec[REC_MAX];
 	size_t i;
 	int r, n;
 
-	buf_add(&b, RS_SECRETS_MAGIC);
-	buf_addu(&b, RS_FORMAT_VERSION);
-	buf_addu(&b, ctx->generation);
-	buf_addu(&b, d->n);
-	buf_add(&b, TERMINATED(d->dummy) ? d->dummy : "");
-	r = b.err ? b.err : add(cm, RS_KEY_META, "", &b);
-	free(b.p);
-	/* Readers refuse a header without a valid dummy hash: the whole file would be lost. */
-	if (r == 0 && (!TERMINATED(d->dummy) || !rs_hash_string_ok(d->dummy) || d->n > UINT32_MAX ||
-	               (d->n && !d->rec)))
-		r = -EINVAL;
-
+	if (d->n && !d->rec)
+		return -EINVAL;
+	r = add_secrets_meta(cm, ctx->generation, d->n, d->dummy);
 	for (i = 0; r == 0 && i < d->n; i++) {
-		struct buf v;
-
 		n = rs_encode_secret(&d->rec[i], rec, sizeof(rec));
 		if (n < 0)
 			return n;
-		v.p = rec;
-		v.len = (size_t)n;
-		r = add(cm, RS_KEY_SECNAM, d->rec[i].name, &v);
-		if (r == 0)
-			r = addu(cm, RS_KEY_SECIDX, i, &v);
+		r = add_secret(cm, d->rec[i].name, i, rec, (size_t)n);
 	}
 	return r;
 }
@@ -359,6 +381,74 @@ int rs_store_write_secrets(struct rs_store_w *w, const struct rs_secrets_data *d
 	struct secrets_ctx ctx = {d, generation};
 
 	return write_cdb(w, RS_SECRETS_FILE, gid ? 0640 : 0600, gid, fill_secrets, &ctx);
+}
+
+struct patch_ctx {
+	const struct rs_map *old;
+	const struct rs_secret_rec *changed;
+	size_t nchanged;
+	const char *dummy;
+	uint64_t generation;
+};
+
+/*
+ * Every record of the old file, in its order, under both keys; the changed ones encoded
+ * anew, the others copied byte for byte. A copied record is checked as every reader
+ * will parse it, on the copy that is written: a record damaged on disk fails the write
+ * (-EPROTO) rather than being carried, unnoticed, into a file stamped with a new
+ * generation. The old file's `sn:` records are not read, as rs_store_load_secrets never
+ * read them: the new ones are made from the `s#` records.
+ */
+static int fill_patch(struct cdb_make *cm, const void *vctx)
+{
+	const struct patch_ctx *ctx = vctx;
+	uint32_t n = ctx->old->meta.count[0];
+	size_t found = 0;
+	char rec[REC_MAX];
+	int r;
+
+	r = add_secrets_meta(cm, ctx->generation, n, ctx->dummy);
+	for (uint32_t i = 0; r == 0 && i < n; i++) {
+		char key[16];
+		const char *val;
+		size_t len, k;
+		int rn;
+
+		(void)snprintf(key, sizeof(key), "%s%" PRIu32, RS_KEY_SECIDX, i);
+		r = rs_map_find(ctx->old, key, strlen(key), &val, &len);
+		if (r <= 0 || len > sizeof(rec))
+			return -EPROTO; /* missing: the header promised it */
+		memcpy(rec, val, len);
+		if (rs_check_secret(rec, len) < 0)
+			return -EPROTO;
+		/* The first field, the name, is NUL-terminated: rs_check_secret saw to it. */
+		for (k = 0; k < ctx->nchanged; k++)
+			if (strcmp(ctx->changed[k].name, rec) == 0)
+				break;
+		if (k < ctx->nchanged) {
+			rn = rs_encode_secret(&ctx->changed[k], rec, sizeof(rec));
+			if (rn < 0)
+				return rn;
+			len = (size_t)rn;
+			found++;
+		}
+		r = add_secret(cm, rec, i, rec, len);
+	}
+	/* A changed record that was not there would be silently dropped. */
+	return r == 0 && found != ctx->nchanged ? -ENOENT : r;
+}
+
+int rs_store_stage_secrets(struct rs_store_w *w, const struct rs_map *old,
+                           const struct rs_secret_rec *changed, size_t nchanged,
+                           const char *dummy, uint64_t generation, gid_t gid,
+                           struct rs_atomic *staged)
+{
+	struct patch_ctx ctx = {old, changed, nchanged, dummy, generation};
+	int r = stage_cdb(w, RS_SECRETS_FILE, gid ? 0640 : 0600, gid, fill_patch, &ctx, staged);
+
+	if (r < 0)
+		rs_atomic_abort(staged);
+	return r;
 }
 
 void rs_secrets_data_free(struct rs_secrets_data *d)

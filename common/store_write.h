@@ -14,6 +14,7 @@
 
 #include "record.h"
 #include "safefile.h"
+#include "store_read.h"
 
 struct rs_store_account {
 	char name[RS_NAME_MAX + 1];
@@ -61,6 +62,21 @@ int rs_store_write_accounts(struct rs_store_w *w, const struct rs_accounts_data 
                             uint64_t generation);
 int rs_store_write_secrets(struct rs_store_w *w, const struct rs_secrets_data *d,
                            uint64_t generation, gid_t gid);
+
+/*
+ * A secrets.cdb that differs from the one mapped in `old` only in the records named in
+ * `changed` (each must be in `old`, else -ENOENT), stamped with `generation` and the
+ * dummy hash `dummy`: untouched records are copied as they are, each checked as readers
+ * parse it (-EPROTO for a damaged one, which is never carried over), so the cost is a
+ * copy of the file, not a decoding and encoding of every account. The file is left in
+ * `staged`, a temp file written but not yet synced: rs_atomic_commit puts it in place,
+ * rs_atomic_abort drops it. In between the caller may make what must precede it durable
+ * (a rotation's journal). On error nothing is left behind.
+ */
+int rs_store_stage_secrets(struct rs_store_w *w, const struct rs_map *old,
+                           const struct rs_secret_rec *changed, size_t nchanged,
+                           const char *dummy, uint64_t generation, gid_t gid,
+                           struct rs_atomic *staged);
 
 /* Read every secret record of DIR (n = 0 when the file does not exist yet) and the
  * file's generation. Free with rs_secrets_data_free. */

@@ -186,16 +186,34 @@ static struct rs_secret_rec *find_rec(struct rs_secrets_data *d, const char *nam
 	return find_rec_in(d->rec, d->n, name);
 }
 
-/* ---- the store transaction: lock, read secrets, modify, write ---- */
-
+/*
+ * ---- the store transaction: lock, read secrets, modify, write ----
+ *
+ * Two kinds. An operation on one account (rotate, activate, hold, release, revoke) reads
+ * that account's record alone from the mapped file (txn_begin_one) and writes the file
+ * back with it changed and every other record copied as it is (rs_store_stage_secrets):
+ * with many accounts, a copy of the file instead of decoding and encoding each. An
+ * operation on every account (sync, sweep) decodes them all (txn_begin_all).
+ */
 struct txn {
 	struct rs_store_w w;
-	struct rs_secrets_data d;
 	uint64_t sgen;
 	int open;
+	bool all;
+	/* all: every record, sorted by name */
+	struct rs_secrets_data d;
+	/* one: the mapping the copy is made from (NULL when secrets.cdb does not exist yet),
+	 * the account's record to change in place, and whether the store had it */
+	struct rs_store s;
+	const struct rs_map *m;
+	struct rs_secret_rec rec;
+	bool found;
+	/* a new secrets.cdb written but not yet in place (txn_stage, txn_commit) */
+	struct rs_atomic staged;
+	bool is_staged;
 };
 
-static int txn_begin(struct rs_engine *e, struct txn *t)
+static int txn_begin_all(struct rs_engine *e, struct txn *t)
 {
 	int r;
 
@@ -209,6 +227,46 @@ static int txn_begin(struct rs_engine *e, struct txn *t)
 		return r;
 	}
 	sort_recs(&t->d);
+	t->all = true;
+	t->open = 1;
+	return 0;
+}
+
+/* Lock the store and read NAME's record (t->found says whether the store has one). */
+static int txn_begin_one(struct rs_engine *e, struct txn *t, const char *name)
+{
+	int r, found = 0;
+
+	memset(t, 0, sizeof(*t));
+	r = rs_store_w_open(e->cfg->store_dir, lock_ms(e), &t->w, e->why, sizeof(e->why));
+	if (r < 0)
+		return r;
+	/* Mapped under the store lock: the file the copy is made from stays the one in
+	 * place until this transaction replaces it. */
+	r = rs_store_init(&t->s, e->cfg->store_dir, RS_SECRETS_FILE);
+	if (r == 0)
+		r = rs_store_acquire(&t->s, &t->m, e->why, sizeof(e->why));
+	if (r == -ENOENT) {
+		t->m = NULL;
+		r = 0;
+	}
+	if (r == 0 && t->m) {
+		t->sgen = t->m->meta.generation;
+		found = rs_map_secret_by_name(t->m, name, &t->rec);
+		if (found < 0) {
+			(void)snprintf(e->why, sizeof(e->why), "%s/%s: damaged record for %s",
+			               e->cfg->store_dir, RS_SECRETS_FILE, name);
+			r = found;
+		}
+	}
+	if (r < 0) {
+		if (t->m)
+			rs_store_release(&t->s, t->m);
+		rs_store_close(&t->s);
+		rs_store_w_close(&t->w);
+		return r;
+	}
+	t->found = found == 1;
 	t->open = 1;
 	return 0;
 }
@@ -217,7 +275,16 @@ static void txn_end(struct txn *t)
 {
 	if (!t->open)
 		return;
-	rs_secrets_data_free(&t->d);
+	if (t->is_staged)
+		rs_atomic_abort(&t->staged);
+	t->is_staged = false;
+	if (t->all) {
+		rs_secrets_data_free(&t->d);
+	} else {
+		if (t->m)
+			rs_store_release(&t->s, t->m);
+		rs_store_close(&t->s);
+	}
 	rs_store_w_close(&t->w);
 	t->open = 0;
 }
@@ -281,7 +348,7 @@ static unsigned sweep_expired(struct rs_engine *e, struct rs_secrets_data *d, in
  * costs: Argon2id at the highest configured cost when any account has a short secret,
  * otherwise BLAKE2b.
  */
-static int ensure_dummy(struct rs_engine *e, struct rs_secrets_data *d)
+static int ensure_dummy(struct rs_engine *e, char dummy[RS_HASH_MAX])
 {
 	double min_bits = 1e9;
 	enum rs_hash_cost cost = RS_COST_INTERACTIVE;
@@ -299,11 +366,11 @@ static int ensure_dummy(struct rs_engine *e, struct rs_secrets_data *d)
 		}
 	}
 	want_argon = min_bits < 128.0;
-	have_argon = strncmp(d->dummy, "$argon2id$", 10) == 0;
-	if (d->dummy[0] && want_argon == have_argon &&
+	have_argon = strncmp(dummy, "$argon2id$", 10) == 0;
+	if (dummy[0] && want_argon == have_argon &&
 	    (!have_argon ||
 	     crypto_pwhash_str_needs_rehash(
-	             d->dummy,
+	             dummy,
 	             cost == RS_COST_MODERATE ? crypto_pwhash_OPSLIMIT_MODERATE
 	                                      : crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	             cost == RS_COST_MODERATE ? crypto_pwhash_MEMLIMIT_MODERATE
@@ -311,7 +378,7 @@ static int ensure_dummy(struct rs_engine *e, struct rs_secrets_data *d)
 		return 0;
 	randombytes_buf(rnd, sizeof(rnd));
 	r = rs_hash_secret((const char *)rnd, sizeof(rnd), want_argon ? min_bits : 256.0, cost,
-	                   d->dummy);
+	                   dummy);
 	sodium_memzero(rnd, sizeof(rnd));
 	return r;
 }
@@ -337,18 +404,66 @@ static bool renamed_anyway(const char *dir, const char *file, uint64_t generatio
 	return renamed;
 }
 
+/* e->why for a failed write of secrets.cdb at `generation`. */
+static void write_failed(struct rs_engine *e, int r, uint64_t generation)
+{
+	(void)snprintf(e->why, sizeof(e->why), "cannot write %s/%s: %s; %s", e->cfg->store_dir,
+	               RS_SECRETS_FILE, r == -EPROTO ? "it has a damaged record" : strerror(-r),
+	               renamed_anyway(e->cfg->store_dir, RS_SECRETS_FILE, generation)
+	                       ? RS_NOT_DURABLE
+	                       : "the store is unchanged");
+}
+
+/* One account's transaction: the new secrets.cdb with t->rec changed, written to a temp
+ * file (every other record checked as it is copied) but not yet in place. */
+static int txn_stage(struct rs_engine *e, struct txn *t)
+{
+	char dummy[RS_HASH_MAX];
+	int r;
+
+	if (!t->m || !t->found)
+		return -ENOENT;
+	memcpy(dummy, t->m->meta.dummy, sizeof(dummy));
+	r = ensure_dummy(e, dummy);
+	if (r == 0)
+		r = rs_store_stage_secrets(&t->w, t->m, &t->rec, 1, dummy, t->sgen + 1,
+		                           e->secrets_gid, &t->staged);
+	if (r < 0) {
+		write_failed(e, r, t->sgen + 1);
+		return r;
+	}
+	t->is_staged = true;
+	return 0;
+}
+
+/* Put the staged file in place: fsync, rename, fsync of the store dir. */
+static int txn_commit(struct rs_engine *e, struct txn *t)
+{
+	int r = rs_atomic_commit(&t->staged);
+
+	rs_atomic_abort(&t->staged);
+	t->is_staged = false;
+	if (r < 0) {
+		write_failed(e, r, t->sgen + 1);
+		return r;
+	}
+	t->sgen++;
+	return 0;
+}
+
 static int txn_write_secrets(struct rs_engine *e, struct txn *t)
 {
-	int r = ensure_dummy(e, &t->d);
+	int r;
 
+	if (!t->all) {
+		r = txn_stage(e, t);
+		return r < 0 ? r : txn_commit(e, t);
+	}
+	r = ensure_dummy(e, t->d.dummy);
 	if (r == 0)
 		r = rs_store_write_secrets(&t->w, &t->d, t->sgen + 1, e->secrets_gid);
 	if (r < 0) {
-		(void)snprintf(e->why, sizeof(e->why), "cannot write %s/%s: %s; %s",
-		               e->cfg->store_dir, RS_SECRETS_FILE, strerror(-r),
-		               renamed_anyway(e->cfg->store_dir, RS_SECRETS_FILE, t->sgen + 1)
-		                       ? RS_NOT_DURABLE
-		                       : "the store is unchanged");
+		write_failed(e, r, t->sgen + 1);
 		return r;
 	}
 	t->sgen++;
@@ -434,15 +549,21 @@ static int new_secret(struct rs_engine *e, const struct rs_account_cfg *acc, uin
 	return r;
 }
 
-static int save_journal(struct rs_engine *e, const struct rs_journal *j)
+/* Journal j durably, or (lazy) so that a crash may bring back the journal it replaced:
+ * see deliver_locked for the one place where that is enough. */
+static int save_journal_how(struct rs_engine *e, const struct rs_journal *j, bool lazy)
 {
-	int r = e->temps_swept ? rs_journal_save_noscan(e->statefd, j)
-	                       : rs_journal_save(e->statefd, j);
+	int r = lazy ? rs_journal_save_lazy(e->statefd, j) : rs_journal_save(e->statefd, j);
 
 	if (r < 0)
 		(void)snprintf(e->why, sizeof(e->why), "cannot write the journal of %s in %s: %s",
 		               j->name, e->cfg->state_dir, strerror(-r));
 	return r;
+}
+
+static int save_journal(struct rs_engine *e, const struct rs_journal *j)
+{
+	return save_journal_how(e, j, false);
 }
 
 static int64_t grace_of(const struct rs_account_cfg *acc, const struct rs_journal *j)
@@ -511,32 +632,34 @@ static void audit_step(struct rs_engine *e, const char *event, const struct rs_j
 	audit_result(e, &ev);
 }
 
-static int journal_activated(struct rs_engine *e, const struct rs_account_cfg *acc,
-                             struct rs_journal *j, int64_t since);
+static void journal_activated(struct rs_engine *e, const struct rs_account_cfg *acc,
+                              struct rs_journal *j, int64_t since);
 
-/* Activate a journal at step GENERATED. Store lock held by the caller through t. */
+/* Activate a journal at step GENERATED, in t, a transaction on acc alone. */
 static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
                            struct rs_journal *j, struct txn *t)
 {
-	struct rs_secret_rec *rec = find_rec(&t->d, acc->name);
+	struct rs_secret_rec *rec = &t->rec;
 	int64_t now = now_s();
 	int r;
 
-	if (!rec) {
+	if (!t->found) {
 		(void)snprintf(e->why, sizeof(e->why), "%s is not in the store; run rotsecctl sync",
 		               acc->name);
 		return -ENOENT;
 	}
 	if (rec->generation == j->generation && strcmp(rec->current, j->hash) == 0) {
-		/* Crashed after the store write, before the journal said so. */
-		return journal_activated(e, acc, j, rec->current_since);
+		/* Crashed after the store write, before the deliveries were journaled. */
+		journal_activated(e, acc, j, rec->current_since);
+		return 0;
 	} else if (rec->generation + 1 == j->generation) {
 		activate_rec(acc, j, rec, now);
 		r = txn_write_secrets(e, t);
 		if (r < 0)
 			return r;
 		(void)RS_FAULT("rotate.activated");
-		return journal_activated(e, acc, j, now);
+		journal_activated(e, acc, j, now);
+		return 0;
 	}
 	(void)snprintf(e->why, sizeof(e->why),
 	               "journal of %s (generation %" PRIu64 ") does not follow the store "
@@ -545,19 +668,18 @@ static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc
 	return -EPROTO;
 }
 
-/* The store holds j's secret as current since `since`: journal the step and audit it. */
-static int journal_activated(struct rs_engine *e, const struct rs_account_cfg *acc,
-                             struct rs_journal *j, int64_t since)
+/*
+ * The store holds j's secret as current since `since`: the step, in memory, and its
+ * audit. Not journaled: the store itself says that j is active (its generation and hash
+ * are the journal's), and every resume of a journal at "generated" looks there first
+ * (activate_locked, already_active). The next save, after the deliveries, records it.
+ */
+static void journal_activated(struct rs_engine *e, const struct rs_account_cfg *acc,
+                              struct rs_journal *j, int64_t since)
 {
-	int r;
-
 	j->activated = since;
 	j->held = hold_while_delivering(acc, j);
 	j->step = RS_STEP_ACTIVATED;
-	r = save_journal(e, j);
-	if (r < 0)
-		return r;
-	(void)RS_FAULT("rotate.journaled");
 	audit_step(e, j->generation == 1 ? "create" : "rotate", j, "activate");
 	if (j->held) {
 		struct rs_audit_ev ev;
@@ -567,7 +689,6 @@ static int journal_activated(struct rs_engine *e, const struct rs_account_cfg *a
 		rs_audit_str(&ev, "reason", "delivering");
 		audit_result(e, &ev);
 	}
-	return 0;
 }
 
 static int64_t backoff(const struct rs_account_cfg *acc, unsigned attempts)
@@ -595,10 +716,10 @@ static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struc
 
 	if (j->held == hold)
 		return 0;
-	r = txn_begin(e, &t);
+	r = txn_begin_one(e, &t, acc->name);
 	if (r < 0)
 		return r;
-	rec = find_rec(&t.d, acc->name);
+	rec = t.found ? &t.rec : NULL;
 	if (rec && rec->generation == j->generation && rec->previous[0] &&
 	    now < rs_previous_valid_until(rec)) {
 		/* The grace of this rotation (rotate --grace) from now, never the account's
@@ -624,7 +745,18 @@ static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struc
 	return r;
 }
 
-/* Deliver j's secret to the consumers that need it; journal after each. */
+/*
+ * Deliver j's secret to the consumers that need it, then journal the outcome once.
+ *
+ * Not after each delivery, and lazily (rs_journal_save_lazy): every delivery is
+ * idempotent (a file replaced by the same content, a command or a sealed box given the
+ * same secret again), and j's own secret was journaled durably at step "generated"
+ * before the store changed. So a crash anywhere here, or one that undoes this save's
+ * rename, leaves an earlier journal of this same generation, "generated" at worst, and
+ * resuming it redelivers to everyone: a consumer may get the secret twice, none goes
+ * without. What a delivery writes is durable before this save (its own fsyncs), so the
+ * journal never says "ok" for a delivery a crash could still undo.
+ */
 static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
                           struct rs_journal *j, bool all)
 {
@@ -686,9 +818,6 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 		}
 		audit_result(e, &ev);
 		(void)RS_FAULT("deliver.done");
-		r = save_journal(e, j);
-		if (r < 0)
-			goto out;
 	}
 	if (ok == j->ndeliver) {
 		j->step = RS_STEP_DELIVERED;
@@ -698,8 +827,7 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 		r = set_hold(e, acc, j, 1);
 	}
 	if (r == 0)
-		r = save_journal(e, j);
-out:
+		r = save_journal_how(e, j, true);
 	rs_secret_free(&s);
 	return r;
 }
@@ -739,9 +867,10 @@ static int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *
 	int r;
 
 	if (already_active(snap, j, &since)) {
-		r = journal_activated(e, acc, j, since);
+		journal_activated(e, acc, j, since);
+		r = 0;
 	} else {
-		r = txn_begin(e, &t);
+		r = txn_begin_one(e, &t, acc->name);
 		if (r < 0)
 			return r;
 		r = activate_locked(e, acc, j, &t);
@@ -788,17 +917,6 @@ static const struct rs_account_cfg *configured(struct rs_engine *e, const char *
 	return acc;
 }
 
-/* Remove NAME's stale journal temps (account lock held) and skip that scan at the
- * following journal writes of this operation, which clears temps_swept when it ends. */
-static void sweep_journal_temps(struct rs_engine *e, const char *name)
-{
-	char file[RS_NAME_MAX + 8];
-
-	(void)snprintf(file, sizeof(file), "%s.state", name);
-	rs_atomic_cleanup(e->statefd, file);
-	e->temps_swept = true;
-}
-
 static int lock_account(struct rs_engine *e, const char *name)
 {
 	int fd = rs_account_lock(e->statefd, name, lock_ms(e));
@@ -810,6 +928,20 @@ static int lock_account(struct rs_engine *e, const char *name)
 	return fd;
 }
 
+/*
+ * A rotation (DESIGN §3), in the order that makes every crash resumable:
+ *  1. the new secret, generated and hashed, and the new secrets.cdb with it current,
+ *     written to a temp file; a store with a damaged record refuses the rotation here,
+ *     before anything is journaled;
+ *  2. the journal at "generated", durably: the secret, sealed, exists before the store
+ *     can name its hash. When 1 failed otherwise (a full disk), the rotation stops here,
+ *     journaled, and is resumed once the store can be written (the daemon retries);
+ *  3. the new store put in place (fsync, rename, fsync): active, both secrets accepted;
+ *  4. the deliveries, and one journal save of their outcome (deliver_locked).
+ * Killed before 2: nothing happened (a stale temp file at most, removed by the next
+ * writer). After 2: the journal says "generated", and a resume activates it (3, or finds
+ * it active) and delivers.
+ */
 int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rotate_opts *opts)
 {
 	const struct rs_account_cfg *acc = configured(e, name);
@@ -818,16 +950,14 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	struct rs_journal j;
 	struct txn t = {0};
 	uint64_t failures;
-	int lockfd, r;
+	int64_t now;
+	int lockfd, r, staged;
 
 	if (!acc)
 		return -ENOENT;
 	lockfd = lock_account(e, name);
 	if (lockfd < 0)
 		return lockfd;
-	/* The rotation writes the journal three times or more: look for a killed writer's
-	 * temp files once, here under the lock, rather than at every write. */
-	sweep_journal_temps(e, name);
 	r = rs_journal_load(e->statefd, name, &j);
 	if (r == 0 && j.step == RS_STEP_GENERATED) {
 		/* An earlier rotation was interrupted: finish it rather than start another. */
@@ -835,11 +965,11 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 		goto out;
 	}
 	failures = r == 0 ? j.failures : 0;
-	r = txn_begin(e, &t);
+	r = txn_begin_one(e, &t, name);
 	if (r < 0)
 		goto out;
-	rec = find_rec(&t.d, name);
-	if (!rec) {
+	rec = &t.rec;
+	if (!t.found) {
 		(void)snprintf(e->why, sizeof(e->why),
 		               "%s is not in the store yet; run rotsecctl sync", name);
 		r = -ENOENT;
@@ -864,19 +994,33 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	j.compromise = opts->compromise;
 	j.grace = opts->grace;
 	j.failures = failures;
+	now = now_s();
+	activate_rec(acc, &j, rec, now);
+	staged = txn_stage(e, &t);
+	if (staged == -EPROTO) {
+		r = staged;
+		goto out;
+	}
 	r = save_journal(e, &j);
 	if (r < 0)
 		goto out;
 	(void)RS_FAULT("rotate.generated");
 	audit_step(e, "rotate", &j, "generate");
-	r = activate_locked(e, acc, &j, &t);
+	if (staged < 0) {
+		/* e->why says why; the journaled rotation is resumed once it can be. */
+		r = staged;
+		goto out;
+	}
+	r = txn_commit(e, &t);
+	if (r < 0)
+		goto out;
+	(void)RS_FAULT("rotate.activated");
 	txn_end(&t);
-	if (r == 0)
-		r = deliver_locked(e, acc, &j, true);
+	journal_activated(e, acc, &j, now);
+	r = deliver_locked(e, acc, &j, true);
 out:
 	txn_end(&t);
 	rs_secret_free(&s);
-	e->temps_swept = false;
 	close(lockfd);
 	return r;
 }
@@ -894,10 +1038,10 @@ int rs_engine_revoke(struct rs_engine *e, const char *name, const char *reason)
 	lockfd = lock_account(e, name);
 	if (lockfd < 0)
 		return lockfd;
-	r = txn_begin(e, &t);
+	r = txn_begin_one(e, &t, name);
 	if (r < 0)
 		goto out;
-	rec = find_rec(&t.d, name);
+	rec = t.found ? &t.rec : NULL;
 	if (!rec || !rec->previous[0] || now_s() >= rs_previous_valid_until(rec)) {
 		(void)snprintf(e->why, sizeof(e->why), "%s has no previous secret in grace", name);
 		r = -ENOENT;
@@ -1012,13 +1156,11 @@ static void remove_stale_journal_temps(struct rs_engine *e)
 
 int rs_engine_resume(struct rs_engine *e, const char *name, bool only_due)
 {
-	bool swept = e->temps_swept;
 	struct rs_store snap, *sp = NULL;
 	int first = 0;
 
 	if (!name) {
 		remove_stale_journal_temps(e);
-		e->temps_swept = true;
 		/* One read-only mapping of the store for every account, not a store
 		 * transaction each (activate_journaled). */
 		if (rs_store_init(&snap, e->cfg->store_dir, RS_SECRETS_FILE) == 0)
@@ -1048,7 +1190,6 @@ int rs_engine_resume(struct rs_engine *e, const char *name, bool only_due)
 	}
 	if (sp)
 		rs_store_close(sp);
-	e->temps_swept = swept;
 	return first;
 }
 
@@ -1058,7 +1199,7 @@ int rs_engine_sweep(struct rs_engine *e, unsigned *changed)
 	int r;
 
 	*changed = 0;
-	r = txn_begin(e, &t);
+	r = txn_begin_all(e, &t);
 	if (r < 0)
 		return r;
 	*changed = sweep_expired(e, &t.d, now_s());
@@ -1140,7 +1281,7 @@ static int sync_store(struct rs_engine *e, const struct pending_new *pn, size_t 
 	int r;
 
 	*nremoved = 0;
-	r = txn_begin(e, &t);
+	r = txn_begin_all(e, &t);
 	if (r < 0)
 		return r;
 	grown = realloc(t.d.rec, (t.d.n + npn + 1) * sizeof(*grown));
@@ -1213,9 +1354,9 @@ int rs_engine_sync(struct rs_engine *e)
 	r = rs_store_load_secrets(cfg->store_dir, &cur, &gen, e->why, sizeof(e->why));
 	if (r < 0)
 		return r;
-	/* One scan of the state dir for stale journal temps, then none per journal write. */
+	/* Journal temps a killed writer left with a random name (rotsec before the journal's
+	 * fixed one, RS_ATOMIC_LOCKED): one scan of the state dir for every account. */
 	remove_stale_journal_temps(e);
-	e->temps_swept = true;
 	pn = calloc(cfg->naccounts + 1, sizeof(*pn));
 	removed = calloc(cur.n + 1, sizeof(*removed));
 	rs_secrets_data_free(&cur);
@@ -1257,7 +1398,6 @@ int rs_engine_sync(struct rs_engine *e)
 	/* Activating a first secret is part of creating the account, not a resumption. */
 	e->resumed -= e->resumed - resumed < e->created ? e->resumed - resumed : e->created;
 out:
-	e->temps_swept = false;
 	free(pn);
 	free(removed);
 	return r;

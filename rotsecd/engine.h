@@ -29,9 +29,6 @@ struct rs_engine {
 	char why[1024];
 	/* Counters of the last operation, for messages. */
 	unsigned created, removed, resumed, delivered, delivery_failures;
-	/* Set while an operation has already removed the stale journal temp files of the
-	 * accounts it writes: its journal writes then skip the scan of the state dir. */
-	bool temps_swept;
 };
 
 struct rs_rotate_opts {

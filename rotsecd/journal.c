@@ -301,7 +301,7 @@ int rs_journal_load(int statefd, const char *name, struct rs_journal *j)
 	return 0;
 }
 
-static int journal_save(int statefd, const struct rs_journal *j, bool scan)
+static int journal_save(int statefd, const struct rs_journal *j, unsigned flags)
 {
 	char file[RS_NAME_MAX + 8], buf[JOURNAL_MAX];
 	size_t len = 0, i;
@@ -330,18 +330,19 @@ static int journal_save(int statefd, const struct rs_journal *j, bool scan)
 			return -EOVERFLOW;
 		len += (size_t)n;
 	}
-	return scan ? rs_atomic_replace(statefd, file, buf, len, 0600, 0, 0)
-	            : rs_atomic_replace_noscan(statefd, file, buf, len, 0600, 0, 0);
+	/* Every writer of a journal holds its account's lock (rs_account_lock). */
+	return rs_atomic_replace_flags(statefd, file, buf, len, 0600, 0, 0,
+	                               RS_ATOMIC_LOCKED | flags);
 }
 
 int rs_journal_save(int statefd, const struct rs_journal *j)
 {
-	return journal_save(statefd, j, true);
+	return journal_save(statefd, j, 0);
 }
 
-int rs_journal_save_noscan(int statefd, const struct rs_journal *j)
+int rs_journal_save_lazy(int statefd, const struct rs_journal *j)
 {
-	return journal_save(statefd, j, false);
+	return journal_save(statefd, j, RS_ATOMIC_NODIRSYNC);
 }
 
 int rs_journal_remove(int statefd, const char *name)

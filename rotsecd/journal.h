@@ -1,6 +1,6 @@
 /*
  * The rotation journal (DESIGN §3): one file per account in the root-only state dir,
- * STATE_DIR/NAME.state (0600), replaced atomically at every step. It holds the newest
+ * STATE_DIR/NAME.state (0600), replaced atomically (see rs_journal_save). It holds the newest
  * generated secret encrypted under the host key, the step the rotation reached and the
  * result of every delivery, so that a crash at any step is resumed from there and a
  * consumer that missed a delivery can be served again.
@@ -77,10 +77,15 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
                     size_t whylen);
 
 int rs_journal_load(int statefd, const char *name, struct rs_journal *j);
+/* Replace NAME.state, the account's lock held: the file fsync'ed, renamed into place and
+ * the directory fsync'ed, so that the journal survives a crash from the moment this
+ * returns. The temp file is ".NAME.state.locked" (RS_ATOMIC_LOCKED): no scan of a state
+ * dir that holds two files per account. */
 int rs_journal_save(int statefd, const struct rs_journal *j);
-/* The same without looking for a killed writer's temp files (rs_atomic_replace_noscan):
- * for an operation that has just removed them under the account's lock. */
-int rs_journal_save_noscan(int statefd, const struct rs_journal *j);
+/* The same without the fsync of the directory: after a crash the journal is this one or
+ * the one it replaced, whole either way. Only for a save whose loss resumes correctly
+ * from the journal before it (see the engine: the bookkeeping after deliveries). */
+int rs_journal_save_lazy(int statefd, const struct rs_journal *j);
 int rs_journal_remove(int statefd, const char *name);
 
 /* Seal `s` into j->sealed (bound to j->name and j->generation); unseal checks the binding. */

@@ -25,9 +25,10 @@ reset() {
 
 ROTSEC_FAULT_LOG=$T/points ctl rotate svc-a >/dev/null 2>&1
 points=$(sort -u "$T/points" | tr '\n' ' ')
-for want in rotate.generated rotate.activated rotate.journaled deliver.done \
+for want in rotate.generated rotate.activated deliver.done \
 	atomic.created:secrets.cdb atomic.written:secrets.cdb atomic.synced:secrets.cdb \
-	atomic.renamed:secrets.cdb atomic.created:svc-a.state atomic.renamed:svc-a.state; do
+	atomic.renamed:secrets.cdb atomic.created:svc-a.state atomic.renamed:svc-a.state \
+	atomic.renamed:svc-a.pw; do
 	check_match "a rotation passes fault point $want" "$points" "(^| )$want( |$)"
 done
 

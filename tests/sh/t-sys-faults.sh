@@ -180,8 +180,8 @@ dmn_stop >/dev/null
 steps_of "$T/seq.dmn" | tail -n +$((n0 + 1)) | grep -v 'rotsec\.prom' >"$T/steps.dmn"
 ncli=$(wc -l <"$T/steps.cli")
 ndmn=$(wc -l <"$T/steps.dmn")
-check "a CLI rotation passes at least 30 steps ($ncli)" [ "$ncli" -ge 30 ]
-check "a daemon rotation passes at least 30 steps ($ndmn)" [ "$ndmn" -ge 30 ]
+check "a CLI rotation passes at least 25 steps ($ncli)" [ "$ncli" -ge 25 ]
+check "a daemon rotation passes at least 25 steps ($ndmn)" [ "$ndmn" -ge 25 ]
 
 # The trials: all of both lists, in turn, FAULT_TRIALS in all; by default every CLI step
 # and every third daemon step.
