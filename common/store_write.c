@@ -6,7 +6,6 @@
 
 #include <cdb.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +45,28 @@ static void buf_add(struct buf *b, const char *s)
 	b->len += n;
 }
 
+/* Decimal digits of v into buf (at least 21 bytes), NUL-terminated; the length. Without
+ * snprintf: a store write makes two keys per account. */
+static size_t fmt_u64(char *buf, unsigned long long v)
+{
+	char rev[20];
+	size_t n = 0, i;
+
+	do {
+		rev[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		buf[i] = rev[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
 static void buf_addu(struct buf *b, unsigned long long v)
 {
 	char num[24];
 
-	(void)snprintf(num, sizeof(num), "%llu", v);
+	(void)fmt_u64(num, v);
 	buf_add(b, num);
 }
 
@@ -121,24 +137,32 @@ void rs_store_w_close(struct rs_store_w *w)
 	w->lockfd = w->dirfd = -1;
 }
 
-static int add(struct cdb_make *cm, const char *prefix, const char *k, const struct buf *v)
+static int add_key(struct cdb_make *cm, const char *prefix, const char *k, size_t klen,
+                   const struct buf *v)
 {
 	char key[RS_KEY_MAX];
-	int n = snprintf(key, sizeof(key), "%s%s", prefix, k);
+	size_t plen = strlen(prefix);
 
-	if (n < 0 || (size_t)n >= sizeof(key))
+	if (plen + klen >= sizeof(key))
 		return -ENAMETOOLONG;
-	if (cdb_make_add(cm, key, (unsigned)n, v->p, (unsigned)v->len) < 0)
+	memcpy(key, prefix, plen);
+	memcpy(key + plen, k, klen);
+	if (cdb_make_add(cm, key, (unsigned)(plen + klen), v->p, (unsigned)v->len) < 0)
 		return errno ? -errno : -EIO;
 	return 0;
+}
+
+static int add(struct cdb_make *cm, const char *prefix, const char *k, const struct buf *v)
+{
+	return add_key(cm, prefix, k, strlen(k), v);
 }
 
 static int addu(struct cdb_make *cm, const char *prefix, unsigned long long k, const struct buf *v)
 {
 	char num[24];
+	size_t n = fmt_u64(num, k);
 
-	(void)snprintf(num, sizeof(num), "%llu", k);
-	return add(cm, prefix, num, v);
+	return add_key(cm, prefix, num, n, v);
 }
 
 /* Write one CDB file to a temp file through the atomic recipe, `fill` adding the records;
@@ -409,13 +433,13 @@ static int fill_patch(struct cdb_make *cm, const void *vctx)
 
 	r = add_secrets_meta(cm, ctx->generation, n, ctx->dummy);
 	for (uint32_t i = 0; r == 0 && i < n; i++) {
-		char key[16];
+		char key[24] = RS_KEY_SECIDX;
+		size_t klen = strlen(RS_KEY_SECIDX), len, k;
 		const char *val;
-		size_t len, k;
 		int rn;
 
-		(void)snprintf(key, sizeof(key), "%s%" PRIu32, RS_KEY_SECIDX, i);
-		r = rs_map_find(ctx->old, key, strlen(key), &val, &len);
+		klen += fmt_u64(key + klen, i);
+		r = rs_map_find(ctx->old, key, klen, &val, &len);
 		if (r <= 0 || len > sizeof(rec))
 			return -EPROTO; /* missing: the header promised it */
 		memcpy(rec, val, len);

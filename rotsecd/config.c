@@ -19,10 +19,13 @@
  *
  * Nothing here writes anything: the caller only touches the store after a clean load.
  */
+#define _GNU_SOURCE /* memmem */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
+#include <sodium.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -2157,16 +2160,78 @@ static char *dir_of(const char *file)
 	return strndup(file, (size_t)(slash - file));
 }
 
-static int index_accounts(struct rs_config *cfg);
+/* The whole of a regular file into *text (NUL-terminated, *len bytes before the NUL).
+ * 0, or a negative errno (-EISDIR for anything but a regular file). */
+static int read_text(const char *file, struct stat *st, char **text, size_t *len)
+{
+	size_t cap, n = 0;
+	char *buf;
+	int fd, r = 0;
+
+	*text = NULL;
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st->st_mode))
+		r = -EISDIR;
+	cap = r == 0 ? (size_t)st->st_size + 1 : 0;
+	buf = r == 0 ? malloc(cap) : NULL;
+	if (r == 0 && !buf)
+		r = -ENOMEM;
+	/* Up to the end, whatever the size said: the file may grow while it is read. */
+	while (r == 0) {
+		ssize_t got;
+
+		if (n + 1 == cap) {
+			char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+
+			if (!nb) {
+				r = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		got = read(fd, buf + n, cap - 1 - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			r = -errno;
+		else if (got == 0)
+			break;
+		else
+			n += (size_t)got;
+	}
+	(void)close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
 
 int rs_config_load(const char *file, struct rs_config *cfg)
 {
+	return rs_config_load_source(file, cfg, NULL);
+}
+
+int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_config_source *src)
+{
 	struct loader ld = {0};
 	struct stat st;
-	FILE *probe;
-	int r;
+	char *text = NULL;
+	size_t len = 0;
+	int r, parsed;
 
 	memset(cfg, 0, sizeof(*cfg));
+	if (src)
+		memset(src, 0, sizeof(*src));
 	ld.cfg = cfg;
 	config_init(&ld.lc);
 	cfg->file = strdup(file);
@@ -2175,18 +2240,11 @@ int rs_config_load(const char *file, struct rs_config *cfg)
 		r = -ENOMEM;
 		goto out;
 	}
-	/* libconfig reports an unreadable file as "file I/O error" without errno: open it
-	 * once ourselves so the caller can tell a missing config from a forbidden one. */
-	probe = fopen(file, "re");
-	if (!probe) {
-		r = -errno;
-		error_at(&ld, NULL, "cannot read the configuration: %s", strerror(-r));
+	/* Read here rather than by libconfig, which reports an unreadable file as "file I/O
+	 * error" without errno: the caller can tell a missing config from a forbidden one. */
+	r = read_text(file, &st, &text, &len);
+	if (r == -ENOMEM)
 		goto out;
-	}
-	r = fstat(fileno(probe), &st) < 0 ? -errno : 0;
-	(void)fclose(probe);
-	if (r == 0 && !S_ISREG(st.st_mode))
-		r = -EISDIR;
 	if (r < 0) {
 		error_at(&ld, NULL, "cannot read the configuration: %s",
 		         r == -EISDIR ? "not a regular file" : strerror(-r));
@@ -2207,7 +2265,14 @@ int rs_config_load(const char *file, struct rs_config *cfg)
 		         (unsigned)st.st_uid);
 
 	config_set_include_dir(&ld.lc, ld.incdir);
-	if (config_read_file(&ld.lc, file) != CONFIG_TRUE) {
+	/* libconfig parses the bytes just read, so that src->hash is of exactly what was
+	 * loaded. A NUL byte would end the text early where libconfig reading the file
+	 * reports a syntax error: such a file is left to it. */
+	if (memchr(text, '\0', len))
+		parsed = config_read_file(&ld.lc, file);
+	else
+		parsed = config_read_string(&ld.lc, text);
+	if (parsed != CONFIG_TRUE) {
 		const char *ef = config_error_file(&ld.lc);
 
 		/* libconfig stops at the first syntax error: there is no tree to check further. */
@@ -2222,16 +2287,25 @@ int rs_config_load(const char *file, struct rs_config *cfg)
 	if (r == 0)
 		r = parse_entries(&ld);
 	if (r == 0)
-		r = index_accounts(cfg);
+		r = rs_config_index_accounts(cfg);
 	if (r == 0)
 		resolve(&ld);
 	if (r == 0)
 		r = ld.err;
 	if (r == 0 && cfg->nerrors)
 		r = -EINVAL;
+	if (r == 0 && src && rs_crypto_init() == 0) {
+		crypto_generichash(src->hash, sizeof(src->hash), (const unsigned char *)text, len,
+		                   NULL, 0);
+		src->mode = st.st_mode & 07777;
+		src->uid = st.st_uid;
+		/* An @include'd file is config text the hash does not cover. */
+		src->cacheable = !memchr(text, '\0', len) && !memmem(text, len, "@include", 8);
+	}
 out:
 	if (r == 0 && ld.err)
 		r = ld.err;
+	free(text);
 	free(ld.incdir);
 	free(ld.grp_by_name);
 	free(ld.grp_by_gid);
@@ -2295,7 +2369,7 @@ static int by_name_cmp(const void *a, const void *b)
 
 /* Lookups by name happen per account in a sync and per delivery owner while loading:
  * linear scans would make both quadratic in the number of accounts. */
-static int index_accounts(struct rs_config *cfg)
+int rs_config_index_accounts(struct rs_config *cfg)
 {
 	/* by_name is an array of pointers: sizeof(*by_name) is the size of a pointer, as
 	 * meant (which bugprone-sizeof-expression takes for a mistake). */

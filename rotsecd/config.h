@@ -122,6 +122,20 @@ struct rs_config {
 int rs_config_load(const char *file, struct rs_config *cfg);
 void rs_config_free(struct rs_config *cfg);
 
+/* What a successful load read, for the compiled config (config_cache.h). */
+struct rs_config_source {
+	unsigned char hash[32]; /* BLAKE2b-256 of the config file's bytes, as parsed */
+	mode_t mode;            /* the file's permission bits and owner, which it checks */
+	uid_t uid;
+	bool cacheable; /* the file is the whole text: no @include */
+};
+
+/* The index rs_config_account searches (cfg->by_name), made anew. 0 or -ENOMEM. */
+int rs_config_index_accounts(struct rs_config *cfg);
+
+/* rs_config_load, filling *src (when not NULL) after a load that returns 0. */
+int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_config_source *src);
+
 const struct rs_account_cfg *rs_config_account(const struct rs_config *cfg, const char *name);
 
 #endif

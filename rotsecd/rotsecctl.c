@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "audit.h"
 #include "config.h"
+#include "config_cache.h"
 #include "duration.h"
 #include "engine.h"
 #include "log.h"
@@ -62,10 +63,11 @@ static void print_diags(const struct rs_config *cfg)
 		              cfg->diags[i].msg);
 }
 
-/* Load the config; on error print every diagnostic and leave everything untouched. */
-static int load_config(const char *file, struct rs_config *cfg)
+/* Load the config; on error print every diagnostic and leave everything untouched. With
+ * `full`, parsed and checked whole even when its compiled copy is current (check, sync). */
+static int load_config(const char *file, struct rs_config *cfg, bool full)
 {
-	int r = rs_config_load(file, cfg);
+	int r = rs_config_load_cached(file, cfg, full);
 
 	print_diags(cfg);
 	if (r == -EINVAL)
@@ -540,7 +542,7 @@ int main(int argc, char **argv)
 	              strcmp(verb, "show") == 0))
 		return usage_error("this command needs an account NAME");
 
-	r = load_config(conf, &cfg);
+	r = load_config(conf, &cfg, strcmp(verb, "check") == 0 || strcmp(verb, "sync") == 0);
 	if (r < 0) {
 		rs_config_free(&cfg);
 		return 1;

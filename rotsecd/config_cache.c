@@ -1,0 +1,796 @@
+/*
+ * The compiled config (config_cache.h): FILE.cache holds
+ *
+ *   u32 length of the key, the key, BLAKE2b-256 of the body, the body: the inputs, the config
+ *
+ * The key is what must be equal for the cache to apply at all: format, struct sizes, the
+ * running executable, euid, the config's path, mode, owner and BLAKE2b-256. The inputs are
+ * the other files the load read (passwd_file, group_file, sealed_to keys), each with the
+ * mode and hash it had; each is read and hashed again before the cache is trusted. The
+ * config follows, field by field (numbers in the host's byte order: the key binds the
+ * file to this very executable). The body's hash makes a damaged file a miss rather than
+ * a config with, say, one byte of a delivery path changed; decoding checks every length
+ * against the bytes left all the same.
+ */
+#define _GNU_SOURCE
+#include "config_cache.h"
+#include "safefile.h"
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CACHE_MAGIC   "rotsec-config-cache 1"
+#define CACHE_SUFFIX  ".cache"
+#define CACHE_MAX     ((size_t)1 << 30)
+#define HASH_LEN      32
+#define NO_STRING     UINT32_MAX
+
+/*
+ * Every field of these structs is written below, one by one. A field added to one of them
+ * must be added there too, or a cached config would come back without it: the sizes make
+ * the build fail first (and are in the key, against a stale file).
+ */
+_Static_assert(sizeof(struct rs_config) == 480, "update config_cache.c for struct rs_config");
+_Static_assert(sizeof(struct rs_account_cfg) == 512,
+               "update config_cache.c for struct rs_account_cfg");
+_Static_assert(sizeof(struct rs_delivery) == 208, "update config_cache.c for struct rs_delivery");
+_Static_assert(sizeof(struct rs_group_cfg) == 64, "update config_cache.c for struct rs_group_cfg");
+
+/* ---- a byte buffer to write into, and a cursor to read from ------------------------------ */
+
+struct wbuf {
+	unsigned char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void w_bytes(struct wbuf *b, const void *p, size_t n)
+{
+	if (b->err || n == 0)
+		return;
+	if (n > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 4096;
+		unsigned char *np;
+
+		while (cap - b->len < n && cap < CACHE_MAX)
+			cap *= 2;
+		if (cap - b->len < n || !(np = realloc(b->p, cap))) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void w_u32(struct wbuf *b, uint32_t v)
+{
+	w_bytes(b, &v, sizeof(v));
+}
+
+static void w_u64(struct wbuf *b, uint64_t v)
+{
+	w_bytes(b, &v, sizeof(v));
+}
+
+static void w_str(struct wbuf *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (s && n >= NO_STRING) {
+		b->err = -E2BIG;
+		return;
+	}
+	w_u32(b, s ? (uint32_t)n : NO_STRING);
+	if (s)
+		w_bytes(b, s, n);
+}
+
+/* A NULL-terminated argv, or NULL. */
+static void w_strv(struct wbuf *b, char *const *v)
+{
+	uint32_t n = 0;
+
+	while (v && v[n])
+		n++;
+	w_u32(b, v ? n : NO_STRING);
+	for (uint32_t i = 0; v && i < n; i++)
+		w_str(b, v[i]);
+}
+
+struct rbuf {
+	const unsigned char *p;
+	size_t left;
+	int err;
+};
+
+static const void *r_bytes(struct rbuf *b, size_t n)
+{
+	const void *p = b->p;
+
+	if (n == 0 && !b->err)
+		return p ? p : "";
+	if (b->err || n > b->left) {
+		b->err = -EPROTO;
+		return NULL;
+	}
+	b->p += n;
+	b->left -= n;
+	return p;
+}
+
+static void r_copy(struct rbuf *b, void *out, size_t n)
+{
+	const void *p = r_bytes(b, n);
+
+	if (p)
+		memcpy(out, p, n);
+	else
+		memset(out, 0, n);
+}
+
+static uint32_t r_u32(struct rbuf *b)
+{
+	uint32_t v;
+
+	r_copy(b, &v, sizeof(v));
+	return v;
+}
+
+static uint64_t r_u64(struct rbuf *b)
+{
+	uint64_t v;
+
+	r_copy(b, &v, sizeof(v));
+	return v;
+}
+
+/* A count of items of at least `min` bytes each: no more than the bytes left can hold. */
+static size_t r_count(struct rbuf *b, size_t min)
+{
+	uint32_t n = r_u32(b);
+
+	if (!b->err && (size_t)n > b->left / (min ? min : 1))
+		b->err = -EPROTO;
+	return b->err ? 0 : n;
+}
+
+/* A string into a new allocation; *out NULL for a NULL string. */
+static void r_strdup(struct rbuf *b, char **out)
+{
+	uint32_t n = r_u32(b);
+	const char *p;
+
+	*out = NULL;
+	if (b->err || n == NO_STRING)
+		return;
+	p = r_bytes(b, n);
+	if (!p)
+		return;
+	if (memchr(p, '\0', n)) {
+		b->err = -EPROTO;
+		return;
+	}
+	*out = strndup(p, n);
+	if (!*out)
+		b->err = -ENOMEM;
+}
+
+/* A string into a fixed array of `size` bytes (never NULL). */
+static void r_strcpy(struct rbuf *b, char *out, size_t size)
+{
+	uint32_t n = r_u32(b);
+	const char *p = n == NO_STRING || n >= size ? NULL : r_bytes(b, n);
+
+	out[0] = '\0';
+	if (!p || memchr(p, '\0', n)) {
+		b->err = -EPROTO;
+		return;
+	}
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static void r_strv(struct rbuf *b, char ***out)
+{
+	uint32_t n = r_u32(b);
+
+	*out = NULL;
+	if (b->err || n == NO_STRING)
+		return;
+	if ((size_t)n > b->left / 4) {
+		b->err = -EPROTO;
+		return;
+	}
+	*out = calloc(n + 1, sizeof(**out));
+	if (!*out) {
+		b->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < n && !b->err; i++) {
+		r_strdup(b, &(*out)[i]);
+		if (!b->err && !(*out)[i])
+			b->err = -EPROTO;
+	}
+}
+
+/* ---- the config, field by field ------------------------------------------------------- */
+
+static void w_policy(struct wbuf *b, const struct rs_policy_cfg *p, const struct rs_policy_cfg *def)
+{
+	/* Most accounts inherit every policy value: one byte instead of the struct. */
+	bool same = def && memcmp(p, def, sizeof(*p)) == 0;
+
+	w_u32(b, same);
+	if (!same)
+		w_bytes(b, p, sizeof(*p));
+}
+
+static void r_policy(struct rbuf *b, struct rs_policy_cfg *p, const struct rs_policy_cfg *def)
+{
+	uint32_t same = r_u32(b);
+
+	if (same && def)
+		*p = *def;
+	else if (!same)
+		r_copy(b, p, sizeof(*p));
+	else
+		b->err = -EPROTO;
+	if (!b->err && (!memchr(p->alphabet_spec, '\0', sizeof(p->alphabet_spec)) ||
+	                p->alphabet.n > sizeof(p->alphabet.chars)))
+		b->err = -EPROTO;
+}
+
+static void w_delivery(struct wbuf *b, const struct rs_delivery *d)
+{
+	w_u32(b, (uint32_t)d->kind);
+	w_str(b, d->file);
+	w_strv(b, d->argv);
+	w_u64(b, d->argc);
+	w_str(b, d->sealed_to);
+	w_bytes(b, d->sealed_pk, sizeof(d->sealed_pk));
+	w_str(b, d->owner);
+	w_str(b, d->group);
+	w_u32(b, d->uid);
+	w_u32(b, d->gid);
+	w_u32(b, d->mode);
+	w_u64(b, (uint64_t)d->timeout);
+	w_str(b, d->user);
+	w_u32(b, d->run_uid);
+	w_u32(b, d->run_gid);
+	w_u32(b, (uint32_t)d->line);
+}
+
+static void r_delivery(struct rbuf *b, struct rs_delivery *d)
+{
+	uint32_t kind = r_u32(b);
+
+	if (kind > RS_DELIVER_SEALED)
+		b->err = -EPROTO;
+	d->kind = (enum rs_delivery_kind)kind;
+	r_strdup(b, &d->file);
+	r_strv(b, &d->argv);
+	d->argc = r_u64(b);
+	r_strdup(b, &d->sealed_to);
+	r_copy(b, d->sealed_pk, sizeof(d->sealed_pk));
+	r_strcpy(b, d->owner, sizeof(d->owner));
+	r_strcpy(b, d->group, sizeof(d->group));
+	d->uid = r_u32(b);
+	d->gid = r_u32(b);
+	d->mode = r_u32(b);
+	d->timeout = (int64_t)r_u64(b);
+	r_strcpy(b, d->user, sizeof(d->user));
+	d->run_uid = r_u32(b);
+	d->run_gid = r_u32(b);
+	d->line = (int)r_u32(b);
+}
+
+static void w_names(struct wbuf *b, const char (*names)[RS_NAME_MAX + 1], size_t n)
+{
+	w_u32(b, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		w_str(b, names[i]);
+}
+
+static void r_names(struct rbuf *b, char (**names)[RS_NAME_MAX + 1], size_t *n)
+{
+	*n = r_count(b, 4);
+	*names = NULL;
+	if (b->err || *n == 0)
+		return;
+	*names = calloc(*n, sizeof(**names));
+	if (!*names) {
+		*n = 0;
+		b->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < *n; i++)
+		r_strcpy(b, (*names)[i], sizeof((*names)[i]));
+}
+
+static void w_account(struct wbuf *b, const struct rs_account_cfg *a,
+                      const struct rs_policy_cfg *def)
+{
+	w_str(b, a->name);
+	w_u32(b, a->uid);
+	w_str(b, a->group);
+	w_u32(b, a->gid);
+	w_str(b, a->gecos);
+	w_str(b, a->home);
+	w_str(b, a->shell);
+	w_names(b, (const char(*)[RS_NAME_MAX + 1])a->groups, a->ngroups);
+	w_u32(b, (uint32_t)a->nsup);
+	w_bytes(b, a->sup_gids, a->nsup * sizeof(*a->sup_gids));
+	w_u32(b, a->disabled);
+	w_policy(b, &a->pol, def);
+	w_u32(b, (uint32_t)a->ndeliver);
+	for (size_t i = 0; i < a->ndeliver; i++)
+		w_delivery(b, &a->deliver[i]);
+	w_strv(b, a->verify_argv);
+	w_u32(b, (uint32_t)a->line);
+}
+
+static void r_account(struct rbuf *b, struct rs_account_cfg *a, const struct rs_policy_cfg *def)
+{
+	size_t n;
+
+	r_strcpy(b, a->name, sizeof(a->name));
+	a->uid = r_u32(b);
+	r_strcpy(b, a->group, sizeof(a->group));
+	a->gid = r_u32(b);
+	r_strdup(b, &a->gecos);
+	r_strdup(b, &a->home);
+	r_strdup(b, &a->shell);
+	r_names(b, &a->groups, &a->ngroups);
+	n = r_count(b, sizeof(*a->sup_gids));
+	if (n) {
+		a->sup_gids = calloc(n, sizeof(*a->sup_gids));
+		if (!a->sup_gids)
+			b->err = -ENOMEM;
+		else
+			a->nsup = n;
+		if (a->sup_gids)
+			r_copy(b, a->sup_gids, n * sizeof(*a->sup_gids));
+	}
+	a->disabled = r_u32(b) != 0;
+	r_policy(b, &a->pol, def);
+	n = r_count(b, 16);
+	if (n) {
+		a->deliver = calloc(n, sizeof(*a->deliver));
+		if (!a->deliver)
+			b->err = -ENOMEM;
+		else
+			a->ndeliver = n;
+		for (size_t i = 0; i < a->ndeliver && !b->err; i++)
+			r_delivery(b, &a->deliver[i]);
+	}
+	r_strv(b, &a->verify_argv);
+	a->line = (int)r_u32(b);
+	/* What every loaded account has: the engine relies on it. */
+	if (!b->err && (!a->gecos || !a->home || !a->shell))
+		b->err = -EPROTO;
+}
+
+static void w_config(struct wbuf *b, const struct rs_config *c)
+{
+	w_str(b, c->store_dir);
+	w_str(b, c->state_dir);
+	w_str(b, c->key_file);
+	w_str(b, c->run_dir);
+	w_str(b, c->audit_log);
+	w_str(b, c->metrics_file);
+	w_str(b, c->passwd_file);
+	w_str(b, c->group_file);
+	w_u64(b, (uint64_t)c->lock_timeout);
+	w_policy(b, &c->defaults, NULL);
+	w_u32(b, (uint32_t)c->ngroups);
+	for (size_t i = 0; i < c->ngroups; i++) {
+		const struct rs_group_cfg *g = &c->groups[i];
+
+		w_str(b, g->name);
+		w_u32(b, g->gid);
+		w_names(b, (const char(*)[RS_NAME_MAX + 1])g->members, g->nmembers);
+		w_u32(b, (uint32_t)g->line);
+	}
+	w_u32(b, (uint32_t)c->naccounts);
+	for (size_t i = 0; i < c->naccounts; i++)
+		w_account(b, &c->accounts[i], &c->defaults);
+	/* The name index, so that loading it needs no sort. */
+	for (size_t i = 0; i < c->naccounts; i++)
+		w_u32(b, (uint32_t)(c->by_name[i] - c->accounts));
+	w_u32(b, (uint32_t)c->ndiags);
+	for (size_t i = 0; i < c->ndiags; i++) {
+		w_u32(b, c->diags[i].warning);
+		w_str(b, c->diags[i].msg);
+	}
+}
+
+static void r_config(struct rbuf *b, struct rs_config *c)
+{
+	char **paths[] = {&c->store_dir,    &c->state_dir,   &c->key_file,  &c->run_dir,
+	                  &c->audit_log,    &c->metrics_file, &c->passwd_file, &c->group_file};
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		r_strdup(b, paths[i]);
+		if (!b->err && !*paths[i])
+			b->err = -EPROTO;
+	}
+	c->lock_timeout = (int64_t)r_u64(b);
+	r_policy(b, &c->defaults, NULL);
+	n = r_count(b, 16);
+	if (n) {
+		c->groups = calloc(n, sizeof(*c->groups));
+		if (!c->groups)
+			b->err = -ENOMEM;
+		else
+			c->ngroups = n;
+	}
+	for (size_t i = 0; i < c->ngroups && !b->err; i++) {
+		struct rs_group_cfg *g = &c->groups[i];
+
+		r_strcpy(b, g->name, sizeof(g->name));
+		g->gid = r_u32(b);
+		r_names(b, &g->members, &g->nmembers);
+		g->line = (int)r_u32(b);
+	}
+	n = r_count(b, 32);
+	if (n) {
+		c->accounts = calloc(n, sizeof(*c->accounts));
+		if (!c->accounts)
+			b->err = -ENOMEM;
+		else
+			c->naccounts = n;
+	}
+	for (size_t i = 0; i < c->naccounts && !b->err; i++)
+		r_account(b, &c->accounts[i], &c->defaults);
+	c->by_name = calloc(c->naccounts + 1, sizeof(*c->by_name));
+	if (!c->by_name)
+		b->err = -ENOMEM;
+	for (size_t i = 0; i < c->naccounts && !b->err; i++) {
+		uint32_t k = r_u32(b);
+
+		/* Checked as rs_config_account's binary search needs it: strictly sorted,
+		 * which also makes it a permutation. */
+		if (k >= c->naccounts ||
+		    (i && strcmp(c->by_name[i - 1]->name, c->accounts[k].name) >= 0))
+			b->err = -EPROTO;
+		else
+			c->by_name[i] = &c->accounts[k];
+	}
+	n = r_count(b, 8);
+	if (n) {
+		c->diags = calloc(n, sizeof(*c->diags));
+		if (!c->diags)
+			b->err = -ENOMEM;
+		else
+			c->ndiags = n;
+	}
+	for (size_t i = 0; i < c->ndiags && !b->err; i++) {
+		c->diags[i].warning = r_u32(b) != 0;
+		r_strcpy(b, c->diags[i].msg, sizeof(c->diags[i].msg));
+		/* Errors are never cached: a config with one is not loaded. */
+		if (!c->diags[i].warning)
+			b->err = -EPROTO;
+	}
+	if (!b->err && b->left)
+		b->err = -EPROTO;
+}
+
+/* ---- keys and inputs ------------------------------------------------------------------ */
+
+/* The key: everything that must be the same for a full load to give this config. */
+static int make_key(struct wbuf *k, const char *file, const struct rs_config_source *src)
+{
+	struct stat exe;
+	uint32_t sizes[] = {sizeof(struct rs_config),     sizeof(struct rs_account_cfg),
+	                    sizeof(struct rs_delivery),   sizeof(struct rs_group_cfg),
+	                    sizeof(struct rs_policy_cfg), sizeof(struct rs_diag)};
+
+	/* The loader is this executable: another build may check differently. */
+	if (stat("/proc/self/exe", &exe) < 0)
+		return -errno;
+	w_bytes(k, CACHE_MAGIC, sizeof(CACHE_MAGIC));
+	w_bytes(k, sizes, sizeof(sizes));
+	w_u64(k, (uint64_t)exe.st_dev);
+	w_u64(k, (uint64_t)exe.st_ino);
+	w_u64(k, (uint64_t)exe.st_size);
+	w_u64(k, (uint64_t)exe.st_mtim.tv_sec);
+	w_u64(k, (uint64_t)exe.st_mtim.tv_nsec);
+	w_u64(k, (uint64_t)exe.st_ctim.tv_sec);
+	w_u64(k, (uint64_t)exe.st_ctim.tv_nsec);
+	w_u32(k, (uint32_t)geteuid());
+	w_str(k, file);
+	w_u32(k, (uint32_t)src->mode);
+	w_u32(k, (uint32_t)src->uid);
+	w_bytes(k, src->hash, sizeof(src->hash));
+	return k->err;
+}
+
+/* The mode, owner and BLAKE2b-256 of a file's bytes as the loader reads them (following
+ * links, as fopen and open do). */
+static int file_digest(const char *path, mode_t *mode, uid_t *uid, unsigned char hash[HASH_LEN])
+{
+	crypto_generichash_state st;
+	unsigned char buf[16384];
+	struct stat sb;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0) {
+		r = -errno;
+		goto out;
+	}
+	*mode = sb.st_mode;
+	*uid = sb.st_uid;
+	crypto_generichash_init(&st, NULL, 0, HASH_LEN);
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		crypto_generichash_update(&st, buf, (size_t)n);
+	}
+	crypto_generichash_final(&st, hash, HASH_LEN);
+out:
+	(void)close(fd);
+	return r;
+}
+
+/* The other files a load of `c` read: passwd_file, group_file, the sealed_to keys. */
+static int w_inputs(struct wbuf *b, const struct rs_config *c)
+{
+	const char **paths;
+	size_t n = 2, i, j;
+	int r = 0;
+
+	for (i = 0; i < c->naccounts; i++)
+		for (j = 0; j < c->accounts[i].ndeliver; j++)
+			n += c->accounts[i].deliver[j].kind == RS_DELIVER_SEALED;
+	paths = calloc(n, sizeof(*paths));
+	if (!paths)
+		return -ENOMEM;
+	n = 0;
+	paths[n++] = c->passwd_file;
+	paths[n++] = c->group_file;
+	for (i = 0; i < c->naccounts; i++)
+		for (j = 0; j < c->accounts[i].ndeliver; j++)
+			if (c->accounts[i].deliver[j].kind == RS_DELIVER_SEALED)
+				paths[n++] = c->accounts[i].deliver[j].sealed_to;
+	w_u32(b, (uint32_t)n);
+	for (i = 0; r == 0 && i < n; i++) {
+		unsigned char hash[HASH_LEN];
+		mode_t mode = 0;
+		uid_t uid;
+
+		r = paths[i] ? file_digest(paths[i], &mode, &uid, hash) : -EINVAL;
+		w_str(b, paths[i]);
+		w_u32(b, (uint32_t)mode);
+		w_bytes(b, hash, sizeof(hash));
+	}
+	free(paths);
+	return r ? r : b->err;
+}
+
+/* Each input as it was: 0, or -ESTALE. */
+static int r_inputs(struct rbuf *b)
+{
+	size_t n = r_count(b, 4 + 4 + HASH_LEN);
+
+	for (size_t i = 0; i < n && !b->err; i++) {
+		unsigned char now[HASH_LEN], was[HASH_LEN];
+		char *path;
+		mode_t mode = 0, was_mode;
+		uid_t uid;
+
+		r_strdup(b, &path);
+		was_mode = (mode_t)r_u32(b);
+		r_copy(b, was, sizeof(was));
+		if (!b->err && (!path || file_digest(path, &mode, &uid, now) < 0 || mode != was_mode ||
+		                sodium_memcmp(now, was, HASH_LEN) != 0))
+			b->err = -ESTALE;
+		free(path);
+	}
+	return b->err;
+}
+
+/* ---- the file ------------------------------------------------------------------------- */
+
+/* The config's directory, checked as safe for root's files, and the cache's name in it. */
+static int cache_dir(const char *file, char *name, size_t namelen)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(file, '/');
+	int n;
+
+	if (file[0] != '/' || !slash)
+		return -EINVAL; /* a relative config: where it is depends on the cwd */
+	n = snprintf(name, namelen, "%s%s", slash + 1, CACHE_SUFFIX);
+	if (n < 0 || (size_t)n >= namelen || slash[1] == '\0')
+		return -ENAMETOOLONG;
+	if ((size_t)(slash - file) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, file, (size_t)(slash - file));
+	dir[slash - file] = '\0';
+	return rs_open_safe_dir(dir[0] ? dir : "/", 0, NULL, 0);
+}
+
+/* The whole cache file, if it is root's own (0600 at most, in a safe directory). */
+static int read_cache(const char *file, unsigned char **data, size_t *len)
+{
+	char name[NAME_MAX + 1];
+	struct stat st;
+	size_t got = 0;
+	int dirfd, fd, r = 0;
+
+	*data = NULL;
+	dirfd = cache_dir(file, name, sizeof(name));
+	if (dirfd < 0)
+		return dirfd;
+	fd = rs_open_safe_file(dirfd, name, name, (off_t)CACHE_MAX, &st, NULL, 0);
+	(void)close(dirfd);
+	if (fd < 0)
+		return fd;
+	if (st.st_mode & 0077) {
+		(void)close(fd);
+		return -EPERM;
+	}
+	*data = malloc((size_t)st.st_size + 1);
+	if (!*data)
+		r = -ENOMEM;
+	while (r == 0 && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = n < 0 ? -errno : -EPROTO;
+		else
+			got += (size_t)n;
+	}
+	(void)close(fd);
+	*len = got;
+	if (r < 0) {
+		free(*data);
+		*data = NULL;
+	}
+	return r;
+}
+
+/* The config's bytes now, as rs_config_load_source would hash them. */
+static int current_source(const char *file, struct rs_config_source *src)
+{
+	mode_t mode;
+
+	memset(src, 0, sizeof(*src));
+	if (file_digest(file, &mode, &src->uid, src->hash) < 0 || !S_ISREG(mode))
+		return -ESTALE;
+	src->mode = mode & 07777;
+	return 0;
+}
+
+static int cache_load(const char *file, struct rs_config *cfg)
+{
+	struct rs_config_source src;
+	struct wbuf key = {0};
+	unsigned char *data = NULL, sum[HASH_LEN], check[HASH_LEN];
+	size_t len = 0;
+	struct rbuf b;
+	uint32_t klen;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	r = read_cache(file, &data, &len);
+	if (r == 0)
+		r = current_source(file, &src);
+	if (r == 0)
+		r = make_key(&key, file, &src);
+	if (r < 0)
+		goto out;
+	b = (struct rbuf){data, len, 0};
+	klen = r_u32(&b);
+	if (b.err || klen != key.len || key.len + HASH_LEN > b.left ||
+	    memcmp(r_bytes(&b, key.len), key.p, key.len) != 0) {
+		r = -ESTALE;
+		goto out;
+	}
+	r_copy(&b, sum, sizeof(sum));
+	crypto_generichash(check, sizeof(check), b.p, b.left, NULL, 0);
+	if (sodium_memcmp(sum, check, sizeof(sum)) != 0) {
+		r = -EPROTO;
+		goto out;
+	}
+	r = r_inputs(&b);
+	if (r == 0) {
+		cfg->file = strdup(file);
+		if (!cfg->file)
+			b.err = -ENOMEM;
+		r_config(&b, cfg);
+		r = b.err;
+	}
+out:
+	free(key.p);
+	free(data);
+	if (r < 0)
+		rs_config_free(cfg);
+	return r;
+}
+
+/* Write FILE.cache for `cfg`, loaded from `src`. Best effort: a cache that cannot be
+ * written costs the next command a full load, nothing else. */
+static void cache_save(const char *file, const struct rs_config *cfg,
+                       const struct rs_config_source *src)
+{
+	char name[NAME_MAX + 1];
+	struct wbuf key = {0}, body = {0}, all = {0};
+	unsigned char *old = NULL, sum[HASH_LEN];
+	size_t oldlen = 0;
+	int dirfd;
+
+	if (!src->cacheable || make_key(&key, file, src) < 0 || w_inputs(&body, cfg) < 0)
+		goto out;
+	w_config(&body, cfg);
+	if (body.err || key.len > UINT32_MAX)
+		goto out;
+	crypto_generichash(sum, sizeof(sum), body.p, body.len, NULL, 0);
+	w_u32(&all, (uint32_t)key.len);
+	w_bytes(&all, key.p, key.len);
+	w_bytes(&all, sum, sizeof(sum));
+	w_bytes(&all, body.p, body.len);
+	if (all.err)
+		goto out;
+	/* Rewritten only when it differs: `check` and `sync` refresh it at every run. */
+	if (read_cache(file, &old, &oldlen) == 0 && oldlen == all.len &&
+	    memcmp(old, all.p, all.len) == 0)
+		goto out;
+	dirfd = cache_dir(file, name, sizeof(name));
+	if (dirfd < 0)
+		goto out;
+	/* Writers of the cache take the directory's lock, so that the scan for a killed
+	 * writer's temp file never removes a live one; a writer finding it taken leaves the
+	 * cache to the one holding it. fsync'ed before the rename (never a partly written
+	 * cache), the directory not: losing the rename only costs a full load. */
+	if (flock(dirfd, LOCK_EX | LOCK_NB) == 0)
+		(void)rs_atomic_replace_flags(dirfd, name, all.p, all.len, 0600, 0, 0,
+		                              RS_ATOMIC_NODIRSYNC);
+	(void)close(dirfd);
+out:
+	free(old);
+	free(all.p);
+	free(key.p);
+	free(body.p);
+}
+
+int rs_config_load_cached(const char *file, struct rs_config *cfg, bool full)
+{
+	struct rs_config_source src;
+	int r;
+
+	if (geteuid() != 0 || rs_crypto_init() < 0)
+		return rs_config_load(file, cfg);
+	if (!full && cache_load(file, cfg) == 0)
+		return 1;
+	r = rs_config_load_source(file, cfg, &src);
+	if (r == 0)
+		cache_save(file, cfg, &src);
+	return r;
+}
