@@ -426,20 +426,19 @@ struct patch_ctx {
 static int fill_patch(struct cdb_make *cm, const void *vctx)
 {
 	const struct patch_ctx *ctx = vctx;
-	uint32_t n = ctx->old->meta.count[0];
+	uint32_t n = ctx->old->meta.count[0], hint = 0;
 	size_t found = 0;
 	char rec[REC_MAX];
 	int r;
 
 	r = add_secrets_meta(cm, ctx->generation, n, ctx->dummy);
 	for (uint32_t i = 0; r == 0 && i < n; i++) {
-		char key[24] = RS_KEY_SECIDX;
-		size_t klen = strlen(RS_KEY_SECIDX), len, k;
+		size_t len, k;
 		const char *val;
 		int rn;
 
-		klen += fmt_u64(key + klen, i);
-		r = rs_map_find(ctx->old, key, klen, &val, &len);
+		/* In file order from the record before, as an enumeration reads them. */
+		r = rs_map_find_index(ctx->old, RS_KEY_SECIDX, i, &hint, &val, &len);
 		if (r <= 0 || len > sizeof(rec))
 			return -EPROTO; /* missing: the header promised it */
 		memcpy(rec, val, len);
