@@ -431,8 +431,9 @@ static void display_file(const struct loader *ld, const char *f, char *buf, size
 
 /* Append one diagnostic "FILE:LINE: message" (or "FILE: message" for the file as a whole).
  * A warning is marked by its flag only: callers (rotsecctl) add their own "warning: ". */
-static void vdiag_at(struct loader *ld, const char *file, unsigned line, bool warning,
-                     const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void vdiag_at(struct loader *ld, const char *file,
+                                                           unsigned line, bool warning,
+                                                           const char *fmt, va_list ap)
 {
 	char text[RS_DIAG_MAX], fname[PATH_MAX];
 	struct rs_diag *d;
@@ -449,6 +450,12 @@ static void vdiag_at(struct loader *ld, const char *file, unsigned line, bool wa
 		ld->diag_cap = ncap;
 	}
 	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	/* Messages quote values from the config, which may hold control characters (libconfig
+	 * strings can span lines): one diagnostic must stay one line, and a config must not
+	 * be able to forge a second "file:line:" of its own. */
+	for (char *c = text; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	display_file(ld, file, fname, sizeof(fname));
 	file = fname;
 	d = &ld->cfg->diags[ld->cfg->ndiags++];
@@ -2162,6 +2169,68 @@ static char *dir_of(const char *file)
 
 /* The whole of a regular file into *text (NUL-terminated, *len bytes before the NUL).
  * 0, or a negative errno (-EISDIR for anything but a regular file). */
+static int read_text(const char *file, struct stat *st, char **text, size_t *len);
+
+/*
+ * Every @include must name a regular file relative to the configuration's directory,
+ * checked before libconfig sees it: libconfig 1.5 calls exit(2) from its scanner when the
+ * target is a directory (rotsecd would die on SIGHUP instead of keeping its config),
+ * blocks on a FIFO, and puts the include directory in front of an absolute path. Included
+ * files are checked the same way, up to a depth that also stops include loops.
+ */
+static void check_includes(struct loader *ld, const char *file, const char *text, int depth)
+{
+	unsigned line = 1;
+
+	for (const char *p = text; *p; line++) {
+		const char *eol = strchr(p, '\n'), *q = p, *end;
+		char name[PATH_MAX], path[PATH_MAX];
+		struct stat st;
+
+		eol = eol ? eol : p + strlen(p);
+		while (q < eol && (*q == ' ' || *q == '\t'))
+			q++;
+		if ((size_t)(eol - q) > 8 && strncmp(q, "@include", 8) == 0) {
+			q += 8;
+			while (q < eol && (*q == ' ' || *q == '\t'))
+				q++;
+			end = *q == '"' ? memchr(q + 1, '"', (size_t)(eol - q - 1)) : NULL;
+			if (end && (size_t)(end - q - 1) < sizeof(name)) {
+				memcpy(name, q + 1, (size_t)(end - q - 1));
+				name[end - q - 1] = '\0';
+				(void)snprintf(path, sizeof(path), "%s/%s", ld->incdir, name);
+				if (name[0] == '/')
+					diag_line(
+					        ld, file, line, false,
+					        "@include \"%s\": include paths are taken relative "
+					        "to "
+					        "the configuration's directory (%s), not absolute",
+					        name, ld->incdir);
+				else if (depth >= 8)
+					diag_line(ld, file, line, false,
+					          "@include \"%s\": includes nested deeper than 8 "
+					          "(a loop?)",
+					          name);
+				else if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+					diag_line(ld, file, line, false,
+					          "@include \"%s\": %s is not a regular file", name,
+					          path);
+				else {
+					char *sub = NULL;
+					size_t sublen;
+					struct stat sst;
+
+					if (read_text(path, &sst, &sub, &sublen) == 0 &&
+					    !memchr(sub, '\0', sublen))
+						check_includes(ld, name, sub, depth + 1);
+					free(sub);
+				}
+			}
+		}
+		p = *eol ? eol + 1 : eol;
+	}
+}
+
 static int read_text(const char *file, struct stat *st, char **text, size_t *len)
 {
 	size_t cap, n = 0;
@@ -2215,7 +2284,6 @@ static int read_text(const char *file, struct stat *st, char **text, size_t *len
 	return 0;
 }
 
-
 int rs_config_load(const char *file, struct rs_config *cfg)
 {
 	return rs_config_load_source(file, cfg, NULL);
@@ -2227,6 +2295,7 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
+	size_t before;
 	int r, parsed;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -2264,14 +2333,23 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 		         "commands as root; chown root it",
 		         (unsigned)st.st_uid);
 
+	/* A NUL byte is not configuration text, and libconfig would read past it from the
+	 * file (includes and all) where the checks below read up to it. */
+	if (memchr(text, '\0', len)) {
+		error_at(&ld, NULL, "the configuration contains a NUL byte: it is not a text file");
+		r = -EINVAL;
+		goto out;
+	}
+	before = cfg->nerrors;
+	check_includes(&ld, file, text, 0);
+	if (cfg->nerrors > before) {
+		r = -EINVAL; /* libconfig must not read an include that would kill or block it */
+		goto out;
+	}
 	config_set_include_dir(&ld.lc, ld.incdir);
 	/* libconfig parses the bytes just read, so that src->hash is of exactly what was
-	 * loaded. A NUL byte would end the text early where libconfig reading the file
-	 * reports a syntax error: such a file is left to it. */
-	if (memchr(text, '\0', len))
-		parsed = config_read_file(&ld.lc, file);
-	else
-		parsed = config_read_string(&ld.lc, text);
+	 * loaded (and checked above). */
+	parsed = config_read_string(&ld.lc, text);
 	if (parsed != CONFIG_TRUE) {
 		const char *ef = config_error_file(&ld.lc);
 
@@ -2300,7 +2378,7 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 		src->mode = st.st_mode & 07777;
 		src->uid = st.st_uid;
 		/* An @include'd file is config text the hash does not cover. */
-		src->cacheable = !memchr(text, '\0', len) && !memmem(text, len, "@include", 8);
+		src->cacheable = !memmem(text, len, "@include", 8);
 	}
 out:
 	if (r == 0 && ld.err)

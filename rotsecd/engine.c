@@ -723,8 +723,11 @@ static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struc
 	if (rec && rec->generation == j->generation && rec->previous[0] &&
 	    now < rs_previous_valid_until(rec)) {
 		/* The grace of this rotation (rotate --grace) from now, never the account's
-		 * default in its place. */
-		want = hold ? rec->previous_limit : now + grace_of(acc, j);
+		 * default in its place. From the activation at the earliest: a clock stepped
+		 * back below it must not cut the grace of consumers that are still within it. */
+		want = hold ? rec->previous_limit
+		            : (now > rec->current_since ? now : rec->current_since) +
+		                       grace_of(acc, j);
 		if (want > rec->previous_limit)
 			want = rec->previous_limit;
 		if (hold ? want > rec->previous_deadline : want < rec->previous_deadline) {

@@ -36,7 +36,7 @@
  * tests/fuzz/known/config/. Set to 1, and move the input to tests/fuzz/regress/config/,
  * once vdiag_at escapes control characters.
  */
-#define CHECK_DIAG_ONE_LINE 0
+#define CHECK_DIAG_ONE_LINE 1
 
 /*
  * Known bug, found by this target and reported likewise: libconfig 1.5's scanner calls
@@ -47,7 +47,7 @@
  * reads the file. Until it does, inputs with an @include that is not a regular file
  * (or that this check cannot resolve) are skipped. Input: tests/fuzz/known/config/.
  */
-#define CHECK_INCLUDE_ANY 0
+#define CHECK_INCLUDE_ANY 1
 
 static char dir[4096], conf[4200];
 
