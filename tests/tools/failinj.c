@@ -29,7 +29,8 @@
  *   FAILINJ_TRACE=1      say on stderr which call failed, and from which object
  *   FAILINJ_SPARE=libconfig
  *                        count and fail nothing inside libconfig's config_init,
- *                        config_set_include_dir and config_read_file: libconfig 1.5
+ *                        config_set_include_dir, config_read_file and
+ *                        config_read_string (what rotsec parses with): libconfig 1.5
  *                        does not check its allocations there and crashes on the first
  *                        NULL, a limitation of the library that rotsec cannot fix (and
  *                        nothing is changed before the config is loaded)
@@ -90,6 +91,7 @@ int failinj_arm(int on);
 void config_init(void *config);
 void config_set_include_dir(void *config, const char *dir);
 int config_read_file(void *config, const char *path);
+int config_read_string(void *config, const char *str);
 int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
@@ -275,6 +277,22 @@ EXPORT int config_read_file(void *config, const char *path)
 	setup();
 	spared += st.spare_libconfig;
 	r = real_config_read_file(config, path);
+	spared -= st.spare_libconfig;
+	return r;
+}
+
+EXPORT int config_read_string(void *config, const char *str)
+{
+	REAL(int, config_read_string, (void *, const char *))
+	int r;
+
+	if (!real_config_read_string) {
+		errno = ENOSYS;
+		return 0; /* CONFIG_FALSE: nobody without libconfig calls this */
+	}
+	setup();
+	spared += st.spare_libconfig;
+	r = real_config_read_string(config, str);
 	spared -= st.spare_libconfig;
 	return r;
 }
