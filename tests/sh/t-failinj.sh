@@ -20,8 +20,9 @@
 #
 # The call sites are counted first (FAILINJ_COUNT), then N goes over every one of them.
 # ROTSEC_FAILINJ_LONG=1 also runs every one of them under valgrind and more periods
-# (several minutes). What failinj.so cannot fail: libconfig's parser, which does not
-# check its allocations and crashes on the first NULL (FAILINJ_SPARE=libconfig).
+# (about half an hour on two CPUs). What failinj.so cannot fail: libconfig's parser,
+# which does not check its allocations and crashes on the first NULL
+# (FAILINJ_SPARE=libconfig).
 
 # In a private mount namespace, on a tmpfs: a rotation fsyncs a dozen times, which on a
 # disk would make several thousand rotations take minutes.
@@ -40,6 +41,7 @@ LONG=${ROTSEC_FAILINJ_LONG:-}
 VG_SAMPLES=3
 PERIODS="2 3 5 8 13"
 [ -n "$LONG" ] && PERIODS="2 3 4 5 6 7 8 9 10 11 12 13 17 23 31"
+PN=$(printf '%s' "$PERIODS" | sed 's/ /, /g')
 
 for need in "$FI" "$PL" "$NC" "$RCTL" "$NSSMOD" "$PAM_REL" "$MKSTORE" valgrind; do
 	if ! [ -e "$need" ] && ! command -v "$need" >/dev/null 2>&1; then
@@ -176,7 +178,7 @@ for n in $(seq 1 "$total"); do
 	fi
 done
 for p in $PERIODS; do pam_run EVERY "$p"; done
-check "PAM: each of the $total calls failing, and every 2nd..13th, never yields success, PAM_IGNORE or user-unknown, and the module recovers (valgrind: $vgn runs clean)" \
+check "PAM: each of the $total calls failing, then every Nth call for N = $PN, never yields success, PAM_IGNORE or user-unknown, and the module recovers (valgrind: $vgn runs clean)" \
 	[ "$probs" -eq 0 -a "$total" -ge 20 ]
 
 # ---- NSS -------------------------------------------------------------------------------
@@ -253,7 +255,7 @@ for n in $(seq 1 "$total"); do
 	fi
 done
 for p in $PERIODS; do nss_run EVERY "$p"; done
-check "NSS: each of the $total calls failing, and every 2nd..13th, gives the right entry, UNAVAIL or TRYAGAIN, never garbage, and the module recovers (valgrind: $vgn runs clean)" \
+check "NSS: each of the $total calls failing, then every Nth call for N = $PN, gives the right entry, UNAVAIL or TRYAGAIN, never garbage, and the module recovers (valgrind: $vgn runs clean)" \
 	[ "$probs" -eq 0 -a "$total" -ge 20 ]
 unset ROTSEC_STORE_DIR
 
@@ -290,7 +292,11 @@ C1=$W/rotsec.conf
 C2=$W/rotsec-c.conf
 rctl() { "$RCTL" -c "$C1" "$@"; }
 verify() { "$RCTL" -c "$C1" verify "$1" <"$2" 2>/dev/null; }
-temps() { ls -a "$W/store" "$W/state" "$W/out" | grep -cE '^\..+\.[A-Za-z0-9]{6}$'; }
+# The temp files of rs_atomic_begin: .NAME.XXXXXX
+temps() {
+	find "$W/store" "$W/state" "$W/out" -maxdepth 1 -regextype posix-extended \
+		-regex '.*/\..+\.[A-Za-z0-9]{6}' | wc -l
+}
 nss_view() { ROTSEC_STORE_DIR=$W/store "$NC" "$NSSMOD" pwent grent 2>&1; }
 secrets_mode() { stat -c '%a %u %g' "$W/store/secrets.cdb"; }
 
@@ -322,7 +328,7 @@ check_eq "secrets.cdb belongs to group rotsec (0640 root:990) before any injecti
 after_ok() {
 	_w=$1
 	rctl sync >"$W/s.out" 2>&1 || problem "$_w: the next sync failed: $(head -c 300 "$W/s.out")"
-	[ "$(temps)" -eq 0 ] || problem "$_w: temp files after the next sync: $(ls -a "$W/store" "$W/state" "$W/out" | tr '\n' ' ')"
+	[ "$(temps)" -eq 0 ] || problem "$_w: $(temps) temp files after the next sync"
 	for a in svc-a svc-b; do
 		[ "$(verify $a "$W/out/$a.pw")" = current ] ||
 			problem "$_w: after the next sync the delivered secret of $a is '$(verify $a "$W/out/$a.pw")'"
@@ -381,7 +387,7 @@ for n in $(seq 1 "$total"); do
 	fi
 done
 for p in $PERIODS; do rot_run EVERY "$p"; done
-check "rotate: each of the $total calls failing, and every 2nd..13th: no crash, the store old or new and valid, the old secret still works, the next sync completes without temp files (valgrind: $vgn runs clean)" \
+check "rotate: each of the $total calls failing, then every Nth call for N = $PN: no crash, the store old or new and valid, the old secret still works, the next sync completes without temp files (valgrind: $vgn runs clean)" \
 	[ "$probs" -eq 0 -a "$total" -ge 100 ]
 
 # sync_run MODE N: a sync that creates svc-c, with a failure, judged.
@@ -425,6 +431,6 @@ for n in $(seq 1 "$total"); do
 	fi
 done
 for p in $PERIODS; do sync_run EVERY "$p"; done
-check "sync adding an account: each of the $total calls failing, and every 2nd..13th: no crash, never an account without its secret, the next sync completes (valgrind: $vgn runs clean)" \
+check "sync adding an account: each of the $total calls failing, then every Nth call for N = $PN: no crash, never an account without its secret, the next sync completes (valgrind: $vgn runs clean)" \
 	[ "$probs" -eq 0 -a "$total" -ge 100 ]
 done_testing
