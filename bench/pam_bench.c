@@ -1,7 +1,7 @@
 /*
  * pam_bench: authentications per second through the real libpam, for `make bench`.
  *
- *   pam_bench [-m txn|auth] [-r ROUNDS] [-t MS] CONFDIR CASE...
+ *   pam_bench [-m txn|auth|fresh] [-r ROUNDS] [-t MS] CONFDIR CASE...
  *   pam_bench --hash PASSFILE          print a yescrypt hash of the password in PASSFILE
  *
  * CASE is LABEL:SERVICE:USER:PASSFILE:EXPECT, EXPECT one of success, user_unknown,
@@ -13,6 +13,10 @@
  *         attempt, as sshd, su or a server authenticating one client at a time do. libpam
  *         parses the service file and loads the stack's modules each time.
  *   auth  what the modules cost: one handle a case, pam_authenticate repeated.
+ *   fresh a login as the first one of a process (sshd's per-connection process, su): each
+ *         attempt is a txn in a child forked for it, timed inside the child from
+ *         pam_start to pam_end, so the fork is not counted but the loading of every
+ *         module (and of what it links) is, every time. The parent never calls libpam.
  *
  * Method: every case is first calibrated to a batch of attempts that lasts about MS
  * milliseconds (at least one attempt), then ROUNDS rounds run one batch of every case,
@@ -28,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,14 +160,51 @@ static int attempt(struct bcase *c, int txn)
 	return rv;
 }
 
-/* A batch of c->batch attempts; its time per attempt in ns, or -1 on a wrong code. */
-static double batch(struct bcase *c, int txn)
+/* fresh mode: one txn in a forked child; the child's time in ns, or -1 with *rv set. */
+static double fresh_attempt(struct bcase *c, int *rv)
 {
-	double t0 = now_ns();
+	int fd[2], st;
+	double t = -1;
+	pid_t pid;
+
+	*rv = PAM_SYSTEM_ERR;
+	if (pipe(fd) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		double t0 = now_ns();
+		int r = attempt(c, 1);
+		double out[2] = {now_ns() - t0, (double)r};
+
+		_exit(write(fd[1], out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : 1);
+	}
+	close(fd[1]);
+	if (pid > 0) {
+		double in[2];
+
+		if (read(fd[0], in, sizeof(in)) == (ssize_t)sizeof(in)) {
+			t = in[0];
+			*rv = (int)in[1];
+		}
+		(void)waitpid(pid, &st, 0);
+	}
+	close(fd[0]);
+	return t;
+}
+
+/* A batch of c->batch attempts; its time per attempt in ns, or -1 on a wrong code.
+ * mode: 0 auth, 1 txn, 2 fresh. */
+static double batch(struct bcase *c, int mode)
+{
+	double t0 = now_ns(), inside = 0;
 
 	for (long i = 0; i < c->batch; i++) {
-		int rv = attempt(c, txn);
+		int rv;
 
+		if (mode == 2)
+			inside += fresh_attempt(c, &rv);
+		else
+			rv = attempt(c, mode);
 		if (rv != c->expect) {
 			fprintf(stderr,
 			        "pam_bench: %s: pam_authenticate returned %d (%s), expected %d\n",
@@ -170,7 +212,7 @@ static double batch(struct bcase *c, int txn)
 			return -1;
 		}
 	}
-	return (now_ns() - t0) / (double)c->batch;
+	return (mode == 2 ? inside : now_ns() - t0) / (double)c->batch;
 }
 
 static int hash_mode(const char *passfile)
@@ -197,14 +239,18 @@ static int hash_mode(const char *passfile)
 int main(int argc, char **argv)
 {
 	static struct bcase cases[MAX_CASES];
-	int ncases = 0, rounds = 21, txn = 1, opt;
+	int ncases = 0, rounds = 21, mode = 1, opt;
 	double target_ms = 20;
 
 	if (argc == 3 && strcmp(argv[1], "--hash") == 0)
 		return hash_mode(argv[2]);
 	while ((opt = getopt(argc, argv, "m:r:t:")) != -1) {
-		if (opt == 'm' && (strcmp(optarg, "txn") == 0 || strcmp(optarg, "auth") == 0))
-			txn = strcmp(optarg, "txn") == 0;
+		if (opt == 'm' && strcmp(optarg, "auth") == 0)
+			mode = 0;
+		else if (opt == 'm' && strcmp(optarg, "txn") == 0)
+			mode = 1;
+		else if (opt == 'm' && strcmp(optarg, "fresh") == 0)
+			mode = 2;
 		else if (opt == 'r')
 			rounds = atoi(optarg);
 		else if (opt == 't')
@@ -228,16 +274,16 @@ int main(int argc, char **argv)
 		struct pam_conv pc = {conv, c};
 		double t;
 
-		if (!txn &&
+		if (mode == 0 &&
 		    pam_start_confdir(c->service, c->user, &pc, confdir, &c->h) != PAM_SUCCESS) {
 			fprintf(stderr, "pam_bench: %s: pam_start_confdir failed\n", c->label);
 			return 1;
 		}
 		/* Calibrate: the first attempts also warm the page cache and the loader. */
 		c->batch = 1;
-		if (batch(c, txn) < 0)
+		if (batch(c, mode) < 0)
 			return 1;
-		t = batch(c, txn);
+		t = batch(c, mode);
 		if (t < 0)
 			return 1;
 		c->batch = (long)(target_ms * 1e6 / (t > 1 ? t : 1));
@@ -247,7 +293,7 @@ int main(int argc, char **argv)
 	for (int r = 0; r < rounds; r++) {
 		for (int k = 0; k < ncases; k++) {
 			struct bcase *c = &cases[(k + r) % ncases];
-			double t = batch(c, txn);
+			double t = batch(c, mode);
 
 			if (t < 0)
 				return 1;
@@ -261,7 +307,7 @@ int main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: pam_bench [-m txn|auth] [-r ROUNDS] [-t MS] CONFDIR "
+	fprintf(stderr, "usage: pam_bench [-m txn|auth|fresh] [-r ROUNDS] [-t MS] CONFDIR "
 	                "LABEL:SERVICE:USER:PASSFILE:EXPECT...\n"
 	                "       pam_bench --hash PASSFILE\n");
 	return 2;
