@@ -186,21 +186,18 @@ static bool argon2id_costs_ok(const char *s)
 static bool hash_char_ok(unsigned char c)
 {
 	static const bool ok[256] = {
-	        ['$'] = true, ['='] = true, [','] = true, ['+'] = true, ['/'] = true,
-	        ['-'] = true, ['_'] = true, ['.'] = true,
-	        ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
-	        ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
-	        ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true,
-	        ['F'] = true, ['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true,
-	        ['K'] = true, ['L'] = true, ['M'] = true, ['N'] = true, ['O'] = true,
-	        ['P'] = true, ['Q'] = true, ['R'] = true, ['S'] = true, ['T'] = true,
-	        ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true, ['Y'] = true,
-	        ['Z'] = true, ['a'] = true, ['b'] = true, ['c'] = true, ['d'] = true,
-	        ['e'] = true, ['f'] = true, ['g'] = true, ['h'] = true, ['i'] = true,
-	        ['j'] = true, ['k'] = true, ['l'] = true, ['m'] = true, ['n'] = true,
-	        ['o'] = true, ['p'] = true, ['q'] = true, ['r'] = true, ['s'] = true,
-	        ['t'] = true, ['u'] = true, ['v'] = true, ['w'] = true, ['x'] = true,
-	        ['y'] = true, ['z'] = true,
+	        ['$'] = true, ['='] = true, [','] = true, ['+'] = true, ['/'] = true, ['-'] = true,
+	        ['_'] = true, ['.'] = true, ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true,
+	        ['4'] = true, ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
+	        ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
+	        ['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
+	        ['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
+	        ['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
+	        ['Y'] = true, ['Z'] = true, ['a'] = true, ['b'] = true, ['c'] = true, ['d'] = true,
+	        ['e'] = true, ['f'] = true, ['g'] = true, ['h'] = true, ['i'] = true, ['j'] = true,
+	        ['k'] = true, ['l'] = true, ['m'] = true, ['n'] = true, ['o'] = true, ['p'] = true,
+	        ['q'] = true, ['r'] = true, ['s'] = true, ['t'] = true, ['u'] = true, ['v'] = true,
+	        ['w'] = true, ['x'] = true, ['y'] = true, ['z'] = true,
 	};
 
 	return ok[c];

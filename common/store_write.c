@@ -462,9 +462,8 @@ static int fill_patch(struct cdb_make *cm, const void *vctx)
 }
 
 int rs_store_stage_secrets(struct rs_store_w *w, const struct rs_map *old,
-                           const struct rs_secret_rec *changed, size_t nchanged,
-                           const char *dummy, uint64_t generation, gid_t gid,
-                           struct rs_atomic *staged)
+                           const struct rs_secret_rec *changed, size_t nchanged, const char *dummy,
+                           uint64_t generation, gid_t gid, struct rs_atomic *staged)
 {
 	struct patch_ctx ctx = {old, changed, nchanged, dummy, generation};
 	int r = stage_cdb(w, RS_SECRETS_FILE, gid ? 0640 : 0600, gid, fill_patch, &ctx, staged);

@@ -74,9 +74,8 @@ int rs_store_write_secrets(struct rs_store_w *w, const struct rs_secrets_data *d
  * (a rotation's journal). On error nothing is left behind.
  */
 int rs_store_stage_secrets(struct rs_store_w *w, const struct rs_map *old,
-                           const struct rs_secret_rec *changed, size_t nchanged,
-                           const char *dummy, uint64_t generation, gid_t gid,
-                           struct rs_atomic *staged);
+                           const struct rs_secret_rec *changed, size_t nchanged, const char *dummy,
+                           uint64_t generation, gid_t gid, struct rs_atomic *staged);
 
 /* Read every secret record of DIR (n = 0 when the file does not exist yet) and the
  * file's generation. Free with rs_secrets_data_free. */

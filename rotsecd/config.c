@@ -892,6 +892,7 @@ static bool member_table(const config_setting_t *grp, const char *const *keys, b
 
 	while (keys[nkeys])
 		nkeys++;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	memset(tab, 0, tabn * sizeof(*tab));
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *m = config_setting_get_elem(grp, (unsigned)i);
@@ -2171,6 +2172,12 @@ static char *dir_of(const char *file)
  * 0, or a negative errno (-EISDIR for anything but a regular file). */
 static int read_text(const char *file, struct stat *st, char **text, size_t *len);
 
+/* -errno of the call that just failed, never 0 or positive. */
+static int failed(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
 /*
  * Every @include must name a regular file relative to the configuration's directory,
  * checked before libconfig sees it: libconfig 1.5 calls exit(2) from its scanner when the
@@ -2220,7 +2227,7 @@ static void check_includes(struct loader *ld, const char *file, const char *text
 					size_t sublen;
 					struct stat sst;
 
-					if (read_text(path, &sst, &sub, &sublen) == 0 &&
+					if (read_text(path, &sst, &sub, &sublen) == 0 && sub &&
 					    !memchr(sub, '\0', sublen))
 						check_includes(ld, name, sub, depth + 1);
 					free(sub);
@@ -2238,11 +2245,13 @@ static int read_text(const char *file, struct stat *st, char **text, size_t *len
 	int fd, r = 0;
 
 	*text = NULL;
+	*len = 0;
+	memset(st, 0, sizeof(*st));
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
+		return failed();
 	if (fstat(fd, st) < 0)
-		r = -errno;
+		r = failed();
 	else if (!S_ISREG(st->st_mode))
 		r = -EISDIR;
 	cap = r == 0 ? (size_t)st->st_size + 1 : 0;
@@ -2267,16 +2276,16 @@ static int read_text(const char *file, struct stat *st, char **text, size_t *len
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
-			r = -errno;
+			r = failed();
 		else if (got == 0)
 			break;
 		else
 			n += (size_t)got;
 	}
 	(void)close(fd);
-	if (r < 0) {
+	if (r < 0 || !buf) {
 		free(buf);
-		return r;
+		return r < 0 ? r : -EIO;
 	}
 	buf[n] = '\0';
 	*text = buf;
@@ -2312,9 +2321,11 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 	/* Read here rather than by libconfig, which reports an unreadable file as "file I/O
 	 * error" without errno: the caller can tell a missing config from a forbidden one. */
 	r = read_text(file, &st, &text, &len);
+	if (r >= 0 && !text)
+		r = -EIO; /* never: for the analyzer, which cannot tell that errno is positive */
 	if (r == -ENOMEM)
 		goto out;
-	if (r < 0) {
+	if (r != 0) {
 		error_at(&ld, NULL, "cannot read the configuration: %s",
 		         r == -EISDIR ? "not a regular file" : strerror(-r));
 		goto out;

@@ -28,11 +28,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CACHE_MAGIC   "rotsec-config-cache 1"
-#define CACHE_SUFFIX  ".cache"
-#define CACHE_MAX     ((size_t)1 << 30)
-#define HASH_LEN      32
-#define NO_STRING     UINT32_MAX
+#define CACHE_MAGIC  "rotsec-config-cache 1"
+#define CACHE_SUFFIX ".cache"
+#define CACHE_MAX    ((size_t)1 << 30)
+#define HASH_LEN     32
+#define NO_STRING    UINT32_MAX
 
 /*
  * Every field of these structs is written below, one by one. A field added to one of them
@@ -44,6 +44,8 @@ _Static_assert(sizeof(struct rs_account_cfg) == 512,
                "update config_cache.c for struct rs_account_cfg");
 _Static_assert(sizeof(struct rs_delivery) == 208, "update config_cache.c for struct rs_delivery");
 _Static_assert(sizeof(struct rs_group_cfg) == 64, "update config_cache.c for struct rs_group_cfg");
+_Static_assert(sizeof(struct rs_policy_cfg) == 336,
+               "update config_cache.c for struct rs_policy_cfg");
 
 /* ---- a byte buffer to write into, and a cursor to read from ------------------------------ */
 
@@ -227,28 +229,78 @@ static void r_strv(struct rbuf *b, char ***out)
 
 /* ---- the config, field by field ------------------------------------------------------- */
 
+/* Field by field, as everything here: a struct's padding is nobody's business. */
+static bool policy_equal(const struct rs_policy_cfg *a, const struct rs_policy_cfg *b)
+{
+	return a->rotate_every == b->rotate_every && a->grace == b->grace &&
+	       a->max_grace == b->max_grace && a->length == b->length &&
+	       strcmp(a->alphabet_spec, b->alphabet_spec) == 0 && a->alphabet.n == b->alphabet.n &&
+	       memcmp(a->alphabet.chars, b->alphabet.chars, sizeof(a->alphabet.chars)) == 0 &&
+	       a->entropy_bits == b->entropy_bits && a->hash_cost == b->hash_cost &&
+	       a->window_start == b->window_start && a->window_end == b->window_end &&
+	       a->jitter == b->jitter && a->rotate_after_use == b->rotate_after_use &&
+	       a->quiet_revoke == b->quiet_revoke && a->tripwire_keep == b->tripwire_keep &&
+	       a->retry_min == b->retry_min && a->retry_max == b->retry_max;
+}
+
 static void w_policy(struct wbuf *b, const struct rs_policy_cfg *p, const struct rs_policy_cfg *def)
 {
-	/* Most accounts inherit every policy value: one byte instead of the struct. */
-	bool same = def && memcmp(p, def, sizeof(*p)) == 0;
+	/* Most accounts inherit every policy value: one word instead of the policy. */
+	bool same = def && policy_equal(p, def);
 
 	w_u32(b, same);
-	if (!same)
-		w_bytes(b, p, sizeof(*p));
+	if (same)
+		return;
+	w_u64(b, (uint64_t)p->rotate_every);
+	w_u64(b, (uint64_t)p->grace);
+	w_u64(b, (uint64_t)p->max_grace);
+	w_u64(b, p->length);
+	w_str(b, p->alphabet_spec);
+	w_u64(b, p->alphabet.n);
+	w_bytes(b, p->alphabet.chars, sizeof(p->alphabet.chars));
+	w_bytes(b, &p->entropy_bits, sizeof(p->entropy_bits));
+	w_u32(b, (uint32_t)p->hash_cost);
+	w_u32(b, (uint32_t)p->window_start);
+	w_u32(b, (uint32_t)p->window_end);
+	w_u64(b, (uint64_t)p->jitter);
+	w_u64(b, (uint64_t)p->rotate_after_use);
+	w_u64(b, (uint64_t)p->quiet_revoke);
+	w_u32(b, p->tripwire_keep);
+	w_u64(b, (uint64_t)p->retry_min);
+	w_u64(b, (uint64_t)p->retry_max);
 }
 
 static void r_policy(struct rbuf *b, struct rs_policy_cfg *p, const struct rs_policy_cfg *def)
 {
-	uint32_t same = r_u32(b);
+	uint32_t same = r_u32(b), cost;
 
-	if (same && def)
-		*p = *def;
-	else if (!same)
-		r_copy(b, p, sizeof(*p));
-	else
-		b->err = -EPROTO;
-	if (!b->err && (!memchr(p->alphabet_spec, '\0', sizeof(p->alphabet_spec)) ||
-	                p->alphabet.n > sizeof(p->alphabet.chars)))
+	if (same) {
+		if (def)
+			*p = *def;
+		else
+			b->err = -EPROTO;
+		return;
+	}
+	memset(p, 0, sizeof(*p));
+	p->rotate_every = (int64_t)r_u64(b);
+	p->grace = (int64_t)r_u64(b);
+	p->max_grace = (int64_t)r_u64(b);
+	p->length = r_u64(b);
+	r_strcpy(b, p->alphabet_spec, sizeof(p->alphabet_spec));
+	p->alphabet.n = r_u64(b);
+	r_copy(b, p->alphabet.chars, sizeof(p->alphabet.chars));
+	r_copy(b, &p->entropy_bits, sizeof(p->entropy_bits));
+	cost = r_u32(b);
+	p->hash_cost = cost == RS_COST_MODERATE ? RS_COST_MODERATE : RS_COST_INTERACTIVE;
+	p->window_start = (int)r_u32(b);
+	p->window_end = (int)r_u32(b);
+	p->jitter = (int64_t)r_u64(b);
+	p->rotate_after_use = (int64_t)r_u64(b);
+	p->quiet_revoke = (int64_t)r_u64(b);
+	p->tripwire_keep = r_u32(b);
+	p->retry_min = (int64_t)r_u64(b);
+	p->retry_max = (int64_t)r_u64(b);
+	if (cost > RS_COST_MODERATE || p->alphabet.n > sizeof(p->alphabet.chars))
 		b->err = -EPROTO;
 }
 
@@ -329,7 +381,7 @@ static void w_account(struct wbuf *b, const struct rs_account_cfg *a,
 	w_str(b, a->gecos);
 	w_str(b, a->home);
 	w_str(b, a->shell);
-	w_names(b, (const char(*)[RS_NAME_MAX + 1])a->groups, a->ngroups);
+	w_names(b, (const char(*)[RS_NAME_MAX + 1]) a->groups, a->ngroups);
 	w_u32(b, (uint32_t)a->nsup);
 	w_bytes(b, a->sup_gids, a->nsup * sizeof(*a->sup_gids));
 	w_u32(b, a->disabled);
@@ -400,7 +452,7 @@ static void w_config(struct wbuf *b, const struct rs_config *c)
 
 		w_str(b, g->name);
 		w_u32(b, g->gid);
-		w_names(b, (const char(*)[RS_NAME_MAX + 1])g->members, g->nmembers);
+		w_names(b, (const char(*)[RS_NAME_MAX + 1]) g->members, g->nmembers);
 		w_u32(b, (uint32_t)g->line);
 	}
 	w_u32(b, (uint32_t)c->naccounts);
@@ -418,8 +470,8 @@ static void w_config(struct wbuf *b, const struct rs_config *c)
 
 static void r_config(struct rbuf *b, struct rs_config *c)
 {
-	char **paths[] = {&c->store_dir,    &c->state_dir,   &c->key_file,  &c->run_dir,
-	                  &c->audit_log,    &c->metrics_file, &c->passwd_file, &c->group_file};
+	char **paths[] = {&c->store_dir, &c->state_dir,    &c->key_file,    &c->run_dir,
+	                  &c->audit_log, &c->metrics_file, &c->passwd_file, &c->group_file};
 	size_t n;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
@@ -455,6 +507,7 @@ static void r_config(struct rbuf *b, struct rs_config *c)
 	}
 	for (size_t i = 0; i < c->naccounts && !b->err; i++)
 		r_account(b, &c->accounts[i], &c->defaults);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	c->by_name = calloc(c->naccounts + 1, sizeof(*c->by_name));
 	if (!c->by_name)
 		b->err = -ENOMEM;
@@ -538,7 +591,7 @@ static int file_digest(const char *path, mode_t *mode, uid_t *uid, unsigned char
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &sb) < 0) {
-		r = -errno;
+		r = errno ? -errno : -EIO;
 		goto out;
 	}
 	*mode = sb.st_mode;
@@ -612,8 +665,8 @@ static int r_inputs(struct rbuf *b)
 		r_strdup(b, &path);
 		was_mode = (mode_t)r_u32(b);
 		r_copy(b, was, sizeof(was));
-		if (!b->err && (!path || file_digest(path, &mode, &uid, now) < 0 || mode != was_mode ||
-		                sodium_memcmp(now, was, HASH_LEN) != 0))
+		if (!b->err && (!path || file_digest(path, &mode, &uid, now) < 0 ||
+		                mode != was_mode || sodium_memcmp(now, was, HASH_LEN) != 0))
 			b->err = -ESTALE;
 		free(path);
 	}
@@ -686,7 +739,7 @@ static int read_cache(const char *file, unsigned char **data, size_t *len)
 /* The config's bytes now, as rs_config_load_source would hash them. */
 static int current_source(const char *file, struct rs_config_source *src)
 {
-	mode_t mode;
+	mode_t mode = 0;
 
 	memset(src, 0, sizeof(*src));
 	if (file_digest(file, &mode, &src->uid, src->hash) < 0 || !S_ISREG(mode))
@@ -700,6 +753,7 @@ static int cache_load(const char *file, struct rs_config *cfg)
 	struct rs_config_source src;
 	struct wbuf key = {0};
 	unsigned char *data = NULL, sum[HASH_LEN], check[HASH_LEN];
+	const void *kp;
 	size_t len = 0;
 	struct rbuf b;
 	uint32_t klen;
@@ -715,8 +769,8 @@ static int cache_load(const char *file, struct rs_config *cfg)
 		goto out;
 	b = (struct rbuf){data, len, 0};
 	klen = r_u32(&b);
-	if (b.err || klen != key.len || key.len + HASH_LEN > b.left ||
-	    memcmp(r_bytes(&b, key.len), key.p, key.len) != 0) {
+	kp = b.err || klen != key.len || key.len + HASH_LEN > b.left ? NULL : r_bytes(&b, key.len);
+	if (!kp || !key.p || memcmp(kp, key.p, key.len) != 0) {
 		r = -ESTALE;
 		goto out;
 	}

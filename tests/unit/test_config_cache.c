@@ -79,12 +79,16 @@ static void write_conf(struct env *e, const char *extra_account)
 	        "accounts = (\n"
 	        "  { name = \"svc-a\"; uid = 60001; group = \"svc\"; groups = [ \"extra\" ];\n"
 	        "    gecos = \"A service\"; home = \"/var/lib/a\"; shell = \"/bin/false\";\n"
-	        "    length = 20; alphabet = \"alnum\"; hash_cost = \"moderate\"; jitter = \"1m\";\n"
+	        "    length = 20; alphabet = \"alnum\"; hash_cost = \"moderate\"; jitter = "
+	        "\"1m\";\n"
 	        "    window = \"02:00-04:00\"; quiet_revoke = \"10m\"; tripwire_keep = 5;\n"
 	        "    verify = [ \"/bin/true\", \"x\" ];\n"
-	        "    deliver = ( { file = \"%1$s/out/a.pw\"; owner = \"alice\"; mode = \"0440\"; },\n"
-	        "                { command = [ \"/bin/cat\", \"-\" ]; timeout = \"5s\"; user = \"alice\"; },\n"
-	        "                { sealed_to = \"%1$s/c.pub\"; file = \"%1$s/out/a.sealed\"; } ); },\n"
+	        "    deliver = ( { file = \"%1$s/out/a.pw\"; owner = \"alice\"; mode = \"0440\"; "
+	        "},\n"
+	        "                { command = [ \"/bin/cat\", \"-\" ]; timeout = \"5s\"; user = "
+	        "\"alice\"; },\n"
+	        "                { sealed_to = \"%1$s/c.pub\"; file = \"%1$s/out/a.sealed\"; } ); "
+	        "},\n"
 	        "  { name = \"svc-b\"; uid = 60002; group = \"svc\"; disabled = true; }%2$s\n"
 	        ");\n",
 	        e->dir, extra_account ? extra_account : "");
@@ -197,7 +201,8 @@ static void same_config(const struct rs_config *a, const struct rs_config *b)
 			assert_string_equal(x->groups[k], y->groups[k]);
 		assert_int_equal(x->nsup, y->nsup);
 		if (x->nsup)
-			assert_memory_equal(x->sup_gids, y->sup_gids, x->nsup * sizeof(*x->sup_gids));
+			assert_memory_equal(x->sup_gids, y->sup_gids,
+			                    x->nsup * sizeof(*x->sup_gids));
 		assert_int_equal(x->disabled, y->disabled);
 		same_policy(&x->pol, &y->pol);
 		same_strv(x->verify_argv, y->verify_argv);
@@ -327,8 +332,8 @@ static void a_changed_input_file_means_a_full_load(void **state)
 	assert_int_equal(rs_config_load_cached(e->conf, &c, false), 0);
 	rs_config_free(&c);
 	/* svc-a's uid now belongs to a local user: a collision a full load refuses. */
-	write_file(in_dir(e, "passwd"), "root:x:0:0::/root:/bin/sh\nalice:x:60001:1000::/:/bin/sh\n",
-	           0644);
+	write_file(in_dir(e, "passwd"),
+	           "root:x:0:0::/root:/bin/sh\nalice:x:60001:1000::/:/bin/sh\n", 0644);
 	assert_int_equal(rs_config_load_cached(e->conf, &c, false), -EINVAL);
 	rs_config_free(&c);
 	write_file(in_dir(e, "passwd"), "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/:/bin/sh\n",
