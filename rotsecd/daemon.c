@@ -17,14 +17,6 @@ static void earliest(int64_t *wake, int64_t t, int64_t now)
 		*wake = t;
 }
 
-static bool delivery_failing(const struct rs_journal *j)
-{
-	for (size_t i = 0; i < j->ndeliver; i++)
-		if (j->dlv[i].status != RS_DLV_OK)
-			return true;
-	return false;
-}
-
 static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret_rec *rec,
                          int64_t now, int64_t *wake)
 {
@@ -56,6 +48,15 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 			else
 				earliest(wake, j.dlv[i].next, now);
 		}
+		/* Then the verify command, on its own backoff. */
+		if (all_ok && acc->verify_argv && j.vfy.status != RS_DLV_OK &&
+		    j.ndeliver == acc->ndeliver) {
+			all_ok = false;
+			if (j.vfy.next <= now)
+				due_now = true;
+			else
+				earliest(wake, j.vfy.next, now);
+		}
 		if (all_ok)
 			due_now = true;
 		/* A resume that failed (a full disk, an unsafe store) waits out its backoff.
@@ -67,8 +68,9 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 		}
 		if (due_now) {
 			e->delivery_failures = 0;
+			e->verify_failures = 0;
 			r = rs_engine_resume(e, acc->name, true);
-			if (r < 0 || e->delivery_failures)
+			if (r < 0 || e->delivery_failures || e->verify_failures)
 				rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
 			if (r < 0) {
 				d->retry_after[idx] =
@@ -84,15 +86,19 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 	 * at the start of this pass has already revoked the previous secret and cleared its
 	 * limit, and a compromise rotation never had one. */
 	failing = have_j && j.step == RS_STEP_ACTIVATED && j.generation == rec->generation &&
-	          delivery_failing(&j);
+	          rs_journal_outstanding(acc, &j);
 	if (failing && !j.degraded) {
 		int64_t limit = rec->current_since + acc->pol.max_grace;
 
 		if (now >= limit) {
+			bool dlv_ok = j.ndeliver == acc->ndeliver;
+
+			for (size_t i = 0; i < j.ndeliver; i++)
+				dlv_ok = dlv_ok && j.dlv[i].status == RS_DLV_OK;
 			rs_log(LOG_ALERT,
-			       "%s: delivery still failing at max_grace; the previous secret is "
-			       "revoked and the account is degraded",
-			       acc->name);
+			       "%s: %s still failing at max_grace; the previous secret is revoked "
+			       "and the account is degraded",
+			       acc->name, dlv_ok ? "verify command" : "delivery");
 			(void)rs_engine_set_degraded(e, acc->name);
 		} else {
 			earliest(wake, limit, now);
@@ -147,11 +153,12 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 		else if (now < rs_rotation_due(&acc->pol, e->key, rec, NULL))
 			why = "after use"; /* the schedule alone is not due yet */
 		e->delivery_failures = 0;
+		e->verify_failures = 0;
 		r = rs_engine_rotate(e, acc->name, &o);
 		if (r == 0) {
 			rs_log(LOG_INFO, "%s: rotated (%s)", acc->name, why);
 			d->retry_after[idx] = 0;
-			if (e->delivery_failures)
+			if (e->delivery_failures || e->verify_failures)
 				rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
 		} else if (r != -EBUSY) {
 			/* Do not spin on a persistent failure (unsafe store, full disk). */

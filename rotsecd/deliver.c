@@ -507,7 +507,7 @@ static int deliver_command(const struct rs_account_cfg *acc, const struct rs_del
 	int status = 0, r;
 
 	if (!d->argv || !d->argv[0] || d->argv[0][0] != '/') {
-		set_why(why, whylen, "command delivery needs an absolute program path");
+		set_why(why, whylen, "a command needs an absolute program path");
 		r = -EINVAL;
 		goto out;
 	}
@@ -520,18 +520,26 @@ static int deliver_command(const struct rs_account_cfg *acc, const struct rs_del
 			goto out;
 		}
 	}
-	r = secret_line(secret, &line);
-	if (r < 0) {
-		set_why(why, whylen, "out of memory for the secret");
-		goto out;
+	/* Without a secret (a verify command) stdin is /dev/null: nothing to feed. */
+	if (secret) {
+		r = secret_line(secret, &line);
+		if (r < 0) {
+			set_why(why, whylen, "out of memory for the secret");
+			goto out;
+		}
+		if (pipe2(in, O_CLOEXEC) < 0) {
+			r = -errno;
+			set_why(why, whylen, "cannot prepare command %s: %s", d->argv[0],
+			        strerror(-r));
+			goto out;
+		}
 	}
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
-	    (null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+	if (pipe2(err, O_CLOEXEC) < 0 || (null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
 		r = -errno;
 		set_why(why, whylen, "cannot prepare command %s: %s", d->argv[0], strerror(-r));
 		goto out;
 	}
-	if ((r = above_stdio(&in[0])) < 0 || (r = above_stdio(&null_fd)) < 0 ||
+	if ((secret && (r = above_stdio(&in[0])) < 0) || (r = above_stdio(&null_fd)) < 0 ||
 	    (r = above_stdio(&err[1])) < 0) {
 		set_why(why, whylen, "cannot prepare command %s: %s", d->argv[0], strerror(-r));
 		goto out;
@@ -539,7 +547,7 @@ static int deliver_command(const struct rs_account_cfg *acc, const struct rs_del
 
 	c.argv = d->argv;
 	c.envp = envp;
-	c.in_fd = in[0];
+	c.in_fd = secret ? in[0] : null_fd;
 	c.null_fd = null_fd;
 	c.err_fd = err[1];
 	c.drop = d->user[0] != '\0';
@@ -582,7 +590,7 @@ static int deliver_command(const struct rs_account_cfg *acc, const struct rs_del
 		goto out;
 	}
 
-	r = feed_stdin(in[1], &line, deadline);
+	r = secret ? feed_stdin(in[1], &line, deadline) : 0;
 	/* EOF for the command: it must not wait for more input than the one line. */
 	close_fd(&in[1]);
 	if (r == 0)
@@ -650,6 +658,20 @@ int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d
 	}
 	set_why(why, whylen, "unknown delivery kind %d", (int)d->kind);
 	return -EINVAL;
+}
+
+int rs_run_verify(const struct rs_account_cfg *acc, uint64_t generation, char *why, size_t whylen)
+{
+	struct rs_delivery d = {.kind = RS_DELIVER_COMMAND, .timeout = DEFAULT_TIMEOUT};
+
+	if (why && whylen)
+		why[0] = '\0';
+	if (!acc || !acc->verify_argv) {
+		set_why(why, whylen, "no verify command");
+		return -EINVAL;
+	}
+	d.argv = acc->verify_argv;
+	return deliver_command(acc, &d, NULL, generation, why, whylen);
 }
 
 void rs_delivery_label(const struct rs_delivery *d, char *buf, size_t len)

@@ -584,11 +584,13 @@ static bool hold_while_delivering(const struct rs_account_cfg *acc, const struct
 {
 	int64_t allowance = 60;
 
-	if (j->compromise || j->generation <= 1 || acc->ndeliver == 0)
+	if (j->compromise || j->generation <= 1 || (acc->ndeliver == 0 && !acc->verify_argv))
 		return false;
 	for (size_t i = 0; i < acc->ndeliver; i++)
 		if (acc->deliver[i].kind == RS_DELIVER_COMMAND)
 			allowance += acc->deliver[i].timeout;
+	if (acc->verify_argv)
+		allowance += 30; /* rs_run_verify's timeout */
 	return grace_of(acc, j) < allowance && grace_of(acc, j) < acc->pol.max_grace;
 }
 
@@ -748,6 +750,59 @@ static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struc
 	return r;
 }
 
+bool rs_journal_outstanding(const struct rs_account_cfg *acc, const struct rs_journal *j)
+{
+	if (j->ndeliver != acc->ndeliver)
+		return true;
+	for (size_t i = 0; i < j->ndeliver; i++)
+		if (j->dlv[i].status != RS_DLV_OK)
+			return true;
+	return acc->verify_argv && j->vfy.status != RS_DLV_OK;
+}
+
+/*
+ * DESIGN §3 step 4: the account's verify command, once every consumer has the secret. It
+ * says whether the consumers work with the new secret (a health check, a test login of
+ * the service): until it passes the rotation is not done, so the previous secret is held
+ * as for a failed delivery (up to max_grace, then degraded), and it is retried with the
+ * same backoff. Its outcome is journaled with the deliveries'.
+ */
+static void run_verify(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j)
+{
+	struct rs_dlv_state *v = &j->vfy;
+	struct rs_audit_ev ev;
+	char why[512] = "";
+	int64_t now;
+	int r;
+
+	r = rs_run_verify(acc, j->generation, why, sizeof(why));
+	now = now_s();
+	v->attempts++;
+	v->last = now;
+	rs_audit_begin(&ev, "verify", acc->name);
+	rs_audit_int(&ev, "generation", (int64_t)j->generation);
+	rs_audit_str(&ev, "command", acc->verify_argv[0]);
+	if (r == 0) {
+		v->status = RS_DLV_OK;
+		v->attempts = 0;
+		v->next = 0;
+		rs_audit_str(&ev, "result", "ok");
+	} else {
+		v->status = RS_DLV_FAILED;
+		v->next = now + backoff(acc, v->attempts);
+		e->verify_failures++;
+		j->verify_failures++;
+		rs_audit_str(&ev, "result", "failed");
+		rs_audit_str(&ev, "error", why[0] ? why : strerror(-r));
+		rs_audit_int(&ev, "attempt", v->attempts);
+		rs_audit_prio(&ev, LOG_WARNING);
+		(void)snprintf(e->why, sizeof(e->why), "verify command of %s failed: %s", acc->name,
+		               why[0] ? why : strerror(-r));
+	}
+	audit_result(e, &ev);
+	(void)RS_FAULT("verify.done");
+}
+
 /*
  * Deliver j's secret to the consumers that need it, then journal the outcome once.
  *
@@ -791,6 +846,8 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 			ok++;
 			continue;
 		}
+		/* A consumer given the secret again must be checked again. */
+		j->vfy = (struct rs_dlv_state){0};
 		rs_delivery_label(&acc->deliver[i], label, sizeof(label));
 		why[0] = '\0';
 		dr = rs_deliver_one(acc, &acc->deliver[i], &s, j->generation, why, sizeof(why));
@@ -822,7 +879,10 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 		audit_result(e, &ev);
 		(void)RS_FAULT("deliver.done");
 	}
-	if (ok == j->ndeliver) {
+	rs_secret_free(&s);
+	if (ok == j->ndeliver && acc->verify_argv && (j->vfy.status != RS_DLV_OK || all))
+		run_verify(e, acc, j);
+	if (!rs_journal_outstanding(acc, j)) {
 		j->step = RS_STEP_DELIVERED;
 		j->degraded = 0;
 		r = set_hold(e, acc, j, 0);
@@ -831,7 +891,6 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 	}
 	if (r == 0)
 		r = save_journal_how(e, j, true);
-	rs_secret_free(&s);
 	return r;
 }
 
@@ -905,6 +964,10 @@ static int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 			due = true;
 		all_ok = all_ok && j->dlv[i].status == RS_DLV_OK;
 	}
+	/* The verify command's turn comes once every delivery is ok. */
+	if (!due && all_ok && acc->verify_argv && j->vfy.status != RS_DLV_OK && only_due &&
+	    j->vfy.next > now)
+		return 0;
 	/* A crash after the last delivery but before the journal said "delivered": every
 	 * delivery reached OK, so only the bookkeeping is left (deliver_locked does it). */
 	return due || all_ok ? deliver_locked(e, acc, j, false) : 0;
@@ -1527,8 +1590,13 @@ int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **o
 			x->step = j.step;
 			x->degraded = j.degraded;
 			x->delivery_failures = j.failures;
+			x->verify_failures = j.verify_failures;
 		}
 		delivery_summary(acc, &j, have_j, x->delivery, sizeof(x->delivery));
+		(void)snprintf(x->verify, sizeof(x->verify), "%s",
+		               !acc->verify_argv ? "none"
+		               : !have_j         ? "pending"
+		                                 : rs_dlv_status_name(j.vfy.status));
 		x->have_usage = rs_usage_read(cfg->run_dir, acc->name, &x->usage) == 0;
 		if (x->in_store) {
 			/* The daemon's own schedule, jitter and window included. */

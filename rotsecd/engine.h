@@ -28,7 +28,7 @@ struct rs_engine {
 	gid_t secrets_gid;  /* group "rotsec" from group_file, 0 when there is none */
 	char why[1024];
 	/* Counters of the last operation, for messages. */
-	unsigned created, removed, resumed, delivered, delivery_failures;
+	unsigned created, removed, resumed, delivered, delivery_failures, verify_failures;
 };
 
 struct rs_rotate_opts {
@@ -50,7 +50,8 @@ int rs_engine_sync(struct rs_engine *e);
 /* Rotate NAME. -EBUSY while the previous secret is in grace (why gives the end) unless
  * opts->compromise. A rotation interrupted earlier is resumed instead of starting anew
  * (e->resumed = 1). Returns 0 when the new secret is active even if a delivery failed
- * (e->delivery_failures > 0; the previous secret is then held until max_grace). */
+ * (e->delivery_failures > 0) or the verify command did (e->verify_failures > 0); the
+ * previous secret is then held until max_grace. */
 int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rotate_opts *opts);
 
 /* End the previous secret's grace now (it becomes a tripwire); `reason` goes to the
@@ -65,6 +66,10 @@ int rs_engine_set_degraded(struct rs_engine *e, const char *name);
 /* Deliver NAME's current secret again to every consumer (all = true) or only to those
  * whose delivery has not succeeded. */
 int rs_engine_deliver(struct rs_engine *e, const char *name, bool all);
+
+/* Whether j's rotation still waits for something: a consumer whose delivery is not ok
+ * (or deliveries the config has changed since), or acc's verify command not yet passed. */
+bool rs_journal_outstanding(const struct rs_account_cfg *acc, const struct rs_journal *j);
 
 /* Finish whatever NAME's journal says is unfinished (NULL: every account). With only_due,
  * failed deliveries are retried only when their backoff has passed (the daemon's loop). */
@@ -82,12 +87,14 @@ struct rs_status {
 	uint32_t uid;
 	bool in_store, disabled, degraded;
 	uint64_t delivery_failures; /* ever */
+	uint64_t verify_failures;   /* ever */
 	uint64_t generation;
 	int64_t current_since;
 	int64_t previous_valid_until; /* 0 = no previous secret */
 	int64_t next_rotation;
 	enum rs_step step;
-	char delivery[64]; /* "ok", "2/3 ok", "failed", "pending", "none" */
+	char delivery[64]; /* "ok", "failed 1/3", "pending 2/3", "pending", "none" */
+	char verify[16];   /* "ok", "failed", "pending", "none" (no verify command) */
 	bool have_usage;
 	struct rs_usage usage;
 };

@@ -172,18 +172,15 @@ static int parse_step(const char *s, enum rs_step *out)
 	return 0;
 }
 
-static int parse_dlv(const char *v, struct rs_journal *j)
+/* "STATUS ATTEMPTS LAST NEXT" into d. */
+static int parse_dlv_state(const char *v, struct rs_dlv_state *d)
 {
 	char status[16];
-	unsigned idx, attempts;
+	unsigned attempts;
 	int64_t last, next;
-	struct rs_dlv_state *d;
 
-	if (sscanf(v, "%u %15s %u %" SCNd64 " %" SCNd64, &idx, status, &attempts, &last, &next) !=
-	            5 ||
-	    idx >= RS_MAX_DELIVERIES)
+	if (sscanf(v, "%15s %u %" SCNd64 " %" SCNd64, status, &attempts, &last, &next) != 4)
 		return -EPROTO;
-	d = &j->dlv[idx];
 	if (strcmp(status, "ok") == 0)
 		d->status = RS_DLV_OK;
 	else if (strcmp(status, "failed") == 0)
@@ -195,6 +192,19 @@ static int parse_dlv(const char *v, struct rs_journal *j)
 	d->attempts = attempts;
 	d->last = last;
 	d->next = next;
+	return 0;
+}
+
+static int parse_dlv(const char *v, struct rs_journal *j)
+{
+	unsigned idx;
+	int skip = 0, r;
+
+	if (sscanf(v, "%u %n", &idx, &skip) != 1 || skip == 0 || idx >= RS_MAX_DELIVERIES)
+		return -EPROTO;
+	r = parse_dlv_state(v + skip, &j->dlv[idx]);
+	if (r < 0)
+		return r;
 	if (idx + 1 > j->ndeliver)
 		j->ndeliver = idx + 1;
 	return 0;
@@ -257,6 +267,12 @@ static int parse_line(char *line, struct rs_journal *j)
 		(void)snprintf(j->sealed, sizeof(j->sealed), "%s", v);
 	} else if (strcmp(line, "delivery") == 0) {
 		return parse_dlv(v, j);
+	} else if (strcmp(line, "verify") == 0) {
+		return parse_dlv_state(v, &j->vfy);
+	} else if (strcmp(line, "verify_failures") == 0) {
+		if (parse_i64(v, &x) < 0 || x < 0)
+			return -EPROTO;
+		j->verify_failures = (uint64_t)x;
 	}
 	/* Unknown keys are ignored so that a newer rotsec's journal can be read back after a
 	 * downgrade; the ones that matter are checked below. */
@@ -330,6 +346,13 @@ static int journal_save(int statefd, const struct rs_journal *j, unsigned flags)
 			return -EOVERFLOW;
 		len += (size_t)n;
 	}
+	n = snprintf(buf + len, sizeof(buf) - len,
+	             "verify %s %u %" PRId64 " %" PRId64 "\nverify_failures %" PRIu64 "\n",
+	             rs_dlv_status_name(j->vfy.status), j->vfy.attempts, j->vfy.last, j->vfy.next,
+	             j->verify_failures);
+	if (n < 0 || (size_t)n >= sizeof(buf) - len)
+		return -EOVERFLOW;
+	len += (size_t)n;
 	/* Every writer of a journal holds its account's lock (rs_account_lock). */
 	return rs_atomic_replace_flags(statefd, file, buf, len, 0600, 0, 0,
 	                               RS_ATOMIC_LOCKED | flags);

@@ -16,6 +16,8 @@
  *   compromise 0|1       grace SECONDS|-1  held 0|1
  *   degraded 0|1         failures N
  *   delivery I STATUS ATTEMPTS LAST NEXT   (STATUS pending|ok|failed)
+ *   verify STATUS ATTEMPTS LAST NEXT       (the account's verify command, DESIGN §3 step 4)
+ *   verify_failures N
  */
 #ifndef ROTSEC_JOURNAL_H
 #define ROTSEC_JOURNAL_H
@@ -35,7 +37,7 @@ enum rs_step {
 	RS_STEP_NONE = 0,
 	RS_STEP_GENERATED, /* secret generated and journaled; store not yet changed */
 	RS_STEP_ACTIVATED, /* store has it as current; deliveries may be pending */
-	RS_STEP_DELIVERED, /* every consumer has it */
+	RS_STEP_DELIVERED, /* every consumer has it (and the verify command, if any, passed) */
 };
 
 enum rs_dlv_status {
@@ -63,6 +65,10 @@ struct rs_journal {
 	int held;          /* previous secret held to max_grace while a delivery fails */
 	int degraded;      /* max_grace passed with a delivery still failing */
 	uint64_t failures; /* delivery failures ever (carried across generations) */
+	/* The verify command: run once every delivery is ok, reset to pending whenever a
+	 * delivery runs again. Ignored for an account without one. */
+	struct rs_dlv_state vfy;
+	uint64_t verify_failures; /* verify failures ever (carried across generations) */
 	size_t ndeliver;
 	struct rs_dlv_state dlv[RS_MAX_DELIVERIES];
 };

@@ -89,6 +89,9 @@ static void per_account(struct out *o, const struct rs_status *st, size_t n, con
 		case 6:
 			v = x->generation;
 			break;
+		case 7:
+			v = x->verify_failures;
+			break;
 		}
 		put(o, "%s{account=\"%s\"} %" PRIu64 "\n", name, x->name, v);
 	}
@@ -122,10 +125,13 @@ int rs_metrics_render(const struct rs_status *st, size_t n, bool up, char **res,
 	}
 	per_account(&o, st, n, "rotsec_delivery_failures_total", "counter",
 	            "Failed delivery attempts.", 3);
+	per_account(&o, st, n, "rotsec_verify_failures_total", "counter",
+	            "Failed runs of the account's verify command.", 7);
 	per_account(&o, st, n, "rotsec_tripwire_hits_total", "counter",
 	            "Logins tried with a revoked secret.", 4);
 	per_account(&o, st, n, "rotsec_degraded", "gauge",
-	            "1 when max_grace passed with a delivery still failing.", 5);
+	            "1 when max_grace passed with a delivery or the verify command still failing.",
+	            5);
 	per_account(&o, st, n, "rotsec_generation", "gauge", "Generation of the current secret.",
 	            6);
 	if (o.err) {

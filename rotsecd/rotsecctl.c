@@ -115,8 +115,12 @@ static int cmd_sync(struct rs_engine *e)
 	printf("synced %zu account%s: %u created, %u removed, %u resumed, %u delivered",
 	       e->cfg->naccounts, e->cfg->naccounts == 1 ? "" : "s", e->created, e->removed,
 	       e->resumed, e->delivered);
-	if (e->delivery_failures) {
-		printf(", %u deliveries FAILED\n", e->delivery_failures);
+	if (e->delivery_failures || e->verify_failures) {
+		if (e->delivery_failures)
+			printf(", %u deliveries FAILED", e->delivery_failures);
+		if (e->verify_failures)
+			printf(", %u verify commands FAILED", e->verify_failures);
+		printf("\n");
 		(void)fprintf(stderr, "rotsecctl: %s\n", e->why);
 		return 1;
 	}
@@ -149,12 +153,12 @@ static int cmd_rotate(struct rs_engine *e, const char *name, const struct rs_rot
 		printf("\n");
 		free(st);
 	}
-	if (e->delivery_failures) {
+	if (e->delivery_failures || e->verify_failures) {
 		(void)fprintf(
 		        stderr,
 		        "rotsecctl: %s; the previous secret stays valid until max_grace while "
-		        "delivery is retried (rotsecctl deliver %s)\n",
-		        e->why, name);
+		        "%s retried (rotsecctl deliver %s)\n",
+		        e->why, e->delivery_failures ? "delivery is" : "the check is", name);
 		return 1;
 	}
 	return 0;
@@ -177,8 +181,12 @@ static int cmd_deliver(struct rs_engine *e, const char *name)
 	if (r < 0)
 		return fail(e, r);
 	printf("%s: delivered to %u consumer%s", name, e->delivered, e->delivered == 1 ? "" : "s");
-	if (e->delivery_failures) {
-		printf(", %u FAILED\n", e->delivery_failures);
+	if (e->delivery_failures || e->verify_failures) {
+		if (e->delivery_failures)
+			printf(", %u FAILED", e->delivery_failures);
+		if (e->verify_failures)
+			printf(", verify command FAILED");
+		printf("\n");
 		(void)fprintf(stderr, "rotsecctl: %s\n", e->why);
 		return 1;
 	}
@@ -353,6 +361,8 @@ static void status_json(const struct rs_status *st, size_t n)
 		json_time("next_rotation", x->next_rotation, 1);
 		printf("\"delivery\": ");
 		json_str(x->delivery);
+		printf(", \"verify\": ");
+		json_str(x->verify);
 		printf(", \"in_store\": %s, \"disabled\": %s, \"degraded\": %s, \"step\": ",
 		       x->in_store ? "true" : "false", x->disabled ? "true" : "false",
 		       x->degraded ? "true" : "false");
@@ -370,11 +380,12 @@ static void status_table(const struct rs_status *st, size_t n)
 {
 	int64_t now = (int64_t)time(NULL);
 
-	printf("%-20s %7s %4s %-8s %-17s %-17s %-12s %s\n", "ACCOUNT", "UID", "GEN", "AGE",
+	printf("%-20s %7s %4s %-8s %-17s %-17s %-13s %s\n", "ACCOUNT", "UID", "GEN", "AGE",
 	       "PREVIOUS UNTIL", "NEXT ROTATION", "DELIVERY", "PREVIOUS USED");
 	for (size_t i = 0; i < n; i++) {
 		const struct rs_status *x = &st[i];
 		char age[16] = "-", until[32], next[32], used[64] = "-", gen[24];
+		const char *dlv = x->in_store ? x->delivery : "not synced";
 
 		if (x->in_store)
 			rs_duration_format(now - x->current_since, age, sizeof(age));
@@ -388,9 +399,15 @@ static void status_table(const struct rs_status *st, size_t n)
 			(void)snprintf(used, sizeof(used), "%" PRIu64 "x, last %s ago by %s",
 			               x->usage.previous_count, ago, x->usage.service);
 		}
-		printf("%-20s %7u %4s %-8s %-17s %-17s %-12s %s%s%s\n", x->name, x->uid,
-		       x->in_store ? gen : "-", age, until, next,
-		       x->in_store ? x->delivery : "not synced", used,
+		/* Delivered but not verified yet: the rotation is not done either. */
+		if (x->in_store && strcmp(x->delivery, "ok") == 0 &&
+		    strcmp(x->verify, "failed") == 0)
+			dlv = "verify failed";
+		else if (x->in_store && strcmp(x->delivery, "ok") == 0 &&
+		         strcmp(x->verify, "pending") == 0)
+			dlv = "verifying";
+		printf("%-20s %7u %4s %-8s %-17s %-17s %-13s %s%s%s\n", x->name, x->uid,
+		       x->in_store ? gen : "-", age, until, next, dlv, used,
 		       x->degraded ? "  DEGRADED" : "", x->disabled ? "  disabled" : "");
 	}
 }

@@ -82,6 +82,9 @@ static void same_journal(const struct rs_journal *a, const struct rs_journal *b)
 		FZ_CHECK(a->dlv[i].attempts == b->dlv[i].attempts);
 		FZ_CHECK(a->dlv[i].last == b->dlv[i].last && a->dlv[i].next == b->dlv[i].next);
 	}
+	FZ_CHECK(a->vfy.status == b->vfy.status && a->vfy.attempts == b->vfy.attempts);
+	FZ_CHECK(a->vfy.last == b->vfy.last && a->vfy.next == b->vfy.next);
+	FZ_CHECK(a->verify_failures == b->verify_failures);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -109,6 +109,8 @@ for f in "$T"/ctl/state/*.state; do
 		"$f" >"$C/journal/$n-activated"
 	printf 'delivery 3 failed 7 1700000000 1700003600\nunknown-key from a newer rotsec\n' |
 		cat "$f" - >"$C/journal/$n-more"
+	{ grep -v '^verify' "$f"; printf 'verify failed 3 1700000000 1700000004\nverify_failures 5\n'; } \
+		>"$C/journal/$n-verify"
 done
 
 # pam SEED FLAGS USER PASSWORD STORE [RHOST]

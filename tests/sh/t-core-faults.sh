@@ -9,7 +9,7 @@
 rotsec_env
 conf_write 'rotate_every = "2h"; grace = "1h"; max_grace = "2h";' \
 	'{ name = "svc"; gid = 60000; }' \
-	'{ name = "svc-a"; uid = 60001; group = "svc";
+	'{ name = "svc-a"; uid = 60001; group = "svc"; verify = [ "/bin/true" ];
 	   deliver = ( { file = "'"$T"'/out/svc-a.pw"; }, { file = "'"$T"'/out/svc-a.copy"; } ); }'
 ctl sync >/dev/null || { not_ok "initial sync"; done_testing; exit 1; }
 cp -a "$T/store" "$T/store.base"
@@ -25,7 +25,7 @@ reset() {
 
 ROTSEC_FAULT_LOG=$T/points ctl rotate svc-a >/dev/null 2>&1
 points=$(sort -u "$T/points" | tr '\n' ' ')
-for want in rotate.generated rotate.activated deliver.done \
+for want in rotate.generated rotate.activated deliver.done verify.done \
 	atomic.created:secrets.cdb atomic.written:secrets.cdb atomic.synced:secrets.cdb \
 	atomic.renamed:secrets.cdb atomic.created:svc-a.state atomic.renamed:svc-a.state \
 	atomic.renamed:svc-a.pw; do

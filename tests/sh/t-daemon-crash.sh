@@ -13,7 +13,7 @@ cat >"$(dirname "$0")/got.tmp" && mv "$(dirname "$0")/got.tmp" "$(dirname "$0")/
 SH
 chmod 0755 "$T/consumer"
 conf_write 'rotate_every = "2h"; grace = "1h"; max_grace = "2h";' '{ name = "svc"; gid = 60000; }' \
-	'{ name = "svc-a"; uid = 60001; group = "svc";
+	'{ name = "svc-a"; uid = 60001; group = "svc"; verify = [ "/bin/true" ];
 	   deliver = ( { file = "'"$T"'/out/svc-a.pw"; }, { command = [ "'"$T"'/consumer" ]; } ); }'
 ctl sync >/dev/null || {
 	not_ok "initial sync"
@@ -41,7 +41,7 @@ wait_until 20 gen_is svc-a 2
 wait_until 20 sh -c "\"$CTL\" -c \"$CONF\" status svc-a --json | grep -q '\"step\": \"delivered\"'"
 dmn_stop >/dev/null
 points=$(sort -u "$T/points.all" | tr '\n' ' ')
-for want in rotate.generated rotate.activated deliver.done \
+for want in rotate.generated rotate.activated deliver.done verify.done \
 	atomic.renamed:svc-a.state atomic.renamed:secrets.cdb atomic.renamed:svc-a.pw; do
 	check_match "a daemon rotation passes fault point $want" "$points" "(^| )$want( |$)"
 done
