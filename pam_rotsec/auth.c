@@ -12,9 +12,9 @@
  *    nor prompts tell an attacker which accounts exist or what was wrong: one store
  *    probe, two hash checks (the policy checks the store's dummy hash in place of a
  *    missing one), one usage record rewritten (the account's when a secret matched, the
- *    dummy record otherwise: usage.h), and, for a rotsec account, one log line. A name
- *    that is not a rotsec account gets no log line (it may be a password typed into the
- *    user field): that one send to syslog is the only difference left;
+ *    dummy record otherwise: usage.h), and one log line: for a name that is not a
+ *    rotsec account a debug line without the name (it may be a password typed into the
+ *    user field), with the name only under `debug` or `audit`;
  *  - the password is never logged, copied or kept: it stays in libpam's PAM_AUTHTOK item
  *    (where pam_unix, next in the stack, finds it, and which libpam wipes at pam_end), and
  *    at most RS_SECRET_MAX + 1 bytes of it are read.
@@ -174,7 +174,14 @@ static int verdict(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *
 		           w.rhost.s, w.ruser.s);
 		return PAM_AUTH_ERR;
 	case RS_UNKNOWN:
-		rs_pam_log_not_ours(pamh, o, user, "auth");
+		/* Every other verdict sends one line to syslog, and that send is most of what
+		 * tells them apart in time: a line without the name (which may be a password
+		 * typed into the user field) keeps "no such account" from being the quick
+		 * answer. At debug level, where pam_unix's own per-login chatter goes. */
+		if (o->audit || o->debug)
+			rs_pam_log_not_ours(pamh, o, user, "auth");
+		else
+			pam_syslog(pamh, LOG_DEBUG, "auth: not a rotsec account (name not logged)");
 		return PAM_USER_UNKNOWN;
 	}
 	return PAM_AUTH_ERR;
