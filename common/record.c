@@ -226,7 +226,8 @@ int rs_parse_meta(const char *val, size_t len, const char *magic, struct rs_meta
 	memset(out, 0, sizeof(*out));
 	if (n != 5 || strcmp(f[0], magic) != 0)
 		return -EPROTO;
-	if (rs_parse_u64(f[1], 1000, &v) < 0 || v != RS_FORMAT_VERSION)
+	if (rs_parse_u64(f[1], 1000, &v) < 0 ||
+	    (secrets ? v != 1 && v != RS_SECRETS_VERSION : v != RS_FORMAT_VERSION))
 		return -EPROTO;
 	out->version = (unsigned)v;
 	if (rs_parse_u64(f[2], UINT64_MAX, &out->generation) < 0)

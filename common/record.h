@@ -13,17 +13,21 @@
  *   "ig:NAME"                        supplementary gids of user NAME, for initgroups_dyn
  * secrets.cdb (0640 root:rotsec, or 0600 root:root)
  *   "!meta"       "rotsec-secrets" version generation naccounts dummy_hash
- *   "sn:NAME"  "s#INDEX"             secret record, see struct rs_secret_rec
+ *   "sn:NAME"                        secret record, see struct rs_secret_rec
+ *   "s#INDEX"                        version 2: NAME; version 1: the secret record again
+ *
+ * A rotation rewrites secrets.cdb whole, so its size is what a rotation writes and
+ * fsyncs: version 2 keeps each secret record once, under "sn:", and enumeration goes
+ * from "s#INDEX" to it. Readers take both versions; writers write version 2.
  *
  * The INDEX keys give enumeration (getpwent and friends) a stable order from 0 to n-1.
  * The writer adds each kind's INDEX records in index order and close together: "p#" and
  * "g#" back to back after the other records of accounts and of groups, "s#" each right
- * after its "sn:" (earlier writers put an account's "pn:", "pu:", "p#", "ig:" together,
- * and a group's "gn:", "gg:", "g#"). Readers enumerate by walking the data
- * section in file order from one INDEX record to the next (rs_map_find_index) and need
- * the hash tables only for the first. That is a property of the layout, not of the
- * format: a file ordered otherwise is read the same, through the hash tables, so neither
- * layout needs a new version.
+ * before its "sn:" (version 1: right after; earlier writers put an account's "pn:", "pu:", "p#",
+ * "ig:" together, and a group's "gn:", "gg:", "g#"). Readers enumerate by walking the data section
+ * in file order from one INDEX record to the next (rs_map_find_index) and need the hash tables only
+ * for the first. That is a property of the layout, not of the format: a file ordered otherwise is
+ * read the same, through the hash tables, so neither layout needs a new version.
  */
 #ifndef ROTSEC_RECORD_H
 #define ROTSEC_RECORD_H
@@ -34,12 +38,15 @@
 
 #include "names.h"
 
-#define RS_FORMAT_VERSION 1
-#define RS_ACCOUNTS_FILE  "accounts.cdb"
-#define RS_SECRETS_FILE   "secrets.cdb"
-#define RS_ACCOUNTS_MAGIC "rotsec-accounts"
-#define RS_SECRETS_MAGIC  "rotsec-secrets"
-#define RS_STORE_LOCK     ".rotsec.lock"
+#define RS_FORMAT_VERSION 1 /* accounts.cdb */
+/* secrets.cdb: 2 since "s#INDEX" holds the name instead of a copy of the record; 1 is
+ * still read. */
+#define RS_SECRETS_VERSION 2
+#define RS_ACCOUNTS_FILE   "accounts.cdb"
+#define RS_SECRETS_FILE    "secrets.cdb"
+#define RS_ACCOUNTS_MAGIC  "rotsec-accounts"
+#define RS_SECRETS_MAGIC   "rotsec-secrets"
+#define RS_STORE_LOCK      ".rotsec.lock"
 /* Much more than any host has service accounts; a bigger file is refused as unsafe. */
 #define RS_STORE_MAX_SIZE ((long)64 << 20)
 /* A hash string: Argon2id strings are at most crypto_pwhash_STRBYTES (128) with NUL. */

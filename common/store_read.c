@@ -101,7 +101,8 @@ static int map_check(struct rs_map *m, const char *magic, const char *label, cha
 		r = -EPROTO;
 	if (r < 0) {
 		(void)snprintf(why, whylen, "%s has no valid header (format %d expected)", label,
-		               RS_FORMAT_VERSION);
+		               strcmp(magic, RS_SECRETS_MAGIC) == 0 ? RS_SECRETS_VERSION
+		                                                    : RS_FORMAT_VERSION);
 		return -EPROTO;
 	}
 	/* The header's counts size allocations (rs_store_load_secrets) and bound enumeration
@@ -384,12 +385,53 @@ int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_se
 	return 1;
 }
 
+int rs_map_secret_raw_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
+                               const char **val, size_t *vlen)
+{
+	char key[RS_KEY_MAX];
+	const char *name, *k;
+	size_t nlen, kl;
+	uint64_t next;
+	uint32_t h = hint ? *hint : 0;
+	int r = rs_map_find_index(m, RS_KEY_SECIDX, idx, &h, &name, &nlen);
+
+	if (r <= 0)
+		return r;
+	if (m->meta.version == 1) {
+		*val = name;
+		*vlen = nlen;
+		if (hint)
+			*hint = h;
+		return 1;
+	}
+	/* Version 2: the name, a valid one, NUL-terminated; its record is the next one in the
+	 * file as the writer lays it out, or else wherever the hash tables say. */
+	if (nlen < 2 || name[nlen - 1] != '\0' || strlen(name) != nlen - 1 ||
+	    !rs_name_valid(name) || nlen - 1 + sizeof(RS_KEY_SECNAM) > sizeof(key))
+		return -EPROTO;
+	memcpy(key, RS_KEY_SECNAM, sizeof(RS_KEY_SECNAM) - 1);
+	memcpy(key + sizeof(RS_KEY_SECNAM) - 1, name, nlen - 1);
+	kl = sizeof(RS_KEY_SECNAM) - 1 + nlen - 1;
+	if (h && record_at(m, h, &k, &nlen, val, vlen, &next) && nlen == kl &&
+	    memcmp(k, key, kl) == 0) {
+		if (hint)
+			*hint = (uint32_t)next;
+		return 1;
+	}
+	r = rs_map_find(m, key, kl, val, vlen);
+	if (r == 0)
+		return -EPROTO; /* an index entry naming no account */
+	if (r > 0 && hint)
+		*hint = h;
+	return r;
+}
+
 int rs_map_secret_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
                            struct rs_secret_rec *rec)
 {
 	const char *val;
 	size_t vlen;
-	int r = rs_map_find_index(m, RS_KEY_SECIDX, idx, hint, &val, &vlen);
+	int r = rs_map_secret_raw_at_index(m, idx, hint, &val, &vlen);
 
 	if (r <= 0)
 		return r;

@@ -102,5 +102,9 @@ int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_se
 int rs_map_secret_by_index(const struct rs_map *m, uint32_t idx, struct rs_secret_rec *rec);
 int rs_map_secret_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
                            struct rs_secret_rec *rec);
+/* The bytes of secret record IDX, unparsed (the store writer copies them): 1, 0 absent,
+ * -EPROTO when a version 2 index entry is damaged or names no record. */
+int rs_map_secret_raw_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
+                               const char **val, size_t *vlen);
 
 #endif

@@ -355,7 +355,7 @@ static int add_secrets_meta(struct cdb_make *cm, uint64_t generation, size_t n, 
 	if (!memchr(dummy, '\0', RS_HASH_MAX) || !rs_hash_string_ok(dummy) || n > UINT32_MAX)
 		return -EINVAL;
 	buf_add(&b, RS_SECRETS_MAGIC);
-	buf_addu(&b, RS_FORMAT_VERSION);
+	buf_addu(&b, RS_SECRETS_VERSION);
 	buf_addu(&b, generation);
 	buf_addu(&b, n);
 	buf_add(&b, dummy);
@@ -364,14 +364,17 @@ static int add_secrets_meta(struct cdb_make *cm, uint64_t generation, size_t n, 
 	return r;
 }
 
-/* A secret record under both of its keys: by name, and by index for enumeration. */
+/* A secret record by name, after its index entry for enumeration, which holds only the
+ * name (format 2, record.h): readers find the record right after it. */
 static int add_secret(struct cdb_make *cm, const char *name, size_t idx, const char *rec,
                       size_t len)
 {
+	size_t nlen = strlen(name) + 1;
+	struct buf n = {(char *)name, nlen, nlen, 0};
 	struct buf v = {(char *)rec, len, len, 0};
-	int r = add(cm, RS_KEY_SECNAM, name, &v);
+	int r = addu(cm, RS_KEY_SECIDX, idx, &n);
 
-	return r ? r : addu(cm, RS_KEY_SECIDX, idx, &v);
+	return r ? r : add(cm, RS_KEY_SECNAM, name, &v);
 }
 
 struct secrets_ctx {
@@ -420,8 +423,9 @@ struct patch_ctx {
  * anew, the others copied byte for byte. A copied record is checked as every reader
  * will parse it, on the copy that is written: a record damaged on disk fails the write
  * (-EPROTO) rather than being carried, unnoticed, into a file stamped with a new
- * generation. The old file's `sn:` records are not read, as rs_store_load_secrets never
- * read them: the new ones are made from the `s#` records.
+ * generation. The records are found as an enumeration finds them
+ * (rs_map_secret_raw_at_index: a version 1 file's "s#" copies, a version 2 file's "sn:"
+ * records), in file order.
  */
 static int fill_patch(struct cdb_make *cm, const void *vctx)
 {
@@ -438,7 +442,7 @@ static int fill_patch(struct cdb_make *cm, const void *vctx)
 		int rn;
 
 		/* In file order from the record before, as an enumeration reads them. */
-		r = rs_map_find_index(ctx->old, RS_KEY_SECIDX, i, &hint, &val, &len);
+		r = rs_map_secret_raw_at_index(ctx->old, i, &hint, &val, &len);
 		if (r <= 0 || len > sizeof(rec))
 			return -EPROTO; /* missing: the header promised it */
 		memcpy(rec, val, len);

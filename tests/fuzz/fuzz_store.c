@@ -214,6 +214,20 @@ static void walk_accounts(const struct rs_map *m)
 	}
 }
 
+static bool same_secret(const struct rs_secret_rec *a, const struct rs_secret_rec *b)
+{
+	if (strcmp(a->name, b->name) != 0 || a->uid != b->uid || a->generation != b->generation ||
+	    a->flags != b->flags || strcmp(a->current, b->current) != 0 ||
+	    a->current_since != b->current_since || strcmp(a->previous, b->previous) != 0 ||
+	    a->previous_deadline != b->previous_deadline ||
+	    a->previous_limit != b->previous_limit || a->nrevoked != b->nrevoked)
+		return false;
+	for (size_t i = 0; i < a->nrevoked; i++)
+		if (strcmp(a->revoked[i], b->revoked[i]) != 0)
+			return false;
+	return true;
+}
+
 static void walk_secrets(const struct rs_map *m)
 {
 	struct rs_secret_rec rec, by_name;
@@ -223,12 +237,18 @@ static void walk_secrets(const struct rs_map *m)
 	FZ_CHECK(rs_hash_string_ok(m->meta.dummy));
 	walk_index(m, RS_KEY_SECIDX, m->meta.count[0]);
 	for (uint32_t i = 0; i < m->meta.count[0] && i < MAX_WALK; i++) {
-		if (rs_map_secret_by_index(m, i, &rec) != 1)
+		int r = rs_map_secret_by_index(m, i, &rec);
+
+		FZ_CHECK(r == 1 || r == 0 || r == -EPROTO);
+		if (r != 1)
 			continue;
 		check_secret(&rec);
 		if (rs_map_secret_by_name(m, rec.name, &by_name) == 1) {
 			check_secret(&by_name);
 			FZ_CHECK(strcmp(by_name.name, rec.name) == 0);
+			/* Format 2 finds the record by its name: the very same one. */
+			if (m->meta.version == RS_SECRETS_VERSION)
+				FZ_CHECK(same_secret(&rec, &by_name));
 		}
 	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -265,7 +285,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(why[0] != '\0' || r == -ENOMEM);
 			continue;
 		}
-		FZ_CHECK(m->meta.version == RS_FORMAT_VERSION);
+		FZ_CHECK(i == 0 ? m->meta.version == RS_FORMAT_VERSION
+		                : m->meta.version == 1 || m->meta.version == RS_SECRETS_VERSION);
 		walk_records(m);
 		if (i == 0)
 			walk_accounts(m);

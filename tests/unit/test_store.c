@@ -357,6 +357,128 @@ static void secrets_are_read_back_by_name_and_by_index(void **state)
 	rs_secrets_data_free(&want);
 }
 
+/* A secrets.cdb of format 1, as the first writers made it: every record under "sn:NAME"
+ * and again under "s#INDEX". */
+static void write_v1_secrets(const char *path, const struct rs_secrets_data *d, uint64_t gen)
+{
+	char meta[256], keys[2 * 8][RS_KEY_MAX], recs[8][4096];
+	const char *kv[2 * (1 + 2 * 8)];
+	size_t vlen[1 + 2 * 8], n = 0;
+	int ml;
+
+	assert_true(d->n <= 8);
+	ml = snprintf(meta, sizeof(meta), "%s%c1%c%llu%c%zu%c%s", RS_SECRETS_MAGIC, 0, 0,
+	              (unsigned long long)gen, 0, d->n, 0, d->dummy);
+	kv[0] = RS_KEY_META;
+	kv[1] = meta;
+	vlen[n++] = (size_t)ml + 1;
+	for (size_t i = 0; i < d->n; i++) {
+		int rl = rs_encode_secret(&d->rec[i], recs[i], sizeof(recs[i]));
+
+		assert_true(rl > 0);
+		(void)snprintf(keys[2 * i], RS_KEY_MAX, "%s%s", RS_KEY_SECNAM, d->rec[i].name);
+		(void)snprintf(keys[2 * i + 1], RS_KEY_MAX, "%s%zu", RS_KEY_SECIDX, i);
+		for (size_t k = 0; k < 2; k++) {
+			kv[2 * n] = keys[2 * i + k];
+			kv[2 * n + 1] = recs[i];
+			vlen[n++] = (size_t)rl;
+		}
+	}
+	write_raw_cdb(path, kv, n, vlen);
+}
+
+static void a_format_1_secrets_file_is_read_and_rewritten_as_format_2(void **state)
+{
+	struct fx *f = *state;
+	struct rs_secrets_data want;
+	struct rs_secret_rec rec, changed;
+	struct rs_store_w w;
+	struct rs_atomic staged;
+	struct rs_store s;
+	const struct rs_map *m;
+	struct stat st1, st2;
+	uint32_t hint = 0;
+
+	make_secrets(&want, 4, 3);
+	write_v1_secrets(in_dir(f, RS_SECRETS_FILE), &want, 5);
+	assert_int_equal(stat(in_dir(f, RS_SECRETS_FILE), &st1), 0);
+	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	assert_int_equal(m->meta.version, 1);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(rs_map_secret_at_index(m, i, &hint, &rec), 1);
+		assert_memory_equal(&rec, &want.rec[i], sizeof(rec));
+	}
+	/* A rotation of svc-2 rewrites it as format 2: the same records, smaller. */
+	changed = want.rec[2];
+	changed.generation++;
+	assert_int_equal(rs_store_w_open(f->dir, 1000, &w, NULL, 0), 0);
+	assert_int_equal(rs_store_stage_secrets(&w, m, &changed, 1, want.dummy, 6, 0, &staged), 0);
+	assert_int_equal(rs_atomic_commit(&staged), 0);
+	rs_store_w_close(&w);
+	rs_store_release(&s, m);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	assert_int_equal(m->meta.version, RS_SECRETS_VERSION);
+	assert_int_equal(m->meta.generation, 6);
+	want.rec[2] = changed;
+	hint = 0;
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(rs_map_secret_at_index(m, i, &hint, &rec), 1);
+		assert_memory_equal(&rec, &want.rec[i], sizeof(rec));
+		assert_int_equal(rs_map_secret_by_name(m, want.rec[i].name, &rec), 1);
+		assert_memory_equal(&rec, &want.rec[i], sizeof(rec));
+	}
+	assert_int_equal(rs_map_secret_at_index(m, 4, &hint, &rec), 0);
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+	assert_int_equal(stat(in_dir(f, RS_SECRETS_FILE), &st2), 0);
+	assert_true(st2.st_size < st1.st_size);
+	rs_secrets_data_free(&want);
+}
+
+/* Format 2's index entries hold a name; one that is not a valid name, or names no record,
+ * is damage, not the end of the enumeration. */
+static void a_format_2_index_entry_naming_no_record_is_malformed(void **state)
+{
+	struct fx *f = *state;
+	struct rs_secrets_data d;
+	struct rs_secret_rec rec;
+	char meta[256], r0[4096];
+	const char *kv[2 * 3];
+	size_t vlen[3];
+	static const char *const bad[] = {"svc-9", "../x", "", "svc-0\nx"};
+	int ml, rl;
+
+	make_secrets(&d, 1, 3);
+	ml = snprintf(meta, sizeof(meta), "%s%c2%c1%c1%c%s", RS_SECRETS_MAGIC, 0, 0, 0, 0, d.dummy);
+	rl = rs_encode_secret(&d.rec[0], r0, sizeof(r0));
+	assert_true(rl > 0);
+	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+		struct rs_store s;
+		const struct rs_map *m;
+		uint32_t hint = 0;
+
+		kv[0] = RS_KEY_META;
+		kv[1] = meta;
+		vlen[0] = (size_t)ml + 1;
+		kv[2] = RS_KEY_SECIDX "0";
+		kv[3] = bad[b];
+		vlen[1] = strlen(bad[b]) + 1;
+		kv[4] = RS_KEY_SECNAM "svc-0";
+		kv[5] = r0;
+		vlen[2] = (size_t)rl;
+		write_raw_cdb(in_dir(f, RS_SECRETS_FILE), kv, 3, vlen);
+		assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
+		assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+		assert_int_equal(rs_map_secret_at_index(m, 0, &hint, &rec), -EPROTO);
+		/* by name, the record itself is fine */
+		assert_int_equal(rs_map_secret_by_name(m, "svc-0", &rec), 1);
+		rs_store_release(&s, m);
+		rs_store_close(&s);
+	}
+	rs_secrets_data_free(&d);
+}
+
 static void loading_secrets_returns_every_record_with_its_generation_and_dummy(void **state)
 {
 	struct fx *f = *state;
@@ -1638,6 +1760,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        T(accounts_are_read_back_by_name_by_id_and_by_index),
 	        T(secrets_are_read_back_by_name_and_by_index),
+	        T(a_format_1_secrets_file_is_read_and_rewritten_as_format_2),
+	        T(a_format_2_index_entry_naming_no_record_is_malformed),
 	        T(loading_secrets_returns_every_record_with_its_generation_and_dummy),
 	        T(an_empty_secrets_store_round_trips),
 	        T(a_missing_store_loads_as_empty_with_generation_zero),
