@@ -15,6 +15,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
 pass=0 fail=0 skip=0
+start=$(date +%s)
 logdir=$(mktemp -d /tmp/rotsec-check.XXXXXX)
 failed_names=""
 
@@ -30,8 +31,10 @@ run_one() {
 	name=$1
 	shift
 	out="$logdir/$(echo "$name" | tr '/' '_').log"
+	t0=$(date +%s)
 	"$@" >"$out" 2>&1
 	rc=$?
+	secs=$(($(date +%s) - t0))
 	p=$(grep -c '^ok ' "$out" | tr -d ' ')
 	s=$(grep '^ok ' "$out" | grep -c '# SKIP' | tr -d ' ')
 	f=$(grep -c '^not ok ' "$out" | tr -d ' ')
@@ -46,11 +49,11 @@ run_one() {
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	if [ "$f" -gt 0 ]; then
-		printf '%-40s %3d passed, %d FAILED\n' "$name" "$p" "$f"
+		printf '%-40s %3d passed, %d FAILED (%d s)\n' "$name" "$p" "$f" "$secs"
 		grep -E '^not ok|^# |ERROR|Sanitizer|runtime error' "$out" | head -40 | sed 's/^/    /'
 		failed_names="$failed_names $name"
 	else
-		printf '%-40s %3d passed%s\n' "$name" "$p" "$([ "$s" -gt 0 ] && echo ", $s skipped")"
+		printf '%-40s %3d passed%s (%d s)\n' "$name" "$p" "$([ "$s" -gt 0 ] && echo ", $s skipped")" "$secs"
 	fi
 	grep '# SKIP' "$out" | sed 's/^/    /'
 }
@@ -69,6 +72,7 @@ for t in "$top"/tests/sh/t-*.sh; do
 done
 
 echo
+echo "tests took $(($(date +%s) - start)) s"
 [ -n "$failed_names" ] && echo "failed:$failed_names (logs in $logdir)"
 [ -z "$failed_names" ] && rm -rf "$logdir"
 if [ "$skip" -gt 0 ]; then
