@@ -137,10 +137,19 @@ static int map_new(struct rs_store *s, struct rs_map **out)
 	}
 	/* cdb_init maps the whole file read-only; the fd is not needed after that. */
 	if (cdb_init(&m->cdb, fd) < 0) {
-		r = errno == ENOMEM ? -ENOMEM : -EPROTO;
+		/* tinycdb says EPROTO for a file too short to be a CDB; anything else is the
+		 * system's answer (fstat, mmap) and is reported as such, not as damage. */
+		int e = errno;
+
+		r = e == ENOMEM ? -ENOMEM : -EPROTO;
 		close(fd);
 		free(m);
-		(void)snprintf(s->why, sizeof(s->why), "%s is not a valid store file", s->path);
+		if (e == EPROTO || e == 0)
+			(void)snprintf(s->why, sizeof(s->why), "%s is not a valid store file",
+			               s->path);
+		else
+			(void)snprintf(s->why, sizeof(s->why), "cannot map %s: %s", s->path,
+			               strerror(e));
 		return r;
 	}
 	close(fd);

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "duration.h"
+#include "journal.h"
 #include "paths.h"
 #include "record.h"
 #include "sealed.h"
@@ -1617,8 +1618,14 @@ static void parse_account(struct loader *ld, size_t idx)
 	if (s && want_list_of_groups(ld, s, "deliver") == 0 && config_setting_length(s) > 0) {
 		size_t n = (size_t)config_setting_length(s);
 
-		a->deliver = calloc(n, sizeof(*a->deliver));
-		if (!a->deliver) {
+		/* The rotation journal follows this many consumers per account (journal.h). */
+		if (n > RS_MAX_DELIVERIES) {
+			error_at(ld, s, "%s has %zu deliveries; at most %d are allowed", a->name, n,
+			         RS_MAX_DELIVERIES);
+			n = 0;
+		}
+		a->deliver = n ? calloc(n, sizeof(*a->deliver)) : NULL;
+		if (n && !a->deliver) {
 			ld->err = -ENOMEM;
 			return;
 		}

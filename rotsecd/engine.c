@@ -830,9 +830,11 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 	}
 	r = rs_journal_unseal(e->key, j, &s);
 	if (r < 0) {
+		/* Only a box that does not open (or is bound to another account or generation)
+		 * points at the key; a malformed journal or no memory says so itself. */
 		(void)snprintf(e->why, sizeof(e->why),
-		               "cannot unseal the journaled secret of %s (host key changed?): %s",
-		               acc->name, strerror(-r));
+		               "cannot unseal the journaled secret of %s%s: %s", acc->name,
+		               r == -EBADMSG ? " (host key changed?)" : "", strerror(-r));
 		return r;
 	}
 	for (i = 0; i < j->ndeliver; i++) {
@@ -1510,8 +1512,8 @@ int rs_engine_show(struct rs_engine *e, const char *name, struct rs_secret *out)
 	rs_audit_prio(&ev, LOG_NOTICE);
 	audit_result(e, &ev);
 	if (r < 0)
-		(void)snprintf(e->why, sizeof(e->why), "cannot unseal the secret of %s: %s", name,
-		               strerror(-r));
+		(void)snprintf(e->why, sizeof(e->why), "cannot unseal the secret of %s%s: %s", name,
+		               r == -EBADMSG ? " (host key changed?)" : "", strerror(-r));
 	return r;
 }
 

@@ -154,6 +154,15 @@ accounts = ( { name = "svc-a"; uid = 60001; group = "svc";
   deliver = ( { sealed_to = "$T/keys/bad.pub"; file = "$T/out/x.sealed"; } ); } );
 C
 
+# 33 deliveries: one more than the rotation journal follows per account.
+{
+	echo 'groups = ( { name = "svc"; gid = 60000; } );'
+	echo 'accounts = ( { name = "svc-a"; uid = 60001; group = "svc";'
+	printf '  deliver = ( '
+	for i in $(seq 1 33); do printf '{ file = "%s/out/x%d.pw"; }%s' "$T" "$i" "$([ "$i" -lt 33 ] && echo ', ')"; done
+	echo ' ); } );'
+} | bad "more deliveries than the journal follows" 11 'svc-a has 33 deliveries; at most 32 are allowed'
+
 # A warning is not an error: secrets between 64 and 128 bits are accepted with a warning.
 { header; cat <<C; } >"$CONF"
 groups = ( { name = "svc"; gid = 60000; } );
