@@ -394,45 +394,49 @@ int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_se
 	return 1;
 }
 
-int rs_map_secret_raw_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
+int rs_map_secret_raw_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint, bool by_name,
                                const char **val, size_t *vlen)
 {
 	char key[RS_KEY_MAX];
-	const char *name, *k;
-	size_t nlen, kl;
+	const char *ival, *k;
+	size_t ilen, namelen, kl;
 	uint64_t next;
 	uint32_t h = hint ? *hint : 0;
-	int r = rs_map_find_index(m, RS_KEY_SECIDX, idx, &h, &name, &nlen);
+	int r = rs_map_find_index(m, RS_KEY_SECIDX, idx, &h, &ival, &ilen);
 
 	if (r <= 0)
 		return r;
-	if (m->meta.version == 1) {
-		*val = name;
-		*vlen = nlen;
-		if (hint)
-			*hint = h;
-		return 1;
-	}
-	/* Version 2: the name, a valid one, NUL-terminated; its record is the next one in the
-	 * file as the writer lays it out, or else wherever the hash tables say. */
-	if (nlen < 2 || name[nlen - 1] != '\0' || strlen(name) != nlen - 1 ||
-	    !rs_name_valid(name) || nlen - 1 + sizeof(RS_KEY_SECNAM) > sizeof(key))
+	/* The account's name: version 2's index entry is the name, version 1's a copy of
+	 * the record, whose first field is the name. Either way NUL-terminated and valid. */
+	namelen = strnlen(ival, ilen);
+	if (namelen == ilen || (m->meta.version != 1 && namelen + 1 != ilen) ||
+	    !rs_name_valid(ival) || namelen + sizeof(RS_KEY_SECNAM) > sizeof(key))
 		return -EPROTO;
 	memcpy(key, RS_KEY_SECNAM, sizeof(RS_KEY_SECNAM) - 1);
-	memcpy(key + sizeof(RS_KEY_SECNAM) - 1, name, nlen - 1);
-	kl = sizeof(RS_KEY_SECNAM) - 1 + nlen - 1;
-	if (h && record_at(m, h, &k, &nlen, val, vlen, &next) && nlen == kl &&
-	    memcmp(k, key, kl) == 0) {
-		if (hint)
-			*hint = (uint32_t)next;
-		return 1;
+	memcpy(key + sizeof(RS_KEY_SECNAM) - 1, ival, namelen);
+	kl = sizeof(RS_KEY_SECNAM) - 1 + namelen;
+	if (!by_name && m->meta.version == 1) {
+		*val = ival;
+		*vlen = ilen;
+	} else if (!by_name && h && record_at(m, h, &k, &ilen, val, vlen, &next) && ilen == kl &&
+	           memcmp(k, key, kl) == 0) {
+		/* Version 2 as the writer lays it out: the record right after its entry. */
+		h = (uint32_t)next;
+	} else {
+		r = rs_map_find(m, key, kl, val, vlen);
+		if (r == 0)
+			return -EPROTO; /* an index entry naming no account */
+		if (r < 0)
+			return r;
 	}
-	r = rs_map_find(m, key, kl, val, vlen);
-	if (r == 0)
-		return -EPROTO; /* an index entry naming no account */
-	if (r > 0 && hint)
+	/* Whichever way it was found, the record must be the named account's: never one
+	 * account's record handed out, or copied forward, as another's. */
+	if (*vlen <= namelen || memcmp(*val, key + sizeof(RS_KEY_SECNAM) - 1, namelen) != 0 ||
+	    (*val)[namelen] != '\0')
+		return -EPROTO;
+	if (hint)
 		*hint = h;
-	return r;
+	return 1;
 }
 
 int rs_map_secret_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
@@ -440,7 +444,7 @@ int rs_map_secret_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
 {
 	const char *val;
 	size_t vlen;
-	int r = rs_map_secret_raw_at_index(m, idx, hint, &val, &vlen);
+	int r = rs_map_secret_raw_at_index(m, idx, hint, false, &val, &vlen);
 
 	if (r <= 0)
 		return r;

@@ -102,9 +102,12 @@ int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_se
 int rs_map_secret_by_index(const struct rs_map *m, uint32_t idx, struct rs_secret_rec *rec);
 int rs_map_secret_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
                            struct rs_secret_rec *rec);
-/* The bytes of secret record IDX, unparsed (the store writer copies them): 1, 0 absent,
- * -EPROTO when a version 2 index entry is damaged or names no record. */
-int rs_map_secret_raw_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint,
+/* The bytes of secret record IDX, unparsed: 1, 0 absent, -EPROTO when the index entry is
+ * damaged, names no record, or leads to a record of another name. Enumeration takes the
+ * record the index leads to in file order; with by_name (the store writer, which must
+ * carry forward what PAM accepts) it is always the one a lookup by name finds, even in a
+ * file that holds a name twice. */
+int rs_map_secret_raw_at_index(const struct rs_map *m, uint32_t idx, uint32_t *hint, bool by_name,
                                const char **val, size_t *vlen);
 
 #endif

@@ -423,9 +423,9 @@ struct patch_ctx {
  * anew, the others copied byte for byte. A copied record is checked as every reader
  * will parse it, on the copy that is written: a record damaged on disk fails the write
  * (-EPROTO) rather than being carried, unnoticed, into a file stamped with a new
- * generation. The records are found as an enumeration finds them
- * (rs_map_secret_raw_at_index: a version 1 file's "s#" copies, a version 2 file's "sn:"
- * records), in file order.
+ * generation. The records are taken in index order, each as a lookup by name finds it
+ * (rs_map_secret_raw_at_index, by_name): what PAM accepts is what is carried forward,
+ * whatever else a damaged or crafted file holds.
  */
 static int fill_patch(struct cdb_make *cm, const void *vctx)
 {
@@ -442,7 +442,7 @@ static int fill_patch(struct cdb_make *cm, const void *vctx)
 		int rn;
 
 		/* In file order from the record before, as an enumeration reads them. */
-		r = rs_map_secret_raw_at_index(ctx->old, i, &hint, &val, &len);
+		r = rs_map_secret_raw_at_index(ctx->old, i, &hint, true, &val, &len);
 		if (r <= 0 || len > sizeof(rec))
 			return -EPROTO; /* missing: the header promised it */
 		memcpy(rec, val, len);

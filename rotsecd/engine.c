@@ -889,6 +889,10 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 		j->degraded = 0;
 		r = set_hold(e, acc, j, 0);
 	} else {
+		/* Not done, also when it was (a `rotsecctl deliver` that failed this time): at
+		 * "activated" the daemon retries it, and marks it degraded at max_grace, rather
+		 * than leaving a held previous secret that nothing looks at again. */
+		j->step = RS_STEP_ACTIVATED;
 		r = set_hold(e, acc, j, 1);
 	}
 	if (r == 0)
@@ -1017,7 +1021,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	struct rs_secret_rec *rec;
 	struct rs_journal j;
 	struct txn t = {0};
-	uint64_t failures;
+	uint64_t failures, verify_failures;
 	int64_t now;
 	int lockfd, r, staged;
 
@@ -1033,6 +1037,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 		goto out;
 	}
 	failures = r == 0 ? j.failures : 0;
+	verify_failures = r == 0 ? j.verify_failures : 0;
 	r = txn_begin_one(e, &t, name);
 	if (r < 0)
 		goto out;
@@ -1062,6 +1067,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	j.compromise = opts->compromise;
 	j.grace = opts->grace;
 	j.failures = failures;
+	j.verify_failures = verify_failures;
 	now = now_s();
 	activate_rec(acc, &j, rec, now);
 	staged = txn_stage(e, &t);
@@ -1146,8 +1152,8 @@ int rs_engine_set_degraded(struct rs_engine *e, const char *name)
 		rs_audit_begin(&ev, "degraded", name);
 		rs_audit_int(&ev, "generation", (int64_t)j.generation);
 		rs_audit_str(&ev, "reason",
-		             "max_grace reached with a delivery still failing; previous secret "
-		             "revoked");
+		             "max_grace reached with a delivery or the verify command still "
+		             "failing; previous secret revoked");
 		rs_audit_prio(&ev, LOG_ALERT);
 		audit_result(e, &ev);
 	}

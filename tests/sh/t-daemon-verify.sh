@@ -110,5 +110,17 @@ check_eq "the step is delivered" "$(jfield svc-v step)" "delivered"
 check_eq "the current secret works throughout" "$(verify_as svc-v "$T/v.gen3")" "current"
 check_eq "svc-n, without a check, was rotated and done at once" "$(jfield svc-n step)" "delivered"
 check "SIGTERM stops the daemon with status 0" dmn_stop
+
+# A redelivery by hand whose check fails reopens the rotation: the daemon takes it up.
+rm -f "$T/healthy"
+ctl deliver svc-v >/dev/null 2>&1
+check_eq "rotsecctl deliver with a failing check exits 1" "$?" "1"
+check_eq "the step is back at activated" "$(jfield svc-v step)" "activated"
+touch "$T/healthy"
+dmn_start || not_ok "rotsecd starts again"
+check "the daemon retries the check and finishes" wait_until 20 sh -c \
+	"\"$CTL\" -c \"$CONF\" status svc-v --json | grep -q '\"step\": \"delivered\"'"
+check_eq "verify ok" "$(jfield svc-v verify)" "ok"
+check "SIGTERM stops it again" dmn_stop
 check "no secret in the check's log" sh -c "! grep -qF -f \"$T/v.gen3\" \"$T/check.log\""
 done_testing

@@ -476,6 +476,95 @@ static void a_format_2_index_entry_naming_no_record_is_malformed(void **state)
 		rs_store_release(&s, m);
 		rs_store_close(&s);
 	}
+	/* The entry names svc-0, and the record under sn:svc-0 is svc-1's: never handed out
+	 * as svc-0's, by either way of finding it. */
+	{
+		struct rs_secrets_data two;
+		char r1[4096];
+		struct rs_store s;
+		const struct rs_map *m;
+		const char *val;
+		size_t len;
+		uint32_t hint = 0;
+		int l1;
+
+		make_secrets(&two, 2, 3);
+		l1 = rs_encode_secret(&two.rec[1], r1, sizeof(r1));
+		assert_true(l1 > 0);
+		kv[3] = "svc-0";
+		vlen[1] = sizeof("svc-0");
+		kv[5] = r1;
+		vlen[2] = (size_t)l1;
+		write_raw_cdb(in_dir(f, RS_SECRETS_FILE), kv, 3, vlen);
+		assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
+		assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+		assert_int_equal(rs_map_secret_at_index(m, 0, &hint, &rec), -EPROTO);
+		hint = 0;
+		assert_int_equal(rs_map_secret_raw_at_index(m, 0, &hint, true, &val, &len),
+		                 -EPROTO);
+		rs_store_release(&s, m);
+		rs_store_close(&s);
+		rs_secrets_data_free(&two);
+	}
+	rs_secrets_data_free(&d);
+}
+
+/* A file holding sn:svc-0 twice (no writer makes one): the store writer carries forward
+ * the record a lookup by name finds, the one PAM accepts, not the one after the index. */
+static void a_name_held_twice_is_carried_forward_as_pam_sees_it(void **state)
+{
+	struct fx *f = *state;
+	struct rs_secrets_data d;
+	struct rs_secret_rec pam, other, rec;
+	char meta[256], ra[4096], rb[4096];
+	const char *kv[2 * 4];
+	size_t vlen[4];
+	struct rs_store_w w;
+	struct rs_atomic staged;
+	struct rs_store s;
+	const struct rs_map *m;
+	uint32_t hint = 0;
+	int ml, la, lb;
+
+	make_secrets(&d, 1, 3);
+	pam = d.rec[0];
+	other = d.rec[0];
+	other.generation = 9;
+	ml = snprintf(meta, sizeof(meta), "%s%c2%c1%c1%c%s", RS_SECRETS_MAGIC, 0, 0, 0, 0, d.dummy);
+	la = rs_encode_secret(&pam, ra, sizeof(ra));
+	lb = rs_encode_secret(&other, rb, sizeof(rb));
+	assert_true(la > 0 && lb > 0);
+	/* The by-name record first (cdb_find returns the first added), then the index entry
+	 * and, right after it, the other copy. */
+	kv[0] = RS_KEY_META;
+	kv[1] = meta;
+	vlen[0] = (size_t)ml + 1;
+	kv[2] = RS_KEY_SECNAM "svc-0";
+	kv[3] = ra;
+	vlen[1] = (size_t)la;
+	kv[4] = RS_KEY_SECIDX "0";
+	kv[5] = "svc-0";
+	vlen[2] = sizeof("svc-0");
+	kv[6] = RS_KEY_SECNAM "svc-0";
+	kv[7] = rb;
+	vlen[3] = (size_t)lb;
+	write_raw_cdb(in_dir(f, RS_SECRETS_FILE), kv, 4, vlen);
+	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	assert_int_equal(rs_map_secret_by_name(m, "svc-0", &rec), 1);
+	assert_int_equal(rec.generation, pam.generation);
+	assert_int_equal(rs_store_w_open(f->dir, 1000, &w, NULL, 0), 0);
+	assert_int_equal(rs_store_stage_secrets(&w, m, NULL, 0, d.dummy, 2, 0, &staged), 0);
+	assert_int_equal(rs_atomic_commit(&staged), 0);
+	rs_store_w_close(&w);
+	rs_store_release(&s, m);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	assert_int_equal(rs_map_secret_by_name(m, "svc-0", &rec), 1);
+	assert_int_equal(rec.generation, pam.generation);
+	assert_int_equal(rs_map_secret_at_index(m, 0, &hint, &rec), 1);
+	assert_int_equal(rec.generation, pam.generation);
+	rs_store_release(&s, m);
+	rs_store_close(&s);
 	rs_secrets_data_free(&d);
 }
 
@@ -1762,6 +1851,7 @@ int main(void)
 	        T(secrets_are_read_back_by_name_and_by_index),
 	        T(a_format_1_secrets_file_is_read_and_rewritten_as_format_2),
 	        T(a_format_2_index_entry_naming_no_record_is_malformed),
+	        T(a_name_held_twice_is_carried_forward_as_pam_sees_it),
 	        T(loading_secrets_returns_every_record_with_its_generation_and_dummy),
 	        T(an_empty_secrets_store_round_trips),
 	        T(a_missing_store_loads_as_empty_with_generation_zero),
