@@ -91,14 +91,11 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 		int64_t limit = rec->current_since + acc->pol.max_grace;
 
 		if (now >= limit) {
-			bool dlv_ok = j.ndeliver == acc->ndeliver;
-
-			for (size_t i = 0; i < j.ndeliver; i++)
-				dlv_ok = dlv_ok && j.dlv[i].status == RS_DLV_OK;
 			rs_log(LOG_ALERT,
 			       "%s: %s still failing at max_grace; the previous secret is revoked "
 			       "and the account is degraded",
-			       acc->name, dlv_ok ? "verify command" : "delivery");
+			       acc->name,
+			       rs_journal_delivered(acc, &j) ? "verify command" : "delivery");
 			(void)rs_engine_set_degraded(e, acc->name);
 		} else {
 			earliest(wake, limit, now);

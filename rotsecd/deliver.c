@@ -662,7 +662,7 @@ int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d
 
 int rs_run_verify(const struct rs_account_cfg *acc, uint64_t generation, char *why, size_t whylen)
 {
-	struct rs_delivery d = {.kind = RS_DELIVER_COMMAND, .timeout = DEFAULT_TIMEOUT};
+	struct rs_delivery d = {.kind = RS_DELIVER_COMMAND, .timeout = RS_VERIFY_TIMEOUT};
 
 	if (why && whylen)
 		why[0] = '\0';

@@ -25,10 +25,11 @@ int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d
                    const struct rs_secret *secret, uint64_t generation, char *why, size_t whylen);
 
 /* The account's verify command (DESIGN §3 step 4), run as a command delivery is (no
- * shell, the same clean environment, own process group, killed after 30 s) but as root,
- * with stdin on /dev/null: it is given no secret, only ROTSEC_ACCOUNT and
- * ROTSEC_GENERATION, and checks that the consumers work with the new one. 0 when it
- * exits 0; otherwise as rs_deliver_one. */
+ * shell, the same clean environment, own process group, killed after RS_VERIFY_TIMEOUT s) but as
+ * root, with stdin on /dev/null: it is given no secret, only ROTSEC_ACCOUNT and ROTSEC_GENERATION,
+ * and checks that the consumers work with the new one. 0 when it exits 0; otherwise as
+ * rs_deliver_one. */
+#define RS_VERIFY_TIMEOUT 30 /* seconds */
 int rs_run_verify(const struct rs_account_cfg *acc, uint64_t generation, char *why, size_t whylen);
 
 /* "file /run/rotsec/x.pw", "command /usr/local/bin/push", "sealed /var/.../x.sealed":

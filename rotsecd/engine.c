@@ -590,7 +590,7 @@ static bool hold_while_delivering(const struct rs_account_cfg *acc, const struct
 		if (acc->deliver[i].kind == RS_DELIVER_COMMAND)
 			allowance += acc->deliver[i].timeout;
 	if (acc->verify_argv)
-		allowance += 30; /* rs_run_verify's timeout */
+		allowance += RS_VERIFY_TIMEOUT;
 	return grace_of(acc, j) < allowance && grace_of(acc, j) < acc->pol.max_grace;
 }
 
@@ -750,14 +750,49 @@ static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struc
 	return r;
 }
 
-bool rs_journal_outstanding(const struct rs_account_cfg *acc, const struct rs_journal *j)
+/*
+ * The outcome of one attempt at a delivery or at the verify command, r (why its text):
+ * the state's bookkeeping, a success resetting it and a failure scheduling the retry after
+ * the backoff, and the outcome in ev, an audit event the caller began. NULL on success,
+ * else the error text.
+ */
+static const char *record_attempt(const struct rs_account_cfg *acc, struct rs_dlv_state *d, int r,
+                                  const char *why, struct rs_audit_ev *ev)
+{
+	const char *err = why[0] ? why : strerror(-r);
+	int64_t now = now_s();
+
+	d->last = now;
+	if (r == 0) {
+		d->status = RS_DLV_OK;
+		d->attempts = 0;
+		d->next = 0;
+		rs_audit_str(ev, "result", "ok");
+		return NULL;
+	}
+	d->attempts++;
+	d->status = RS_DLV_FAILED;
+	d->next = now + backoff(acc, d->attempts);
+	rs_audit_str(ev, "result", "failed");
+	rs_audit_str(ev, "error", err);
+	rs_audit_int(ev, "attempt", d->attempts);
+	rs_audit_prio(ev, LOG_WARNING);
+	return err;
+}
+
+bool rs_journal_delivered(const struct rs_account_cfg *acc, const struct rs_journal *j)
 {
 	if (j->ndeliver != acc->ndeliver)
-		return true;
+		return false;
 	for (size_t i = 0; i < j->ndeliver; i++)
 		if (j->dlv[i].status != RS_DLV_OK)
-			return true;
-	return acc->verify_argv && j->vfy.status != RS_DLV_OK;
+			return false;
+	return true;
+}
+
+bool rs_journal_outstanding(const struct rs_account_cfg *acc, const struct rs_journal *j)
+{
+	return !rs_journal_delivered(acc, j) || (acc->verify_argv && j->vfy.status != RS_DLV_OK);
 }
 
 /*
@@ -769,35 +804,21 @@ bool rs_journal_outstanding(const struct rs_account_cfg *acc, const struct rs_jo
  */
 static void run_verify(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j)
 {
-	struct rs_dlv_state *v = &j->vfy;
 	struct rs_audit_ev ev;
 	char why[512] = "";
-	int64_t now;
+	const char *err;
 	int r;
 
 	r = rs_run_verify(acc, j->generation, why, sizeof(why));
-	now = now_s();
-	v->attempts++;
-	v->last = now;
 	rs_audit_begin(&ev, "verify", acc->name);
 	rs_audit_int(&ev, "generation", (int64_t)j->generation);
 	rs_audit_str(&ev, "command", acc->verify_argv[0]);
-	if (r == 0) {
-		v->status = RS_DLV_OK;
-		v->attempts = 0;
-		v->next = 0;
-		rs_audit_str(&ev, "result", "ok");
-	} else {
-		v->status = RS_DLV_FAILED;
-		v->next = now + backoff(acc, v->attempts);
+	err = record_attempt(acc, &j->vfy, r, why, &ev);
+	if (err) {
 		e->verify_failures++;
 		j->verify_failures++;
-		rs_audit_str(&ev, "result", "failed");
-		rs_audit_str(&ev, "error", why[0] ? why : strerror(-r));
-		rs_audit_int(&ev, "attempt", v->attempts);
-		rs_audit_prio(&ev, LOG_WARNING);
 		(void)snprintf(e->why, sizeof(e->why), "verify command of %s failed: %s", acc->name,
-		               why[0] ? why : strerror(-r));
+		               err);
 	}
 	audit_result(e, &ev);
 	(void)RS_FAULT("verify.done");
@@ -841,7 +862,7 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 		struct rs_dlv_state *d = &j->dlv[i];
 		struct rs_audit_ev ev;
 		char label[256], why[512];
-		int64_t now;
+		const char *err;
 		int dr;
 
 		if (d->status == RS_DLV_OK && !all) {
@@ -853,30 +874,18 @@ static int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
 		rs_delivery_label(&acc->deliver[i], label, sizeof(label));
 		why[0] = '\0';
 		dr = rs_deliver_one(acc, &acc->deliver[i], &s, j->generation, why, sizeof(why));
-		now = now_s();
-		d->attempts++;
-		d->last = now;
 		rs_audit_begin(&ev, "deliver", acc->name);
 		rs_audit_int(&ev, "generation", (int64_t)j->generation);
 		rs_audit_str(&ev, "consumer", label);
-		if (dr == 0) {
-			d->status = RS_DLV_OK;
-			d->attempts = 0;
-			d->next = 0;
+		err = record_attempt(acc, d, dr, why, &ev);
+		if (!err) {
 			ok++;
 			e->delivered++;
-			rs_audit_str(&ev, "result", "ok");
 		} else {
-			d->status = RS_DLV_FAILED;
-			d->next = now + backoff(acc, d->attempts);
 			e->delivery_failures++;
 			j->failures++;
-			rs_audit_str(&ev, "result", "failed");
-			rs_audit_str(&ev, "error", why[0] ? why : strerror(-dr));
-			rs_audit_int(&ev, "attempt", d->attempts);
-			rs_audit_prio(&ev, LOG_WARNING);
 			(void)snprintf(e->why, sizeof(e->why), "delivery of %s to %s failed: %s",
-			               acc->name, label, why[0] ? why : strerror(-dr));
+			               acc->name, label, err);
 		}
 		audit_result(e, &ev);
 		(void)RS_FAULT("deliver.done");

@@ -357,34 +357,58 @@ static void secrets_are_read_back_by_name_and_by_index(void **state)
 	rs_secrets_data_free(&want);
 }
 
+/* A secrets.cdb by hand: a header of format VERSION and generation GEN counting N
+ * accounts with DUMMY, then NREC records given as key, value pairs and value lengths. */
+static void write_raw_secrets(struct fx *f, unsigned version, uint64_t gen, size_t n,
+                              const char *dummy, const char *const *kv, const size_t *vlen,
+                              size_t nrec)
+{
+	enum { MAX = 20 };
+	char meta[256];
+	const char *all[2 * (MAX + 1)];
+	size_t lens[MAX + 1];
+	int ml = snprintf(meta, sizeof(meta), "%s%c%u%c%llu%c%zu%c%s", RS_SECRETS_MAGIC, 0, version,
+	                  0, (unsigned long long)gen, 0, n, 0, dummy);
+
+	assert_true(ml > 0 && (size_t)ml < sizeof(meta) && nrec <= MAX);
+	all[0] = RS_KEY_META;
+	all[1] = meta;
+	lens[0] = (size_t)ml + 1;
+	memcpy(all + 2, kv, 2 * nrec * sizeof(*kv));
+	memcpy(lens + 1, vlen, nrec * sizeof(*vlen));
+	write_raw_cdb(in_dir(f, RS_SECRETS_FILE), all, nrec + 1, lens);
+}
+
+/* A secret record encoded into buf; its length. */
+static size_t encoded(const struct rs_secret_rec *rec, char *buf, size_t len)
+{
+	int n = rs_encode_secret(rec, buf, len);
+
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
 /* A secrets.cdb of format 1, as the first writers made it: every record under "sn:NAME"
  * and again under "s#INDEX". */
-static void write_v1_secrets(const char *path, const struct rs_secrets_data *d, uint64_t gen)
+static void write_v1_secrets(struct fx *f, const struct rs_secrets_data *d, uint64_t gen)
 {
-	char meta[256], keys[2 * 8][RS_KEY_MAX], recs[8][4096];
-	const char *kv[2 * (1 + 2 * 8)];
-	size_t vlen[1 + 2 * 8], n = 0;
-	int ml;
+	char keys[2 * 8][RS_KEY_MAX], recs[8][4096];
+	const char *kv[2 * 2 * 8];
+	size_t vlen[2 * 8], n = 0;
 
 	assert_true(d->n <= 8);
-	ml = snprintf(meta, sizeof(meta), "%s%c1%c%llu%c%zu%c%s", RS_SECRETS_MAGIC, 0, 0,
-	              (unsigned long long)gen, 0, d->n, 0, d->dummy);
-	kv[0] = RS_KEY_META;
-	kv[1] = meta;
-	vlen[n++] = (size_t)ml + 1;
 	for (size_t i = 0; i < d->n; i++) {
-		int rl = rs_encode_secret(&d->rec[i], recs[i], sizeof(recs[i]));
+		size_t rl = encoded(&d->rec[i], recs[i], sizeof(recs[i]));
 
-		assert_true(rl > 0);
 		(void)snprintf(keys[2 * i], RS_KEY_MAX, "%s%s", RS_KEY_SECNAM, d->rec[i].name);
 		(void)snprintf(keys[2 * i + 1], RS_KEY_MAX, "%s%zu", RS_KEY_SECIDX, i);
 		for (size_t k = 0; k < 2; k++) {
 			kv[2 * n] = keys[2 * i + k];
 			kv[2 * n + 1] = recs[i];
-			vlen[n++] = (size_t)rl;
+			vlen[n++] = rl;
 		}
 	}
-	write_raw_cdb(path, kv, n, vlen);
+	write_raw_secrets(f, 1, gen, d->n, d->dummy, kv, vlen, n);
 }
 
 static void a_format_1_secrets_file_is_read_and_rewritten_as_format_2(void **state)
@@ -400,7 +424,7 @@ static void a_format_1_secrets_file_is_read_and_rewritten_as_format_2(void **sta
 	uint32_t hint = 0;
 
 	make_secrets(&want, 4, 3);
-	write_v1_secrets(in_dir(f, RS_SECRETS_FILE), &want, 5);
+	write_v1_secrets(f, &want, 5);
 	assert_int_equal(stat(in_dir(f, RS_SECRETS_FILE), &st1), 0);
 	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
 	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
@@ -443,68 +467,37 @@ static void a_format_2_index_entry_naming_no_record_is_malformed(void **state)
 	struct fx *f = *state;
 	struct rs_secrets_data d;
 	struct rs_secret_rec rec;
-	char meta[256], r0[4096];
-	const char *kv[2 * 3];
-	size_t vlen[3];
+	char r0[4096], r1[4096];
 	static const char *const bad[] = {"svc-9", "../x", "", "svc-0\nx"};
-	int ml, rl;
+	size_t l0, l1;
 
-	make_secrets(&d, 1, 3);
-	ml = snprintf(meta, sizeof(meta), "%s%c2%c1%c1%c%s", RS_SECRETS_MAGIC, 0, 0, 0, 0, d.dummy);
-	rl = rs_encode_secret(&d.rec[0], r0, sizeof(r0));
-	assert_true(rl > 0);
-	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
-		struct rs_store s;
-		const struct rs_map *m;
-		uint32_t hint = 0;
-
-		kv[0] = RS_KEY_META;
-		kv[1] = meta;
-		vlen[0] = (size_t)ml + 1;
-		kv[2] = RS_KEY_SECIDX "0";
-		kv[3] = bad[b];
-		vlen[1] = strlen(bad[b]) + 1;
-		kv[4] = RS_KEY_SECNAM "svc-0";
-		kv[5] = r0;
-		vlen[2] = (size_t)rl;
-		write_raw_cdb(in_dir(f, RS_SECRETS_FILE), kv, 3, vlen);
-		assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
-		assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
-		assert_int_equal(rs_map_secret_at_index(m, 0, &hint, &rec), -EPROTO);
-		/* by name, the record itself is fine */
-		assert_int_equal(rs_map_secret_by_name(m, "svc-0", &rec), 1);
-		rs_store_release(&s, m);
-		rs_store_close(&s);
-	}
-	/* The entry names svc-0, and the record under sn:svc-0 is svc-1's: never handed out
-	 * as svc-0's, by either way of finding it. */
-	{
-		struct rs_secrets_data two;
-		char r1[4096];
+	make_secrets(&d, 2, 3);
+	l0 = encoded(&d.rec[0], r0, sizeof(r0));
+	l1 = encoded(&d.rec[1], r1, sizeof(r1));
+	for (size_t b = 0; b <= sizeof(bad) / sizeof(bad[0]); b++) {
+		/* The bad names, then last an entry naming svc-0 whose record under sn:svc-0 is
+		 * svc-1's: never handed out as svc-0's, by either way of finding it. */
+		bool last = b == sizeof(bad) / sizeof(bad[0]);
+		const char *kv[] = {RS_KEY_SECIDX "0", last ? "svc-0" : bad[b],
+		                    RS_KEY_SECNAM "svc-0", last ? r1 : r0};
+		size_t vlen[] = {strlen(kv[1]) + 1, last ? l1 : l0};
 		struct rs_store s;
 		const struct rs_map *m;
 		const char *val;
 		size_t len;
 		uint32_t hint = 0;
-		int l1;
 
-		make_secrets(&two, 2, 3);
-		l1 = rs_encode_secret(&two.rec[1], r1, sizeof(r1));
-		assert_true(l1 > 0);
-		kv[3] = "svc-0";
-		vlen[1] = sizeof("svc-0");
-		kv[5] = r1;
-		vlen[2] = (size_t)l1;
-		write_raw_cdb(in_dir(f, RS_SECRETS_FILE), kv, 3, vlen);
+		write_raw_secrets(f, 2, 1, 1, d.dummy, kv, vlen, 2);
 		assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
 		assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
 		assert_int_equal(rs_map_secret_at_index(m, 0, &hint, &rec), -EPROTO);
 		hint = 0;
 		assert_int_equal(rs_map_secret_raw_at_index(m, 0, &hint, true, &val, &len),
 		                 -EPROTO);
+		/* by name, the record itself parses (svc-1's, in the last case) */
+		assert_int_equal(rs_map_secret_by_name(m, "svc-0", &rec), last ? -EPROTO : 1);
 		rs_store_release(&s, m);
 		rs_store_close(&s);
-		rs_secrets_data_free(&two);
 	}
 	rs_secrets_data_free(&d);
 }
@@ -516,39 +509,27 @@ static void a_name_held_twice_is_carried_forward_as_pam_sees_it(void **state)
 	struct fx *f = *state;
 	struct rs_secrets_data d;
 	struct rs_secret_rec pam, other, rec;
-	char meta[256], ra[4096], rb[4096];
-	const char *kv[2 * 4];
-	size_t vlen[4];
+	char ra[4096], rb[4096];
 	struct rs_store_w w;
 	struct rs_atomic staged;
 	struct rs_store s;
 	const struct rs_map *m;
 	uint32_t hint = 0;
-	int ml, la, lb;
 
 	make_secrets(&d, 1, 3);
 	pam = d.rec[0];
 	other = d.rec[0];
 	other.generation = 9;
-	ml = snprintf(meta, sizeof(meta), "%s%c2%c1%c1%c%s", RS_SECRETS_MAGIC, 0, 0, 0, 0, d.dummy);
-	la = rs_encode_secret(&pam, ra, sizeof(ra));
-	lb = rs_encode_secret(&other, rb, sizeof(rb));
-	assert_true(la > 0 && lb > 0);
-	/* The by-name record first (cdb_find returns the first added), then the index entry
-	 * and, right after it, the other copy. */
-	kv[0] = RS_KEY_META;
-	kv[1] = meta;
-	vlen[0] = (size_t)ml + 1;
-	kv[2] = RS_KEY_SECNAM "svc-0";
-	kv[3] = ra;
-	vlen[1] = (size_t)la;
-	kv[4] = RS_KEY_SECIDX "0";
-	kv[5] = "svc-0";
-	vlen[2] = sizeof("svc-0");
-	kv[6] = RS_KEY_SECNAM "svc-0";
-	kv[7] = rb;
-	vlen[3] = (size_t)lb;
-	write_raw_cdb(in_dir(f, RS_SECRETS_FILE), kv, 4, vlen);
+	{
+		/* The by-name record first (cdb_find returns the first added), then the index
+		 * entry and, right after it, the other copy. */
+		const char *kv[] = {RS_KEY_SECNAM "svc-0", ra, RS_KEY_SECIDX "0", "svc-0",
+		                    RS_KEY_SECNAM "svc-0", rb};
+		size_t vlen[] = {encoded(&pam, ra, sizeof(ra)), sizeof("svc-0"),
+		                 encoded(&other, rb, sizeof(rb))};
+
+		write_raw_secrets(f, 2, 1, 1, d.dummy, kv, vlen, 3);
+	}
 	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
 	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
 	assert_int_equal(rs_map_secret_by_name(m, "svc-0", &rec), 1);
