@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "duration.h"
@@ -2305,9 +2306,39 @@ int rs_config_load(const char *file, struct rs_config *cfg)
 	return rs_config_load_source(file, cfg, NULL);
 }
 
+/* cfg->dummy_bits and dummy_cost, from every account's policy. */
+static void dummy_policy(struct rs_config *cfg)
+{
+	cfg->dummy_bits = 256.0;
+	cfg->dummy_cost = RS_COST_INTERACTIVE;
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		const struct rs_policy_cfg *p = &cfg->accounts[i].pol;
+
+		if (p->entropy_bits < 128.0) {
+			if (p->entropy_bits < cfg->dummy_bits)
+				cfg->dummy_bits = p->entropy_bits;
+			if (p->hash_cost > cfg->dummy_cost)
+				cfg->dummy_cost = p->hash_cost;
+		}
+	}
+}
+
+void rs_file_id_of(const struct stat *st, struct rs_file_id *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->dev = (uint64_t)st->st_dev;
+	id->ino = (uint64_t)st->st_ino;
+	id->size = (uint64_t)st->st_size;
+	id->mtime_sec = (int64_t)st->st_mtim.tv_sec;
+	id->mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
+	id->ctime_sec = (int64_t)st->st_ctim.tv_sec;
+	id->ctime_nsec = (int64_t)st->st_ctim.tv_nsec;
+}
+
 int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_config_source *src)
 {
 	struct loader ld = {0};
+	struct timespec read_at = {0};
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
@@ -2328,6 +2359,7 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 	/* Read here rather than by libconfig, which reports an unreadable file as "file I/O
 	 * error" without errno: the caller can tell a missing config from a forbidden one. */
 	r = read_text(file, &st, &text, &len);
+	(void)clock_gettime(CLOCK_REALTIME, &read_at);
 	if (r >= 0 && !text)
 		r = -EIO; /* never: for the analyzer, which cannot tell that errno is positive */
 	if (r == -ENOMEM)
@@ -2388,6 +2420,8 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 		resolve(&ld);
 	if (r == 0)
 		r = ld.err;
+	if (r == 0)
+		dummy_policy(cfg);
 	if (r == 0 && cfg->nerrors)
 		r = -EINVAL;
 	if (r == 0 && src && rs_crypto_init() == 0) {
@@ -2395,6 +2429,8 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 		                   NULL, 0);
 		src->mode = st.st_mode & 07777;
 		src->uid = st.st_uid;
+		rs_file_id_of(&st, &src->id);
+		src->settled = read_at.tv_sec - st.st_ctim.tv_sec >= RS_CONFIG_SETTLED;
 		/* An @include'd file is config text the hash does not cover. */
 		src->cacheable = !memmem(text, len, "@include", 8);
 	}
@@ -2416,6 +2452,12 @@ void rs_config_free(struct rs_config *cfg)
 {
 	if (!cfg)
 		return;
+	if (cfg->arena) {
+		/* A compiled config: everything it points to is in the arena. */
+		rs_arena_free(cfg->arena);
+		memset(cfg, 0, sizeof(*cfg));
+		return;
+	}
 	free(cfg->file);
 	free(cfg->store_dir);
 	free(cfg->state_dir);

@@ -1,7 +1,8 @@
 /*
  * The compiled config (config_cache.h): FILE.cache holds
  *
- *   u32 length of the key, the key, BLAKE2b-256 of the body, the body: the inputs, the config
+ *   u32 length of the key, the key, BLAKE2b-256 of the body, the body: the config file's
+ *   identity when it was read (w_id), the inputs, the config
  *
  * The key is what must be equal for the cache to apply at all: format, struct sizes, the
  * running executable, euid, the config's path, mode, owner and BLAKE2b-256. The inputs are
@@ -25,10 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CACHE_MAGIC  "rotsec-config-cache 1"
+#define CACHE_MAGIC  "rotsec-config-cache 2"
 #define CACHE_SUFFIX ".cache"
 #define CACHE_MAX    ((size_t)1 << 30)
 #define HASH_LEN     32
@@ -39,7 +41,7 @@
  * must be added there too, or a cached config would come back without it: the sizes make
  * the build fail first (and are in the key, against a stale file).
  */
-_Static_assert(sizeof(struct rs_config) == 480, "update config_cache.c for struct rs_config");
+_Static_assert(sizeof(struct rs_config) == 512, "update config_cache.c for struct rs_config");
 _Static_assert(sizeof(struct rs_account_cfg) == 512,
                "update config_cache.c for struct rs_account_cfg");
 _Static_assert(sizeof(struct rs_delivery) == 208, "update config_cache.c for struct rs_delivery");
@@ -111,11 +113,73 @@ static void w_strv(struct wbuf *b, char *const *v)
 		w_str(b, v[i]);
 }
 
+/*
+ * A compiled config is decoded into an arena: a few blocks of 1 MiB or more instead of one
+ * allocation per string and array (some 50,000 at 10,000 accounts), so that loading it
+ * and freeing it cost copies rather than a malloc and a free each. The config owns it
+ * (cfg->arena); rs_config_free frees it whole. Memory from it is zeroed.
+ */
+struct rs_arena {
+	struct rs_arena *next;
+	size_t used, cap;
+	max_align_t mem[];
+};
+
+#define ARENA_BLOCK ((size_t)1 << 20)
+
+void rs_arena_free(struct rs_arena *a)
+{
+	while (a) {
+		struct rs_arena *next = a->next;
+
+		free(a);
+		a = next;
+	}
+}
+
+static void *arena_alloc(struct rs_arena **head, size_t n)
+{
+	const size_t align = _Alignof(max_align_t);
+	struct rs_arena *a = *head;
+	void *p;
+
+	if (n > CACHE_MAX * 8)
+		return NULL; /* more than any count the decoder lets through could need */
+	n = (n + align - 1) & ~(align - 1);
+	if (!a || a->cap - a->used < n) {
+		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+
+		/* calloc: a block this size comes zeroed from mmap, without a memset */
+		a = calloc(1, sizeof(*a) + cap);
+		if (!a)
+			return NULL;
+		a->cap = cap;
+		a->next = *head;
+		*head = a;
+	}
+	p = (char *)a->mem + a->used;
+	a->used += n;
+	return p;
+}
+
 struct rbuf {
 	const unsigned char *p;
 	size_t left;
 	int err;
+	struct rs_arena **arena; /* where the decoded config's memory comes from */
 };
+
+/* n zeroed items of `size` bytes from the arena, or NULL with b->err set. */
+static void *r_alloc(struct rbuf *b, size_t n, size_t size)
+{
+	void *p = NULL;
+
+	if (!b->err && (size == 0 || n <= SIZE_MAX / size))
+		p = arena_alloc(b->arena, n * size);
+	if (!p && !b->err)
+		b->err = -ENOMEM;
+	return p;
+}
 
 static const void *r_bytes(struct rbuf *b, size_t n)
 {
@@ -184,9 +248,9 @@ static void r_strdup(struct rbuf *b, char **out)
 		b->err = -EPROTO;
 		return;
 	}
-	*out = strndup(p, n);
-	if (!*out)
-		b->err = -ENOMEM;
+	*out = r_alloc(b, (size_t)n + 1, 1);
+	if (*out)
+		memcpy(*out, p, n); /* NUL-terminated: the arena's memory is zeroed */
 }
 
 /* A string into a fixed array of `size` bytes (never NULL). */
@@ -215,11 +279,7 @@ static void r_strv(struct rbuf *b, char ***out)
 		b->err = -EPROTO;
 		return;
 	}
-	*out = calloc(n + 1, sizeof(**out));
-	if (!*out) {
-		b->err = -ENOMEM;
-		return;
-	}
+	*out = r_alloc(b, (size_t)n + 1, sizeof(**out));
 	for (size_t i = 0; i < n && !b->err; i++) {
 		r_strdup(b, &(*out)[i]);
 		if (!b->err && !(*out)[i])
@@ -361,10 +421,9 @@ static void r_names(struct rbuf *b, char (**names)[RS_NAME_MAX + 1], size_t *n)
 	*names = NULL;
 	if (b->err || *n == 0)
 		return;
-	*names = calloc(*n, sizeof(**names));
+	*names = r_alloc(b, *n, sizeof(**names));
 	if (!*names) {
 		*n = 0;
-		b->err = -ENOMEM;
 		return;
 	}
 	for (size_t i = 0; i < *n; i++)
@@ -407,24 +466,19 @@ static void r_account(struct rbuf *b, struct rs_account_cfg *a, const struct rs_
 	r_names(b, &a->groups, &a->ngroups);
 	n = r_count(b, sizeof(*a->sup_gids));
 	if (n) {
-		a->sup_gids = calloc(n, sizeof(*a->sup_gids));
-		if (!a->sup_gids)
-			b->err = -ENOMEM;
-		else
+		a->sup_gids = r_alloc(b, n, sizeof(*a->sup_gids));
+		if (a->sup_gids) {
 			a->nsup = n;
-		if (a->sup_gids)
 			r_copy(b, a->sup_gids, n * sizeof(*a->sup_gids));
+		}
 	}
 	a->disabled = r_u32(b) != 0;
 	r_policy(b, &a->pol, def);
 	n = r_count(b, 16);
 	if (n) {
-		a->deliver = calloc(n, sizeof(*a->deliver));
-		if (!a->deliver)
-			b->err = -ENOMEM;
-		else
-			a->ndeliver = n;
-		for (size_t i = 0; i < a->ndeliver && !b->err; i++)
+		a->deliver = r_alloc(b, n, sizeof(*a->deliver));
+		a->ndeliver = a->deliver ? n : 0;
+		for (size_t i = 0; a->deliver && i < a->ndeliver && !b->err; i++)
 			r_delivery(b, &a->deliver[i]);
 	}
 	r_strv(b, &a->verify_argv);
@@ -434,8 +488,16 @@ static void r_account(struct rbuf *b, struct rs_account_cfg *a, const struct rs_
 		b->err = -EPROTO;
 }
 
+/*
+ * The config: paths, defaults, groups, then the accounts, preceded by their index in name
+ * order (each account's position in the config and the offset of its record), so that a
+ * load for one account (rs_config_load_one) decodes that account alone.
+ */
 static void w_config(struct wbuf *b, const struct rs_config *c)
 {
+	struct wbuf accts = {0};
+	uint32_t *off;
+
 	w_str(b, c->store_dir);
 	w_str(b, c->state_dir);
 	w_str(b, c->key_file);
@@ -446,6 +508,8 @@ static void w_config(struct wbuf *b, const struct rs_config *c)
 	w_str(b, c->group_file);
 	w_u64(b, (uint64_t)c->lock_timeout);
 	w_policy(b, &c->defaults, NULL);
+	w_bytes(b, &c->dummy_bits, sizeof(c->dummy_bits));
+	w_u32(b, (uint32_t)c->dummy_cost);
 	w_u32(b, (uint32_t)c->ngroups);
 	for (size_t i = 0; i < c->ngroups; i++) {
 		const struct rs_group_cfg *g = &c->groups[i];
@@ -455,12 +519,28 @@ static void w_config(struct wbuf *b, const struct rs_config *c)
 		w_names(b, (const char(*)[RS_NAME_MAX + 1]) g->members, g->nmembers);
 		w_u32(b, (uint32_t)g->line);
 	}
+	off = calloc(c->naccounts + 1, sizeof(*off));
+	if (!off) {
+		b->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < c->naccounts; i++) {
+		off[i] = (uint32_t)accts.len;
+		w_account(&accts, &c->accounts[i], &c->defaults);
+	}
+	if (accts.err || accts.len > UINT32_MAX)
+		b->err = accts.err ? accts.err : -E2BIG;
 	w_u32(b, (uint32_t)c->naccounts);
-	for (size_t i = 0; i < c->naccounts; i++)
-		w_account(b, &c->accounts[i], &c->defaults);
-	/* The name index, so that loading it needs no sort. */
-	for (size_t i = 0; i < c->naccounts; i++)
-		w_u32(b, (uint32_t)(c->by_name[i] - c->accounts));
+	for (size_t i = 0; i < c->naccounts; i++) {
+		uint32_t k = (uint32_t)(c->by_name[i] - c->accounts);
+
+		w_u32(b, k);
+		w_u32(b, off[k]);
+	}
+	w_u32(b, (uint32_t)accts.len);
+	w_bytes(b, accts.p, accts.len);
+	free(accts.p);
+	free(off);
 	w_u32(b, (uint32_t)c->ndiags);
 	for (size_t i = 0; i < c->ndiags; i++) {
 		w_u32(b, c->diags[i].warning);
@@ -468,11 +548,117 @@ static void w_config(struct wbuf *b, const struct rs_config *c)
 	}
 }
 
-static void r_config(struct rbuf *b, struct rs_config *c)
+/* Entry i of the name index: the account's position in the config and its record. */
+struct acct_ref {
+	uint32_t k, off;
+};
+
+static struct acct_ref index_entry(const unsigned char *index, size_t i)
+{
+	struct acct_ref e;
+
+	memcpy(&e.k, index + 8 * i, sizeof(e.k));
+	memcpy(&e.off, index + 8 * i + 4, sizeof(e.off));
+	return e;
+}
+
+/* The record at `off` of the accounts section, as a cursor of its own. */
+static struct rbuf account_at(const struct rbuf *sect, uint32_t off)
+{
+	struct rbuf r = *sect;
+
+	if (off > sect->left)
+		r.err = -EPROTO;
+	else
+		r.p += off, r.left -= off;
+	return r;
+}
+
+/* Every account, in config order, and the name index checked against them. */
+static void r_accounts_all(struct rbuf *b, struct rs_config *c, const unsigned char *index,
+                           struct rbuf sect)
+{
+	const unsigned char *start = sect.p;
+	uint32_t *off = NULL;
+
+	if (c->naccounts) {
+		c->accounts = r_alloc(b, c->naccounts, sizeof(*c->accounts));
+		off = calloc(c->naccounts, sizeof(*off));
+		if (!off && !b->err)
+			b->err = -ENOMEM;
+	}
+	for (size_t i = 0; i < c->naccounts && !b->err; i++) {
+		off[i] = (uint32_t)(sect.p - start);
+		r_account(&sect, &c->accounts[i], &c->defaults);
+		b->err = sect.err;
+	}
+	if (!b->err && sect.left)
+		b->err = -EPROTO;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	c->by_name = r_alloc(b, c->naccounts + 1, sizeof(*c->by_name));
+	for (size_t i = 0; i < c->naccounts && !b->err; i++) {
+		struct acct_ref e = index_entry(index, i);
+
+		/* Checked as rs_config_account's binary search needs it (strictly sorted,
+		 * which also makes it a permutation), and as a load of one account reads it. */
+		if (e.k >= c->naccounts || e.off != off[e.k] ||
+		    (i && strcmp(c->by_name[i - 1]->name, c->accounts[e.k].name) >= 0))
+			b->err = -EPROTO;
+		else
+			c->by_name[i] = &c->accounts[e.k];
+	}
+	free(off);
+}
+
+/* The account named `only` alone, found through the name index; none when the config
+ * has no such account. */
+static void r_accounts_one(struct rbuf *b, struct rs_config *c, const unsigned char *index,
+                           size_t n, struct rbuf sect, const char *only)
+{
+	size_t lo = 0, hi = n;
+
+	c->naccounts = 0;
+	while (lo < hi && !b->err) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct rbuf r = account_at(&sect, index_entry(index, mid).off);
+		char name[RS_NAME_MAX + 1];
+		int cmp;
+
+		r_strcpy(&r, name, sizeof(name));
+		b->err = r.err;
+		cmp = strcmp(only, name);
+		if (b->err || cmp == 0) {
+			if (cmp == 0 && !b->err) {
+				r = account_at(&sect, index_entry(index, mid).off);
+				c->accounts = r_alloc(b, 1, sizeof(*c->accounts));
+				if (c->accounts)
+					r_account(&r, c->accounts, &c->defaults);
+				b->err = b->err ? b->err : r.err;
+				c->naccounts = b->err ? 0 : 1;
+			}
+			break;
+		}
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	c->by_name = r_alloc(b, c->naccounts + 1, sizeof(*c->by_name));
+	if (c->by_name && c->naccounts)
+		c->by_name[0] = c->accounts;
+	c->one_account = true;
+}
+
+/* The whole config, or with `only` the config with that account alone. */
+static void r_config(struct rbuf *b, struct rs_config *c, const char *only)
 {
 	char **paths[] = {&c->store_dir, &c->state_dir,    &c->key_file,    &c->run_dir,
 	                  &c->audit_log, &c->metrics_file, &c->passwd_file, &c->group_file};
-	size_t n;
+	const unsigned char *index;
+	struct rbuf sect;
+	uint32_t cost;
+	size_t n, slen;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		r_strdup(b, paths[i]);
@@ -481,12 +667,15 @@ static void r_config(struct rbuf *b, struct rs_config *c)
 	}
 	c->lock_timeout = (int64_t)r_u64(b);
 	r_policy(b, &c->defaults, NULL);
+	r_copy(b, &c->dummy_bits, sizeof(c->dummy_bits));
+	cost = r_u32(b);
+	c->dummy_cost = cost == RS_COST_MODERATE ? RS_COST_MODERATE : RS_COST_INTERACTIVE;
+	if (cost > RS_COST_MODERATE)
+		b->err = -EPROTO;
 	n = r_count(b, 16);
 	if (n) {
-		c->groups = calloc(n, sizeof(*c->groups));
-		if (!c->groups)
-			b->err = -ENOMEM;
-		else
+		c->groups = r_alloc(b, n, sizeof(*c->groups));
+		if (c->groups)
 			c->ngroups = n;
 	}
 	for (size_t i = 0; i < c->ngroups && !b->err; i++) {
@@ -497,37 +686,24 @@ static void r_config(struct rbuf *b, struct rs_config *c)
 		r_names(b, &g->members, &g->nmembers);
 		g->line = (int)r_u32(b);
 	}
-	n = r_count(b, 32);
-	if (n) {
-		c->accounts = calloc(n, sizeof(*c->accounts));
-		if (!c->accounts)
-			b->err = -ENOMEM;
+	n = r_count(b, 8);
+	index = r_bytes(b, n * 8);
+	slen = r_u32(b);
+	sect = (struct rbuf){r_bytes(b, slen), slen, b->err, b->arena};
+	/* Each account's record is 32 bytes at least. */
+	if (!b->err && n > slen / 32)
+		b->err = -EPROTO;
+	if (!b->err) {
+		c->naccounts = n;
+		if (only)
+			r_accounts_one(b, c, index, n, sect, only);
 		else
-			c->naccounts = n;
-	}
-	for (size_t i = 0; i < c->naccounts && !b->err; i++)
-		r_account(b, &c->accounts[i], &c->defaults);
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-	c->by_name = calloc(c->naccounts + 1, sizeof(*c->by_name));
-	if (!c->by_name)
-		b->err = -ENOMEM;
-	for (size_t i = 0; i < c->naccounts && !b->err; i++) {
-		uint32_t k = r_u32(b);
-
-		/* Checked as rs_config_account's binary search needs it: strictly sorted,
-		 * which also makes it a permutation. */
-		if (k >= c->naccounts ||
-		    (i && strcmp(c->by_name[i - 1]->name, c->accounts[k].name) >= 0))
-			b->err = -EPROTO;
-		else
-			c->by_name[i] = &c->accounts[k];
+			r_accounts_all(b, c, index, sect);
 	}
 	n = r_count(b, 8);
 	if (n) {
-		c->diags = calloc(n, sizeof(*c->diags));
-		if (!c->diags)
-			b->err = -ENOMEM;
-		else
+		c->diags = r_alloc(b, n, sizeof(*c->diags));
+		if (c->diags)
 			c->ndiags = n;
 	}
 	for (size_t i = 0; i < c->ndiags && !b->err; i++) {
@@ -574,6 +750,7 @@ static int make_key(struct wbuf *k, const char *file, const struct rs_config_sou
 	w_str(k, file);
 	w_u32(k, (uint32_t)src->mode);
 	w_u32(k, (uint32_t)src->uid);
+	/* Last: cache_load takes it from here for a config file unchanged since. */
 	w_bytes(k, src->hash, sizeof(src->hash));
 	return k->err;
 }
@@ -658,19 +835,64 @@ static int r_inputs(struct rbuf *b)
 
 	for (size_t i = 0; i < n && !b->err; i++) {
 		unsigned char now[HASH_LEN], was[HASH_LEN];
-		char *path;
+		char path[PATH_MAX];
 		mode_t mode = 0, was_mode;
 		uid_t uid;
 
-		r_strdup(b, &path);
+		r_strcpy(b, path, sizeof(path));
 		was_mode = (mode_t)r_u32(b);
 		r_copy(b, was, sizeof(was));
-		if (!b->err && (!path || file_digest(path, &mode, &uid, now) < 0 ||
-		                mode != was_mode || sodium_memcmp(now, was, HASH_LEN) != 0))
+		if (!b->err && (file_digest(path, &mode, &uid, now) < 0 || mode != was_mode ||
+		                sodium_memcmp(now, was, HASH_LEN) != 0))
 			b->err = -ESTALE;
-		free(path);
 	}
 	return b->err;
+}
+
+/*
+ * The config file as it was read, when it had settled (config.h): when it is still that
+ * file, unchanged since (device, inode, size, both times to the nanosecond), its bytes are
+ * the bytes the key's hash is of, and hashing them again (2 ms for a config of 10,000
+ * accounts) is spared. A file changed within RS_CONFIG_SETTLED seconds before it was read
+ * is hashed at every load: a change within the same tick of the file system's clock
+ * could leave both times as they were.
+ */
+static void w_id(struct wbuf *b, const struct rs_config_source *src)
+{
+	const struct rs_file_id *id = &src->id;
+
+	w_u32(b, src->settled);
+	w_u64(b, id->dev);
+	w_u64(b, id->ino);
+	w_u64(b, id->size);
+	w_u64(b, (uint64_t)id->mtime_sec);
+	w_u64(b, (uint64_t)id->mtime_nsec);
+	w_u64(b, (uint64_t)id->ctime_sec);
+	w_u64(b, (uint64_t)id->ctime_nsec);
+}
+
+/* Whether the config file is still the settled file the cache was made from. */
+static bool r_id_same(struct rbuf *b, const char *file, struct rs_config_source *src)
+{
+	struct rs_file_id was = {0}, now;
+	uint32_t settled = r_u32(b);
+	struct stat st;
+
+	was.dev = r_u64(b);
+	was.ino = r_u64(b);
+	was.size = r_u64(b);
+	was.mtime_sec = (int64_t)r_u64(b);
+	was.mtime_nsec = (int64_t)r_u64(b);
+	was.ctime_sec = (int64_t)r_u64(b);
+	was.ctime_nsec = (int64_t)r_u64(b);
+	if (b->err || settled != 1 || stat(file, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	rs_file_id_of(&st, &now);
+	if (memcmp(&now, &was, sizeof(now)) != 0)
+		return false;
+	src->mode = st.st_mode & 07777;
+	src->uid = st.st_uid;
+	return true;
 }
 
 /* ---- the file ------------------------------------------------------------------------- */
@@ -694,15 +916,18 @@ static int cache_dir(const char *file, char *name, size_t namelen)
 	return rs_open_safe_dir(dir[0] ? dir : "/", 0, NULL, 0);
 }
 
-/* The whole cache file, if it is root's own (0600 at most, in a safe directory). */
+/* The whole cache file, mapped, if it is root's own (0600 at most, in a safe directory).
+ * Mapped rather than read: a load for one account reads a small part of it. It is only
+ * ever replaced by a rename, never changed in place, so the mapping stays what it was. */
 static int read_cache(const char *file, unsigned char **data, size_t *len)
 {
 	char name[NAME_MAX + 1];
 	struct stat st;
-	size_t got = 0;
-	int dirfd, fd, r = 0;
+	void *p;
+	int dirfd, fd;
 
 	*data = NULL;
+	*len = 0;
 	dirfd = cache_dir(file, name, sizeof(name));
 	if (dirfd < 0)
 		return dirfd;
@@ -710,30 +935,23 @@ static int read_cache(const char *file, unsigned char **data, size_t *len)
 	(void)close(dirfd);
 	if (fd < 0)
 		return fd;
-	if (st.st_mode & 0077) {
+	if ((st.st_mode & 0077) || st.st_size <= 0) {
 		(void)close(fd);
-		return -EPERM;
+		return st.st_size <= 0 ? -EPROTO : -EPERM;
 	}
-	*data = malloc((size_t)st.st_size + 1);
-	if (!*data)
-		r = -ENOMEM;
-	while (r == 0 && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			r = n < 0 ? -errno : -EPROTO;
-		else
-			got += (size_t)n;
-	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	(void)close(fd);
-	*len = got;
-	if (r < 0) {
-		free(*data);
-		*data = NULL;
-	}
-	return r;
+	if (p == MAP_FAILED)
+		return -errno;
+	*data = p;
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+static void unmap_cache(unsigned char *data, size_t len)
+{
+	if (data)
+		(void)munmap(data, len);
 }
 
 /* The config's bytes now, as rs_config_load_source would hash them. */
@@ -748,29 +966,28 @@ static int current_source(const char *file, struct rs_config_source *src)
 	return 0;
 }
 
-static int cache_load(const char *file, struct rs_config *cfg)
+static int cache_load(const char *file, struct rs_config *cfg, const char *only)
 {
 	struct rs_config_source src;
 	struct wbuf key = {0};
 	unsigned char *data = NULL, sum[HASH_LEN], check[HASH_LEN];
-	const void *kp;
+	const unsigned char *kp;
 	size_t len = 0;
 	struct rbuf b;
 	uint32_t klen;
 	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
+	memset(&src, 0, sizeof(src));
 	r = read_cache(file, &data, &len);
-	if (r == 0)
-		r = current_source(file, &src);
-	if (r == 0)
-		r = make_key(&key, file, &src);
 	if (r < 0)
 		goto out;
-	b = (struct rbuf){data, len, 0};
+	b = (struct rbuf){data, len, 0, &cfg->arena};
 	klen = r_u32(&b);
-	kp = b.err || klen != key.len || key.len + HASH_LEN > b.left ? NULL : r_bytes(&b, key.len);
-	if (!kp || !key.p || memcmp(kp, key.p, key.len) != 0) {
+	kp = b.err || b.left < HASH_LEN || klen < HASH_LEN || klen > b.left - HASH_LEN
+	             ? NULL
+	             : r_bytes(&b, klen);
+	if (!kp) {
 		r = -ESTALE;
 		goto out;
 	}
@@ -780,17 +997,31 @@ static int cache_load(const char *file, struct rs_config *cfg)
 		r = -EPROTO;
 		goto out;
 	}
+	/* The config's hash: the one the key holds (its last bytes, make_key) when the file
+	 * is the very file it was made from, else of its bytes now. */
+	if (r_id_same(&b, file, &src))
+		memcpy(src.hash, kp + klen - HASH_LEN, HASH_LEN);
+	else if (b.err || current_source(file, &src) < 0)
+		r = -ESTALE;
+	if (r == 0)
+		r = make_key(&key, file, &src);
+	if (r < 0)
+		goto out;
+	if (!key.p || key.len != klen || memcmp(kp, key.p, key.len) != 0) {
+		r = -ESTALE;
+		goto out;
+	}
 	r = r_inputs(&b);
 	if (r == 0) {
-		cfg->file = strdup(file);
-		if (!cfg->file)
-			b.err = -ENOMEM;
-		r_config(&b, cfg);
+		cfg->file = r_alloc(&b, strlen(file) + 1, 1);
+		if (cfg->file)
+			memcpy(cfg->file, file, strlen(file));
+		r_config(&b, cfg, only);
 		r = b.err;
 	}
 out:
 	free(key.p);
-	free(data);
+	unmap_cache(data, len);
 	if (r < 0)
 		rs_config_free(cfg);
 	return r;
@@ -807,7 +1038,10 @@ static void cache_save(const char *file, const struct rs_config *cfg,
 	size_t oldlen = 0;
 	int dirfd;
 
-	if (!src->cacheable || make_key(&key, file, src) < 0 || w_inputs(&body, cfg) < 0)
+	if (!src->cacheable || make_key(&key, file, src) < 0)
+		goto out;
+	w_id(&body, src);
+	if (w_inputs(&body, cfg) < 0)
 		goto out;
 	w_config(&body, cfg);
 	if (body.err || key.len > UINT32_MAX)
@@ -820,7 +1054,7 @@ static void cache_save(const char *file, const struct rs_config *cfg,
 	if (all.err)
 		goto out;
 	/* Rewritten only when it differs: `check` and `sync` refresh it at every run. */
-	if (read_cache(file, &old, &oldlen) == 0 && oldlen == all.len &&
+	if (read_cache(file, &old, &oldlen) == 0 && old && oldlen == all.len &&
 	    memcmp(old, all.p, all.len) == 0)
 		goto out;
 	dirfd = cache_dir(file, name, sizeof(name));
@@ -835,23 +1069,33 @@ static void cache_save(const char *file, const struct rs_config *cfg,
 		                              RS_ATOMIC_NODIRSYNC);
 	(void)close(dirfd);
 out:
-	free(old);
+	unmap_cache(old, oldlen);
 	free(all.p);
 	free(key.p);
 	free(body.p);
 }
 
-int rs_config_load_cached(const char *file, struct rs_config *cfg, bool full)
+static int load_cached(const char *file, struct rs_config *cfg, bool full, const char *only)
 {
 	struct rs_config_source src;
 	int r;
 
 	if (geteuid() != 0 || rs_crypto_init() < 0)
 		return rs_config_load(file, cfg);
-	if (!full && cache_load(file, cfg) == 0)
+	if (!full && cache_load(file, cfg, only) == 0)
 		return 1;
 	r = rs_config_load_source(file, cfg, &src);
 	if (r == 0)
 		cache_save(file, cfg, &src);
 	return r;
+}
+
+int rs_config_load_cached(const char *file, struct rs_config *cfg, bool full)
+{
+	return load_cached(file, cfg, full, NULL);
+}
+
+int rs_config_load_one(const char *file, const char *name, struct rs_config *cfg)
+{
+	return load_cached(file, cfg, false, name);
 }

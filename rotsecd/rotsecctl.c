@@ -64,10 +64,11 @@ static void print_diags(const struct rs_config *cfg)
 }
 
 /* Load the config; on error print every diagnostic and leave everything untouched. With
- * `full`, parsed and checked whole even when its compiled copy is current (check, sync). */
-static int load_config(const char *file, struct rs_config *cfg, bool full)
+ * `full`, parsed and checked whole even when its compiled copy is current (check, sync);
+ * with `only`, for a verb on that account alone (rs_config_load_one). */
+static int load_config(const char *file, struct rs_config *cfg, bool full, const char *only)
 {
-	int r = rs_config_load_cached(file, cfg, full);
+	int r = only ? rs_config_load_one(file, only, cfg) : rs_config_load_cached(file, cfg, full);
 
 	print_diags(cfg);
 	if (r == -EINVAL)
@@ -559,7 +560,9 @@ int main(int argc, char **argv)
 	              strcmp(verb, "show") == 0))
 		return usage_error("this command needs an account NAME");
 
-	r = load_config(conf, &cfg, strcmp(verb, "check") == 0 || strcmp(verb, "sync") == 0);
+	/* Every verb but check, sync and status without NAME is about one account. */
+	r = load_config(conf, &cfg, strcmp(verb, "check") == 0 || strcmp(verb, "sync") == 0,
+	                strcmp(verb, "check") == 0 || strcmp(verb, "sync") == 0 ? NULL : name);
 	if (r < 0) {
 		rs_config_free(&cfg);
 		return 1;

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE /* nftw */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -161,6 +162,48 @@ static void same_policy(const struct rs_policy_cfg *a, const struct rs_policy_cf
 	assert_memory_equal(a, b, sizeof(*a));
 }
 
+static void same_account(const struct rs_account_cfg *x, const struct rs_account_cfg *y)
+{
+	assert_string_equal(x->name, y->name);
+	assert_int_equal(x->uid, y->uid);
+	assert_string_equal(x->group, y->group);
+	assert_int_equal(x->gid, y->gid);
+	same_str(x->gecos, y->gecos);
+	same_str(x->home, y->home);
+	same_str(x->shell, y->shell);
+	assert_int_equal(x->ngroups, y->ngroups);
+	for (size_t k = 0; k < x->ngroups; k++)
+		assert_string_equal(x->groups[k], y->groups[k]);
+	assert_int_equal(x->nsup, y->nsup);
+	if (x->nsup)
+		assert_memory_equal(x->sup_gids, y->sup_gids, x->nsup * sizeof(*x->sup_gids));
+	assert_int_equal(x->disabled, y->disabled);
+	same_policy(&x->pol, &y->pol);
+	same_strv(x->verify_argv, y->verify_argv);
+	assert_int_equal(x->line, y->line);
+	assert_int_equal(x->ndeliver, y->ndeliver);
+	for (size_t k = 0; k < x->ndeliver; k++) {
+		const struct rs_delivery *d = &x->deliver[k], *f = &y->deliver[k];
+
+		assert_int_equal(d->kind, f->kind);
+		same_str(d->file, f->file);
+		same_strv(d->argv, f->argv);
+		assert_int_equal(d->argc, f->argc);
+		same_str(d->sealed_to, f->sealed_to);
+		assert_memory_equal(d->sealed_pk, f->sealed_pk, sizeof(d->sealed_pk));
+		assert_string_equal(d->owner, f->owner);
+		assert_string_equal(d->group, f->group);
+		assert_int_equal(d->uid, f->uid);
+		assert_int_equal(d->gid, f->gid);
+		assert_int_equal(d->mode, f->mode);
+		assert_int_equal(d->timeout, f->timeout);
+		assert_string_equal(d->user, f->user);
+		assert_int_equal(d->run_uid, f->run_uid);
+		assert_int_equal(d->run_gid, f->run_gid);
+		assert_int_equal(d->line, f->line);
+	}
+}
+
 static void same_config(const struct rs_config *a, const struct rs_config *b)
 {
 	same_str(a->file, b->file);
@@ -185,50 +228,11 @@ static void same_config(const struct rs_config *a, const struct rs_config *b)
 		for (size_t k = 0; k < x->nmembers; k++)
 			assert_string_equal(x->members[k], y->members[k]);
 	}
+	assert_true(a->dummy_bits == b->dummy_bits);
+	assert_int_equal(a->dummy_cost, b->dummy_cost);
 	assert_int_equal(a->naccounts, b->naccounts);
-	for (size_t i = 0; i < a->naccounts; i++) {
-		const struct rs_account_cfg *x = &a->accounts[i], *y = &b->accounts[i];
-
-		assert_string_equal(x->name, y->name);
-		assert_int_equal(x->uid, y->uid);
-		assert_string_equal(x->group, y->group);
-		assert_int_equal(x->gid, y->gid);
-		same_str(x->gecos, y->gecos);
-		same_str(x->home, y->home);
-		same_str(x->shell, y->shell);
-		assert_int_equal(x->ngroups, y->ngroups);
-		for (size_t k = 0; k < x->ngroups; k++)
-			assert_string_equal(x->groups[k], y->groups[k]);
-		assert_int_equal(x->nsup, y->nsup);
-		if (x->nsup)
-			assert_memory_equal(x->sup_gids, y->sup_gids,
-			                    x->nsup * sizeof(*x->sup_gids));
-		assert_int_equal(x->disabled, y->disabled);
-		same_policy(&x->pol, &y->pol);
-		same_strv(x->verify_argv, y->verify_argv);
-		assert_int_equal(x->line, y->line);
-		assert_int_equal(x->ndeliver, y->ndeliver);
-		for (size_t k = 0; k < x->ndeliver; k++) {
-			const struct rs_delivery *d = &x->deliver[k], *f = &y->deliver[k];
-
-			assert_int_equal(d->kind, f->kind);
-			same_str(d->file, f->file);
-			same_strv(d->argv, f->argv);
-			assert_int_equal(d->argc, f->argc);
-			same_str(d->sealed_to, f->sealed_to);
-			assert_memory_equal(d->sealed_pk, f->sealed_pk, sizeof(d->sealed_pk));
-			assert_string_equal(d->owner, f->owner);
-			assert_string_equal(d->group, f->group);
-			assert_int_equal(d->uid, f->uid);
-			assert_int_equal(d->gid, f->gid);
-			assert_int_equal(d->mode, f->mode);
-			assert_int_equal(d->timeout, f->timeout);
-			assert_string_equal(d->user, f->user);
-			assert_int_equal(d->run_uid, f->run_uid);
-			assert_int_equal(d->run_gid, f->run_gid);
-			assert_int_equal(d->line, f->line);
-		}
-	}
+	for (size_t i = 0; i < a->naccounts; i++)
+		same_account(&a->accounts[i], &b->accounts[i]);
 	for (size_t i = 0; i < a->naccounts; i++)
 		assert_string_equal(a->by_name[i]->name, b->by_name[i]->name);
 	assert_int_equal(a->ndiags, b->ndiags);
@@ -297,6 +301,66 @@ static void the_cached_config_is_the_full_load_field_for_field(void **state)
 	rs_config_free(&c);
 }
 
+/* A load for one account: from the cache, that account as the full load has it and
+ * nothing else, with everything the config has besides its accounts; from a stale cache,
+ * the whole config. */
+static void a_load_for_one_account_is_that_account_of_the_full_load(void **state)
+{
+	struct env *e = *state;
+	static const char *const absent[] = {"svc-x", "", "a", "zzzz", "svc-", "svc-aa"};
+	struct rs_config c, full;
+
+	if (geteuid() != 0)
+		skip();
+	/* Accounts out of name order in the file, one of them with a short secret. */
+	write_conf(e, ",\n  { name = \"svc-0\"; uid = 60004; group = \"svc\"; },\n"
+	              "  { name = \"svc-c\"; uid = 60003; group = \"svc\"; length = 12; }");
+	assert_int_equal(said(rs_config_load_cached(e->conf, &c, false), &c), 0);
+	rs_config_free(&c);
+	assert_int_equal(rs_config_load(e->conf, &full), 0);
+	assert_true(full.dummy_bits < 128.0);
+	for (size_t i = 0; i < full.naccounts; i++) {
+		const struct rs_account_cfg *want = &full.accounts[i];
+
+		assert_int_equal(rs_config_load_one(e->conf, want->name, &c), 1);
+		assert_true(c.one_account);
+		assert_int_equal(c.naccounts, 1);
+		same_account(&c.accounts[0], want);
+		assert_ptr_equal(rs_config_account(&c, want->name), &c.accounts[0]);
+		assert_null(rs_config_account(&c, full.accounts[(i + 1) % full.naccounts].name));
+		/* The rest of the config as the full load has it. */
+		c.naccounts = full.naccounts;
+		c.accounts = full.accounts;
+		c.by_name = full.by_name;
+		same_config(&c, &full);
+		c.naccounts = 1;
+		rs_config_free(&c);
+	}
+	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+		assert_int_equal(rs_config_load_one(e->conf, absent[i], &c), 1);
+		assert_true(c.one_account);
+		assert_int_equal(c.naccounts, 0);
+		assert_null(rs_config_account(&c, absent[i]));
+		assert_null(rs_config_account(&c, "svc-a"));
+		rs_config_free(&c);
+	}
+	rs_config_free(&full);
+	/* Changed: a full load, of every account. */
+	write_conf(e, NULL);
+	assert_int_equal(rs_config_load_one(e->conf, "svc-a", &c), 0);
+	assert_false(c.one_account);
+	assert_int_equal(c.naccounts, 2);
+	rs_config_free(&c);
+	assert_int_equal(rs_config_load_one(e->conf, "svc-b", &c), 1);
+	assert_int_equal(c.naccounts, 1);
+	assert_string_equal(c.accounts[0].name, "svc-b");
+	/* svc-b's own secret is long; the dummy hash is still made for svc-a's short one. */
+	assert_true(c.accounts[0].pol.entropy_bits >= 128.0);
+	assert_true(c.dummy_bits < 128.0);
+	assert_int_equal(c.dummy_cost, RS_COST_MODERATE);
+	rs_config_free(&c);
+}
+
 static void a_changed_config_is_loaded_in_full_and_refused_when_bad(void **state)
 {
 	struct env *e = *state;
@@ -319,6 +383,66 @@ static void a_changed_config_is_loaded_in_full_and_refused_when_bad(void **state
 	rs_config_free(&c);
 	assert_int_equal(chmod(e->conf, 0664), 0);
 	assert_int_equal(rs_config_load_cached(e->conf, &c, false), -EINVAL);
+	rs_config_free(&c);
+}
+
+/* Overwrite the byte at `at` of `path` with `c`, keeping the file's modification time: its
+ * change time alone says that it changed. */
+static void poke_keeping_mtime(const char *path, long at, int c)
+{
+	struct stat st;
+	struct timespec times[2];
+	FILE *f;
+
+	assert_int_equal(stat(path, &st), 0);
+	f = fopen(path, "r+e");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, at, SEEK_SET), 0);
+	assert_int_equal(fputc(c, f), c);
+	assert_int_equal(fclose(f), 0);
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+/* A config that had settled when it was compiled is known by its identity, without its
+ * bytes hashed again: any change to it, even one that keeps its size and modification
+ * time, is seen all the same (its change time moves), and one that changes nothing is
+ * still a hit, through the bytes. */
+static void a_settled_config_is_known_by_its_identity_and_any_change_seen(void **state)
+{
+	struct env *e = *state;
+	struct rs_config c;
+	const char *svc = NULL;
+	char text[8192];
+	size_t n;
+	FILE *f;
+
+	if (geteuid() != 0)
+		skip();
+	(void)sleep(RS_CONFIG_SETTLED + 1);
+	assert_int_equal(rs_config_load_cached(e->conf, &c, true), 0);
+	rs_config_free(&c);
+	load_both(e, &c, 1);
+	rs_config_free(&c);
+	/* "A service" becomes "B service": same size, same mtime. */
+	f = fopen(e->conf, "re");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	assert_int_equal(fclose(f), 0);
+	text[n] = '\0';
+	svc = strstr(text, "A service");
+	assert_non_null(svc);
+	poke_keeping_mtime(e->conf, svc - text, 'B');
+	load_both(e, &c, 0);
+	assert_string_equal(rs_config_account(&c, "svc-a")->gecos, "B service");
+	rs_config_free(&c);
+	assert_int_equal(rs_config_load_one(e->conf, "svc-a", &c), 1);
+	assert_string_equal(c.accounts[0].gecos, "B service");
+	rs_config_free(&c);
+	/* Touched, bytes unchanged: a hit. */
+	poke_keeping_mtime(e->conf, svc - text, 'B');
+	load_both(e, &c, 1);
 	rs_config_free(&c);
 }
 
@@ -377,6 +501,10 @@ static void a_damaged_or_unsafe_cache_is_never_used(void **state)
 	 * crash or a config that differs from the file's. */
 	for (long cut = 0; cut < size; cut += size / 37 + 1) {
 		assert_int_equal(truncate(e->cache, cut), 0);
+		assert_int_equal(rs_config_load_one(e->conf, "svc-b", &c), 0);
+		assert_int_equal(c.naccounts, 2);
+		rs_config_free(&c);
+		assert_int_equal(truncate(e->cache, cut), 0);
 		load_both(e, &c, 0);
 		rs_config_free(&c);
 	}
@@ -393,7 +521,9 @@ static void a_damaged_or_unsafe_cache_is_never_used(void **state)
 		assert_int_equal(fseek(f, at, SEEK_SET), 0);
 		assert_int_equal(fputc(b ^ 0x5a, f), b ^ 0x5a);
 		assert_int_equal(fclose(f), 0);
-		load_both(e, &c, 0);
+		/* A load for one account reads a part of it: a full load all the same. */
+		assert_int_equal(rs_config_load_one(e->conf, "svc-a", &c), 0);
+		assert_int_equal(c.naccounts, 2);
 		rs_config_free(&c);
 	}
 	/* Unsafe (writable by the group, not root's, readable by others): a full load,
@@ -470,7 +600,12 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(the_cached_config_is_the_full_load_field_for_field,
 	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(
+	                a_load_for_one_account_is_that_account_of_the_full_load, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
 	                a_changed_config_is_loaded_in_full_and_refused_when_bad, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                a_settled_config_is_known_by_its_identity_and_any_change_seen, setup,
+	                teardown),
 	        cmocka_unit_test_setup_teardown(a_changed_input_file_means_a_full_load, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(a_damaged_or_unsafe_cache_is_never_used, setup,
