@@ -206,7 +206,8 @@ static int stage_cdb(struct rs_store_w *w, const char *name, mode_t mode, gid_t 
 	r = rs_atomic_begin(a, w->dirfd, name, mode, 0, gid);
 	if (r < 0)
 		return r;
-	mfd = memfd_create("rotsec-store", MFD_CLOEXEC);
+	/* The fault point stands for a memfd_create that fails: the direct way is tested. */
+	mfd = RS_FAULT("store.memfd") < 0 ? -1 : memfd_create("rotsec-store", MFD_CLOEXEC);
 	if (cdb_make_start(&cm, mfd >= 0 ? mfd : a->fd) < 0) {
 		r = -errno;
 		goto out;
