@@ -58,6 +58,10 @@ int rs_store_init(struct rs_store *s, const char *dir, const char *file);
 /* Current mapping with a reference taken; release it with rs_store_release.
  * On error `why` (if given) receives the reason; s->err keeps the code. */
 int rs_store_acquire(struct rs_store *s, const struct rs_map **out, char *why, size_t whylen);
+/* rs_store_acquire before a lookup of PREFIX + K: the memory that lookup reads first is
+ * fetched while the file is checked (one system call), rather than after. */
+int rs_store_acquire_for(struct rs_store *s, const char *prefix, const char *k,
+                         const struct rs_map **out, char *why, size_t whylen);
 void rs_store_release(struct rs_store *s, const struct rs_map *m);
 
 /* Drop the mapping (at module unload). No reference may be held. */

@@ -78,7 +78,7 @@ static int passwd_by(const char *prefix, const char *k, const struct want *w, st
                      char *buf, size_t len)
 {
 	const struct rs_map *m;
-	int r = nss_store_acquire(NSS_ACCOUNTS, &m);
+	int r = nss_store_acquire_for(NSS_ACCOUNTS, prefix, k, &m);
 
 	if (r < 0)
 		return r;
@@ -93,7 +93,7 @@ static int group_by(const char *prefix, const char *k, const struct want *w, str
                     char *buf, size_t len)
 {
 	const struct rs_map *m;
-	int r = nss_store_acquire(NSS_ACCOUNTS, &m);
+	int r = nss_store_acquire_for(NSS_ACCOUNTS, prefix, k, &m);
 
 	if (r < 0)
 		return r;

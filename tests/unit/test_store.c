@@ -247,6 +247,39 @@ static void write_raw_cdb(const char *path, const char *const *kv, size_t n, con
 
 /* ---- round trips ------------------------------------------------------------------- */
 
+/* rs_store_acquire_for is rs_store_acquire with a hint: the same mapping whatever the key,
+ * keys that fit no record included; and lookups of keys of every length up to and past
+ * the longest answer as the writer's keys say. */
+static void acquire_for_a_key_is_acquire_and_long_keys_are_not_there(void **state)
+{
+	struct fx *f = *state;
+	struct rs_store s;
+	const struct rs_map *m, *m2;
+	const char *v;
+	size_t vlen;
+	char k[RS_KEY_MAX + 8];
+
+	assert_int_equal(write_accounts(f->dir, 3), 0);
+	assert_int_equal(rs_store_init(&s, f->dir, RS_ACCOUNTS_FILE), 0);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	for (size_t n = 0; n < sizeof(k); n++) {
+		memset(k, 'a', n);
+		k[n] = '\0';
+		assert_int_equal(rs_store_acquire_for(&s, RS_KEY_PWNAM, k, &m2, NULL, 0), 0);
+		assert_ptr_equal(m2, m);
+		assert_int_equal(rs_map_lookup(m2, RS_KEY_PWNAM, k, &v, &vlen), 0);
+		rs_store_release(&s, m2);
+		assert_int_equal(rs_store_acquire_for(&s, "", k, &m2, NULL, 0), 0);
+		assert_ptr_equal(m2, m);
+		rs_store_release(&s, m2);
+	}
+	assert_int_equal(rs_store_acquire_for(&s, RS_KEY_PWNAM, "svc-1", &m2, NULL, 0), 0);
+	assert_int_equal(rs_map_lookup(m2, RS_KEY_PWNAM, "svc-1", &v, &vlen), 1);
+	rs_store_release(&s, m2);
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+}
+
 static void accounts_are_read_back_by_name_by_id_and_by_index(void **state)
 {
 	struct fx *f = *state;
@@ -1265,6 +1298,7 @@ static void every_step_of_a_store_write_passes_a_fault_point_in_order(void **sta
 	char log[160], *got;
 	size_t len;
 	static const char want[] = "atomic.created:secrets.cdb\n"
+	                           "store.memfd\n"
 	                           "atomic.write:secrets.cdb\n"
 	                           "atomic.written:secrets.cdb\n"
 	                           "atomic.synced:secrets.cdb\n"
@@ -1871,6 +1905,7 @@ int main(void)
 	        T(the_writer_refuses_an_unsafe_directory),
 	        T(the_store_lock_times_out_while_another_descriptor_holds_it),
 	        T(the_store_lock_is_taken_once_another_process_lets_go),
+	        T(acquire_for_a_key_is_acquire_and_long_keys_are_not_there),
 	        T(every_step_of_a_store_write_passes_a_fault_point_in_order),
 	        T(a_failure_at_each_write_step_leaves_the_old_secrets_and_no_temp_file),
 	        T(a_failure_at_each_write_step_leaves_the_old_accounts_and_no_temp_file),
