@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "names.h"
@@ -71,12 +74,57 @@ static void names_up_to_32_bytes_are_valid_and_longer_ones_are_not(void **state)
 	}
 }
 
+/* rs_name_len against the rule written as a regular expression, for every string of up
+ * to 4 bytes over an alphabet with every kind of byte the rule cares about, and for
+ * random strings up to 40 bytes over it. */
+static void rs_name_len_is_the_rule_as_a_regular_expression(void **state)
+{
+	static const char alpha[] = "az09_-$A.:\xe9";
+	const size_t na = sizeof(alpha) - 1;
+	regex_t re;
+	char s[48];
+
+	(void)state;
+	assert_int_equal(regcomp(&re, "^[a-z_][a-z0-9_-]*[$]?$", REG_EXTENDED | REG_NOSUB), 0);
+	for (size_t len = 0; len <= 4; len++) {
+		size_t total = 1;
+
+		for (size_t i = 0; i < len; i++)
+			total *= na;
+		for (size_t x = 0; x < total; x++) {
+			size_t y = x;
+
+			for (size_t i = 0; i < len; i++, y /= na)
+				s[i] = alpha[y % na];
+			s[len] = '\0';
+			assert_int_equal(
+			        rs_name_len(s),
+			        regexec(&re, s, 0, NULL, 0) == 0 && len <= RS_NAME_MAX ? len : 0);
+		}
+	}
+	srand(4242);
+	for (int n = 0; n < 200000; n++) {
+		size_t len = (size_t)rand() % 41;
+
+		/* Mostly valid bytes, so that long valid names come up too. */
+		for (size_t i = 0; i < len; i++)
+			s[i] = rand() % 8 ? alpha[rand() % 6] : alpha[rand() % (int)na];
+		s[len] = '\0';
+		if (len && rand() % 4 == 0)
+			s[len - 1] = '$';
+		assert_int_equal(rs_name_len(s),
+		                 regexec(&re, s, 0, NULL, 0) == 0 && len <= RS_NAME_MAX ? len : 0);
+	}
+	regfree(&re);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(ordinary_service_account_names_are_valid),
 	        cmocka_unit_test(names_outside_the_shadow_utils_rule_are_invalid),
 	        cmocka_unit_test(names_up_to_32_bytes_are_valid_and_longer_ones_are_not),
+	        cmocka_unit_test(rs_name_len_is_the_rule_as_a_regular_expression),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
