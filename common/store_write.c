@@ -189,7 +189,7 @@ static int copy_out(struct rs_atomic *a, int mfd)
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, mfd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	r = rs_write_all(a->fd, p, (size_t)st.st_size);
+	r = rs_atomic_write(a, p, (size_t)st.st_size); /* the "write" fault point */
 	(void)munmap(p, (size_t)st.st_size);
 	return r;
 }
@@ -213,8 +213,8 @@ static int stage_cdb(struct rs_store_w *w, const char *name, mode_t mode, gid_t 
 		goto out;
 	}
 	r = fill(&cm, ctx);
-	if (r == 0)
-		r = rs_atomic_write(a, "", 0); /* the "write" fault point */
+	if (r == 0 && mfd < 0)
+		r = rs_atomic_write(a, "", 0); /* the "write" fault point; else in copy_out */
 	/* tinycdb's cdb_make_finish sets ENOENT when it cannot allocate its hash tables:
 	 * "No such file or directory" would send an admin looking for a missing file. */
 	if (r == 0 && cdb_make_finish(&cm) < 0)

@@ -2358,8 +2358,9 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 	}
 	/* Read here rather than by libconfig, which reports an unreadable file as "file I/O
 	 * error" without errno: the caller can tell a missing config from a forbidden one. */
-	r = read_text(file, &st, &text, &len);
+	/* Before the file is opened: any change after this moment gets a later change time. */
 	(void)clock_gettime(CLOCK_REALTIME, &read_at);
+	r = read_text(file, &st, &text, &len);
 	if (r >= 0 && !text)
 		r = -EIO; /* never: for the analyzer, which cannot tell that errno is positive */
 	if (r == -ENOMEM)
@@ -2430,7 +2431,9 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 		src->mode = st.st_mode & 07777;
 		src->uid = st.st_uid;
 		rs_file_id_of(&st, &src->id);
-		src->settled = read_at.tv_sec - st.st_ctim.tv_sec >= RS_CONFIG_SETTLED;
+		src->settled = (read_at.tv_sec - st.st_ctim.tv_sec) * 1000000000LL +
+		                       (read_at.tv_nsec - st.st_ctim.tv_nsec) >=
+		               RS_CONFIG_SETTLED * 1000000000LL;
 		/* An @include'd file is config text the hash does not cover. */
 		src->cacheable = !memmem(text, len, "@include", 8);
 	}

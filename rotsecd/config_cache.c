@@ -149,7 +149,7 @@ static void *arena_alloc(struct rs_arena **head, size_t n)
 	if (!a || a->cap - a->used < n) {
 		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
 
-		/* calloc: a block this size comes zeroed from mmap, without a memset */
+		/* zeroed: r_strdup relies on it for the NUL of each string */
 		a = calloc(1, sizeof(*a) + cap);
 		if (!a)
 			return NULL;
@@ -917,8 +917,9 @@ static int cache_dir(const char *file, char *name, size_t namelen)
 }
 
 /* The whole cache file, mapped, if it is root's own (0600 at most, in a safe directory).
- * Mapped rather than read: a load for one account reads a small part of it. It is only
- * ever replaced by a rename, never changed in place, so the mapping stays what it was. */
+ * Mapped rather than read into a copy; decoded strings are copied out of it. It is only
+ * ever replaced by a rename, never changed in place, so the mapping stays what it was
+ * (a root process truncating it in place would make the load die of SIGBUS). */
 static int read_cache(const char *file, unsigned char **data, size_t *len)
 {
 	char name[NAME_MAX + 1];

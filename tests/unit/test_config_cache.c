@@ -308,7 +308,7 @@ static void a_load_for_one_account_is_that_account_of_the_full_load(void **state
 {
 	struct env *e = *state;
 	static const char *const absent[] = {"svc-x", "", "a", "zzzz", "svc-", "svc-aa"};
-	struct rs_config c, full;
+	struct rs_config c, full, rest;
 
 	if (geteuid() != 0)
 		skip();
@@ -329,11 +329,11 @@ static void a_load_for_one_account_is_that_account_of_the_full_load(void **state
 		assert_ptr_equal(rs_config_account(&c, want->name), &c.accounts[0]);
 		assert_null(rs_config_account(&c, full.accounts[(i + 1) % full.naccounts].name));
 		/* The rest of the config as the full load has it. */
-		c.naccounts = full.naccounts;
-		c.accounts = full.accounts;
-		c.by_name = full.by_name;
-		same_config(&c, &full);
-		c.naccounts = 1;
+		rest = c;
+		rest.naccounts = full.naccounts;
+		rest.accounts = full.accounts;
+		rest.by_name = full.by_name;
+		same_config(&rest, &full);
 		rs_config_free(&c);
 	}
 	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
@@ -386,6 +386,25 @@ static void a_changed_config_is_loaded_in_full_and_refused_when_bad(void **state
 	rs_config_free(&c);
 }
 
+/* Whether the cache records the config as settled: the first word of its body, after the
+ * key's length, the key and the body's hash (config_cache.c). */
+static uint32_t cache_says_settled(struct env *e)
+{
+	static char data[1 << 16];
+	FILE *f = fopen(e->cache, "re");
+	uint32_t klen, settled;
+	size_t len;
+
+	assert_non_null(f);
+	len = fread(data, 1, sizeof(data), f);
+	assert_int_equal(fclose(f), 0);
+	assert_true(len >= 4);
+	memcpy(&klen, data, 4);
+	assert_true(len >= 4 + (size_t)klen + 32 + 4);
+	memcpy(&settled, data + 4 + klen + 32, 4);
+	return settled;
+}
+
 /* Overwrite the byte at `at` of `path` with `c`, keeping the file's modification time: its
  * change time alone says that it changed. */
 static void poke_keeping_mtime(const char *path, long at, int c)
@@ -420,9 +439,13 @@ static void a_settled_config_is_known_by_its_identity_and_any_change_seen(void *
 
 	if (geteuid() != 0)
 		skip();
+	assert_int_equal(rs_config_load_cached(e->conf, &c, true), 0);
+	rs_config_free(&c);
+	assert_int_equal(cache_says_settled(e), 0); /* just written */
 	(void)sleep(RS_CONFIG_SETTLED + 1);
 	assert_int_equal(rs_config_load_cached(e->conf, &c, true), 0);
 	rs_config_free(&c);
+	assert_int_equal(cache_says_settled(e), 1);
 	load_both(e, &c, 1);
 	rs_config_free(&c);
 	/* "A service" becomes "B service": same size, same mtime. */
@@ -437,6 +460,7 @@ static void a_settled_config_is_known_by_its_identity_and_any_change_seen(void *
 	load_both(e, &c, 0);
 	assert_string_equal(rs_config_account(&c, "svc-a")->gecos, "B service");
 	rs_config_free(&c);
+	assert_int_equal(cache_says_settled(e), 0); /* compiled from a file just changed */
 	assert_int_equal(rs_config_load_one(e->conf, "svc-a", &c), 1);
 	assert_string_equal(c.accounts[0].gecos, "B service");
 	rs_config_free(&c);
