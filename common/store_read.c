@@ -210,9 +210,8 @@ void rs_map_close_mem(struct rs_map *m)
 	free(m);
 }
 
-/* PREFIX + K into key (NUL-terminated): its length, or 0 when it does not fit. Without
- * snprintf, which costs a tenth of a lookup. */
-static size_t make_key(char key[RS_KEY_MAX], const char *prefix, const char *k)
+/* Without snprintf, which costs a tenth of a lookup. */
+size_t rs_map_key(char key[RS_KEY_MAX], const char *prefix, const char *k)
 {
 	size_t p = strnlen(prefix, RS_KEY_MAX), n = strnlen(k, RS_KEY_MAX);
 
@@ -225,22 +224,17 @@ static size_t make_key(char key[RS_KEY_MAX], const char *prefix, const char *k)
 }
 
 /*
- * Ask for the hash table slot that a lookup of PREFIX + K in m reads first (as cdb_find
+ * Ask for the hash table slot that a lookup of `key` in m reads first (as cdb_find
  * finds it): in a large store it is a random place of the file, seldom in the CPU's
  * caches, and fetching it from memory costs about what the check of the file costs.
  * Started before that check, the two overlap. A hint only: nothing is read here but the
  * header, whose bounds map_new checked; a slot out of the file is not asked for.
  */
-static void prefetch_slot(const struct rs_map *m, const char *prefix, const char *k)
+static void prefetch_slot(const struct rs_map *m, const char *key, size_t klen)
 {
 	const unsigned char *mem = m->cdb.cdb_mem;
-	char key[RS_KEY_MAX];
-	unsigned h, pos, n;
-	size_t klen = make_key(key, prefix, k);
+	unsigned h = cdb_hash(key, (unsigned)klen), pos, n;
 
-	if (klen == 0)
-		return;
-	h = cdb_hash(key, (unsigned)klen);
 	pos = cdb_unpack(mem + ((h << 3) & 2047));
 	n = cdb_unpack(mem + ((h << 3) & 2047) + 4);
 	if (n && pos < m->cdb.cdb_fsize && ((h >> 8) % n) < (m->cdb.cdb_fsize - pos) / 8)
@@ -249,10 +243,10 @@ static void prefetch_slot(const struct rs_map *m, const char *prefix, const char
 
 int rs_store_acquire(struct rs_store *s, const struct rs_map **out, char *why, size_t whylen)
 {
-	return rs_store_acquire_for(s, NULL, NULL, out, why, whylen);
+	return rs_store_acquire_for(s, NULL, 0, out, why, whylen);
 }
 
-int rs_store_acquire_for(struct rs_store *s, const char *prefix, const char *k,
+int rs_store_acquire_for(struct rs_store *s, const char *key, size_t klen,
                          const struct rs_map **out, char *why, size_t whylen)
 {
 	struct rs_map *m = NULL;
@@ -260,8 +254,8 @@ int rs_store_acquire_for(struct rs_store *s, const char *prefix, const char *k,
 	int r = 0, saved = errno;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->cur && prefix && k)
-		prefetch_slot(s->cur, prefix, k);
+	if (s->cur && key && klen)
+		prefetch_slot(s->cur, key, klen);
 	/* The one system call of the fast path. lstat: a symlink put in place of the file
 	 * differs from the mapped file and is then refused by map_new. */
 	if (s->cur && lstat(s->path, &st) == 0 && same_file(s->cur, &st)) {
@@ -326,7 +320,7 @@ int rs_map_lookup(const struct rs_map *m, const char *prefix, const char *k, con
                   size_t *vlen)
 {
 	char key[RS_KEY_MAX];
-	size_t n = make_key(key, prefix, k);
+	size_t n = rs_map_key(key, prefix, k);
 
 	if (n == 0)
 		return 0; /* longer than any key the writer makes: not there */

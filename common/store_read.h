@@ -58,9 +58,10 @@ int rs_store_init(struct rs_store *s, const char *dir, const char *file);
 /* Current mapping with a reference taken; release it with rs_store_release.
  * On error `why` (if given) receives the reason; s->err keeps the code. */
 int rs_store_acquire(struct rs_store *s, const struct rs_map **out, char *why, size_t whylen);
-/* rs_store_acquire before a lookup of PREFIX + K: the memory that lookup reads first is
- * fetched while the file is checked (one system call), rather than after. */
-int rs_store_acquire_for(struct rs_store *s, const char *prefix, const char *k,
+/* rs_store_acquire before a lookup of `key` (rs_map_key; none when klen is 0): the
+ * memory that lookup reads first is fetched while the file is checked (one system call),
+ * rather than after. */
+int rs_store_acquire_for(struct rs_store *s, const char *key, size_t klen,
                          const struct rs_map **out, char *why, size_t whylen);
 void rs_store_release(struct rs_store *s, const struct rs_map *m);
 
@@ -83,6 +84,9 @@ void rs_map_close_mem(struct rs_map *m);
 int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char **val,
                 size_t *vlen);
 
+/* PREFIX + K as a store key, NUL-terminated: its length, or 0 when it is longer than any
+ * key the writer makes (RS_KEY_MAX), which is then no record's. */
+size_t rs_map_key(char key[RS_KEY_MAX], const char *prefix, const char *k);
 /* rs_map_find of the key PREFIX + K (e.g. RS_KEY_PWNAM, "svc-backup"). */
 int rs_map_lookup(const struct rs_map *m, const char *prefix, const char *k, const char **val,
                   size_t *vlen);

@@ -46,26 +46,6 @@ static int group_rec(const char *val, size_t vlen, const struct want *w, struct 
 	return nss_pack_group(&v, gr, buf, len);
 }
 
-static int passwd_at(const struct rs_map *m, const char *prefix, const char *k,
-                     const struct want *w, struct passwd *pw, char *buf, size_t len)
-{
-	const char *val;
-	size_t vlen;
-	int r = rs_map_lookup(m, prefix, k, &val, &vlen);
-
-	return r <= 0 ? r : passwd_rec(val, vlen, w, pw, buf, len);
-}
-
-static int group_at(const struct rs_map *m, const char *prefix, const char *k, const struct want *w,
-                    struct group *gr, char *buf, size_t len)
-{
-	const char *val;
-	size_t vlen;
-	int r = rs_map_lookup(m, prefix, k, &val, &vlen);
-
-	return r <= 0 ? r : group_rec(val, vlen, w, gr, buf, len);
-}
-
 static void malformed(enum nss_file f, const char *prefix, const char *k)
 {
 	char key[RS_KEY_MAX];
@@ -74,15 +54,35 @@ static void malformed(enum nss_file f, const char *prefix, const char *k)
 	nss_store_malformed(f, key);
 }
 
+/*
+ * accounts.cdb acquired (*m, NULL when that failed) and the record of PREFIX + K looked
+ * up in it. The key is made once, for the prefetch while the store is checked
+ * (nss_store_acquire_for) and for the lookup.
+ */
+static int accounts_find(const char *prefix, const char *k, const struct rs_map **m,
+                         const char **val, size_t *vlen)
+{
+	char key[RS_KEY_MAX];
+	size_t klen = rs_map_key(key, prefix, k);
+	int r;
+
+	*m = NULL;
+	r = nss_store_acquire_for(NSS_ACCOUNTS, key, klen, m);
+	if (r < 0)
+		return r;
+	return klen ? rs_map_find(*m, key, klen, val, vlen) : 0;
+}
+
 static int passwd_by(const char *prefix, const char *k, const struct want *w, struct passwd *pw,
                      char *buf, size_t len)
 {
 	const struct rs_map *m;
-	int r = nss_store_acquire_for(NSS_ACCOUNTS, prefix, k, &m);
+	const char *val;
+	size_t vlen;
+	int r = accounts_find(prefix, k, &m, &val, &vlen);
 
-	if (r < 0)
-		return r;
-	r = passwd_at(m, prefix, k, w, pw, buf, len);
+	if (r > 0)
+		r = passwd_rec(val, vlen, w, pw, buf, len);
 	nss_store_release(NSS_ACCOUNTS, m);
 	if (r == -EPROTO)
 		malformed(NSS_ACCOUNTS, prefix, k);
@@ -93,11 +93,12 @@ static int group_by(const char *prefix, const char *k, const struct want *w, str
                     char *buf, size_t len)
 {
 	const struct rs_map *m;
-	int r = nss_store_acquire_for(NSS_ACCOUNTS, prefix, k, &m);
+	const char *val;
+	size_t vlen;
+	int r = accounts_find(prefix, k, &m, &val, &vlen);
 
-	if (r < 0)
-		return r;
-	r = group_at(m, prefix, k, w, gr, buf, len);
+	if (r > 0)
+		r = group_rec(val, vlen, w, gr, buf, len);
 	nss_store_release(NSS_ACCOUNTS, m);
 	if (r == -EPROTO)
 		malformed(NSS_ACCOUNTS, prefix, k);

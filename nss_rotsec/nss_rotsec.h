@@ -49,9 +49,8 @@ struct nss_cursor {
 
 /* nss_store.c: store handles, failure log, cursors, fork handlers. */
 int nss_store_acquire(enum nss_file f, const struct rs_map **m);
-/* nss_store_acquire before a lookup of PREFIX + K (rs_store_acquire_for). */
-int nss_store_acquire_for(enum nss_file f, const char *prefix, const char *k,
-                          const struct rs_map **m);
+/* nss_store_acquire before a lookup of `key` (rs_store_acquire_for). */
+int nss_store_acquire_for(enum nss_file f, const char *key, size_t klen, const struct rs_map **m);
 void nss_store_release(enum nss_file f, const struct rs_map *m);
 /* Log (once per process and kind) that a record of `f` under `key` is malformed. */
 void nss_store_malformed(enum nss_file f, const char *key);

@@ -94,11 +94,10 @@ void nss_store_malformed(enum nss_file f, const char *key)
 
 int nss_store_acquire(enum nss_file f, const struct rs_map **m)
 {
-	return nss_store_acquire_for(f, NULL, NULL, m);
+	return nss_store_acquire_for(f, NULL, 0, m);
 }
 
-int nss_store_acquire_for(enum nss_file f, const char *prefix, const char *k,
-                          const struct rs_map **m)
+int nss_store_acquire_for(enum nss_file f, const char *key, size_t klen, const struct rs_map **m)
 {
 	char why[RS_WHY_MAX];
 	int r;
@@ -107,7 +106,7 @@ int nss_store_acquire_for(enum nss_file f, const char *prefix, const char *k,
 		log_failure(f, init_err, init_why);
 		return init_err;
 	}
-	r = rs_store_acquire_for(&stores[f], prefix, k, m, why, sizeof(why));
+	r = rs_store_acquire_for(&stores[f], key, klen, m, why, sizeof(why));
 	if (r < 0) {
 		log_failure(f, r, why);
 		return r;
