@@ -24,7 +24,9 @@ CDB_PIC  ?= /usr/lib/$(MULTIARCH)/libcdb_pic.a
 WARN   := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
           -Wstrict-prototypes -Wpointer-arith -Wvla \
           -Wno-format-truncation
-CBASE  := -std=gnu11 -g -fPIC -fvisibility=hidden -Icommon -Irotsecd -pthread $(WARN)
+# No -I here: each folder gets only the include paths it needs (INC_* below), so that
+# common/ and the modules cannot include an engine header (tests/sh/t-layout.sh).
+CBASE  := -std=gnu11 -g -fPIC -fvisibility=hidden -pthread $(WARN)
 CREL   := $(CBASE) -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CASAN  := $(CBASE) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
           -fno-sanitize-recover=all -DROTSEC_FAULTS -DROTSEC_TESTING
@@ -36,7 +38,10 @@ COMMON_SRC := $(wildcard common/*.c)
 NSS_COMMON := common/store_read.c common/record.c common/safefile.c common/names.c common/fault.c
 NSS_SRC    := $(wildcard nss_rotsec/*.c)
 PAM_SRC    := $(wildcard pam_rotsec/*.c)
-ENGINE_SRC := $(filter-out rotsecd/rotsecd.c rotsecd/rotsecctl.c,$(wildcard rotsecd/*.c))
+ENGINE_SRC := $(wildcard engine/*.c)
+# rotsecd/ minus its main: the scheduler, which the unit tests link too.
+SCHED_SRC  := $(filter-out rotsecd/rotsecd.c,$(wildcard rotsecd/*.c))
+CTL_SRC    := $(wildcard rotsecctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 # Every file of tests/tools is a program but failinj.c, a shared object (see REL_TOOLS).
 TOOL_SRC   := $(filter-out tests/tools/failinj.c,$(wildcard tests/tools/*.c))
@@ -52,6 +57,19 @@ LD_PAM_MOD  := -Wl,-z,nodelete
 
 obj = $(patsubst %.c,$(O)/$(1)/obj/%.o,$(2))
 
+# Include paths per folder: common/ knows nothing above it; a module sees common/ and its
+# own folder; the engine sees common/; the programs see the engine. Tests see everything.
+INC_common     := -Icommon
+INC_pam_rotsec := -Icommon -Ipam_rotsec
+INC_nss_rotsec := -Icommon -Inss_rotsec
+INC_engine     := -Icommon -Iengine
+INC_rotsecd    := -Icommon -Iengine -Irotsecd
+INC_rotsecctl  := -Icommon -Iengine -Irotsecctl
+INC_tests      := -Icommon -Iengine -Irotsecd -Ipam_rotsec -Inss_rotsec
+INC_bench      := -Icommon
+# The folder of a source file (its first path component) names its include paths.
+inc_of = $(INC_$(firstword $(subst /, ,$(1))))
+
 .PHONY: all check demo bench install uninstall deps deps-bench format format-check lint clean help \
         unit asan rel soak fuzz fuzz-build
 
@@ -62,18 +80,22 @@ define variant
 $(O)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(@D)
 	@echo "  CC      $$@"
-	$(Q)$$(CC) $(2) -MMD -MP -c -o $$@ $$<
+	$(Q)$$(CC) $(2) $$(call inc_of,$$<) -MMD -MP -c -o $$@ $$<
 
 $(O)/$(1)/librotsec.a: $(call obj,$(1),$(COMMON_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 
-$(O)/$(1)/librotsecd.a: $(call obj,$(1),$(ENGINE_SRC))
+$(O)/$(1)/librotsec-engine.a: $(call obj,$(1),$(ENGINE_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 
-$(O)/$(1)/rotsecctl: $(call obj,$(1),rotsecd/rotsecctl.c) $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
+$(O)/$(1)/librotsecd.a: $(call obj,$(1),$(SCHED_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+
+$(O)/$(1)/rotsecctl: $(call obj,$(1),$(CTL_SRC)) $(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE)
 
-$(O)/$(1)/rotsecd: $(call obj,$(1),rotsecd/rotsecd.c) $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
+$(O)/$(1)/rotsecd: $(call obj,$(1),rotsecd/rotsecd.c) $(O)/$(1)/librotsecd.a \
+		$(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE)
 
 $(O)/$(1)/pam_rotsec.so: $(call obj,$(1),$(PAM_SRC)) $(O)/$(1)/librotsec.a pam_rotsec/pam_rotsec.map
@@ -85,7 +107,8 @@ $(O)/$(1)/libnss_rotsec.so.2: $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) nss_rots
 		-Wl,--version-script=nss_rotsec/nss_rotsec.map \
 		-o $$@ $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) $(CDB_PIC)
 
-$(O)/$(1)/tests/unit/test_%: $(O)/$(1)/obj/tests/unit/test_%.o $(O)/$(1)/librotsecd.a $(O)/$(1)/librotsec.a
+$(O)/$(1)/tests/unit/test_%: $(O)/$(1)/obj/tests/unit/test_%.o $(O)/$(1)/librotsecd.a \
+		$(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
 	@mkdir -p $$(@D)
 	$$(CC) $(3) $$(UNIT_LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
 
@@ -148,24 +171,24 @@ FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ         ?= $(FUZZ_NAMES)
 # -Wno-format-truncation switches off a gcc-only warning that clang does not know: drop it
 # rather than add -Wno-unknown-warning-option, which would hide real typos in WARN.
-CFUZZ  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fPIC -fvisibility=hidden -Icommon \
-          -Irotsecd -pthread $(filter-out -Wno-format-truncation,$(WARN)) \
+CFUZZ  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fPIC -fvisibility=hidden \
+          -pthread $(filter-out -Wno-format-truncation,$(WARN)) \
           -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 LDFUZZ := -fsanitize=fuzzer,address,undefined -pthread
 # clang, unlike gcc, warns that vdiag_at hands its caller's format string to vsnprintf:
 # the function wants __attribute__((format(printf, 5, 0))), which is for config.c's owner
 # to add. Until then, for this one file only.
-$(O)/fuzz/obj/rotsecd/config.o: FUZZ_EXTRA = -Wno-format-nonliteral
+$(O)/fuzz/obj/engine/config.o: FUZZ_EXTRA = -Wno-format-nonliteral
 
 $(O)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"
-	$(Q)$(FUZZ_CC) $(CFUZZ) $(FUZZ_EXTRA) -MMD -MP -c -o $@ $<
+	$(Q)$(FUZZ_CC) $(CFUZZ) $(call inc_of,$<) $(FUZZ_EXTRA) -MMD -MP -c -o $@ $<
 
 $(O)/fuzz/librotsec.a: $(call obj,fuzz,$(COMMON_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/fuzz/librotsecd.a: $(call obj,fuzz,$(ENGINE_SRC))
+$(O)/fuzz/librotsec-engine.a: $(call obj,fuzz,$(ENGINE_SRC))
 	rm -f $@ && ar rcs $@ $^
 
 # The modules, as in the variant rules but without -z defs: the sanitizer runtime they
@@ -181,7 +204,7 @@ $(O)/fuzz/libnss_rotsec.so.2: $(call obj,fuzz,$(NSS_SRC) $(NSS_COMMON)) nss_rots
 		-o $@ $(call obj,fuzz,$(NSS_SRC) $(NSS_COMMON)) $(CDB_PIC)
 
 $(O)/fuzz/fuzz_%: $(O)/fuzz/obj/tests/fuzz/fuzz_%.o $(O)/fuzz/obj/tests/fuzz/harness.o \
-		$(O)/fuzz/librotsecd.a $(O)/fuzz/librotsec.a
+		$(O)/fuzz/librotsec-engine.a $(O)/fuzz/librotsec.a
 	$(FUZZ_CC) $(LDFUZZ) $(FUZZ_LDFLAGS) -o $@ $^ $(LIBS_ENGINE) -lpam -ldl
 
 # Each loads its module at run time from its own directory (order-only: a module rebuilt
@@ -237,7 +260,7 @@ BENCH_BIN = $(patsubst bench/%.c,$(O)/rel/bench/%,$(wildcard bench/*.c))
 
 $(O)/rel/bench/%: bench/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CREL) $(LDREL) $(BENCH_LDFLAGS) -o $@ $< -lpam -lcrypt -ldl
+	$(CC) $(CREL) $(INC_bench) $(LDREL) $(BENCH_LDFLAGS) -o $@ $< -lpam -lcrypt -ldl
 
 # pam_bench keeps libpam's audit messages off the host's log with its own audit_open.
 $(O)/rel/bench/pam_bench: BENCH_LDFLAGS = -Wl,--export-dynamic-symbol=audit_open
@@ -299,7 +322,8 @@ uninstall:
 		"$(DESTDIR)$(SYSCONFDIR)/rotsec"; do \
 		[ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; done
 
-SOURCES = $(wildcard common/*.[ch] pam_rotsec/*.[ch] nss_rotsec/*.[ch] rotsecd/*.[ch] \
+SOURCES = $(wildcard common/*.[ch] pam_rotsec/*.[ch] nss_rotsec/*.[ch] engine/*.[ch] \
+          rotsecd/*.[ch] rotsecctl/*.[ch] \
           tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
 
 format:
@@ -311,12 +335,12 @@ format-check:
 # clang-tidy is clang: gcc's -Wno-format-truncation is an unknown option to it, an error
 # in every file that also kept its analyzer from running. One file per clang-tidy, as
 # many at once as there are CPUs: the analyzer takes minutes over the whole tree.
-LINT_FLAGS := $(filter-out -Wno-format-truncation,$(CBASE)) -DROTSEC_FAULTS
+LINT_FLAGS := $(filter-out -Wno-format-truncation,$(CBASE)) $(INC_tests) -DROTSEC_FAULTS
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppressions-list=.cppcheck-suppressions \
-		-Icommon -D__GNUC__ -DROTSEC_FAULTS $(filter %.c,$(SOURCES))
+		$(INC_tests) -D__GNUC__ -DROTSEC_FAULTS $(filter %.c,$(SOURCES))
 	@printf '%s\n' $(filter %.c,$(SOURCES)) | \
 		xargs -P "$$(nproc)" -I{} clang-tidy --quiet {} -- $(LINT_FLAGS)
 	@echo "lint: clean"

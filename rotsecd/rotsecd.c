@@ -15,7 +15,7 @@
 #define _GNU_SOURCE
 #include "audit.h"
 #include "config.h"
-#include "daemon.h"
+#include "scheduler.h"
 #include "engine.h"
 #include "log.h"
 #include "paths.h"

@@ -6,7 +6,7 @@
 # 16-byte fragment of it. That is what a core dump, a page in swap or a stray read would
 # find. What makes these fail: printing a secret through stdio (a copy stays in stdout's
 # buffer), an rs_secret never freed (sodium_free wipes and unmaps it), libsodium's
-# decryption residue left on the stack (rotsecd/sealed.h, rs_wipe_stack), libpam or the
+# decryption residue left on the stack (engine/sealed.h, rs_wipe_stack), libpam or the
 # PAM module keeping a password. Also: rotsecctl runs with core dumps off and is not
 # dumpable while it holds a secret (rotsecd's side is in t-daemon-hygiene). Release builds.
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 /*
- * rotsec.conf loading and validation (rotsecd/config.c).
+ * rotsec.conf loading and validation (engine/config.c).
  *
  * Every test writes a config into a private temporary directory next to a fake passwd and
  * group file, so no test ever depends on the host's accounts. The config body a test
@@ -27,7 +27,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "../../rotsecd/config.h"
+#include "../../engine/config.h"
 #include "paths.h"
 
 struct env {
@@ -70,7 +70,7 @@ static void path_in(const struct env *e, const char *name, char *out, size_t len
 	assert_true(n > 0 && (size_t)n < len);
 }
 
-/* Write a public key file for `pk` in the format of rotsecd/sealed.h. */
+/* Write a public key file for `pk` in the format of engine/sealed.h. */
 static void write_pub(const struct env *e, const char *name, const unsigned char *pk, mode_t mode)
 {
 	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];

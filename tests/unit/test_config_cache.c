@@ -1,5 +1,5 @@
 /*
- * The compiled config (rotsecd/config_cache.c): a config loaded from FILE.cache is the
+ * The compiled config (engine/config_cache.c): a config loaded from FILE.cache is the
  * config a full load gives, field for field; any change to what a full load reads (the
  * config, passwd_file, group_file, a sealed_to key, their modes) makes the next load a
  * full one, which refuses a config that has become bad; a damaged, unsafe or foreign
@@ -23,8 +23,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "../../rotsecd/config.h"
-#include "../../rotsecd/config_cache.h"
+#include "../../engine/config.h"
+#include "../../engine/config_cache.h"
 
 struct env {
 	char dir[PATH_MAX];

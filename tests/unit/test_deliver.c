@@ -1,5 +1,5 @@
 /*
- * Delivery (rotsecd/deliver.c): files replaced atomically with their owner and mode,
+ * Delivery (engine/deliver.c): files replaced atomically with their owner and mode,
  * commands that get the secret on stdin and nowhere else, sealed files only the consumer
  * opens. Runs as root (CI is root): owners are changed and commands run as nobody.
  *

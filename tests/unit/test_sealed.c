@@ -1,5 +1,5 @@
 /*
- * Sealed delivery keys (rotsecd/sealed.c): key files as `rotsecctl keygen` writes them, the
+ * Sealed delivery keys (engine/sealed.c): key files as `rotsecctl keygen` writes them, the
  * checks on reading them, and sealing and opening a secret.
  */
 #define _GNU_SOURCE

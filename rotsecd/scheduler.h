@@ -12,8 +12,8 @@
  *      in grace (then wait for it).
  * Expired previous secrets move to the tripwires first, for all accounts at once.
  */
-#ifndef ROTSEC_DAEMON_H
-#define ROTSEC_DAEMON_H
+#ifndef ROTSEC_SCHEDULER_H
+#define ROTSEC_SCHEDULER_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "daemon.h"
+#include "scheduler.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"

@@ -1,5 +1,5 @@
 /*
- * The scheduler pass (daemon.h) with an injected clock: rs_daemon_tick takes `now`, so
+ * The scheduler pass (rotsecd/scheduler.h) with an injected clock: rs_daemon_tick takes `now`, so
  * a pass can be run "a day later" against a real store, engine and journal in a scratch
  * directory. What it decides is checked through the store's generation and the wake-up
  * time it returns.
@@ -19,7 +19,7 @@
 
 #include "config.h"
 #include "config_cache.h"
-#include "daemon.h"
+#include "scheduler.h"
 #include "engine.h"
 #include "schedule.h"
 #include "unit_util.h"
