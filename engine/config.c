@@ -2301,11 +2301,6 @@ static int read_text(const char *file, struct stat *st, char **text, size_t *len
 	return 0;
 }
 
-int rs_config_load(const char *file, struct rs_config *cfg)
-{
-	return rs_config_load_source(file, cfg, NULL);
-}
-
 /* cfg->dummy_bits and dummy_cost, from every account's policy. */
 static void dummy_policy(struct rs_config *cfg)
 {
@@ -2323,22 +2318,9 @@ static void dummy_policy(struct rs_config *cfg)
 	}
 }
 
-void rs_file_id_of(const struct stat *st, struct rs_file_id *id)
-{
-	memset(id, 0, sizeof(*id));
-	id->dev = (uint64_t)st->st_dev;
-	id->ino = (uint64_t)st->st_ino;
-	id->size = (uint64_t)st->st_size;
-	id->mtime_sec = (int64_t)st->st_mtim.tv_sec;
-	id->mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
-	id->ctime_sec = (int64_t)st->st_ctim.tv_sec;
-	id->ctime_nsec = (int64_t)st->st_ctim.tv_nsec;
-}
-
-int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_config_source *src)
+int rs_config_load(const char *file, struct rs_config *cfg)
 {
 	struct loader ld = {0};
-	struct timespec read_at = {0};
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
@@ -2346,8 +2328,6 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 	int r, parsed;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (src)
-		memset(src, 0, sizeof(*src));
 	ld.cfg = cfg;
 	config_init(&ld.lc);
 	cfg->file = strdup(file);
@@ -2358,8 +2338,6 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 	}
 	/* Read here rather than by libconfig, which reports an unreadable file as "file I/O
 	 * error" without errno: the caller can tell a missing config from a forbidden one. */
-	/* Before the file is opened: any change after this moment gets a later change time. */
-	(void)clock_gettime(CLOCK_REALTIME, &read_at);
 	r = read_text(file, &st, &text, &len);
 	if (r >= 0 && !text)
 		r = -EIO; /* never: for the analyzer, which cannot tell that errno is positive */
@@ -2398,8 +2376,7 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 		goto out;
 	}
 	config_set_include_dir(&ld.lc, ld.incdir);
-	/* libconfig parses the bytes just read, so that src->hash is of exactly what was
-	 * loaded (and checked above). */
+	/* libconfig parses the bytes just read and checked above, not the file again. */
 	parsed = config_read_string(&ld.lc, text);
 	if (parsed != CONFIG_TRUE) {
 		const char *ef = config_error_file(&ld.lc);
@@ -2425,18 +2402,6 @@ int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_con
 		dummy_policy(cfg);
 	if (r == 0 && cfg->nerrors)
 		r = -EINVAL;
-	if (r == 0 && src && rs_crypto_init() == 0) {
-		crypto_generichash(src->hash, sizeof(src->hash), (const unsigned char *)text, len,
-		                   NULL, 0);
-		src->mode = st.st_mode & 07777;
-		src->uid = st.st_uid;
-		rs_file_id_of(&st, &src->id);
-		src->settled = (read_at.tv_sec - st.st_ctim.tv_sec) * 1000000000LL +
-		                       (read_at.tv_nsec - st.st_ctim.tv_nsec) >=
-		               RS_CONFIG_SETTLED * 1000000000LL;
-		/* An @include'd file is config text the hash does not cover. */
-		src->cacheable = !memmem(text, len, "@include", 8);
-	}
 out:
 	if (r == 0 && ld.err)
 		r = ld.err;
@@ -2455,12 +2420,6 @@ void rs_config_free(struct rs_config *cfg)
 {
 	if (!cfg)
 		return;
-	if (cfg->arena) {
-		/* A compiled config: everything it points to is in the arena. */
-		rs_arena_free(cfg->arena);
-		memset(cfg, 0, sizeof(*cfg));
-		return;
-	}
 	free(cfg->file);
 	free(cfg->store_dir);
 	free(cfg->state_dir);
@@ -2528,8 +2487,6 @@ int rs_config_index_accounts(struct rs_config *cfg)
 
 const struct rs_account_cfg *rs_config_account(const struct rs_config *cfg, const char *name)
 {
-	if (cfg->by_name && cfg->naccounts == 0)
-		return NULL;
 	if (cfg->by_name) {
 		struct rs_account_cfg key, *kp = &key, **hit;
 

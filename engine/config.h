@@ -113,16 +113,10 @@ struct rs_config {
 	struct rs_diag *diags;
 	size_t ndiags;
 	size_t nerrors; /* diags that are errors, not warnings */
-	/* A compiled config's (config_cache.h): the memory of every pointer above, freed
-	 * whole by rs_config_free. NULL for a config loaded from its text. */
-	struct rs_arena *arena;
-	/* Loaded for one account (rs_config_load_one): `accounts` holds it alone, or nothing
-	 * when the config has no such account. */
-	bool one_account;
 	/* What the dummy hash that unknown accounts are checked against must be made for
 	 * (engine.c): the lowest entropy among accounts under 128 bits, whose secrets are
 	 * hashed with Argon2id (256 when none is), and the highest hash cost among those.
-	 * Of every account, also in a config loaded for one. */
+	 */
 	double dummy_bits;
 	enum rs_hash_cost dummy_cost;
 };
@@ -134,34 +128,8 @@ struct rs_config {
  */
 int rs_config_load(const char *file, struct rs_config *cfg);
 void rs_config_free(struct rs_config *cfg);
-/* The memory of a compiled config (config_cache.c). */
-void rs_arena_free(struct rs_arena *a);
-
-/* What a successful load read, for the compiled config (config_cache.h). */
-struct rs_config_source {
-	unsigned char hash[32]; /* BLAKE2b-256 of the config file's bytes, as parsed */
-	mode_t mode;            /* the file's permission bits and owner, which it checks */
-	uid_t uid;
-	bool cacheable; /* the file is the whole text: no @include */
-	/* The file as it was read: device, inode, size, modification and change times; and
-	 * whether its last change was at least RS_CONFIG_SETTLED seconds before, so that any
-	 * later change gives it another change time (config_cache.c). */
-	struct rs_file_id {
-		uint64_t dev, ino, size;
-		int64_t mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
-	} id;
-	bool settled;
-};
-#define RS_CONFIG_SETTLED 2
-
 /* The index rs_config_account searches (cfg->by_name), made anew. 0 or -ENOMEM. */
 int rs_config_index_accounts(struct rs_config *cfg);
-
-/* The identity of a file from its stat. */
-void rs_file_id_of(const struct stat *st, struct rs_file_id *id);
-
-/* rs_config_load, filling *src (when not NULL) after a load that returns 0. */
-int rs_config_load_source(const char *file, struct rs_config *cfg, struct rs_config_source *src);
 
 const struct rs_account_cfg *rs_config_account(const struct rs_config *cfg, const char *name);
 

@@ -48,17 +48,6 @@ static void audit_result(struct rs_engine *e, struct rs_audit_ev *ev)
 		       e->cfg->audit_log, strerror(-r));
 }
 
-/* Operations on every account refuse a config loaded for one (rs_config_load_one): a sync
- * would take the accounts missing from it for removed ones. */
-static int need_whole_config(struct rs_engine *e)
-{
-	if (!e->cfg->one_account)
-		return 0;
-	(void)snprintf(e->why, sizeof(e->why),
-	               "internal error: an operation on every account with the config of one");
-	return -EINVAL;
-}
-
 gid_t rs_rotsec_gid(const struct rs_config *cfg)
 {
 	char *line = NULL;
@@ -479,9 +468,7 @@ static int write_accounts(struct rs_engine *e, struct txn *t)
 	uint64_t agen;
 	int r;
 
-	r = need_whole_config(e);
-	if (r == 0)
-		r = rs_store_accounts_generation(cfg->store_dir, &agen, e->why, sizeof(e->why));
+	r = rs_store_accounts_generation(cfg->store_dir, &agen, e->why, sizeof(e->why));
 	if (r < 0 && r != -EPROTO)
 		return r;
 	ad.acc = calloc(cfg->naccounts ? cfg->naccounts : 1, sizeof(*ad.acc));
@@ -1246,8 +1233,6 @@ int rs_engine_resume(struct rs_engine *e, const char *name, bool only_due)
 	struct rs_store snap, *sp = NULL;
 	int first = 0;
 
-	if (!name && need_whole_config(e) < 0)
-		return -EINVAL;
 	if (!name) {
 		remove_stale_journal_temps(e);
 		/* One read-only mapping of the store for every account, not a store
@@ -1288,9 +1273,7 @@ int rs_engine_sweep(struct rs_engine *e, unsigned *changed)
 	int r;
 
 	*changed = 0;
-	r = need_whole_config(e);
-	if (r == 0)
-		r = txn_begin_all(e, &t);
+	r = txn_begin_all(e, &t);
 	if (r < 0)
 		return r;
 	*changed = sweep_expired(e, &t.d, now_s());
@@ -1442,9 +1425,6 @@ int rs_engine_sync(struct rs_engine *e)
 	int r, r2;
 
 	e->created = e->removed = 0;
-	r = need_whole_config(e);
-	if (r < 0)
-		return r;
 	r = rs_store_load_secrets(cfg->store_dir, &cur, &gen, e->why, sizeof(e->why));
 	if (r < 0)
 		return r;
@@ -1578,8 +1558,6 @@ int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **o
 
 	*out = NULL;
 	*n = 0;
-	if (!name && need_whole_config(e) < 0)
-		return -EINVAL;
 	if (name && !configured(e, name))
 		return -ENOENT;
 	st = calloc(cfg->naccounts + 1, sizeof(*st));

@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include "audit.h"
 #include "config.h"
-#include "config_cache.h"
 #include "duration.h"
 #include "engine.h"
 #include "log.h"
@@ -63,12 +62,10 @@ static void print_diags(const struct rs_config *cfg)
 		              cfg->diags[i].msg);
 }
 
-/* Load the config; on error print every diagnostic and leave everything untouched. With
- * `full`, parsed and checked whole even when its compiled copy is current (check, sync);
- * with `only`, for a verb on that account alone (rs_config_load_one). */
-static int load_config(const char *file, struct rs_config *cfg, bool full, const char *only)
+/* Load the config; on error print every diagnostic and leave everything untouched. */
+static int load_config(const char *file, struct rs_config *cfg)
 {
-	int r = only ? rs_config_load_one(file, only, cfg) : rs_config_load_cached(file, cfg, full);
+	int r = rs_config_load(file, cfg);
 
 	print_diags(cfg);
 	if (r == -EINVAL)
@@ -560,9 +557,7 @@ int main(int argc, char **argv)
 	              strcmp(verb, "show") == 0))
 		return usage_error("this command needs an account NAME");
 
-	/* Every verb but check, sync and status without NAME is about one account. */
-	r = load_config(conf, &cfg, strcmp(verb, "check") == 0 || strcmp(verb, "sync") == 0,
-	                strcmp(verb, "check") == 0 || strcmp(verb, "sync") == 0 ? NULL : name);
+	r = load_config(conf, &cfg);
 	if (r < 0) {
 		rs_config_free(&cfg);
 		return 1;

@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "config_cache.h"
 #include "scheduler.h"
 #include "engine.h"
 #include "schedule.h"
@@ -242,52 +241,12 @@ static void a_journal_left_at_activated_with_every_delivery_done_is_finished(voi
 	assert_int_equal(status_of(f, "svc-a").generation, 2);
 }
 
-/* A config loaded for one account (rotsecctl rotate NAME) serves that account, and every
- * operation on all accounts refuses it: a sync with it would take the others for
- * accounts removed from the config. */
-static void a_config_loaded_for_one_account_is_refused_for_all(void **state)
-{
-	struct fx *f = *state;
-	struct rs_rotate_opts o = {.grace = -1, .compromise = false};
-	struct rs_config one;
-	struct rs_engine e;
-	struct rs_status *st;
-	unsigned changed;
-	size_t n;
-
-	if (geteuid() != 0)
-		skip(); /* only root's loads use the compiled config */
-	start(f, "rotate_every = \"1h\"; grace = \"1s\"; max_grace = \"1h\";");
-	assert_int_equal(rs_config_load_cached(f->conf, &one, false), 0); /* compiles it */
-	rs_config_free(&one);
-	assert_int_equal(rs_config_load_one(f->conf, "svc-a", &one), 1);
-	assert_true(one.one_account);
-	assert_int_equal(rs_engine_open(&e, &one, false), 0);
-	assert_int_equal(rs_engine_sync(&e), -EINVAL);
-	assert_int_equal(rs_engine_sweep(&e, &changed), -EINVAL);
-	assert_int_equal(rs_engine_resume(&e, NULL, false), -EINVAL);
-	assert_int_equal(rs_engine_status(&e, NULL, &st, &n), -EINVAL);
-	assert_int_equal(status_of(f, "svc-b").generation, 1);
-	/* Its own account's operations work; the other is not in it. */
-	assert_int_equal(rs_engine_status(&e, "svc-a", &st, &n), 0);
-	assert_int_equal(n, 1);
-	free(st);
-	assert_int_equal(rs_engine_rotate(&e, "svc-a", &o), 0);
-	assert_int_equal(rs_engine_rotate(&e, "svc-b", &o), -ENOENT);
-	assert_int_equal(status_of(f, "svc-a").generation, 2);
-	assert_int_equal(status_of(f, "svc-b").generation, 1);
-	rs_engine_close(&e);
-	rs_config_free(&one);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(
 	                a_rotation_that_falls_due_while_outside_the_window_is_not_done_before_it_opens,
 	                setup, teardown),
-	        cmocka_unit_test_setup_teardown(a_config_loaded_for_one_account_is_refused_for_all,
-	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(sigusr1_rotates_now_even_outside_the_window, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(the_pass_wakes_up_when_the_next_rotation_is_due,
