@@ -3,10 +3,20 @@
  * account. pam_rotsec and `rotsecctl verify` both call it, so what the CLI says is
  * exactly what a login would get.
  *
- * Timing: the same hash work is done whatever the outcome. The current hash and a second
- * hash (the previous one, or the store's dummy hash when there is none) are always both
- * checked; an unknown account checks the dummy hash twice. Tripwires (revoked hashes) are
- * checked only when nothing else matched: that path is already a failure.
+ * Cost (issue 13): every verdict does the same computations for every account of a store,
+ * whatever its kind and however many tripwires it keeps, and an unknown user does them
+ * too: one hash per entry of the store's cost profile (hashes.h), on the account's salt
+ * of that entry's class where it has one, on the entry's dummy salt elsewhere. The one
+ * computation of a class is compared, in constant time, with every hash of the account
+ * of that class and salt: current, previous and tripwires alike, so that a tripwire costs
+ * a comparison, never a hash, and a failed login costs what a successful one costs.
+ *
+ * A store written before salts were kept (format 2, or a secret generated before the
+ * upgrade and activated after) may give an account a current and a previous hash of one
+ * class with two salts; its profile then has that class twice, and every login computes
+ * both. A tripwire whose salt no computation covers is not checked (the writer drops it at
+ * its next write). A record the profile does not cover (only a hand-made store) gets the
+ * computations its current and previous hash need, beyond the profile.
  */
 #ifndef ROTSEC_POLICY_H
 #define ROTSEC_POLICY_H
@@ -39,12 +49,12 @@ struct rs_verify_result {
 
 /*
  * rec: the account's secret record, or NULL for an account the store does not have.
- * dummy: the store's dummy hash (struct rs_meta.dummy).
+ * costs: the store's cost profile (struct rs_meta.costs).
  * Returns 0 with *res filled, or a negative errno when a hash could not be checked
  * (malformed store: -EINVAL, no memory: -ENOMEM); callers then fail closed.
  */
-int rs_policy_verify(const struct rs_secret_rec *rec, const char *dummy, const char *pw, size_t len,
-                     int64_t now, unsigned flags, struct rs_verify_result *res);
+int rs_policy_verify(const struct rs_secret_rec *rec, const struct rs_costs *costs, const char *pw,
+                     size_t len, int64_t now, unsigned flags, struct rs_verify_result *res);
 
 const char *rs_verdict_name(enum rs_verdict v);
 

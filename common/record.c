@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+_Static_assert(RS_HASHES_MAX == 2 + RS_TRIPWIRE_MAX, "hashes.h and record.h disagree");
+
 int rs_fields(const char *val, size_t len, const char **fields, size_t max)
 {
 	size_t n = 0, i = 0;
@@ -142,103 +144,38 @@ bool rs_field_ok(const char *s)
 	return field_len(s, s + strlen(s) + 1) >= 0;
 }
 
-/* Decimal digits up to `end`, no leading zero, at most max; *s moves past `end`. */
-static bool cost_ok(const char **s, char end, uint64_t min, uint64_t max)
-{
-	const char *p = *s;
-	uint64_t v = 0;
-
-	if (*p == '0' || *p == end)
-		return false;
-	for (; *p != end; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		v = v * 10 + (uint64_t)(*p - '0');
-		if (v > max)
-			return false;
-	}
-	*s = p + 1;
-	return v >= min;
-}
-
-/*
- * An Argon2id string carries its own costs, and the verifier obeys them: a damaged or
- * planted record asking for m=4194304 (4 GiB) or t=1000 would make every login of that
- * account allocate that much inside sshd, or take minutes (found with fuzz_pam, inputs in
- * tests/fuzz/regress/pam/). rotsec never writes more than the moderate costs with one
- * lane, so anything else is malformed, and the store is refused like any other damage.
- */
-static bool argon2id_costs_ok(const char *s)
-{
-	const char *p = s + strlen("$argon2id$");
-
-	if (strncmp(p, "v=19$m=", 7) != 0)
-		return false;
-	p += 7;
-	if (!cost_ok(&p, ',', 1, RS_ARGON2_MAX_MEM_KIB) || strncmp(p, "t=", 2) != 0)
-		return false;
-	p += 2;
-	return cost_ok(&p, ',', 1, RS_ARGON2_MAX_PASSES) && strncmp(p, "p=1$", 4) == 0;
-}
-
-/* The bytes of a hash string: PHC's alphabet (letters, digits, "$=,+/-_."). A table: the
- * writer checks every hash of every record it copies, readers those of each lookup. */
-static bool hash_char_ok(unsigned char c)
-{
-	static const bool ok[256] = {
-	        ['$'] = true, ['='] = true, [','] = true, ['+'] = true, ['/'] = true, ['-'] = true,
-	        ['_'] = true, ['.'] = true, ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true,
-	        ['4'] = true, ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
-	        ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
-	        ['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
-	        ['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
-	        ['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
-	        ['Y'] = true, ['Z'] = true, ['a'] = true, ['b'] = true, ['c'] = true, ['d'] = true,
-	        ['e'] = true, ['f'] = true, ['g'] = true, ['h'] = true, ['i'] = true, ['j'] = true,
-	        ['k'] = true, ['l'] = true, ['m'] = true, ['n'] = true, ['o'] = true, ['p'] = true,
-	        ['q'] = true, ['r'] = true, ['s'] = true, ['t'] = true, ['u'] = true, ['v'] = true,
-	        ['w'] = true, ['x'] = true, ['y'] = true, ['z'] = true,
-	};
-
-	return ok[c];
-}
-
-bool rs_hash_string_ok(const char *s)
-{
-	size_t i;
-
-	if (strncmp(s, "$rotsec-b2b$", 12) != 0 && strncmp(s, "$argon2id$", 10) != 0)
-		return false;
-	for (i = 0; s[i]; i++) {
-		if (i >= RS_HASH_MAX - 1 || !hash_char_ok((unsigned char)s[i]))
-			return false;
-	}
-	return strncmp(s, "$argon2id$", 10) != 0 || argon2id_costs_ok(s);
-}
-
 int rs_parse_meta(const char *val, size_t len, const char *magic, struct rs_meta *out)
 {
-	const char *f[6];
+	const char *f[4 + RS_COSTS_MAX + 1];
 	uint64_t v;
-	int n = rs_fields(val, len, f, 6);
+	int n = rs_fields(val, len, f, 4 + RS_COSTS_MAX + 1);
 	int secrets = strcmp(magic, RS_SECRETS_MAGIC) == 0;
 
 	memset(out, 0, sizeof(*out));
-	if (n != 5 || strcmp(f[0], magic) != 0)
+	if (n < 5 || strcmp(f[0], magic) != 0)
 		return -EPROTO;
 	if (rs_parse_u64(f[1], 1000, &v) < 0 ||
-	    (secrets ? v != 1 && v != RS_SECRETS_VERSION : v != RS_FORMAT_VERSION))
+	    (secrets ? v < 1 || v > RS_SECRETS_VERSION : v != RS_FORMAT_VERSION))
 		return -EPROTO;
 	out->version = (unsigned)v;
+	/* One dummy hash before version 3, then the profile: 1 to RS_COSTS_MAX of them. */
+	if (n != 5 && (!secrets || v < 3 || n > 4 + RS_COSTS_MAX))
+		return -EPROTO;
 	if (rs_parse_u64(f[2], UINT64_MAX, &out->generation) < 0)
 		return -EPROTO;
 	if (rs_parse_u64(f[3], UINT32_MAX, &v) < 0)
 		return -EPROTO;
 	out->count[0] = (uint32_t)v;
 	if (secrets) {
-		if (!rs_hash_string_ok(f[4]))
-			return -EPROTO;
-		copy_field(out->dummy, sizeof(out->dummy), f[4]);
+		for (int i = 4; i < n; i++) {
+			if (!rs_hash_string_ok(f[i]))
+				return -EPROTO;
+			copy_field(out->costs.dummy[out->costs.n++], RS_HASH_MAX, f[i]);
+		}
+		/* Versions 1 and 2: logins checked two hashes, the second the dummy when there
+		 * was no previous secret. */
+		if (out->version < 3)
+			copy_field(out->costs.dummy[out->costs.n++], RS_HASH_MAX, f[4]);
 	} else {
 		if (rs_parse_u64(f[4], UINT32_MAX, &v) < 0)
 			return -EPROTO;
@@ -423,4 +360,73 @@ int rs_check_secret(const char *val, size_t len)
 	struct secret_nums v;
 
 	return secret_check(val, len, f, &v);
+}
+
+/* The hash fields of a checked record, as rs_hash_groups takes them: current, previous,
+ * then the tripwires (fields 4, 6, 10...). */
+static size_t field_hashes(const char **f, const struct secret_nums *v, const char **h)
+{
+	h[0] = f[4];
+	h[1] = f[6];
+	for (size_t i = 0; i < v->nrevoked; i++)
+		h[2 + i] = f[10 + i];
+	return 2 + v->nrevoked;
+}
+
+int rs_check_secret_costs(const char *val, size_t len, struct rs_costs_tally *t, bool *foreign)
+{
+	const char *f[SECRET_FIELDS_MAX], *h[RS_HASHES_MAX];
+	struct rs_hash_view groups[RS_HASHES_MAX];
+	bool primary[RS_HASHES_MAX];
+	int group[RS_HASHES_MAX], r;
+	struct secret_nums v;
+	size_t n;
+
+	*foreign = false;
+	if (secret_check(val, len, f, &v) < 0)
+		return -EPROTO;
+	n = field_hashes(f, &v, h);
+	r = rs_costs_tally_add(t, h, n);
+	if (r < 0)
+		return r;
+	if (rs_hash_groups(h, n, groups, primary, group) < 0)
+		return -EPROTO;
+	for (size_t i = 2; i < n; i++)
+		if (group[i] < 0)
+			*foreign = true;
+	return 0;
+}
+
+size_t rs_secret_hashes(const struct rs_secret_rec *r, const char *hashes[RS_HASHES_MAX])
+{
+	size_t n = r->nrevoked < RS_TRIPWIRE_MAX ? r->nrevoked : RS_TRIPWIRE_MAX;
+
+	hashes[0] = r->current;
+	hashes[1] = r->previous;
+	for (size_t i = 0; i < n; i++)
+		hashes[2 + i] = r->revoked[i];
+	return 2 + n;
+}
+
+int rs_secret_drop_foreign(struct rs_secret_rec *r)
+{
+	const char *h[RS_HASHES_MAX];
+	struct rs_hash_view groups[RS_HASHES_MAX];
+	bool primary[RS_HASHES_MAX];
+	int group[RS_HASHES_MAX];
+	size_t n = rs_secret_hashes(r, h), kept = 0;
+
+	if (rs_hash_groups(h, n, groups, primary, group) < 0)
+		return -EPROTO;
+	/* Newest first, as they were. */
+	for (size_t i = 2; i < n; i++) {
+		if (group[i] < 0)
+			continue;
+		if (kept != i - 2)
+			memcpy(r->revoked[kept], r->revoked[i - 2], RS_HASH_MAX);
+		kept++;
+	}
+	n = r->nrevoked - kept;
+	r->nrevoked = kept;
+	return (int)n;
 }

@@ -12,13 +12,17 @@
  *   "gn:NAME"  "gg:GID"  "g#INDEX"   group:  name gid member...
  *   "ig:NAME"                        supplementary gids of user NAME, for initgroups_dyn
  * secrets.cdb (0640 root:rotsec, or 0600 root:root)
- *   "!meta"       "rotsec-secrets" version generation naccounts dummy_hash
+ *   "!meta"       "rotsec-secrets" version generation naccounts dummy_hash...
  *   "sn:NAME"                        secret record, see struct rs_secret_rec
- *   "s#INDEX"                        version 2: NAME; version 1: the secret record again
+ *   "s#INDEX"                        version 2 and 3: NAME; version 1: the record again
  *
  * A rotation rewrites secrets.cdb whole, so its size is what a rotation writes and
- * fsyncs: version 2 keeps each secret record once, under "sn:", and enumeration goes
- * from "s#INDEX" to it. Readers take both versions; writers write version 2.
+ * fsyncs: since version 2 each secret record is kept once, under "sn:", and enumeration
+ * goes from "s#INDEX" to it. Version 3 lists the store's cost profile in the header, one
+ * dummy hash per computation a login does (hashes.h), where versions 1 and 2 had one
+ * dummy hash; its records keep one salt per account and class (a tripwire with another
+ * salt is dropped when the record is written). Readers take every version; writers write
+ * version 3.
  *
  * The INDEX keys give enumeration (getpwent and friends) a stable order from 0 to n-1.
  * The writer adds each kind's INDEX records in index order and close together: "p#" and
@@ -36,12 +40,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hashes.h"
 #include "names.h"
 
 #define RS_FORMAT_VERSION 1 /* accounts.cdb */
-/* secrets.cdb: 2 since "s#INDEX" holds the name instead of a copy of the record; 1 is
- * still read. */
-#define RS_SECRETS_VERSION 2
+/* secrets.cdb: 2 since "s#INDEX" holds the name instead of a copy of the record, 3 since
+ * the header holds the cost profile; 1 and 2 are still read. */
+#define RS_SECRETS_VERSION 3
 #define RS_ACCOUNTS_FILE   "accounts.cdb"
 #define RS_SECRETS_FILE    "secrets.cdb"
 #define RS_ACCOUNTS_MAGIC  "rotsec-accounts"
@@ -49,8 +54,6 @@
 #define RS_STORE_LOCK      ".rotsec.lock"
 /* Much more than any host has service accounts; a bigger file is refused as unsafe. */
 #define RS_STORE_MAX_SIZE ((long)64 << 20)
-/* A hash string: Argon2id strings are at most crypto_pwhash_STRBYTES (128) with NUL. */
-#define RS_HASH_MAX 128
 /* Revoked hashes kept per account as tripwires. */
 #define RS_TRIPWIRE_MAX 16
 /* Longest gecos, home or shell accepted in a passwd record. */
@@ -74,8 +77,10 @@
 struct rs_meta {
 	unsigned version;
 	uint64_t generation;
-	uint32_t count[2];       /* accounts: npasswd, ngroups; secrets: naccounts, 0 */
-	char dummy[RS_HASH_MAX]; /* secrets only: hash checked for unknown accounts */
+	uint32_t count[2]; /* accounts: npasswd, ngroups; secrets: naccounts, 0 */
+	/* secrets only: what a login computes (hashes.h). Versions 1 and 2 had one dummy
+	 * hash and logins checked two hashes: their profile is that dummy twice. */
+	struct rs_costs costs;
 };
 
 /* A passwd record, pointing into the record it was parsed from. */
@@ -125,16 +130,21 @@ int rs_check_secret(const char *val, size_t len);
 /* Supplementary gid list; *n set to the count, gids copied up to `max`. */
 int rs_parse_gids(const char *val, size_t len, uint32_t *gids, size_t max, size_t *n);
 
+/*
+ * For the writer: rs_check_secret, and the record's hashes added to the cost profile
+ * being made (-E2BIG when the store would need more than RS_COSTS_MAX computations per
+ * login). *foreign is set when the record keeps a tripwire with a salt no computation
+ * covers (rs_hash_groups): such a record must be written again without it.
+ */
+int rs_check_secret_costs(const char *val, size_t len, struct rs_costs_tally *t, bool *foreign);
+/* Drop the tripwires of `r` that no computation of a login covers (rs_hash_groups), as the
+ * writer does before writing a record. The number dropped, or -EPROTO for a bad hash. */
+int rs_secret_drop_foreign(struct rs_secret_rec *r);
+/* The hashes of r as rs_hash_groups takes them; the count. */
+size_t rs_secret_hashes(const struct rs_secret_rec *r, const char *hashes[RS_HASHES_MAX]);
+
 /* A text field safe to show in passwd/group/shadow output: no ':' or newline, printable
  * or UTF-8, at most RS_FIELD_MAX - 1 bytes (so it fits a char[RS_FIELD_MAX]). */
 bool rs_field_ok(const char *s);
-/* Highest Argon2id costs a hash string may ask for: crypto_pwhash's moderate ones, the
- * most rotsec writes (secret.c checks that the two agree). */
-#define RS_ARGON2_MAX_MEM_KIB 262144u
-#define RS_ARGON2_MAX_PASSES  3u
-
-/* A hash string as rotsec writes them: "$rotsec-b2b$..." or "$argon2id$v=19$m=M,t=T,p=1$..."
- * with M and T within the limits above. */
-bool rs_hash_string_ok(const char *s);
 
 #endif

@@ -3,18 +3,20 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
-/* rs_hash_string_ok refuses Argon2id costs above these (record.h): every hash this file
- * writes must pass it. */
+/* rs_hash_view refuses Argon2id costs above these (hashes.h): every hash this file writes
+ * must pass it. */
 _Static_assert(crypto_pwhash_MEMLIMIT_MODERATE / 1024 <= RS_ARGON2_MAX_MEM_KIB,
                "RS_ARGON2_MAX_MEM_KIB is below the moderate cost");
 _Static_assert(crypto_pwhash_OPSLIMIT_MODERATE <= RS_ARGON2_MAX_PASSES,
                "RS_ARGON2_MAX_PASSES is below the moderate cost");
 
 #define B2B_PREFIX "$rotsec-b2b$v=1$"
-#define B2B_SALT   16
-#define B2B_OUT    32
+
+_Static_assert(crypto_pwhash_SALTBYTES == RS_HASH_SALT_BYTES, "Argon2id salt size");
+_Static_assert(crypto_generichash_KEYBYTES_MIN <= RS_HASH_SALT_BYTES, "BLAKE2b key size");
 
 int rs_crypto_init(void)
 {
@@ -70,90 +72,141 @@ int rs_secret_generate(const struct rs_alphabet *a, size_t length, struct rs_sec
 	return 0;
 }
 
-static void b2b(const char *pw, size_t len, const unsigned char salt[B2B_SALT],
-                unsigned char out[B2B_OUT])
+/*
+ * One computation: the tag of pw under class `c` and `salt`. BLAKE2b-256 keyed with the
+ * salt, or Argon2id at the class's costs with one lane; either way what libsodium's string
+ * functions compute for the same salt (crypto_pwhash_str_verify accepts what this writes),
+ * and the only place this file computes one, so that counting them counts logins' work.
+ */
+static int compute(const struct rs_hash_class *c, const unsigned char salt[RS_HASH_SALT_BYTES],
+                   const char *pw, size_t len, unsigned char tag[RS_HASH_TAG_BYTES])
 {
-	crypto_generichash(out, B2B_OUT, (const unsigned char *)pw, len, salt, B2B_SALT);
+	if (c->kind == RS_HASH_B2B) {
+		crypto_generichash(tag, RS_HASH_TAG_BYTES, (const unsigned char *)pw, len, salt,
+		                   RS_HASH_SALT_BYTES);
+		return 0;
+	}
+	if (c->kind != RS_HASH_ARGON2ID)
+		return -EINVAL;
+	/* -1 is out of memory, or parameters libsodium refuses (which hashes.c does not let
+	 * through): errno says which. */
+	errno = 0;
+	if (crypto_pwhash(tag, RS_HASH_TAG_BYTES, pw, len, salt, c->passes,
+	                  (size_t)c->mem_kib * 1024u, crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return errno == ENOMEM ? -ENOMEM : -EINVAL;
+	return 0;
+}
+
+static int b64_variant(const struct rs_hash_class *c)
+{
+	return c->kind == RS_HASH_B2B ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
+	                              : sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+}
+
+static int decode(const struct rs_hash_class *c, const char *b64, size_t chars, unsigned char *out,
+                  size_t bytes)
+{
+	size_t n;
+	const char *end;
+
+	if (sodium_base642bin(out, bytes, b64, chars, NULL, &n, &end, b64_variant(c)) != 0 ||
+	    n != bytes || end != b64 + chars)
+		return -EINVAL;
+	return 0;
+}
+
+int rs_hash_compute(const struct rs_hash_view *v, const char *pw, size_t len,
+                    unsigned char tag[RS_HASH_TAG_BYTES])
+{
+	unsigned char salt[RS_HASH_SALT_BYTES];
+	int r = decode(&v->cls, v->salt, RS_HASH_SALT_B64, salt, sizeof(salt));
+
+	return r < 0 ? r : compute(&v->cls, salt, pw, len, tag);
+}
+
+int rs_hash_tag_equal(const struct rs_hash_view *v, const unsigned char tag[RS_HASH_TAG_BYTES])
+{
+	unsigned char want[RS_HASH_TAG_BYTES];
+	int r = decode(&v->cls, v->tag, RS_HASH_TAG_B64, want, sizeof(want));
+
+	if (r < 0)
+		return r;
+	r = sodium_memcmp(want, tag, sizeof(want)) == 0;
+	sodium_memzero(want, sizeof(want));
+	return r;
+}
+
+/* The class a new secret of `entropy_bits` gets (DESIGN §2). */
+static struct rs_hash_class class_for(double entropy_bits, enum rs_hash_cost cost)
+{
+	struct rs_hash_class c = {RS_HASH_B2B, 0, 0};
+
+	if (entropy_bits < 128.0) {
+		c.kind = RS_HASH_ARGON2ID;
+		c.mem_kib =
+		        (uint32_t)((cost == RS_COST_MODERATE ? crypto_pwhash_MEMLIMIT_MODERATE
+		                                             : crypto_pwhash_MEMLIMIT_INTERACTIVE) /
+		                   1024u);
+		c.passes =
+		        (uint32_t)(cost == RS_COST_MODERATE ? crypto_pwhash_OPSLIMIT_MODERATE
+		                                            : crypto_pwhash_OPSLIMIT_INTERACTIVE);
+	}
+	return c;
+}
+
+int rs_hash_secret_like(const char *pw, size_t len, double entropy_bits, enum rs_hash_cost cost,
+                        const struct rs_secret_rec *rec, char out[RS_HASH_MAX])
+{
+	const struct rs_hash_class c = class_for(entropy_bits, cost);
+	unsigned char salt[RS_HASH_SALT_BYTES], tag[RS_HASH_TAG_BYTES];
+	char salt64[RS_HASH_SALT_B64 + 1], tag64[RS_HASH_TAG_B64 + 1];
+	const char *h[RS_HASHES_MAX];
+	size_t n = rec ? rs_secret_hashes(rec, h) : 0, i;
+	int r = -1;
+
+	/* The account's salt for this class, from its newest hash of the class: then one
+	 * computation checks this secret, the previous one and the tripwires (hashes.h). */
+	for (i = 0; i < n && r != 0; i++) {
+		struct rs_hash_view v;
+
+		if (h[i][0] && rs_hash_view(h[i], &v) == 0 && rs_hash_same_class(&v.cls, &c))
+			r = decode(&c, v.salt, RS_HASH_SALT_B64, salt, sizeof(salt));
+	}
+	if (r != 0)
+		randombytes_buf(salt, sizeof(salt));
+	r = compute(&c, salt, pw, len, tag);
+	if (r < 0)
+		return r;
+	sodium_bin2base64(salt64, sizeof(salt64), salt, sizeof(salt), b64_variant(&c));
+	sodium_bin2base64(tag64, sizeof(tag64), tag, sizeof(tag), b64_variant(&c));
+	sodium_memzero(tag, sizeof(tag));
+	if (c.kind == RS_HASH_B2B)
+		(void)snprintf(out, RS_HASH_MAX, B2B_PREFIX "%s$%s", salt64, tag64);
+	else
+		(void)snprintf(out, RS_HASH_MAX, "$argon2id$v=19$m=%u,t=%u,p=1$%s$%s",
+		               (unsigned)c.mem_kib, (unsigned)c.passes, salt64, tag64);
+	return 0;
 }
 
 int rs_hash_secret(const char *pw, size_t len, double entropy_bits, enum rs_hash_cost cost,
                    char out[RS_HASH_MAX])
 {
-	if (entropy_bits >= 128.0) {
-		unsigned char salt[B2B_SALT], h[B2B_OUT];
-		char salt64[sodium_base64_ENCODED_LEN(B2B_SALT,
-		                                      sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-		char h64[sodium_base64_ENCODED_LEN(B2B_OUT,
-		                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-
-		randombytes_buf(salt, sizeof(salt));
-		b2b(pw, len, salt, h);
-		sodium_bin2base64(salt64, sizeof(salt64), salt, sizeof(salt),
-		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		sodium_bin2base64(h64, sizeof(h64), h, sizeof(h),
-		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		sodium_memzero(h, sizeof(h));
-		(void)snprintf(out, RS_HASH_MAX, B2B_PREFIX "%s$%s", salt64, h64);
-		return 0;
-	}
-	if (crypto_pwhash_str_alg(out, pw, len,
-	                          cost == RS_COST_MODERATE ? crypto_pwhash_OPSLIMIT_MODERATE
-	                                                   : crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	                          cost == RS_COST_MODERATE ? crypto_pwhash_MEMLIMIT_MODERATE
-	                                                   : crypto_pwhash_MEMLIMIT_INTERACTIVE,
-	                          crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return -ENOMEM;
-	return 0;
-}
-
-static int b2b_verify(const char *hash, const char *pw, size_t len)
-{
-	const char *p = hash + strlen(B2B_PREFIX), *dollar, *end;
-	unsigned char salt[B2B_SALT], want[B2B_OUT], got[B2B_OUT];
-	size_t n;
-	int r;
-
-	dollar = strchr(p, '$');
-	if (!dollar)
-		return -EINVAL;
-	if (sodium_base642bin(salt, sizeof(salt), p, (size_t)(dollar - p), NULL, &n, &end,
-	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    n != sizeof(salt) || end != dollar)
-		return -EINVAL;
-	if (sodium_base642bin(want, sizeof(want), dollar + 1, strlen(dollar + 1), NULL, &n, &end,
-	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    n != sizeof(want) || *end != '\0')
-		return -EINVAL;
-	b2b(pw, len, salt, got);
-	r = sodium_memcmp(got, want, sizeof(got)) == 0;
-	sodium_memzero(got, sizeof(got));
-	return r;
+	return rs_hash_secret_like(pw, len, entropy_bits, cost, NULL, out);
 }
 
 int rs_hash_verify(const char *hash, const char *pw, size_t len)
 {
-	/* No hash (a caller without a store's dummy) is a malformed one: fail closed. So
-	 * is one the store parser would refuse, such as Argon2id costs rotsec never writes:
-	 * they would be obeyed below. */
-	if (!hash || !rs_hash_string_ok(hash))
+	unsigned char tag[RS_HASH_TAG_BYTES];
+	struct rs_hash_view v;
+	int r;
+
+	/* No hash, or one the store parser would refuse (such as Argon2id costs rotsec
+	 * never writes, which would be obeyed below): malformed, fail closed. */
+	if (!hash || rs_hash_view(hash, &v) < 0)
 		return -EINVAL;
-	if (strncmp(hash, B2B_PREFIX, strlen(B2B_PREFIX)) == 0)
-		return b2b_verify(hash, pw, len);
-	if (strncmp(hash, "$argon2id$", 10) == 0) {
-		/* crypto_pwhash_str_verify answers -1 (errno EINVAL) both for a mismatch and
-		 * for a string it cannot decode, and a damaged hash must fail closed as an
-		 * error, not pass as "no match". needs_rehash decodes the string without
-		 * hashing anything and returns -1 only when it is malformed. */
-		if (crypto_pwhash_argon2id_str_needs_rehash(hash,
-		                                            crypto_pwhash_OPSLIMIT_INTERACTIVE,
-		                                            crypto_pwhash_MEMLIMIT_INTERACTIVE) < 0)
-			return -EINVAL;
-		/* crypto_pwhash_str_verify compares in constant time; -1 means mismatch or
-		 * out of memory, which errno tells apart. */
-		errno = 0;
-		if (crypto_pwhash_str_verify(hash, pw, len) == 0)
-			return 1;
-		return errno == ENOMEM ? -ENOMEM : 0;
-	}
-	return -EINVAL;
+	r = rs_hash_compute(&v, pw, len, tag);
+	if (r == 0)
+		r = rs_hash_tag_equal(&v, tag);
+	sodium_memzero(tag, sizeof(tag));
+	return r;
 }

@@ -51,14 +51,28 @@ int rs_secret_generate(const struct rs_alphabet *a, size_t length, struct rs_sec
 /*
  * Hash for the store (DESIGN §2): at or above 128 bits of entropy a salted BLAKE2b-256
  * string "$rotsec-b2b$v=1$SALT$HASH"; below, Argon2id at the interactive cost, or the
- * moderate one. `out` must hold RS_HASH_MAX bytes.
+ * moderate one (hashes.h). `out` must hold RS_HASH_MAX bytes. A fresh random salt.
  */
 int rs_hash_secret(const char *pw, size_t len, double entropy_bits, enum rs_hash_cost cost,
                    char out[RS_HASH_MAX]);
+/* rs_hash_secret for a new secret of the account whose record is `rec` (NULL: a new
+ * account): with the salt of its newest hash of the same class, if it has one, so that
+ * every hash of a class in the record shares one salt and a login computes one hash per
+ * class (hashes.h, policy.h); a fresh random salt otherwise. */
+int rs_hash_secret_like(const char *pw, size_t len, double entropy_bits, enum rs_hash_cost cost,
+                        const struct rs_secret_rec *rec, char out[RS_HASH_MAX]);
 
 /* 1 match, 0 no match (constant time in the password), -EINVAL malformed hash,
- * -ENOMEM when Argon2 could not get its memory. */
+ * -ENOMEM when Argon2 could not get its memory. One computation. */
 int rs_hash_verify(const char *hash, const char *pw, size_t len);
+
+/* One computation of pw under the class and salt of `v`: its tag. 0, -EINVAL (a salt that
+ * does not decode), -ENOMEM (Argon2id could not get its memory). Every hash a login
+ * computes is one call of this (or of rs_hash_verify). */
+int rs_hash_compute(const struct rs_hash_view *v, const char *pw, size_t len,
+                    unsigned char tag[RS_HASH_TAG_BYTES]);
+/* Whether the tag of `v` is `tag`, in constant time: 1, 0, or -EINVAL. */
+int rs_hash_tag_equal(const struct rs_hash_view *v, const unsigned char tag[RS_HASH_TAG_BYTES]);
 
 /* Call once before anything else here (sodium_init). 0 or -EIO. */
 int rs_crypto_init(void);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 int rs_store_init(struct rs_store *s, const char *dir, const char *file)
@@ -25,7 +26,9 @@ int rs_store_init(struct rs_store *s, const char *dir, const char *file)
 
 static void map_free(struct rs_map *m)
 {
-	cdb_free(&m->cdb);
+	/* Not cdb_free: the memory is the copy read_copy made, never a mapping of the file. */
+	if (m->copy)
+		(void)munmap(m->copy, m->copy_len);
 	free(m);
 }
 
@@ -116,6 +119,82 @@ static int map_check(struct rs_map *m, const char *magic, const char *label, cha
 	return 0;
 }
 
+/* Whether the file behind fd is still what fstat said before it was read. */
+static bool unchanged(int fd, const struct stat *before)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_size == before->st_size &&
+	       st.st_mtim.tv_sec == before->st_mtim.tv_sec &&
+	       st.st_mtim.tv_nsec == before->st_mtim.tv_nsec &&
+	       st.st_ctim.tv_sec == before->st_ctim.tv_sec &&
+	       st.st_ctim.tv_nsec == before->st_ctim.tv_nsec;
+}
+
+/*
+ * The file's bytes, read into private memory: 0 and m->copy, or a negative errno.
+ *
+ * Why a copy and not a mapping (issue 13): a file truncated in place (root copying a
+ * backup over it with cp, instead of renaming one into place as the writer does) takes the
+ * pages of every mapping of it away, and the next read of one raises SIGBUS, which kills
+ * the process it happens in: sshd, cron, su, any program that looks up a user. The lstat
+ * of every call notices such a change, but not one made between that check and the reads
+ * of a lookup, nor under an enumeration that holds its snapshot across calls. A private
+ * copy cannot be taken away. It costs one read of the file per process and version of the
+ * file (bench/README.md has the figures), and memory of its size in every process that
+ * reads it; a lookup then costs what it cost in a mapping.
+ */
+static int read_copy(struct rs_store *s, int fd, const struct stat *st, struct rs_map *m)
+{
+	size_t len = (size_t)st->st_size, got = 0;
+	void *p;
+
+	if (st->st_size < 2048) {
+		(void)snprintf(s->why, sizeof(s->why), "%s is not a valid store file", s->path);
+		return -EPROTO;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		(void)snprintf(s->why, sizeof(s->why), "cannot read %s: %s", s->path,
+		               strerror(errno));
+		return errno == ENOMEM ? -ENOMEM : -EIO;
+	}
+	/* Large copies in 2 MiB pages where the system allows it: fewer page faults while
+	 * reading, and lookups in a large store miss the TLB less. Advice only. */
+	if (len >= ((size_t)2 << 20))
+		(void)madvise(p, len, MADV_HUGEPAGE);
+	while (got < len) {
+		ssize_t n = read(fd, (char *)p + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	/* A file that shrank or changed while it was read is being written in place: not a
+	 * store to trust, and not one to keep (the next call reads it again). */
+	if (got != len || !unchanged(fd, st)) {
+		(void)munmap(p, len);
+		(void)snprintf(s->why, sizeof(s->why),
+		               "%s changed while it was read (written in place rather than "
+		               "replaced)",
+		               s->path);
+		return -EPROTO;
+	}
+	(void)mprotect(p, len, PROT_READ);
+	m->copy = p;
+	m->copy_len = len;
+	/* The fields cdb_init would set for a file of these bytes. */
+	m->cdb.cdb_fd = -1;
+	m->cdb.cdb_fsize = (unsigned)len;
+	m->cdb.cdb_mem = p;
+	m->cdb.cdb_dend = cdb_unpack(p);
+	if (m->cdb.cdb_dend < 2048 || m->cdb.cdb_dend > len)
+		m->cdb.cdb_dend = m->cdb.cdb_dend < 2048 ? 2048 : (unsigned)len;
+	return 0;
+}
+
 static int map_new(struct rs_store *s, struct rs_map **out)
 {
 	struct rs_map *m;
@@ -135,25 +214,12 @@ static int map_new(struct rs_store *s, struct rs_map **out)
 		close(fd);
 		return -ENOMEM;
 	}
-	/* cdb_init maps the whole file read-only; the fd is not needed after that. */
-	if (cdb_init(&m->cdb, fd) < 0) {
-		/* tinycdb says EPROTO for a file too short to be a CDB; anything else is the
-		 * system's answer (fstat, mmap) and is reported as such, not as damage. */
-		int e = errno;
-
-		r = e == ENOMEM ? -ENOMEM : -EPROTO;
-		close(fd);
+	r = read_copy(s, fd, &st, m);
+	close(fd);
+	if (r < 0) {
 		free(m);
-		if (e == EPROTO || e == 0)
-			(void)snprintf(s->why, sizeof(s->why), "%s is not a valid store file",
-			               s->path);
-		else
-			(void)snprintf(s->why, sizeof(s->why), "cannot map %s: %s", s->path,
-			               strerror(e));
 		return r;
 	}
-	close(fd);
-	m->cdb.cdb_fd = -1;
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
 	m->size = st.st_size;

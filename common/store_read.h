@@ -1,11 +1,13 @@
 /*
- * Reading a store file: one read-only mapping per file, kept across calls and shared by
- * threads, revalidated with one lstat(2) per call and replaced when the writer renamed a
- * new file into place (dev, ino, size, mtime or ctime differ).
+ * Reading a store file: one read-only copy per file (the file read into private memory,
+ * not mapped: a file truncated in place must not take pages away from under a reader,
+ * store_read.c), kept across calls and shared by threads, revalidated with one lstat(2)
+ * per call and replaced when the writer renamed a new file into place (dev, ino, size,
+ * mtime or ctime differ). "Mapping" below means that copy.
  *
  * Made to live inside other processes (NSS in every process, PAM in sshd):
- *  - the fd is closed right after mmap, so nothing leaks across exec or shows in
- *    /proc/self/fd;
+ *  - the fd is closed right after the file is read, so nothing leaks across exec or
+ *    shows in /proc/self/fd;
  *  - a mapping is reference-counted: a thread still reading an old mapping keeps it
  *    alive while another thread maps the new file, so a lookup racing a store
  *    replacement sees the old data or the new, never an unmapped page;
@@ -30,7 +32,9 @@
 #include "safefile.h"
 
 struct rs_map {
-	struct cdb cdb;
+	struct cdb cdb; /* over `copy`, or the caller's memory (rs_map_open_mem) */
+	void *copy;     /* the file's bytes, read into private memory (store_read.c says why) */
+	size_t copy_len;
 	struct rs_meta meta;
 	dev_t dev;
 	ino_t ino;

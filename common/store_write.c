@@ -387,23 +387,47 @@ int rs_encode_secret(const struct rs_secret_rec *r, char *out, size_t outlen)
 	return n;
 }
 
-/* The header of secrets.cdb; readers refuse one without a valid dummy hash, and with it
- * the whole file. */
-static int add_secrets_meta(struct cdb_make *cm, uint64_t generation, size_t n, const char *dummy)
+/* The header of secrets.cdb, with the cost profile of the records written (hashes.h):
+ * added after them, once the profile is known (a CDB reader finds it wherever it is). */
+static int add_secrets_meta(struct cdb_make *cm, uint64_t generation, size_t n,
+                            const struct rs_costs_tally *tally)
 {
+	struct rs_costs costs;
 	struct buf b = {0};
 	int r;
 
-	if (!memchr(dummy, '\0', RS_HASH_MAX) || !rs_hash_string_ok(dummy) || n > UINT32_MAX)
+	if (n > UINT32_MAX)
 		return -EINVAL;
+	rs_costs_from_tally(tally, &costs);
 	buf_add(&b, RS_SECRETS_MAGIC);
 	buf_addu(&b, RS_SECRETS_VERSION);
 	buf_addu(&b, generation);
 	buf_addu(&b, n);
-	buf_add(&b, dummy);
+	for (size_t i = 0; i < costs.n; i++)
+		buf_add(&b, costs.dummy[i]);
 	r = b.err ? b.err : add(cm, RS_KEY_META, "", &b);
 	free(b.p);
 	return r;
+}
+
+/*
+ * Encode `r` as the writer writes every record: without the tripwires whose salt no
+ * computation of a login covers (rs_secret_drop_foreign: only records of stores written
+ * before salts were kept have any), and counted in the cost profile. Length or -errno.
+ */
+static int encode_costed(const struct rs_secret_rec *r, char *out, size_t outlen,
+                         struct rs_costs_tally *tally)
+{
+	struct rs_secret_rec copy = *r;
+	bool foreign;
+	int n;
+
+	if (copy.nrevoked > RS_TRIPWIRE_MAX || rs_secret_drop_foreign(&copy) < 0)
+		return -EINVAL;
+	n = rs_encode_secret(&copy, out, outlen);
+	if (n >= 0 && rs_check_secret_costs(out, (size_t)n, tally, &foreign) < 0)
+		n = -EINVAL; /* more classes than a profile holds: never written by rotsec */
+	return n;
 }
 
 /* A secret record by name, after its index entry for enumeration, which holds only the
@@ -428,20 +452,20 @@ static int fill_secrets(struct cdb_make *cm, const void *vctx)
 {
 	const struct secrets_ctx *ctx = vctx;
 	const struct rs_secrets_data *d = ctx->d;
+	struct rs_costs_tally tally = {0};
 	char rec[REC_MAX];
 	size_t i;
-	int r, n;
+	int r = 0, n;
 
 	if (d->n && !d->rec)
 		return -EINVAL;
-	r = add_secrets_meta(cm, ctx->generation, d->n, d->dummy);
 	for (i = 0; r == 0 && i < d->n; i++) {
-		n = rs_encode_secret(&d->rec[i], rec, sizeof(rec));
+		n = encode_costed(&d->rec[i], rec, sizeof(rec), &tally);
 		if (n < 0)
 			return n;
 		r = add_secret(cm, d->rec[i].name, i, rec, (size_t)n);
 	}
-	return r;
+	return r ? r : add_secrets_meta(cm, ctx->generation, d->n, &tally);
 }
 
 int rs_store_write_secrets(struct rs_store_w *w, const struct rs_secrets_data *d,
@@ -456,7 +480,6 @@ struct patch_ctx {
 	const struct rs_map *old;
 	const struct rs_secret_rec *changed;
 	size_t nchanged;
-	const char *dummy;
 	uint64_t generation;
 };
 
@@ -473,14 +496,16 @@ static int fill_patch(struct cdb_make *cm, const void *vctx)
 {
 	const struct patch_ctx *ctx = vctx;
 	uint32_t n = ctx->old->meta.count[0], hint = 0;
+	struct rs_costs_tally tally = {0};
 	size_t found = 0;
 	char rec[REC_MAX];
-	int r;
+	int r = 0;
 
-	r = add_secrets_meta(cm, ctx->generation, n, ctx->dummy);
 	for (uint32_t i = 0; r == 0 && i < n; i++) {
+		struct rs_secret_rec parsed;
 		size_t len, k;
 		const char *val;
+		bool foreign = false;
 		int rn;
 
 		/* In file order from the record before, as an enumeration reads them. */
@@ -488,30 +513,43 @@ static int fill_patch(struct cdb_make *cm, const void *vctx)
 		if (r <= 0 || len > sizeof(rec))
 			return -EPROTO; /* missing: the header promised it */
 		memcpy(rec, val, len);
-		if (rs_check_secret(rec, len) < 0)
-			return -EPROTO;
-		/* The first field, the name, is NUL-terminated: rs_check_secret saw to it. */
-		for (k = 0; k < ctx->nchanged; k++)
+		/* Checked and counted in the cost profile at once (the first field, the name,
+		 * is then NUL-terminated); a changed record is counted as it is written. */
+		for (k = 0; k < ctx->nchanged && memchr(rec, '\0', len); k++)
 			if (strcmp(ctx->changed[k].name, rec) == 0)
 				break;
-		if (k < ctx->nchanged) {
-			rn = rs_encode_secret(&ctx->changed[k], rec, sizeof(rec));
+		if (k < ctx->nchanged ? rs_check_secret(rec, len) < 0
+		                      : rs_check_secret_costs(rec, len, &tally, &foreign) < 0)
+			return -EPROTO;
+		if (k < ctx->nchanged || foreign) {
+			/* Changed, or from a store written before salts were kept: encoded anew
+			 * (encode_costed). A foreign tripwire adds no computation, so the tally
+			 * of the old bytes, made above, is the tally of the new ones. */
+			struct rs_costs_tally counted = {0}, *t = &counted;
+
+			if (k < ctx->nchanged)
+				parsed = ctx->changed[k], t = &tally;
+			else if (rs_parse_secret(rec, len, &parsed) < 0)
+				return -EPROTO;
+			rn = encode_costed(&parsed, rec, sizeof(rec), t);
 			if (rn < 0)
 				return rn;
 			len = (size_t)rn;
-			found++;
+			found += k < ctx->nchanged;
 		}
 		r = add_secret(cm, rec, i, rec, len);
 	}
+	if (r == 0)
+		r = add_secrets_meta(cm, ctx->generation, n, &tally);
 	/* A changed record that was not there would be silently dropped. */
 	return r == 0 && found != ctx->nchanged ? -ENOENT : r;
 }
 
 int rs_store_stage_secrets(struct rs_store_w *w, const struct rs_map *old,
-                           const struct rs_secret_rec *changed, size_t nchanged, const char *dummy,
+                           const struct rs_secret_rec *changed, size_t nchanged,
                            uint64_t generation, gid_t gid, struct rs_atomic *staged)
 {
-	struct patch_ctx ctx = {old, changed, nchanged, dummy, generation};
+	struct patch_ctx ctx = {old, changed, nchanged, generation};
 	int r = stage_cdb(w, RS_SECRETS_FILE, gid ? 0640 : 0600, gid, fill_patch, &ctx, staged);
 
 	if (r < 0)
@@ -544,7 +582,6 @@ int rs_store_load_secrets(const char *dir, struct rs_secrets_data *out, uint64_t
 	if (r < 0)
 		return r;
 	*generation = m->meta.generation;
-	memcpy(out->dummy, m->meta.dummy, sizeof(out->dummy));
 	if (m->meta.count[0] > 0) {
 		out->rec = calloc(m->meta.count[0], sizeof(*out->rec));
 		if (!out->rec)

@@ -41,7 +41,6 @@ struct rs_accounts_data {
 struct rs_secrets_data {
 	struct rs_secret_rec *rec;
 	size_t n;
-	char dummy[RS_HASH_MAX];
 };
 
 /* The store directory, pinned and locked for writing. */
@@ -57,24 +56,28 @@ int rs_store_w_open(const char *dir, int timeout_ms, struct rs_store_w *w, char 
 void rs_store_w_close(struct rs_store_w *w);
 
 /* Replace accounts.cdb / secrets.cdb with `d`, stamped with `generation`.
- * secrets.cdb gets mode 0640 and group `gid` when gid != 0, else 0600 root:root. */
+ * secrets.cdb gets mode 0640 and group `gid` when gid != 0, else 0600 root:root, and in
+ * its header the cost profile of its records (hashes.h); a tripwire whose salt no
+ * computation of a login covers (a store written before salts were kept) is dropped. */
 int rs_store_write_accounts(struct rs_store_w *w, const struct rs_accounts_data *d,
                             uint64_t generation);
 int rs_store_write_secrets(struct rs_store_w *w, const struct rs_secrets_data *d,
                            uint64_t generation, gid_t gid);
 
 /*
- * A secrets.cdb that differs from the one mapped in `old` only in the records named in
- * `changed` (each must be in `old`, else -ENOENT), stamped with `generation` and the
- * dummy hash `dummy`: untouched records are copied as they are, each checked as readers
- * parse it (-EPROTO for a damaged one, which is never carried over), so the cost is a
- * copy of the file, not a decoding and encoding of every account. The file is left in
+ * A secrets.cdb that differs from the one read in `old` only in the records named in
+ * `changed` (each must be in `old`, else -ENOENT), stamped with `generation` and the cost
+ * profile of its records: untouched records are copied as they are, each checked as
+ * readers parse it (-EPROTO for a damaged one, which is never carried over), so the cost
+ * is a copy of the file, not a decoding and encoding of every account (only a record
+ * with a tripwire to drop, as rs_store_write_secrets drops it, is encoded anew). The
+ * file is left in
  * `staged`, a temp file written but not yet synced: rs_atomic_commit puts it in place,
  * rs_atomic_abort drops it. In between the caller may make what must precede it durable
  * (a rotation's journal). On error nothing is left behind.
  */
 int rs_store_stage_secrets(struct rs_store_w *w, const struct rs_map *old,
-                           const struct rs_secret_rec *changed, size_t nchanged, const char *dummy,
+                           const struct rs_secret_rec *changed, size_t nchanged,
                            uint64_t generation, gid_t gid, struct rs_atomic *staged);
 
 /* Read every secret record of DIR (n = 0 when the file does not exist yet) and the

@@ -344,37 +344,6 @@ static unsigned sweep_expired(struct rs_engine *e, struct rs_secrets_data *d, in
 }
 
 /*
- * The dummy hash that unknown accounts are checked against must cost what a real check
- * costs: Argon2id at the highest configured cost when any account has a short secret,
- * otherwise BLAKE2b.
- */
-static int ensure_dummy(struct rs_engine *e, char dummy[RS_HASH_MAX])
-{
-	/* Of every account, computed at load: a config loaded for one account has it too. */
-	double min_bits = e->cfg->dummy_bits;
-	enum rs_hash_cost cost = e->cfg->dummy_cost;
-	unsigned char rnd[32];
-	int want_argon, have_argon, r;
-
-	want_argon = min_bits < 128.0;
-	have_argon = strncmp(dummy, "$argon2id$", 10) == 0;
-	if (dummy[0] && want_argon == have_argon &&
-	    (!have_argon ||
-	     crypto_pwhash_str_needs_rehash(
-	             dummy,
-	             cost == RS_COST_MODERATE ? crypto_pwhash_OPSLIMIT_MODERATE
-	                                      : crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	             cost == RS_COST_MODERATE ? crypto_pwhash_MEMLIMIT_MODERATE
-	                                      : crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0))
-		return 0;
-	randombytes_buf(rnd, sizeof(rnd));
-	r = rs_hash_secret((const char *)rnd, sizeof(rnd), want_argon ? min_bits : 256.0, cost,
-	                   dummy);
-	sodium_memzero(rnd, sizeof(rnd));
-	return r;
-}
-
-/*
  * Whether a failed store write left the new file in place after all: the fsync of the
  * directory after the rename failed. Its message must then not say "unchanged", which
  * would send an admin looking in the wrong place.
@@ -409,16 +378,12 @@ static void write_failed(struct rs_engine *e, int r, uint64_t generation)
  * file (every other record checked as it is copied) but not yet in place. */
 static int txn_stage(struct rs_engine *e, struct txn *t)
 {
-	char dummy[RS_HASH_MAX];
 	int r;
 
 	if (!t->m || !t->found)
 		return -ENOENT;
-	memcpy(dummy, t->m->meta.dummy, sizeof(dummy));
-	r = ensure_dummy(e, dummy);
-	if (r == 0)
-		r = rs_store_stage_secrets(&t->w, t->m, &t->rec, 1, dummy, t->sgen + 1,
-		                           e->secrets_gid, &t->staged);
+	r = rs_store_stage_secrets(&t->w, t->m, &t->rec, 1, t->sgen + 1, e->secrets_gid,
+	                           &t->staged);
 	if (r < 0) {
 		write_failed(e, r, t->sgen + 1);
 		return r;
@@ -450,9 +415,7 @@ static int txn_write_secrets(struct rs_engine *e, struct txn *t)
 		r = txn_stage(e, t);
 		return r < 0 ? r : txn_commit(e, t);
 	}
-	r = ensure_dummy(e, t->d.dummy);
-	if (r == 0)
-		r = rs_store_write_secrets(&t->w, &t->d, t->sgen + 1, e->secrets_gid);
+	r = rs_store_write_secrets(&t->w, &t->d, t->sgen + 1, e->secrets_gid);
 	if (r < 0) {
 		write_failed(e, r, t->sgen + 1);
 		return r;
@@ -516,8 +479,10 @@ out:
 
 /* ---- generation, activation, delivery ---- */
 
-static int new_secret(struct rs_engine *e, const struct rs_account_cfg *acc, uint64_t generation,
-                      struct rs_journal *j, struct rs_secret *s)
+/* rec: the account's record (its salts are kept: rs_hash_secret_like), NULL when new. */
+static int new_secret(struct rs_engine *e, const struct rs_account_cfg *acc,
+                      const struct rs_secret_rec *rec, uint64_t generation, struct rs_journal *j,
+                      struct rs_secret *s)
 {
 	int r;
 
@@ -530,8 +495,8 @@ static int new_secret(struct rs_engine *e, const struct rs_account_cfg *acc, uin
 	j->ndeliver = acc->ndeliver < RS_MAX_DELIVERIES ? acc->ndeliver : RS_MAX_DELIVERIES;
 	r = rs_secret_generate(&acc->pol.alphabet, acc->pol.length, s);
 	if (r == 0)
-		r = rs_hash_secret(s->buf, s->len, acc->pol.entropy_bits, acc->pol.hash_cost,
-		                   j->hash);
+		r = rs_hash_secret_like(s->buf, s->len, acc->pol.entropy_bits, acc->pol.hash_cost,
+		                        rec, j->hash);
 	if (r == 0)
 		r = rs_journal_seal(e->key, j, s);
 	if (r < 0)
@@ -1061,7 +1026,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 		r = -EBUSY;
 		goto out;
 	}
-	r = new_secret(e, acc, rec->generation + 1, &j, &s);
+	r = new_secret(e, acc, rec, rec->generation + 1, &j, &s);
 	if (r < 0)
 		goto out;
 	j.compromise = opts->compromise;
@@ -1324,7 +1289,7 @@ static int sync_generate(struct rs_engine *e, struct pending_new *pn, size_t *np
 		 * it may already have been delivered. */
 		if (rs_journal_load(e->statefd, acc->name, &j) != 0 || j.generation != 1 ||
 		    j.step != RS_STEP_GENERATED) {
-			r = new_secret(e, acc, 1, &j, &s);
+			r = new_secret(e, acc, NULL, 1, &j, &s);
 			if (r == 0)
 				r = save_journal(e, &j);
 			rs_secret_free(&s);
@@ -1651,7 +1616,7 @@ int rs_verify_password(const struct rs_config *cfg, const char *name, const char
 		               RS_SECRETS_FILE, name);
 		r = found;
 	} else {
-		r = rs_policy_verify(found ? &rec : NULL, m->meta.dummy, pw, len, now_s(), 0, res);
+		r = rs_policy_verify(found ? &rec : NULL, &m->meta.costs, pw, len, now_s(), 0, res);
 		if (r < 0)
 			(void)snprintf(why, whylen, "%s/%s: a hash for %s cannot be checked",
 			               cfg->store_dir, RS_SECRETS_FILE, name);

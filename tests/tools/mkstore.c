@@ -9,10 +9,12 @@
  *   user   name= uid= gid= [gecos=] [home=] [shell=] [groups=G1,G2]
  *   group  name= gid= [members=a,b]
  *   secret name= uid= current=PW [since=T] [gen=N] [previous=PW deadline=T [limit=T]]
- *          [revoked=PW1,PW2] [disabled=1] [argon=1]
+ *          [revoked=PW1,PW2] [disabled=1] [argon=1] [legacy=1]
  *   agen N   (accounts.cdb generation)    sgen N   (secrets.cdb generation)
  * T is unix time, or "now", "now+N", "now-N". argon=1 hashes with Argon2id (as a
- * short secret would be), otherwise salted BLAKE2b. Writes secrets.cdb, then
+ * short secret would be), otherwise salted BLAKE2b; all hashes of an account share one
+ * salt, as rotsec writes them, unless legacy=1 (a salt each, as rotsec wrote them before;
+ * the writer then drops the tripwires). Writes secrets.cdb, then
  * accounts.cdb, each only when the spec has lines for it.
  */
 #include "secret.h"
@@ -53,9 +55,12 @@ static int64_t when(const char *s, int64_t dflt)
 	return strtoll(s, NULL, 10);
 }
 
-static void hash(const char *pw, int argon, char out[RS_HASH_MAX])
+/* Hashed as rotsec hashes a new secret of the account `like` (its salt kept: secret.h),
+ * or with a salt of its own (like NULL), as rotsec did before salts were kept. */
+static void hash(const char *pw, int argon, const struct rs_secret_rec *like, char out[RS_HASH_MAX])
 {
-	if (rs_hash_secret(pw, strlen(pw), argon ? 60.0 : 190.0, RS_COST_INTERACTIVE, out) < 0) {
+	if (rs_hash_secret_like(pw, strlen(pw), argon ? 60.0 : 190.0, RS_COST_INTERACTIVE, like,
+	                        out) < 0) {
 		(void)fprintf(stderr, "mkstore: hash failed\n");
 		exit(1);
 	}
@@ -132,6 +137,7 @@ int main(int argc, char **argv)
 		} else if (strcmp(tok, "secret") == 0 && sd.n < 4096) {
 			struct rs_secret_rec *s = &sd.rec[sd.n++];
 			int argon = opt(kv, n, "argon") != NULL;
+			const struct rs_secret_rec *like = opt(kv, n, "legacy") ? NULL : s;
 			const char *rev = opt(kv, n, "revoked");
 			int64_t now = (int64_t)time(NULL);
 
@@ -140,10 +146,10 @@ int main(int argc, char **argv)
 			s->generation =
 			        opt(kv, n, "gen") ? strtoull(opt(kv, n, "gen"), NULL, 10) : 1;
 			s->flags = opt(kv, n, "disabled") ? RS_SECRET_DISABLED : 0;
-			hash(opt(kv, n, "current"), argon, s->current);
+			hash(opt(kv, n, "current"), argon, like, s->current);
 			s->current_since = when(opt(kv, n, "since"), now);
 			if (opt(kv, n, "previous")) {
-				hash(opt(kv, n, "previous"), argon, s->previous);
+				hash(opt(kv, n, "previous"), argon, like, s->previous);
 				s->previous_deadline = when(opt(kv, n, "deadline"), now + 3600);
 				s->previous_limit = when(opt(kv, n, "limit"), s->previous_deadline);
 			}
@@ -152,11 +158,10 @@ int main(int argc, char **argv)
 				size_t l = strcspn(rev, ",");
 
 				(void)snprintf(pw, sizeof(pw), "%.*s", (int)l, rev);
-				hash(pw, argon, s->revoked[s->nrevoked++]);
+				hash(pw, argon, like, s->revoked[s->nrevoked]);
+				s->nrevoked++;
 				rev += l + (rev[l] == ',');
 			}
-			if (!sd.dummy[0] || argon)
-				hash("mkstore-dummy", argon, sd.dummy);
 		} else if (strcmp(tok, "agen") == 0 && n == 1) {
 			agen = strtoull(kv[0], NULL, 10);
 		} else if (strcmp(tok, "sgen") == 0 && n == 1) {
@@ -167,8 +172,6 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!sd.dummy[0])
-		hash("mkstore-dummy", 0, sd.dummy);
 
 	r = rs_store_w_open(argv[1], 5000, &w, why, sizeof(why));
 	if (r < 0) {

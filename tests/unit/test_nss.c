@@ -187,7 +187,6 @@ static struct fx *fx_new(void)
 	f->ad.acc = calloc(f->cap, sizeof(*f->ad.acc));
 	f->ad.grp = calloc(f->cap, sizeof(*f->ad.grp));
 	f->sd.rec = calloc(f->cap, sizeof(*f->sd.rec));
-	(void)snprintf(f->sd.dummy, sizeof(f->sd.dummy), "%s", hash);
 	return f;
 }
 

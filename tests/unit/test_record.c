@@ -19,8 +19,13 @@
 #include "store_write.h"
 
 #define HASH_A "$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
-#define HASH_B "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
-#define HASH_C "$rotsec-b2b$v=1$b3RoZXJvdGhlcm90aGVy$b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcm90aGVyb3Q"
+#define HASH_B                                                                                     \
+	"$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"                                   \
+	"aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+/* BLAKE2b like HASH_A, with another salt (a store written before salts were kept) */
+#define HASH_C "$rotsec-b2b$v=1$b3RoZXJvdGhlcm90aGVycw$b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcm90aGVyb3Q"
+/* BLAKE2b with HASH_A's salt */
+#define HASH_D "$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2FsdA$dHJpcHdpcmV0cmlwd2lyZXRyaXB3aXJldHJpcHdpcmU"
 
 /* Build a NUL-separated value from a list of fields. */
 static size_t value(char *buf, size_t cap, const char *const *f, size_t n)
@@ -104,7 +109,7 @@ static void numbers_above_the_maximum_are_refused_even_single_digits(void **stat
 static void store_headers_are_parsed_and_checked(void **state)
 {
 	struct rs_meta m;
-	char v[512];
+	char v[1024];
 	size_t n;
 
 	(void)state;
@@ -115,11 +120,44 @@ static void store_headers_are_parsed_and_checked(void **state)
 	assert_int_equal(m.count[0], 3);
 	assert_int_equal(m.count[1], 2);
 
+	/* Versions 1 and 2: one dummy hash, which logins checked twice. */
 	n = VALUE(v, RS_SECRETS_MAGIC, "1", "7", "5", HASH_A);
 	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), 0);
 	assert_int_equal(m.generation, 7);
 	assert_int_equal(m.count[0], 5);
-	assert_string_equal(m.dummy, HASH_A);
+	assert_int_equal(m.costs.n, 2);
+	assert_string_equal(m.costs.dummy[0], HASH_A);
+	assert_string_equal(m.costs.dummy[1], HASH_A);
+	n = VALUE(v, RS_SECRETS_MAGIC, "2", "7", "5", HASH_B);
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), 0);
+	assert_int_equal(m.costs.n, 2);
+	n = VALUE(v, RS_SECRETS_MAGIC, "2", "7", "5", HASH_A, HASH_B);
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), -EPROTO);
+	/* Version 3: the cost profile, one to RS_COSTS_MAX entries. */
+	n = VALUE(v, RS_SECRETS_MAGIC, "3", "8", "5", HASH_A, HASH_B);
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), 0);
+	assert_int_equal(m.version, 3);
+	assert_int_equal(m.costs.n, 2);
+	assert_string_equal(m.costs.dummy[0], HASH_A);
+	assert_string_equal(m.costs.dummy[1], HASH_B);
+	n = VALUE(v, RS_SECRETS_MAGIC, "3", "8", "5", HASH_A);
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), 0);
+	assert_int_equal(m.costs.n, 1);
+	n = VALUE(v, RS_SECRETS_MAGIC, "3", "8", "5", HASH_A, HASH_A, HASH_A, HASH_A, HASH_A,
+	          HASH_A, HASH_A, HASH_A);
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), 0);
+	assert_int_equal(m.costs.n, RS_COSTS_MAX);
+	{
+		char big[2048];
+
+		n = VALUE(big, RS_SECRETS_MAGIC, "3", "8", "5", HASH_A, HASH_A, HASH_A, HASH_A,
+		          HASH_A, HASH_A, HASH_A, HASH_A, HASH_A);
+		assert_int_equal(rs_parse_meta(big, n, RS_SECRETS_MAGIC, &m), -EPROTO);
+	}
+	n = VALUE(v, RS_SECRETS_MAGIC, "3", "8", "5", HASH_A, "$md5$nope");
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), -EPROTO);
+	n = VALUE(v, RS_SECRETS_MAGIC, "4", "8", "5", HASH_A);
+	assert_int_equal(rs_parse_meta(v, n, RS_SECRETS_MAGIC, &m), -EPROTO);
 
 	/* Wrong magic, the other file's magic, wrong version, field count, bad dummy. */
 	n = VALUE(v, "rotsec-other", "1", "1", "0", "0");
@@ -439,42 +477,223 @@ static void text_fields_refuse_colons_controls_and_overlong_values(void **state)
 	assert_false(rs_field_ok(big));
 }
 
-static void hash_strings_must_be_rotsec_or_argon2id_within_costs_and_fit_the_buffer(void **state)
+static void hash_strings_must_be_rotsec_or_argon2id_within_costs_and_exact(void **state)
 {
-	char big[RS_HASH_MAX + 8];
+	static const char *const bad[] = {
+	        "",
+	        "$argon2i$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+	        "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+	        "$6$salt$sha512crypt",
+	        "$rotsec-b2b$v=1$a b$c",
+	        "$rotsec-b2b$v=1$a:b$c",
+	        "$rotsec-b2b$v=1$a\nb$c",
+	        /* salt or tag of another length */
+	        "$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2Fs$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+	        "$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2",
+	        "$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2FsdA$"
+	        "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2gA",
+	        /* not canonical: bits beyond the data set in the last character */
+	        "$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2FsdB$"
+	        "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+	        "$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2FsdA$"
+	        "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2h",
+	        /* the other alphabet */
+	        "$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2Fsd/"
+	        "$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+	        "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0c2Fsd_$"
+	        "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+	};
+	static const char *const costs[] = {
+	        "m=262145,t=3", "m=4194304,t=2",
+	        "m=65536,t=4",  "m=065536,t=2",
+	        "m=0,t=2",      "m=7,t=1",
+	        "m=65536,t=0",  "m=,t=2",
+	        "t=2,m=65536",  "m=99999999999999999999999,t=2",
+	};
+	char h[256];
+	struct rs_hash_view v;
 
 	(void)state;
 	assert_true(rs_hash_string_ok(HASH_A));
 	assert_true(rs_hash_string_ok(HASH_B));
-	assert_false(rs_hash_string_ok(""));
-	assert_false(rs_hash_string_ok("$argon2i$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$6$salt$sha512crypt"));
-	assert_false(rs_hash_string_ok("$rotsec-b2b$v=1$a b$c"));
-	assert_false(rs_hash_string_ok("$rotsec-b2b$v=1$a:b$c"));
-	assert_false(rs_hash_string_ok("$rotsec-b2b$v=1$a\nb$c"));
+	assert_true(rs_hash_string_ok(HASH_C));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (rs_hash_string_ok(bad[i]))
+			fail_msg("accepted: %s", bad[i]);
 
 	/* Argon2id: the costs rotsec writes, at most the moderate ones, with one lane. */
-	assert_true(rs_hash_string_ok("$argon2id$v=19$m=262144,t=3,p=1$c2FsdA$aGFzaA"));
-	assert_true(rs_hash_string_ok("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=19$m=262145,t=3,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=19$m=4194304,t=2,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=19$m=65536,t=4,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=19$m=65536,t=2,p=2$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=19$m=065536,t=2,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=19$m=0,t=2,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=19$m=65536,t=0,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=19$m=,t=2,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=18$m=65536,t=2,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=19$t=2,m=65536,p=1$c2FsdA$aGFzaA"));
-	assert_false(rs_hash_string_ok("$argon2id$v=19$m=99999999999999999999999,t=2,p=1$c$h"));
+	assert_true(rs_hash_string_ok("$argon2id$v=19$m=262144,t=3,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+	                              "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"));
+	assert_true(rs_hash_string_ok("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+	                              "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"));
+	for (size_t i = 0; i < sizeof(costs) / sizeof(costs[0]); i++) {
+		(void)snprintf(h, sizeof(h),
+		               "$argon2id$v=19$%s,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		               "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+		               costs[i]);
+		if (rs_hash_string_ok(h))
+			fail_msg("accepted: %s", h);
+	}
+	assert_false(rs_hash_string_ok("$argon2id$v=19$m=65536,t=2,p=2$c2FsdHNhbHRzYWx0c2FsdA$"
+	                               "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"));
+	assert_false(rs_hash_string_ok("$argon2id$v=18$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+	                               "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"));
 
-	memset(big, 'A', sizeof(big));
-	memcpy(big, "$rotsec-b2b$", 12);
-	big[RS_HASH_MAX - 1] = '\0'; /* 127 characters: fits with its NUL */
-	assert_true(rs_hash_string_ok(big));
-	big[RS_HASH_MAX - 1] = 'A';
-	big[RS_HASH_MAX] = '\0';
-	assert_false(rs_hash_string_ok(big));
+	/* The parts, pointing into the string. */
+	assert_int_equal(rs_hash_view(HASH_B, &v), 0);
+	assert_int_equal(v.cls.kind, RS_HASH_ARGON2ID);
+	assert_int_equal(v.cls.mem_kib, 65536);
+	assert_int_equal(v.cls.passes, 2);
+	assert_memory_equal(v.salt, "c2FsdHNhbHRzYWx0c2FsdA", RS_HASH_SALT_B64);
+	assert_string_equal(v.tag, "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g");
+	assert_int_equal(rs_hash_view(HASH_A, &v), 0);
+	assert_int_equal(v.cls.kind, RS_HASH_B2B);
+	assert_int_equal(v.cls.mem_kib, 0);
+}
+
+/* ---- salt groups and the cost profile (hashes.h) ------------------------------------- */
+
+static void hashes_of_one_salt_and_class_make_one_group(void **state)
+{
+	const char *h[] = {HASH_A, HASH_D, HASH_D, HASH_A};
+	struct rs_hash_view g[RS_HASHES_MAX];
+	bool primary[RS_HASHES_MAX];
+	int group[RS_HASHES_MAX];
+
+	(void)state;
+	assert_int_equal(rs_hash_groups(h, 4, g, primary, group), 1);
+	assert_true(primary[0]);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(group[i], 0);
+	/* No previous hash: -1 for it, the tripwires still in the current's group. */
+	h[1] = "";
+	assert_int_equal(rs_hash_groups(h, 4, g, primary, group), 1);
+	assert_int_equal(group[1], -1);
+	assert_int_equal(group[2], 0);
+	h[1] = NULL;
+	assert_int_equal(rs_hash_groups(h, 4, g, primary, group), 1);
+}
+
+static void
+a_class_gets_a_group_per_salt_of_current_and_previous_but_tripwires_add_none(void **state)
+{
+	/* current A (BLAKE2b), previous C (BLAKE2b, another salt), tripwires C, B (Argon2id,
+	 * a class of its own), D (A's salt), and one of a third BLAKE2b salt. */
+	const char *h[] = {HASH_A,
+	                   HASH_C,
+	                   HASH_C,
+	                   HASH_B,
+	                   HASH_D,
+	                   "$rotsec-b2b$v=1$dGhpcmR0aGlyZHRoaXJkdA$"
+	                   "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"};
+	struct rs_hash_view g[RS_HASHES_MAX];
+	bool primary[RS_HASHES_MAX];
+	int group[RS_HASHES_MAX];
+
+	(void)state;
+	assert_int_equal(rs_hash_groups(h, 6, g, primary, group), 3);
+	assert_int_equal(group[0], 0);
+	assert_int_equal(group[1], 1);
+	assert_int_equal(group[2], 1);
+	assert_int_equal(group[3], 2); /* a class no current or previous hash has */
+	assert_false(primary[2]);
+	assert_int_equal(group[4], 0);
+	assert_int_equal(group[5], -1); /* a third salt: covered by no computation */
+	h[3] = "$md5$";
+	assert_int_equal(rs_hash_groups(h, 6, g, primary, group), -EPROTO);
+}
+
+static void the_profile_counts_the_most_groups_of_each_class_in_one_record(void **state)
+{
+	const char *fresh[] = {HASH_A, HASH_D, HASH_D};
+	const char *legacy[] = {HASH_A, HASH_C, HASH_D};
+	const char *argon[] = {HASH_B, ""};
+	struct rs_costs_tally t = {0};
+	struct rs_costs c;
+	struct rs_hash_view v;
+
+	(void)state;
+	rs_costs_from_tally(&t, &c);
+	assert_int_equal(c.n, 1); /* an empty store: BLAKE2b once */
+	assert_int_equal(rs_hash_view(c.dummy[0], &v), 0);
+	assert_int_equal(v.cls.kind, RS_HASH_B2B);
+
+	assert_int_equal(rs_costs_tally_add(&t, argon, 2), 0);
+	assert_int_equal(rs_costs_tally_add(&t, fresh, 3), 0);
+	rs_costs_from_tally(&t, &c);
+	assert_int_equal(c.n, 2);
+	/* Sorted by class whatever the order of records: BLAKE2b first. */
+	assert_int_equal(rs_hash_view(c.dummy[0], &v), 0);
+	assert_int_equal(v.cls.kind, RS_HASH_B2B);
+	assert_int_equal(rs_hash_view(c.dummy[1], &v), 0);
+	assert_int_equal(v.cls.kind, RS_HASH_ARGON2ID);
+	assert_int_equal(v.cls.mem_kib, 65536);
+	assert_int_equal(v.cls.passes, 2);
+
+	/* A current and a previous hash of two salts: the class twice, for everyone. */
+	assert_int_equal(rs_costs_tally_add(&t, legacy, 3), 0);
+	rs_costs_from_tally(&t, &c);
+	assert_int_equal(c.n, 3);
+	for (size_t i = 0; i < c.n; i++)
+		assert_true(rs_hash_string_ok(c.dummy[i]));
+}
+
+static void a_profile_beyond_its_maximum_is_refused(void **state)
+{
+	struct rs_costs_tally t = {0};
+	char h[RS_COSTS_MAX + 1][RS_HASH_MAX];
+	const char *rec[2];
+	int r = 0;
+
+	(void)state;
+	/* Argon2id at five costs, each twice (two salts): ten computations. */
+	for (unsigned i = 0; i < 5 && r == 0; i++) {
+		(void)snprintf(h[0], RS_HASH_MAX,
+		               "$argon2id$v=19$m=%u,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		               "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+		               8 + i);
+		(void)snprintf(h[1], RS_HASH_MAX,
+		               "$argon2id$v=19$m=%u,t=1,p=1$b3RoZXJvdGhlcm90aGVycw$"
+		               "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+		               8 + i);
+		rec[0] = h[0];
+		rec[1] = h[1];
+		r = rs_costs_tally_add(&t, rec, 2);
+	}
+	assert_int_equal(r, -E2BIG);
+}
+
+static void the_writer_drops_only_the_tripwires_no_computation_covers(void **state)
+{
+	struct rs_secret_rec r;
+	struct rs_costs_tally t = {0};
+	char buf[4096];
+	bool foreign;
+	int n;
+
+	(void)state;
+	sample_secret(&r); /* current A, previous B, tripwires C (foreign) and A */
+	n = rs_encode_secret(&r, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(rs_check_secret_costs(buf, (size_t)n, &t, &foreign), 0);
+	assert_true(foreign);
+	assert_int_equal(rs_secret_drop_foreign(&r), 1);
+	assert_int_equal(r.nrevoked, 1);
+	assert_string_equal(r.revoked[0], HASH_A);
+	n = rs_encode_secret(&r, buf, sizeof(buf));
+	assert_int_equal(rs_check_secret_costs(buf, (size_t)n, &t, &foreign), 0);
+	assert_false(foreign);
+	assert_int_equal(rs_secret_drop_foreign(&r), 0);
+	/* Order kept: newest first. */
+	sample_secret(&r);
+	(void)snprintf(r.revoked[0], RS_HASH_MAX, "%s", HASH_D);
+	(void)snprintf(r.revoked[1], RS_HASH_MAX, "%s", HASH_C);
+	(void)snprintf(r.revoked[2], RS_HASH_MAX, "%s", HASH_A);
+	r.nrevoked = 3;
+	assert_int_equal(rs_secret_drop_foreign(&r), 1);
+	assert_int_equal(r.nrevoked, 2);
+	assert_string_equal(r.revoked[0], HASH_D);
+	assert_string_equal(r.revoked[1], HASH_A);
 }
 
 /* ---- the fast passwd parser against the rules it implements -------------------------- */
@@ -628,8 +847,13 @@ int main(void)
 	        cmocka_unit_test(text_fields_refuse_colons_controls_and_overlong_values),
 	        cmocka_unit_test(passwd_records_are_parsed_exactly_as_the_rules_say),
 	        cmocka_unit_test(text_fields_are_checked_exactly_as_the_rules_say),
+	        cmocka_unit_test(hash_strings_must_be_rotsec_or_argon2id_within_costs_and_exact),
+	        cmocka_unit_test(hashes_of_one_salt_and_class_make_one_group),
 	        cmocka_unit_test(
-	                hash_strings_must_be_rotsec_or_argon2id_within_costs_and_fit_the_buffer),
+	                a_class_gets_a_group_per_salt_of_current_and_previous_but_tripwires_add_none),
+	        cmocka_unit_test(the_profile_counts_the_most_groups_of_each_class_in_one_record),
+	        cmocka_unit_test(a_profile_beyond_its_maximum_is_refused),
+	        cmocka_unit_test(the_writer_drops_only_the_tripwires_no_computation_covers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -435,12 +435,13 @@ static void malformed_argon2id_hashes_are_refused_with_einval(void **state)
  * a thousand passes must be refused at once, not run (found by fuzz_pam). */
 static void argon2id_costs_above_the_moderate_ones_are_refused_without_hashing(void **state)
 {
+#define SALT_TAG "$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
 	static const char *const bad[] = {
-	        "$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-	        "$argon2id$v=19$m=65536,t=1000,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-	        "$argon2id$v=19$m=65536,t=2,p=8$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-	        "$argon2id$v=19$m=262145,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-	        "$argon2id$v=19$m=65536,t=4,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+	        "$argon2id$v=19$m=4194304,t=2,p=1" SALT_TAG,
+	        "$argon2id$v=19$m=65536,t=1000,p=1" SALT_TAG,
+	        "$argon2id$v=19$m=65536,t=2,p=8" SALT_TAG,
+	        "$argon2id$v=19$m=262145,t=2,p=1" SALT_TAG,
+	        "$argon2id$v=19$m=65536,t=4,p=1" SALT_TAG,
 	};
 	char h[RS_HASH_MAX];
 
@@ -462,6 +463,84 @@ static void unknown_hash_kinds_are_refused_with_einval(void **state)
 	        rs_hash_verify("$argon2i$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaA", "pw", 2),
 	        -EINVAL);
 	assert_int_equal(rs_hash_verify("!", "pw", 2), -EINVAL);
+}
+
+/* Argon2id strings as rotsec writes them are libsodium's: crypto_pwhash_str_verify takes
+ * them, and rotsec verifies libsodium's own. */
+static void argon2id_hashes_are_interchangeable_with_libsodiums_strings(void **state)
+{
+	char ours[RS_HASH_MAX], theirs[crypto_pwhash_STRBYTES];
+
+	(void)state;
+	assert_int_equal(rs_hash_secret("short1", 6, 40.0, RS_COST_INTERACTIVE, ours), 0);
+	assert_int_equal(crypto_pwhash_str_verify(ours, "short1", 6), 0);
+	assert_int_not_equal(crypto_pwhash_str_verify(ours, "short2", 6), 0);
+	assert_int_equal(crypto_pwhash_str_alg(
+	                         theirs, "short1", 6, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                         crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13),
+	                 0);
+	assert_int_equal(rs_hash_verify(theirs, "short1", 6), 1);
+	assert_int_equal(rs_hash_verify(theirs, "short2", 6), 0);
+}
+
+/* A new secret of an account keeps the account's salt of its class, so that one
+ * computation checks it with the previous one and the tripwires (hashes.h). */
+static void a_new_secret_keeps_the_salt_of_its_class_in_the_account(void **state)
+{
+	struct rs_secret_rec r;
+	struct rs_hash_view a, b, c;
+	char h[RS_HASH_MAX];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(rs_hash_secret_like("first", 5, 200, RS_COST_INTERACTIVE, NULL, r.current),
+	                 0);
+	assert_int_equal(rs_hash_secret_like("second", 6, 200, RS_COST_INTERACTIVE, &r, h), 0);
+	assert_int_equal(rs_hash_view(r.current, &a), 0);
+	assert_int_equal(rs_hash_view(h, &b), 0);
+	assert_true(rs_hash_same_salt(&a, &b));
+	assert_string_not_equal(a.tag, b.tag);
+	assert_int_equal(rs_hash_verify(h, "second", 6), 1);
+	/* Another class gets a salt of its own; it is kept in turn, from wherever in the
+	 * record a hash of the class is (a tripwire here). */
+	assert_int_equal(rs_hash_secret_like("third", 5, 20, RS_COST_INTERACTIVE, &r, h), 0);
+	assert_int_equal(rs_hash_view(h, &c), 0);
+	assert_int_equal(c.cls.kind, RS_HASH_ARGON2ID);
+	(void)snprintf(r.revoked[0], RS_HASH_MAX, "%s", h);
+	r.nrevoked = 1;
+	assert_int_equal(rs_hash_secret_like("fourth", 6, 20, RS_COST_INTERACTIVE, &r, h), 0);
+	assert_int_equal(rs_hash_view(h, &b), 0);
+	assert_true(rs_hash_same_salt(&b, &c));
+	assert_int_equal(rs_hash_verify(h, "fourth", 6), 1);
+	/* At the moderate cost (another class again): a fresh salt. */
+	assert_int_equal(rs_hash_secret_like("fifth", 5, 20, RS_COST_MODERATE, &r, h), 0);
+	assert_int_equal(rs_hash_view(h, &b), 0);
+	assert_false(rs_hash_same_class(&b.cls, &c.cls));
+}
+
+/* One computation serves every hash of one class and salt: its tag compared with each. */
+static void one_computation_checks_every_hash_of_its_salt(void **state)
+{
+	struct rs_secret_rec r;
+	unsigned char tag[RS_HASH_TAG_BYTES];
+	struct rs_hash_view v[3];
+	char h[3][RS_HASH_MAX];
+	static const char *const pw[] = {"one", "two", "three"};
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(rs_hash_secret_like(pw[0], 3, 200, RS_COST_INTERACTIVE, NULL, r.current),
+	                 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rs_hash_secret_like(pw[i], strlen(pw[i]), 200, RS_COST_INTERACTIVE,
+		                                     &r, h[i]),
+		                 0);
+		assert_int_equal(rs_hash_view(h[i], &v[i]), 0);
+	}
+	assert_int_equal(rs_hash_compute(&v[0], "two", 3, tag), 0);
+	assert_int_equal(rs_hash_tag_equal(&v[0], tag), 0);
+	assert_int_equal(rs_hash_tag_equal(&v[1], tag), 1);
+	assert_int_equal(rs_hash_tag_equal(&v[2], tag), 0);
 }
 
 int main(void)
@@ -491,6 +570,9 @@ int main(void)
 	        cmocka_unit_test(
 	                argon2id_costs_above_the_moderate_ones_are_refused_without_hashing),
 	        cmocka_unit_test(unknown_hash_kinds_are_refused_with_einval),
+	        cmocka_unit_test(argon2id_hashes_are_interchangeable_with_libsodiums_strings),
+	        cmocka_unit_test(a_new_secret_keeps_the_salt_of_its_class_in_the_account),
+	        cmocka_unit_test(one_computation_checks_every_hash_of_its_salt),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,17 @@ static void hash_of(const char *pw, char out[RS_HASH_MAX])
 	assert_int_equal(rs_hash_secret(pw, strlen(pw), 200.0, RS_COST_INTERACTIVE, out), 0);
 }
 
+/* Hashed as rotsec hashes a new secret of account r, with its salt (secret.h). */
+static void hash_like(const char *pw, const struct rs_secret_rec *r, char out[RS_HASH_MAX])
+{
+	assert_int_equal(rs_hash_secret_like(pw, strlen(pw), 200.0, RS_COST_INTERACTIVE, r, out),
+	                 0);
+}
+
+/* The header's dummy of stores of format 1 and 2, written by hand below. */
+#define OLD_DUMMY                                                                                  \
+	"$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+
 static void make_rec(struct rs_secret_rec *r, size_t i, uint64_t gen)
 {
 	char pw[64];
@@ -98,11 +110,11 @@ static void make_rec(struct rs_secret_rec *r, size_t i, uint64_t gen)
 	hash_of(pw, r->current);
 	r->current_since = 1700000000 + (int64_t)gen;
 	if (i % 2) {
-		hash_of("previous", r->previous);
+		hash_like("previous", r, r->previous);
 		r->previous_deadline = 1700003600;
 		r->previous_limit = 1700086400;
 		r->nrevoked = 1;
-		hash_of("revoked", r->revoked[0]);
+		hash_like("revoked", r, r->revoked[0]);
 	}
 }
 
@@ -114,7 +126,6 @@ static void make_secrets(struct rs_secrets_data *d, size_t n, uint64_t gen)
 	d->n = n;
 	for (size_t i = 0; i < n; i++)
 		make_rec(&d->rec[i], i, gen);
-	hash_of("dummy", d->dummy);
 }
 
 static int write_secrets(const char *dir, size_t n, uint64_t gen, gid_t gid)
@@ -373,7 +384,10 @@ static void secrets_are_read_back_by_name_and_by_index(void **state)
 	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
 	assert_int_equal(m->meta.generation, 9);
 	assert_int_equal(m->meta.count[0], 4);
-	assert_string_equal(m->meta.dummy, want.dummy);
+	/* The profile of salted BLAKE2b records: one computation a login. */
+	assert_int_equal(m->meta.version, RS_SECRETS_VERSION);
+	assert_int_equal(m->meta.costs.n, 1);
+	assert_non_null(strstr(m->meta.costs.dummy[0], "$rotsec-b2b$"));
 	for (size_t i = 0; i < 4; i++) {
 		assert_int_equal(rs_map_secret_by_name(m, want.rec[i].name, &rec), 1);
 		assert_memory_equal(&rec, &want.rec[i], sizeof(rec));
@@ -446,10 +460,10 @@ static void write_v1_secrets(struct fx *f, const struct rs_secrets_data *d, uint
 			vlen[n++] = rl;
 		}
 	}
-	write_raw_secrets(f, 1, gen, d->n, d->dummy, kv, vlen, n);
+	write_raw_secrets(f, 1, gen, d->n, OLD_DUMMY, kv, vlen, n);
 }
 
-static void a_format_1_secrets_file_is_read_and_rewritten_as_format_2(void **state)
+static void a_format_1_secrets_file_is_read_and_rewritten_as_format_3(void **state)
 {
 	struct fx *f = *state;
 	struct rs_secrets_data want;
@@ -471,11 +485,11 @@ static void a_format_1_secrets_file_is_read_and_rewritten_as_format_2(void **sta
 		assert_int_equal(rs_map_secret_at_index(m, i, &hint, &rec), 1);
 		assert_memory_equal(&rec, &want.rec[i], sizeof(rec));
 	}
-	/* A rotation of svc-2 rewrites it as format 2: the same records, smaller. */
+	/* A rotation of svc-2 rewrites it as format 3: the same records, smaller. */
 	changed = want.rec[2];
 	changed.generation++;
 	assert_int_equal(rs_store_w_open(f->dir, 1000, &w, NULL, 0), 0);
-	assert_int_equal(rs_store_stage_secrets(&w, m, &changed, 1, want.dummy, 6, 0, &staged), 0);
+	assert_int_equal(rs_store_stage_secrets(&w, m, &changed, 1, 6, 0, &staged), 0);
 	assert_int_equal(rs_atomic_commit(&staged), 0);
 	rs_store_w_close(&w);
 	rs_store_release(&s, m);
@@ -525,7 +539,7 @@ static void a_format_2_index_entry_naming_no_record_is_malformed(void **state)
 		size_t len;
 		uint32_t hint = 0;
 
-		write_raw_secrets(f, 2, 1, 1, d.dummy, kv, vlen, 2);
+		write_raw_secrets(f, 2, 1, 1, OLD_DUMMY, kv, vlen, 2);
 		assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
 		assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
 		assert_int_equal(rs_map_secret_at_index(m, 0, &hint, &rec), -EPROTO);
@@ -542,6 +556,109 @@ static void a_format_2_index_entry_naming_no_record_is_malformed(void **state)
 
 /* A file holding sn:svc-0 twice (no writer makes one): the store writer carries forward
  * the record a lookup by name finds, the one PAM accepts, not the one after the index. */
+/*
+ * A format 2 store, as rotsec wrote it before salts were kept: each hash its own salt.
+ * The first write after the upgrade (here a rotation of another account) makes it format
+ * 3: the tripwires that no computation of a login covers are dropped, the current and
+ * previous hashes kept (the previous one works to the end of its grace), and the profile
+ * counts BLAKE2b twice while an account has a previous hash of another salt; once that
+ * previous secret has left (here: revoked), once.
+ */
+static void a_format_2_store_is_rewritten_with_its_costs_and_without_foreign_tripwires(void **state)
+{
+	struct fx *f = *state;
+	struct rs_secret_rec old = {.name = "svc-0", .uid = 60001, .generation = 4};
+	struct rs_secret_rec fresh, rec;
+	char r0[4096], r1[4096];
+	struct rs_store_w w;
+	struct rs_atomic staged;
+	struct rs_store s;
+	const struct rs_map *m;
+
+	hash_of("current", old.current);
+	hash_of("previous", old.previous);
+	old.previous_deadline = old.previous_limit = 1700003600;
+	hash_of("revoked-1", old.revoked[0]);
+	hash_of("revoked-2", old.revoked[1]);
+	old.nrevoked = 2;
+	make_rec(&fresh, 1, 3); /* salts kept: current, previous, one tripwire */
+	{
+		const char *kv[] = {RS_KEY_SECIDX "0", "svc-0", RS_KEY_SECNAM "svc-0", r0,
+		                    RS_KEY_SECIDX "1", "svc-1", RS_KEY_SECNAM "svc-1", r1};
+		size_t vlen[] = {sizeof("svc-0"), encoded(&old, r0, sizeof(r0)), sizeof("svc-1"),
+		                 encoded(&fresh, r1, sizeof(r1))};
+
+		write_raw_secrets(f, 2, 1, 2, OLD_DUMMY, kv, vlen, 4);
+	}
+	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	assert_int_equal(m->meta.version, 2);
+	assert_int_equal(m->meta.costs.n, 2); /* the dummy, twice */
+	fresh.generation++;
+	assert_int_equal(rs_store_w_open(f->dir, 1000, &w, NULL, 0), 0);
+	assert_int_equal(rs_store_stage_secrets(&w, m, &fresh, 1, 2, 0, &staged), 0);
+	assert_int_equal(rs_atomic_commit(&staged), 0);
+	rs_store_release(&s, m);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	assert_int_equal(m->meta.version, 3);
+	assert_int_equal(m->meta.costs.n, 2);
+	assert_int_equal(rs_map_secret_by_name(m, "svc-0", &rec), 1);
+	assert_string_equal(rec.current, old.current);
+	assert_string_equal(rec.previous, old.previous);
+	assert_int_equal(rec.nrevoked, 0);
+	assert_int_equal(rs_map_secret_by_name(m, "svc-1", &rec), 1);
+	assert_memory_equal(&rec, &fresh, sizeof(rec));
+
+	/* The grace of svc-0's previous secret over: revoked, as the engine does it. It has
+	 * a salt of its own, so it cannot be kept as a tripwire at no cost. */
+	old.nrevoked = 1;
+	memcpy(old.revoked[0], old.previous, RS_HASH_MAX);
+	old.previous[0] = '\0';
+	old.previous_deadline = old.previous_limit = 0;
+	assert_int_equal(rs_store_stage_secrets(&w, m, &old, 1, 3, 0, &staged), 0);
+	assert_int_equal(rs_atomic_commit(&staged), 0);
+	rs_store_w_close(&w);
+	rs_store_release(&s, m);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	assert_int_equal(m->meta.costs.n, 1);
+	assert_int_equal(rs_map_secret_by_name(m, "svc-0", &rec), 1);
+	assert_int_equal(rec.nrevoked, 0);
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+}
+
+/* The header lists one computation per class of the store, sorted, whatever the order of
+ * the accounts: a mixed store costs one BLAKE2b and one Argon2id computation a login. */
+static void the_header_lists_one_computation_per_class_of_the_store(void **state)
+{
+	struct fx *f = *state;
+	struct rs_secrets_data d;
+	struct rs_store_w w;
+	struct rs_store s;
+	const struct rs_map *m;
+	struct rs_hash_view v;
+
+	make_secrets(&d, 3, 1);
+	assert_int_equal(rs_hash_secret("short", 5, 20.0, RS_COST_INTERACTIVE, d.rec[0].current),
+	                 0);
+	d.rec[0].previous[0] = '\0';
+	d.rec[0].nrevoked = 0;
+	assert_int_equal(rs_store_w_open(f->dir, 1000, &w, NULL, 0), 0);
+	assert_int_equal(rs_store_write_secrets(&w, &d, 2, 0), 0);
+	rs_store_w_close(&w);
+	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	assert_int_equal(m->meta.costs.n, 2);
+	assert_int_equal(rs_hash_view(m->meta.costs.dummy[0], &v), 0);
+	assert_int_equal(v.cls.kind, RS_HASH_B2B);
+	assert_int_equal(rs_hash_view(m->meta.costs.dummy[1], &v), 0);
+	assert_int_equal(v.cls.kind, RS_HASH_ARGON2ID);
+	assert_int_equal(v.cls.mem_kib, crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024);
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+	rs_secrets_data_free(&d);
+}
+
 static void a_name_held_twice_is_carried_forward_as_pam_sees_it(void **state)
 {
 	struct fx *f = *state;
@@ -566,14 +683,14 @@ static void a_name_held_twice_is_carried_forward_as_pam_sees_it(void **state)
 		size_t vlen[] = {encoded(&pam, ra, sizeof(ra)), sizeof("svc-0"),
 		                 encoded(&other, rb, sizeof(rb))};
 
-		write_raw_secrets(f, 2, 1, 1, d.dummy, kv, vlen, 3);
+		write_raw_secrets(f, 2, 1, 1, OLD_DUMMY, kv, vlen, 3);
 	}
 	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
 	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
 	assert_int_equal(rs_map_secret_by_name(m, "svc-0", &rec), 1);
 	assert_int_equal(rec.generation, pam.generation);
 	assert_int_equal(rs_store_w_open(f->dir, 1000, &w, NULL, 0), 0);
-	assert_int_equal(rs_store_stage_secrets(&w, m, NULL, 0, d.dummy, 2, 0, &staged), 0);
+	assert_int_equal(rs_store_stage_secrets(&w, m, NULL, 0, 2, 0, &staged), 0);
 	assert_int_equal(rs_atomic_commit(&staged), 0);
 	rs_store_w_close(&w);
 	rs_store_release(&s, m);
@@ -587,7 +704,7 @@ static void a_name_held_twice_is_carried_forward_as_pam_sees_it(void **state)
 	rs_secrets_data_free(&d);
 }
 
-static void loading_secrets_returns_every_record_with_its_generation_and_dummy(void **state)
+static void loading_secrets_returns_every_record_with_its_generation(void **state)
 {
 	struct fx *f = *state;
 	struct rs_secrets_data want, got;
@@ -603,7 +720,6 @@ static void loading_secrets_returns_every_record_with_its_generation_and_dummy(v
 		assert_int_equal(got.rec[i].uid, want.rec[i].uid);
 		assert_int_equal(got.rec[i].nrevoked, want.rec[i].nrevoked);
 	}
-	assert_true(rs_hash_string_ok(got.dummy));
 	rs_secrets_data_free(&got);
 	rs_secrets_data_free(&want);
 	assert_null(got.rec);
@@ -1509,7 +1625,7 @@ static void secret_records_readers_would_refuse_are_not_written(void **state)
 	rs_secrets_data_free(&d);
 
 	make_secrets(&d, 2, 2);
-	d.dummy[0] = '\0';
+	(void)snprintf(d.rec[1].revoked[0], RS_HASH_MAX, "$rotsec-b2b$v=1$AAAA$AAAA");
 	assert_int_equal(rs_store_write_secrets(&w, &d, 2, 0), -EINVAL);
 	rs_secrets_data_free(&d);
 
@@ -1869,10 +1985,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        T(accounts_are_read_back_by_name_by_id_and_by_index),
 	        T(secrets_are_read_back_by_name_and_by_index),
-	        T(a_format_1_secrets_file_is_read_and_rewritten_as_format_2),
+	        T(a_format_1_secrets_file_is_read_and_rewritten_as_format_3),
 	        T(a_format_2_index_entry_naming_no_record_is_malformed),
 	        T(a_name_held_twice_is_carried_forward_as_pam_sees_it),
-	        T(loading_secrets_returns_every_record_with_its_generation_and_dummy),
+	        T(a_format_2_store_is_rewritten_with_its_costs_and_without_foreign_tripwires),
+	        T(the_header_lists_one_computation_per_class_of_the_store),
+	        T(loading_secrets_returns_every_record_with_its_generation),
 	        T(an_empty_secrets_store_round_trips),
 	        T(a_missing_store_loads_as_empty_with_generation_zero),
 	        T(each_write_carries_its_generation),

@@ -1,0 +1,246 @@
+#include "hashes.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define B2B_PREFIX    "$rotsec-b2b$v=1$"
+#define ARGON2_PREFIX "$argon2id$v=19$m="
+
+/* The value of a base64 character in the URL-safe or the standard alphabet, -1 if none. */
+static int b64_value(unsigned char c, bool urlsafe)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == (urlsafe ? '-' : '+'))
+		return 62;
+	if (c == (urlsafe ? '_' : '/'))
+		return 63;
+	return -1;
+}
+
+/*
+ * `chars` base64 characters of `bytes` bytes at s, canonical: the bits of the last
+ * character beyond the data are zero (libsodium refuses others), so equal bytes are equal
+ * text. Then `end` (a '$' or the NUL).
+ */
+static bool b64_ok(const char *s, size_t chars, size_t bytes, bool urlsafe, char end)
+{
+	unsigned spare = (unsigned)(chars * 6 - bytes * 8);
+	int v = 0;
+
+	for (size_t i = 0; i < chars; i++) {
+		v = b64_value((unsigned char)s[i], urlsafe);
+		if (v < 0)
+			return false;
+	}
+	return ((unsigned)v & ((1u << spare) - 1)) == 0 && s[chars] == end;
+}
+
+/* Decimal digits up to `end`, no leading zero, between min and max; *s moves past `end`. */
+static bool cost_ok(const char **s, char end, uint32_t min, uint32_t max, uint32_t *out)
+{
+	const char *p = *s;
+	uint64_t v = 0;
+
+	if (*p == '0' || *p == end)
+		return false;
+	for (; *p != end; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > max)
+			return false;
+	}
+	if (v < min)
+		return false;
+	*s = p + 1;
+	*out = (uint32_t)v;
+	return true;
+}
+
+int rs_hash_view(const char *s, struct rs_hash_view *v)
+{
+	const char *p;
+	bool urlsafe;
+
+	memset(v, 0, sizeof(*v));
+	if (strncmp(s, B2B_PREFIX, strlen(B2B_PREFIX)) == 0) {
+		v->cls.kind = RS_HASH_B2B;
+		p = s + strlen(B2B_PREFIX);
+		urlsafe = true;
+	} else if (strncmp(s, ARGON2_PREFIX, strlen(ARGON2_PREFIX)) == 0) {
+		/* The string carries its own costs, and the verifier obeys them: anything
+		 * above what rotsec writes is refused as damage (RS_ARGON2_MAX_*). */
+		v->cls.kind = RS_HASH_ARGON2ID;
+		p = s + strlen(ARGON2_PREFIX);
+		if (!cost_ok(&p, ',', RS_ARGON2_MIN_MEM_KIB, RS_ARGON2_MAX_MEM_KIB,
+		             &v->cls.mem_kib) ||
+		    strncmp(p, "t=", 2) != 0)
+			return -EPROTO;
+		p += 2;
+		if (!cost_ok(&p, ',', 1, RS_ARGON2_MAX_PASSES, &v->cls.passes) ||
+		    strncmp(p, "p=1$", 4) != 0)
+			return -EPROTO;
+		p += 4;
+		urlsafe = false;
+	} else {
+		return -EPROTO;
+	}
+	/* Each check stops at the first byte that does not fit, the NUL included, so
+	 * nothing is read past the end of the string. */
+	if (!b64_ok(p, RS_HASH_SALT_B64, RS_HASH_SALT_BYTES, urlsafe, '$'))
+		return -EPROTO;
+	v->salt = p;
+	p += RS_HASH_SALT_B64 + 1;
+	if (!b64_ok(p, RS_HASH_TAG_B64, RS_HASH_TAG_BYTES, urlsafe, '\0'))
+		return -EPROTO;
+	v->tag = p;
+	return 0;
+}
+
+bool rs_hash_string_ok(const char *s)
+{
+	struct rs_hash_view v;
+
+	return rs_hash_view(s, &v) == 0;
+}
+
+bool rs_hash_same_class(const struct rs_hash_class *a, const struct rs_hash_class *b)
+{
+	return a->kind == b->kind && a->mem_kib == b->mem_kib && a->passes == b->passes;
+}
+
+bool rs_hash_same_salt(const struct rs_hash_view *a, const struct rs_hash_view *b)
+{
+	return rs_hash_same_class(&a->cls, &b->cls) &&
+	       memcmp(a->salt, b->salt, RS_HASH_SALT_B64) == 0;
+}
+
+int rs_hash_groups(const char *const *hashes, size_t n, struct rs_hash_view *groups, bool *primary,
+                   int *group)
+{
+	int ng = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct rs_hash_view v;
+		int g, same_class = -1;
+
+		group[i] = -1;
+		if (i == 1 && (!hashes[1] || !hashes[1][0]))
+			continue; /* no previous secret */
+		if (rs_hash_view(hashes[i], &v) < 0)
+			return -EPROTO;
+		for (g = 0; g < ng; g++) {
+			if (rs_hash_same_salt(&groups[g], &v))
+				break;
+			if (same_class < 0 && rs_hash_same_class(&groups[g].cls, &v.cls))
+				same_class = g;
+		}
+		if (g < ng) {
+			group[i] = g;
+			continue;
+		}
+		/* A new salt: always for the current and previous hashes, which must be
+		 * checked; for a tripwire only when no group has its class yet, so that the
+		 * tripwires never add a computation to a login. */
+		if (i >= 2 && same_class >= 0)
+			continue;
+		groups[ng] = v;
+		primary[ng] = i < 2;
+		group[i] = ng++;
+	}
+	return ng;
+}
+
+int rs_costs_tally_add(struct rs_costs_tally *t, const char *const *hashes, size_t n)
+{
+	struct rs_hash_view groups[RS_HASHES_MAX];
+	bool primary[RS_HASHES_MAX];
+	int group[RS_HASHES_MAX], ng;
+	size_t total = 0;
+
+	if (n > RS_HASHES_MAX)
+		return -EPROTO;
+	ng = rs_hash_groups(hashes, n, groups, primary, group);
+	if (ng < 0)
+		return ng;
+	for (int g = 0; g < ng; g++) {
+		unsigned same = 0;
+		size_t c;
+		int h;
+
+		for (h = 0; h < g; h++)
+			if (rs_hash_same_class(&groups[h].cls, &groups[g].cls))
+				break;
+		if (h < g)
+			continue; /* counted with the first group of its class */
+		for (h = g; h < ng; h++)
+			same += rs_hash_same_class(&groups[h].cls, &groups[g].cls);
+		for (c = 0; c < t->n; c++)
+			if (rs_hash_same_class(&t->cls[c], &groups[g].cls))
+				break;
+		if (c == t->n) {
+			if (t->n == RS_COSTS_MAX)
+				return -E2BIG;
+			t->cls[t->n] = groups[g].cls;
+			t->count[t->n++] = 0;
+		}
+		if (same > t->count[c])
+			t->count[c] = same;
+	}
+	for (size_t c = 0; c < t->n; c++)
+		total += t->count[c];
+	return total > RS_COSTS_MAX ? -E2BIG : 0;
+}
+
+static int class_cmp(const struct rs_hash_class *a, const struct rs_hash_class *b)
+{
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->mem_kib != b->mem_kib)
+		return a->mem_kib < b->mem_kib ? -1 : 1;
+	return a->passes < b->passes ? -1 : a->passes > b->passes;
+}
+
+/* A hash string of class c whose salt and tag are all zero bits: it is only ever computed
+ * with, never compared with (policy.c), so nothing depends on its bytes. */
+static void dummy_of(const struct rs_hash_class *c, char out[RS_HASH_MAX])
+{
+	static const char zeros[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+	if (c->kind == RS_HASH_B2B)
+		(void)snprintf(out, RS_HASH_MAX, B2B_PREFIX "%.22s$%.43s", zeros, zeros);
+	else
+		(void)snprintf(out, RS_HASH_MAX, ARGON2_PREFIX "%u,t=%u,p=1$%.22s$%.43s",
+		               (unsigned)c->mem_kib, (unsigned)c->passes, zeros, zeros);
+}
+
+void rs_costs_from_tally(const struct rs_costs_tally *t, struct rs_costs *out)
+{
+	size_t order[RS_COSTS_MAX], n = t->n < RS_COSTS_MAX ? t->n : RS_COSTS_MAX;
+
+	memset(out, 0, sizeof(*out));
+	/* Sorted by class, so that the profile does not depend on the order of records. */
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+
+		while (j > 0 && class_cmp(&t->cls[order[j - 1]], &t->cls[i]) > 0) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = 0; k < t->count[order[i]] && out->n < RS_COSTS_MAX; k++)
+			dummy_of(&t->cls[order[i]], out->dummy[out->n++]);
+	if (out->n == 0) {
+		struct rs_hash_class b2b = {RS_HASH_B2B, 0, 0};
+
+		dummy_of(&b2b, out->dummy[out->n++]);
+	}
+}
