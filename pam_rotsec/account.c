@@ -2,17 +2,21 @@
  * Who the user is to rotsec, and the decisions that need nothing more than that: the
  * account step, password changes, setcred.
  *
- * Whether a name is a rotsec account is decided by secrets.cdb alone (not NSS): the PAM
- * module must keep its answer even when nsswitch.conf is misconfigured, and a store it
- * cannot read is an error (PAM_AUTHINFO_UNAVAIL), never "not ours" (PAM_USER_UNKNOWN),
- * because the stack line turns "not ours" into "ask pam_unix".
+ * Whose a name is follows the steps of pam_rotsec.h: the local passwd file first (its
+ * names are never rotsec's, whatever the store's state), then whether there is a store at
+ * all, then secrets.cdb. A store that exists but cannot be read is an error
+ * (PAM_AUTHINFO_UNAVAIL), never "not ours" (PAM_USER_UNKNOWN), because the stack line
+ * turns "not ours" into "ask pam_unix": a rotsec account must fail closed. Only names
+ * that are not local accounts get that error, so a broken store locks no one else out.
  */
 #include "pam_rotsec.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -58,26 +62,115 @@ static void log_unreadable(pam_handle_t *pamh, int prio, const char *why)
 	           why, name, name);
 }
 
+/* Whether the store is missing rather than broken (pam_rotsec.h, step 2): its directory
+ * does not exist, or has no accounts.cdb. Only asked of a directory that passed the
+ * safety checks or does not exist: an unsafe one proves nothing. *what says which. */
+static bool store_missing(const char *dir, bool dir_seen, const char **what)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!dir_seen && lstat(dir, &st) < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		*what = "the directory does not exist";
+		return true;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", dir, RS_ACCOUNTS_FILE) < (int)sizeof(path) &&
+	    lstat(path, &st) < 0 && errno == ENOENT) {
+		*what = RS_ACCOUNTS_FILE " does not exist";
+		return true;
+	}
+	return false;
+}
+
+/* What to do about a store that cannot be used: the reader's sentence and the fix. */
+static void log_unusable(pam_handle_t *pamh, int prio, int r, const char *why)
+{
+	const char *fix;
+
+	if (r == -EACCES && geteuid() != 0) {
+		log_unreadable(pamh, prio, why);
+		return;
+	}
+	switch (r) {
+	case -EPERM:
+	case -ELOOP:
+		fix = "make it and every directory above it root's and not writable by group or "
+		      "others (chown root, chmod go-w)";
+		break;
+	case -ENOENT:
+	case -ENOTDIR:
+		fix = "rotsecctl sync writes it";
+		break;
+	case -EPROTO:
+		fix = "it is damaged: restore it from a backup, or move it aside and run "
+		      "rotsecctl sync, which gives every account a new secret";
+		break;
+	default:
+		fix = "rotsecctl check says more";
+	}
+	pam_syslog(pamh, prio,
+	           "cannot use the rotsec store: %s; rotsec accounts cannot log in until it is "
+	           "fixed (%s)",
+	           why, fix);
+}
+
+/* The first account's name (index 0), or "" for an empty store. */
+static void first_name(const struct rs_map *m, char probe[RS_NAME_MAX + 1])
+{
+	const char *val;
+	size_t vlen;
+
+	probe[0] = '\0';
+	if (rs_map_secret_raw_at_index(m, 0, NULL, false, &val, &vlen) == 1 && rs_name_valid(val))
+		(void)snprintf(probe, RS_NAME_MAX + 1, "%s", val);
+}
+
 int rs_pam_lookup(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user, int prio,
                   struct rs_pam_account *acc)
 {
 	struct rs_pam_store ps;
+	struct rs_pam_logtext t;
 	char why[RS_WHY_MAX];
+	const char *missing = NULL;
 	/* LOG_DEBUG lines only with the debug option, like every other debug line. */
 	bool quiet = prio == LOG_DEBUG && !o->debug;
 	int r, rv = PAM_AUTHINFO_UNAVAIL;
 
 	memset(acc, 0, sizeof(*acc));
 	why[0] = '\0';
+	/* 1. Local accounts first, before the store is touched. */
+	r = rs_pam_local_user(o->passwd, user);
+	if (r == 1) {
+		acc->whose = RS_PAM_LOCAL;
+		return PAM_SUCCESS;
+	}
+	if (r < 0 && !quiet)
+		pam_syslog(pamh, LOG_ERR,
+		           "cannot read %s: %s; local accounts cannot be told from rotsec accounts",
+		           rs_pam_logtext(o->passwd, &t), strerror(-r));
+	/* 2. and 3. The store: missing, unusable, or there. */
 	r = rs_pam_store_acquire(o->store, &ps, why, sizeof(why));
+	if ((r == -ENOENT || r == -ENOTDIR || r == 0) &&
+	    store_missing(o->store, r == 0, &missing)) {
+		if (r == 0)
+			rs_pam_store_release(&ps);
+		if (!quiet)
+			pam_syslog(
+			        pamh, LOG_WARNING,
+			        "no rotsec store in %s (%s): there are no rotsec accounts, every "
+			        "user goes on to the next module; rotsecctl sync creates it",
+			        rs_pam_logtext(o->store, &t), missing);
+		acc->whose = RS_PAM_NO_STORE;
+		return PAM_SUCCESS;
+	}
 	if (r < 0) {
-		if (!quiet && r == -EACCES && geteuid() != 0)
-			log_unreadable(pamh, prio, why);
-		else if (!quiet)
-			pam_syslog(pamh, prio, "cannot use the rotsec store: %s", why);
+		if (!quiet)
+			log_unusable(pamh, prio, r, why);
 		return r == -ENOMEM ? PAM_BUF_ERR : PAM_AUTHINFO_UNAVAIL;
 	}
-	(void)snprintf(acc->dummy, sizeof(acc->dummy), "%s", ps.m->meta.dummy);
+	/* 4. secrets.cdb. */
+	acc->costs = ps.m->meta.costs;
+	first_name(ps.m, acc->probe);
 	if (rs_name_valid(user)) {
 		r = rs_map_secret_by_name(ps.m, user, &acc->rec);
 	} else {
@@ -92,14 +185,18 @@ int rs_pam_lookup(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *u
 		r = 0;
 	}
 	if (r < 0) {
+		/* The name may be anything typed at the prompt: only with debug or audit. */
 		if (!quiet)
 			pam_syslog(pamh, prio,
 			           "cannot use the rotsec store: %s/%s: the record of %s is "
 			           "malformed",
-			           o->store, RS_SECRETS_FILE, user);
+			           o->store, RS_SECRETS_FILE,
+			           o->debug || o->audit ? rs_pam_logtext(user, &t)
+			                                : "a user (name not logged)");
 		goto done;
 	}
 	acc->found = r == 1;
+	acc->whose = acc->found ? RS_PAM_ROTSEC : RS_PAM_UNKNOWN;
 	if (o->debug)
 		pam_syslog(pamh, LOG_DEBUG, "store %s generation %llu: %s", o->store,
 		           (unsigned long long)ps.m->meta.generation,
@@ -108,6 +205,28 @@ int rs_pam_lookup(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *u
 done:
 	rs_pam_store_release(&ps);
 	return rv;
+}
+
+bool rs_pam_resolves_to_store(const struct rs_secret_rec *rec, char *why, size_t whylen)
+{
+	uid_t uid = 0;
+	int r = rs_pam_resolve(rec->name, &uid);
+
+	if (r == 0 && uid == rec->uid)
+		return true;
+	if (!why || !whylen)
+		return false;
+	if (r == 0)
+		(void)snprintf(why, whylen,
+		               "%s resolves to uid %u, the rotsec store has uid %u: another source "
+		               "before rotsec in nsswitch.conf has an account of that name",
+		               rec->name, (unsigned)uid, (unsigned)rec->uid);
+	else
+		(void)snprintf(why, whylen,
+		               "%s does not resolve through the name service (%s): is rotsec on "
+		               "the passwd line of nsswitch.conf?",
+		               rec->name, r == -ENOENT ? "no such user" : strerror(-r));
+	return false;
 }
 
 /* Other users' names are logged only for debug or audit: a name that is not an account is
@@ -125,6 +244,19 @@ void rs_pam_log_not_ours(pam_handle_t *pamh, const struct rs_pam_opts *o, const 
 		           rs_pam_logtext(user, &t));
 }
 
+/* A rotsec account whose name the system resolves to another account: that account is
+ * not rotsec's to decide (the auth step refuses the secret). Logged. */
+static bool resolves_elsewhere(pam_handle_t *pamh, const struct rs_pam_account *acc,
+                               const char *what)
+{
+	char why[RS_WHY_MAX];
+
+	if (rs_pam_resolves_to_store(&acc->rec, why, sizeof(why)))
+		return false;
+	pam_syslog(pamh, LOG_WARNING, "%s: %s; left to the next module", what, why);
+	return true;
+}
+
 int rs_pam_account(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user)
 {
 	struct rs_pam_account acc;
@@ -134,9 +266,12 @@ int rs_pam_account(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *
 	if (rv != PAM_SUCCESS)
 		return rv;
 	if (!acc.found) {
-		rs_pam_log_not_ours(pamh, o, user, "account");
+		if (acc.whose != RS_PAM_NO_STORE)
+			rs_pam_log_not_ours(pamh, o, user, "account");
 		return PAM_USER_UNKNOWN;
 	}
+	if (resolves_elsewhere(pamh, &acc, "account"))
+		return PAM_USER_UNKNOWN;
 	if (acc.rec.flags & RS_SECRET_DISABLED) {
 		pam_syslog(pamh, LOG_NOTICE, "account %s is disabled in the rotsec store",
 		           acc.rec.name);
@@ -154,9 +289,12 @@ int rs_pam_password(pam_handle_t *pamh, const struct rs_pam_opts *o, int flags, 
 	if (rv != PAM_SUCCESS)
 		return rv;
 	if (!acc.found) {
-		rs_pam_log_not_ours(pamh, o, user, "password");
+		if (acc.whose != RS_PAM_NO_STORE)
+			rs_pam_log_not_ours(pamh, o, user, "password");
 		return PAM_IGNORE;
 	}
+	if (resolves_elsewhere(pamh, &acc, "password"))
+		return PAM_IGNORE;
 	/* libpam runs every module with PAM_PRELIM_CHECK first and only then, if all agreed,
 	 * with PAM_UPDATE_AUTHTOK: refusing in the first pass tells the user once. */
 	if (flags & PAM_PRELIM_CHECK) {

@@ -1,7 +1,8 @@
 /*
  * Module options, as written on the stack line:
  *
- *   pam_rotsec.so [store=DIR] [run=DIR] [debug] [nodelay] [no_previous] [audit]
+ *   pam_rotsec.so [store=DIR] [run=DIR] [passwd=FILE] [debug] [nodelay] [no_previous]
+ *                 [audit]
  *
  * An unknown option is logged and ignored, as pam_unix does: refusing to work over a
  * typo would lock every user of the stack out, and the options only ever narrow what is
@@ -29,6 +30,7 @@ void rs_pam_parse_args(pam_handle_t *pamh, int argc, const char **argv, struct r
 	memset(o, 0, sizeof(*o));
 	o->store = RS_DEFAULT_STORE_DIR;
 	o->run = RS_DEFAULT_RUN_DIR;
+	o->passwd = RS_DEFAULT_PASSWD_FILE;
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		struct rs_pam_logtext t;
@@ -39,6 +41,8 @@ void rs_pam_parse_args(pam_handle_t *pamh, int argc, const char **argv, struct r
 			o->store = a + 6;
 		else if (strncmp(a, "run=", 4) == 0)
 			o->run = a + 4;
+		else if (strncmp(a, "passwd=", 7) == 0)
+			o->passwd = a + 7;
 		else if (strcmp(a, "debug") == 0)
 			o->debug = true;
 		else if (strcmp(a, "nodelay") == 0)

@@ -9,12 +9,18 @@
  *  - every path that is not a verdict of "current" or "previous" returns an error: an
  *    internal failure can never become PAM_SUCCESS or PAM_IGNORE;
  *  - every verdict costs the same work and gets the same prompt, so that neither timing
- *    nor prompts tell an attacker which accounts exist or what was wrong: one store
- *    probe, two hash checks (the policy checks the store's dummy hash in place of a
- *    missing one), one usage record rewritten (the account's when a secret matched, the
- *    dummy record otherwise: usage.h), and one log line: for a name that is not a
- *    rotsec account a debug line without the name (it may be a password typed into the
- *    user field), with the name only under `debug` or `audit`;
+ *    nor prompts tell an attacker which accounts exist or what was wrong: one read of
+ *    the local passwd file, one store probe, one resolution of a rotsec account's name
+ *    through the name service (the user's own, or the store's first account's for a name
+ *    that is not one), the hash computations of the store's cost profile (policy.h), one
+ *    usage record rewritten (the account's when a secret matched, the dummy record
+ *    otherwise: usage.h), and one log line: for a name that is not a rotsec account a
+ *    debug line without the name (it may be a password typed into the user field), with
+ *    the name only under `debug` or `audit`. Local accounts are answered before all of
+ *    it (pam_rotsec.h): they are pam_unix's, whose own check costs far more;
+ *  - a secret opens the account only when its name resolves to the uid the store
+ *    records (resolve.c): otherwise the login program would start a session of another
+ *    account;
  *  - the password is never logged, copied or kept: it stays in libpam's PAM_AUTHTOK item
  *    (where pam_unix, next in the stack, finds it, and which libpam wipes at pam_end), and
  *    at most RS_SECRET_MAX + 1 bytes of it are read.
@@ -63,7 +69,20 @@ static void origin_get(pam_handle_t *pamh, struct origin *w)
 	rs_pam_item_logtext(pamh, PAM_RUSER, &w->ruser);
 }
 
-static int get_password(pam_handle_t *pamh, const char *user, const char **pw)
+/* The user's name for a line about `acc`: a rotsec account's own; any other name only with
+ * debug or audit, since it may be a password typed into the user field (DESIGN §4). */
+static const char *name_for_log(const struct rs_pam_opts *o, const struct rs_pam_account *acc,
+                                const char *user, struct rs_pam_logtext *t)
+{
+	if (acc->found)
+		return acc->rec.name;
+	if (o->debug || o->audit)
+		return rs_pam_logtext(user, t);
+	return "a user that is not a rotsec account (name not logged)";
+}
+
+static int get_password(pam_handle_t *pamh, const struct rs_pam_opts *o,
+                        const struct rs_pam_account *acc, const char *user, const char **pw)
 {
 	struct rs_pam_logtext t;
 	int rv;
@@ -76,7 +95,10 @@ static int get_password(pam_handle_t *pamh, const char *user, const char **pw)
 		return PAM_INCOMPLETE;
 	if (rv == PAM_SUCCESS && *pw)
 		return PAM_SUCCESS;
-	pam_syslog(pamh, LOG_NOTICE, "cannot get the password of %s: %s", rs_pam_logtext(user, &t),
+	/* A failed prompt for a name that is not a rotsec account is as little rotsec's
+	 * business as its login: at debug level, as for its verdict (verdict()). */
+	pam_syslog(pamh, acc->found || o->audit ? LOG_NOTICE : LOG_DEBUG,
+	           "cannot get the password of %s: %s", name_for_log(o, acc, user, &t),
 	           pam_strerror(pamh, rv));
 	*pw = NULL;
 	return rv == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_AUTH_ERR;
@@ -119,16 +141,24 @@ static void record_usage(pam_handle_t *pamh, const struct rs_pam_opts *o,
 		           rs_pam_logtext(o->run, &t), strerror(-r));
 }
 
-/* The verdict as a PAM code, with its log line; *kind says which record to rewrite. */
+/* The verdict as a PAM code, with its log line; *kind says which record to rewrite.
+ * `elsewhere`: why the name resolves to another account than the store's ("" when it
+ * does not), which refuses whatever the verdict. */
 static int verdict(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user,
                    const struct rs_pam_account *acc, const struct rs_verify_result *res,
-                   enum usage_kind *kind)
+                   const char *elsewhere, enum usage_kind *kind)
 {
 	const char *name = acc->rec.name;
 	struct origin w;
 
 	*kind = USED_NOTHING;
 	origin_get(pamh, &w);
+	if (acc->found && elsewhere[0]) {
+		pam_syslog(pamh, LOG_ERR,
+		           "secret of %s refused: %s (secret: %s; rhost=%s ruser=%s)", name,
+		           elsewhere, rs_verdict_name(res->verdict), w.rhost.s, w.ruser.s);
+		return PAM_AUTH_ERR;
+	}
 	switch (res->verdict) {
 	case RS_CURRENT:
 		pam_syslog(pamh, LOG_INFO, "current secret accepted for %s (rhost=%s ruser=%s)",
@@ -190,10 +220,10 @@ static int verdict(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *
 /* The verdict, then one usage record whatever it was (see the top). */
 static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user,
                     const struct rs_pam_account *acc, const struct rs_verify_result *res,
-                    int64_t now)
+                    const char *elsewhere, int64_t now)
 {
 	enum usage_kind kind;
-	int rv = verdict(pamh, o, user, acc, res, &kind);
+	int rv = verdict(pamh, o, user, acc, res, elsewhere, &kind);
 
 	record_usage(pamh, o, &acc->rec, kind, now);
 	return rv;
@@ -204,7 +234,9 @@ int rs_pam_authenticate(pam_handle_t *pamh, const struct rs_pam_opts *o, const c
 	struct rs_pam_account acc;
 	struct rs_verify_result res;
 	struct rs_pam_logtext t;
+	char elsewhere[RS_WHY_MAX];
 	const char *pw = NULL;
+	uid_t probe_uid;
 	int64_t now;
 	int rv, r;
 
@@ -216,22 +248,35 @@ int rs_pam_authenticate(pam_handle_t *pamh, const struct rs_pam_opts *o, const c
 	rv = rs_pam_lookup(pamh, o, user, LOG_ERR, &acc);
 	if (rv != PAM_SUCCESS)
 		return rv;
-	rv = get_password(pamh, user, &pw);
+	if (acc.whose == RS_PAM_LOCAL) {
+		rs_pam_log_not_ours(pamh, o, user, "auth");
+		return PAM_USER_UNKNOWN;
+	}
+	if (acc.whose == RS_PAM_NO_STORE)
+		return PAM_USER_UNKNOWN; /* logged by rs_pam_lookup */
+	/* Resolved whoever it is: a rotsec account's own name, or the probe in place of
+	 * any other, so that both cost one resolution of a rotsec account. */
+	elsewhere[0] = '\0';
+	if (acc.found)
+		(void)rs_pam_resolves_to_store(&acc.rec, elsewhere, sizeof(elsewhere));
+	else if (acc.probe[0])
+		(void)rs_pam_resolve(acc.probe, &probe_uid);
+	rv = get_password(pamh, o, &acc, user, &pw);
 	if (rv != PAM_SUCCESS)
 		return rv;
 	now = (int64_t)time(NULL);
-	r = rs_policy_verify(acc.found ? &acc.rec : NULL, acc.dummy, pw,
+	r = rs_policy_verify(acc.found ? &acc.rec : NULL, &acc.costs, pw,
 	                     strnlen(pw, RS_SECRET_MAX + 1), now,
 	                     o->no_previous ? RS_POLICY_NO_PREVIOUS : 0, &res);
 	pw = NULL;
 	if (r < 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot check the password of %s: %s",
-		           rs_pam_logtext(user, &t),
+		           name_for_log(o, &acc, user, &t),
 		           r == -ENOMEM ? "out of memory"
 		                        : "a hash in the rotsec store is malformed");
 		return r == -ENOMEM ? PAM_BUF_ERR : PAM_AUTHINFO_UNAVAIL;
 	}
 	if (o->debug)
 		pam_syslog(pamh, LOG_DEBUG, "verdict: %s", rs_verdict_name(res.verdict));
-	return conclude(pamh, o, user, &acc, &res, now);
+	return conclude(pamh, o, user, &acc, &res, elsewhere, now);
 }

@@ -5,10 +5,22 @@
  *
  *   pam_rotsec.c    entry points: parse options, get the user, act, return
  *   args.c          module options
- *   store_cache.c   the secrets.cdb mapping kept across calls
+ *   local.c         the local passwd file, read directly: its names are never rotsec's
+ *   store_cache.c   the copy of secrets.cdb kept across calls
  *   account.c       looking the user up; account, password and setcred decisions
+ *   resolve.c       the uid a name resolves to through the name service switch
  *   auth.c          the password check: prompt, rs_policy_verify, log, usage record
  *   logtext.c       making caller-supplied strings safe to log
+ *
+ * Who is whose (issue 13, DESIGN §4), in every step, in this order:
+ *   1. a name of the local passwd file is never a rotsec account: PAM_USER_UNKNOWN (the
+ *      password step: PAM_IGNORE) before the store is touched, whatever its state;
+ *   2. no store (no store directory, or no accounts.cdb in it): there are no rotsec
+ *      accounts, the same answer for everyone, and one line saying the store is missing;
+ *   3. a store that exists but cannot be used: PAM_AUTHINFO_UNAVAIL (fail closed), with
+ *      a line naming the fix;
+ *   4. a name secrets.cdb has is a rotsec account, and its secret is accepted only when
+ *      the name resolves to the uid the store records; any other name is not one.
  */
 #ifndef PAM_ROTSEC_H
 #define PAM_ROTSEC_H
@@ -30,12 +42,13 @@
 #define RS_PAM_LOGTEXT_MAX 128
 
 struct rs_pam_opts {
-	const char *store; /* store=DIR, else RS_DEFAULT_STORE_DIR */
-	const char *run;   /* run=DIR, else RS_DEFAULT_RUN_DIR */
-	bool debug;        /* log every decision at LOG_DEBUG */
-	bool nodelay;      /* do not request the fail delay */
-	bool no_previous;  /* refuse the previous secret even inside its grace period */
-	bool audit;        /* log the names of users that are not rotsec accounts */
+	const char *store;  /* store=DIR, else RS_DEFAULT_STORE_DIR */
+	const char *run;    /* run=DIR, else RS_DEFAULT_RUN_DIR */
+	const char *passwd; /* passwd=FILE, else RS_DEFAULT_PASSWD_FILE (local.c) */
+	bool debug;         /* log every decision at LOG_DEBUG */
+	bool nodelay;       /* do not request the fail delay */
+	bool no_previous;   /* refuse the previous secret even inside its grace period */
+	bool audit;         /* log the names of users that are not rotsec accounts */
 };
 
 /* args.c: fill *o from the stack line. Unknown options are logged and ignored. */
@@ -52,20 +65,45 @@ struct rs_pam_store {
 int rs_pam_store_acquire(const char *dir, struct rs_pam_store *ps, char *why, size_t whylen);
 void rs_pam_store_release(struct rs_pam_store *ps);
 
+/* local.c: 1 when the passwd file `path` has a line for `name`, 0 when not, -errno when
+ * it cannot be read. */
+int rs_pam_local_user(const char *path, const char *name);
+
+/* resolve.c: 0 and *uid when `name` resolves through the name service switch
+ * (getpwnam_r), -ENOENT when it does not, another -errno when the lookup failed. */
+int rs_pam_resolve(const char *name, uid_t *uid);
+
 /* account.c */
+enum rs_pam_whose {
+	RS_PAM_LOCAL = 1, /* a name of the local passwd file (step 1 above) */
+	RS_PAM_NO_STORE,  /* no store at all (step 2) */
+	RS_PAM_UNKNOWN,   /* not in secrets.cdb */
+	RS_PAM_ROTSEC,    /* a rotsec account: rec holds its record */
+};
+
 struct rs_pam_account {
-	bool found;               /* a rotsec account */
+	enum rs_pam_whose whose;
+	bool found;               /* whose == RS_PAM_ROTSEC */
 	struct rs_secret_rec rec; /* when found */
-	char dummy[RS_HASH_MAX];  /* the store's dummy hash, for the same work when not */
+	struct rs_costs costs;    /* the store's cost profile: the same work whoever it is */
+	/* A rotsec account's name, resolved in place of a name that is not one, so that
+	 * every name costs one resolution of a rotsec account (auth.c); "" for an empty
+	 * store. */
+	char probe[RS_NAME_MAX + 1];
 };
 
 /* PAM_USER as a string, or a PAM error (never PAM_SUCCESS without a user). */
 int rs_pam_get_user(pam_handle_t *pamh, const struct rs_pam_opts *o, const char **user);
 
-/* Look `user` up in the store. PAM_SUCCESS (acc->found says whether it is a rotsec
- * account), else PAM_AUTHINFO_UNAVAIL or PAM_BUF_ERR with one line logged at `prio`. */
+/* Whose `user` is (the steps above). PAM_SUCCESS with acc->whose set, the missing store
+ * logged at LOG_WARNING; else PAM_AUTHINFO_UNAVAIL or PAM_BUF_ERR with one line logged at
+ * `prio`. With `prio` LOG_DEBUG nothing is logged without the debug option. */
 int rs_pam_lookup(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user, int prio,
                   struct rs_pam_account *acc);
+
+/* Whether the name of rotsec account `rec` resolves to its uid (resolve.c); when not,
+ * `why` (if given) says what it resolves to. */
+bool rs_pam_resolves_to_store(const struct rs_secret_rec *rec, char *why, size_t whylen);
 
 /* Log that `user` is not a rotsec account: at LOG_NOTICE with `audit`, LOG_DEBUG with
  * `debug`, else not at all. `what` names the step ("auth", "account"). */

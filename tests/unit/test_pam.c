@@ -187,7 +187,6 @@ static void write_store_gid(const char *dir, const struct acct *a, size_t n, gid
 	d.rec = calloc(n ? n : 1, sizeof(*d.rec));
 	assert_non_null(d.rec);
 	d.n = n;
-	hash("dummy-secret-for-unknown-users", 0, d.dummy);
 	for (i = 0; i < n; i++) {
 		struct rs_secret_rec *r = &d.rec[i];
 
