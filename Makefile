@@ -121,10 +121,13 @@ endef
 $(eval $(call variant,rel,$(CREL),$(LDREL)))
 $(eval $(call variant,asan,$(CASAN),$(LDASAN)))
 
-# test_pam captures what pam_rotsec logs by defining pam_syslog/pam_vsyslog itself; the
-# module binds to them only if the program exports them.
+# test_pam captures what pam_rotsec logs by defining pam_syslog/pam_vsyslog itself, and
+# counts its hash computations and name resolutions by defining crypto_generichash,
+# crypto_pwhash and getpwnam_r; the module binds to them only if the program exports them.
 $(O)/rel/tests/unit/test_pam $(O)/asan/tests/unit/test_pam: UNIT_LDFLAGS = \
-	-Wl,--export-dynamic-symbol=pam_syslog,--export-dynamic-symbol=pam_vsyslog
+	-Wl,--export-dynamic-symbol=pam_syslog,--export-dynamic-symbol=pam_vsyslog \
+	-Wl,--export-dynamic-symbol=getpwnam_r,--export-dynamic-symbol=crypto_generichash \
+	-Wl,--export-dynamic-symbol=crypto_pwhash
 
 PROGS   = rotsecctl $(if $(wildcard rotsecd/rotsecd.c),rotsecd)
 MODULES = $(if $(PAM_SRC),pam_rotsec.so) $(if $(NSS_SRC),libnss_rotsec.so.2)

@@ -119,16 +119,16 @@ static int map_check(struct rs_map *m, const char *magic, const char *label, cha
 	return 0;
 }
 
-/* Whether the file behind fd is still what fstat said before it was read. */
+/* Whether the bytes of the file behind fd are still those fstat described before it was
+ * read: its size and mtime. Not its ctime, which the writer's rename of a new file over
+ * this one changes (the link count drops) without touching a byte of it. */
 static bool unchanged(int fd, const struct stat *before)
 {
 	struct stat st;
 
 	return fstat(fd, &st) == 0 && st.st_size == before->st_size &&
 	       st.st_mtim.tv_sec == before->st_mtim.tv_sec &&
-	       st.st_mtim.tv_nsec == before->st_mtim.tv_nsec &&
-	       st.st_ctim.tv_sec == before->st_ctim.tv_sec &&
-	       st.st_ctim.tv_nsec == before->st_ctim.tv_nsec;
+	       st.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
 }
 
 /*

@@ -129,7 +129,7 @@ int rs_pam_lookup(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *u
                   struct rs_pam_account *acc)
 {
 	struct rs_pam_store ps;
-	struct rs_pam_logtext t;
+	struct rs_pam_logtext t, u;
 	char why[RS_WHY_MAX];
 	const char *missing = NULL;
 	/* LOG_DEBUG lines only with the debug option, like every other debug line. */
@@ -185,14 +185,20 @@ int rs_pam_lookup(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *u
 		r = 0;
 	}
 	if (r < 0) {
-		/* The name may be anything typed at the prompt: only with debug or audit. */
+		/* The name of a record the store has; any other name (the lookup failed on a
+		 * damaged table) may be anything typed at the prompt: only with debug or
+		 * audit. */
+		const char *val;
+		size_t vlen;
+		bool ours = rs_map_lookup(ps.m, RS_KEY_SECNAM, user, &val, &vlen) == 1;
+
 		if (!quiet)
 			pam_syslog(pamh, prio,
 			           "cannot use the rotsec store: %s/%s: the record of %s is "
 			           "malformed",
-			           o->store, RS_SECRETS_FILE,
-			           o->debug || o->audit ? rs_pam_logtext(user, &t)
-			                                : "a user (name not logged)");
+			           rs_pam_logtext(o->store, &t), RS_SECRETS_FILE,
+			           ours || o->debug || o->audit ? rs_pam_logtext(user, &u)
+			                                        : "a user (name not logged)");
 		goto done;
 	}
 	acc->found = r == 1;

@@ -51,6 +51,7 @@
 #include "record.h"
 #include "secret.h"
 #include "store_write.h"
+#include "unit_util.h"
 
 #include <valgrind/valgrind.h>
 
@@ -763,6 +764,55 @@ static void an_enumeration_is_one_snapshot_even_when_the_store_is_replaced_midwa
 }
 
 /*
+ * cp over accounts.cdb in the middle of an enumeration truncates it in place under the
+ * snapshot the enumeration holds. The module holds a copy of the file, not a mapping, so
+ * the process is not killed (SIGBUS) and the enumeration ends with the entries it started
+ * with; lookups then see the half-written file and fail closed (UNAVAIL), and the whole
+ * file again once it is written back (issue 13).
+ */
+static void an_enumeration_survives_the_store_truncated_in_place_under_it(void **state)
+{
+	struct fx *f = fx_standard(300, "Service A");
+	struct seen *pw = calloc(f->ad.nacc, sizeof(*pw));
+	char path[PATH_MAX + 16], *buf;
+	struct passwd p;
+	char pbuf[1024];
+	size_t got, total, len;
+	int e, fd;
+
+	(void)state;
+	(void)snprintf(path, sizeof(path), "%s/accounts.cdb", install(f, 0));
+	for (size_t i = 0; i < f->ad.nacc; i++)
+		(void)snprintf(pw[i].name, sizeof(pw[i].name), "%s", f->ad.acc[i].name);
+	buf = ut_read_file(path, &len);
+	assert_non_null(buf);
+	assert_true(len > 3 * 4096);
+
+	assert_int_equal(M.setpwent(0), NSS_STATUS_SUCCESS);
+	enumerate_tiny(&M, 'p', pw, f->ad.nacc, 5, &got);
+	total = got;
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, 100), 100);
+	enumerate_tiny(&M, 'p', pw, f->ad.nacc, 0, &got);
+	total += got;
+	assert_int_equal(total, f->ad.nacc);
+	seen_all_once(pw, f->ad.nacc);
+	M.endpwent();
+	e = 0;
+	assert_int_equal(M.getpwnam_r("svc-a", &p, pbuf, sizeof(pbuf), &e), NSS_STATUS_UNAVAIL);
+	assert_int_equal(e, EPROTO);
+	assert_int_equal(M.setpwent(0), NSS_STATUS_UNAVAIL);
+	M.endpwent();
+	assert_int_equal(pwrite(fd, buf, len, 0), (ssize_t)len);
+	close(fd);
+	assert_int_equal(M.getpwnam_r("svc-a", &p, pbuf, sizeof(pbuf), &e), NSS_STATUS_SUCCESS);
+	free(buf);
+	free(pw);
+	fx_free(f);
+}
+
+/*
  * rotsec's writer puts the index records in index order, and the module reads them in
  * file order; a file laid out otherwise (the format allows it) must still enumerate every
  * entry exactly once, in index order, ERANGE included: here the records of 20 accounts
@@ -1102,7 +1152,12 @@ static void expect_unavail(struct nss *n, int want, const char *what)
 
 static void missing_store_is_unavail_with_enoent(void **state)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	struct fx *f = fx_standard(0, "Service A");
+	struct passwd pw;
+	struct spwd sp;
+	char buf[1024];
+	int e = 0;
 
 	(void)state;
 	/* No directory at all. */
@@ -1114,6 +1169,16 @@ static void missing_store_is_unavail_with_enoent(void **state)
 	new_dir(dir, sizeof(dir));
 	point_store_at(dir);
 	expect_unavail(&M, ENOENT, "empty store directory");
+	/* accounts.cdb without secrets.cdb: users and groups, no shadow entries. */
+	new_dir(dir, sizeof(dir));
+	fx_write(f, dir, 0, 1);
+	(void)snprintf(path, sizeof(path), "%s/secrets.cdb", dir);
+	assert_int_equal(unlink(path), 0);
+	point_store_at(dir);
+	assert_int_equal(M.getpwnam_r("svc-a", &pw, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
+	assert_int_equal(M.getspnam_r("svc-a", &sp, buf, sizeof(buf), &e), NSS_STATUS_UNAVAIL);
+	assert_int_equal(e, ENOENT);
+	fx_free(f);
 }
 
 /* A valid store in a new directory, then damaged by `how`. */
@@ -1147,6 +1212,8 @@ static void damaged(const char *how, int want)
 		assert_int_equal(mkdir(file, 0755), 0);
 	} else if (strcmp(how, "dir group-writable") == 0) {
 		chmod(dir, 0775);
+	} else if (strcmp(how, "dir writable by everyone") == 0) {
+		chmod(dir, 0777);
 	} else if (strcmp(how, "dir owned by another uid") == 0) {
 		assert_int_equal(chown(dir, 1234, 1234), 0);
 	} else if (strcmp(how, "truncated") == 0) {
@@ -1184,6 +1251,7 @@ static void unsafe_stores_are_unavail(void **state)
 	damaged("fifo", EPERM);
 	damaged("directory", EPERM);
 	damaged("dir group-writable", EPERM);
+	damaged("dir writable by everyone", EPERM);
 	damaged("dir owned by another uid", EPERM);
 }
 
@@ -1770,6 +1838,7 @@ int main(void)
 	                an_enumeration_is_one_snapshot_even_when_the_store_is_replaced_midway),
 	        cmocka_unit_test(
 	                enumeration_of_a_store_in_another_record_order_returns_every_entry_once),
+	        cmocka_unit_test(an_enumeration_survives_the_store_truncated_in_place_under_it),
 	        cmocka_unit_test(initgroups_adds_supplementary_groups_but_not_the_primary),
 	        cmocka_unit_test(initgroups_honours_limit_and_grows_the_array),
 	        cmocka_unit_test(initgroups_finds_system_users_listed_in_rotsec_groups),

@@ -28,6 +28,8 @@
 #include <grp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +54,13 @@
 #define PW_OLD   "RevokedSecret-Lk2jHg4fDs6aPo8iUy0T"
 #define PW_B     "AnotherSecret-Mn4bVc6xZl8kJh0gFd2S"
 #define PW_ARGON "short-pw-41"
-#define RHOST    "192.0.2.7"
-#define RUSER    "backup-agent"
-#define SERVICE  "rs"
+/* What someone typed into the user field, a secret of theirs perhaps: logged only with
+ * debug or audit (DESIGN §4). One rotsec could not have made, and one it could have. */
+#define TYPED_NAME  "Typed-Secret-Not-A-Name-8w"
+#define TYPED_NAME2 "typed-secret-as-name-5q"
+#define RHOST       "192.0.2.7"
+#define RUSER       "backup-agent"
+#define SERVICE     "rs"
 
 /* ---- captured log ------------------------------------------------------------------ */
 
@@ -143,10 +149,119 @@ static int count_lines(void)
 	return n;
 }
 
+/* ---- what the module computes and resolves ---------------------------------------- */
+
+/*
+ * This program defines getpwnam_r, crypto_generichash and crypto_pwhash, exported as
+ * pam_syslog is, so that the module's calls bind to them: they count the hash computations
+ * and name resolutions of each login, and answer for the rotsec accounts of the test
+ * stores (names starting "svc-") with the uid the fixture gives them (uid_of), as
+ * nss_rotsec would on a host. Everything else goes on to the real functions. A test can
+ * make one name resolve to another uid, or to nothing (resolve_as).
+ */
+static unsigned n_b2b, n_argon, n_resolve;
+static char resolve_name[64];
+static long resolve_uid; /* -1: does not resolve */
+
+static void count_reset(void)
+{
+	n_b2b = n_argon = n_resolve = 0;
+}
+
+static void resolve_as(const char *name, long uid)
+{
+	(void)snprintf(resolve_name, sizeof(resolve_name), "%s", name ? name : "");
+	resolve_uid = uid;
+}
+
+/* The uid of a test account: stable per name, whichever store holds it. */
+static uint32_t uid_of(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return 60000 + h % 20000;
+}
+
+EXPORTED int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len,
+                        struct passwd **res)
+{
+	static int (*real)(const char *, struct passwd *, char *, size_t, struct passwd **);
+	long uid;
+
+	__atomic_fetch_add(&n_resolve, 1, __ATOMIC_RELAXED);
+	if (strncmp(name, "svc-", 4) != 0) {
+		if (!real)
+			*(void **)&real = dlsym(RTLD_NEXT, "getpwnam_r");
+		return real(name, pw, buf, len, res);
+	}
+	uid = resolve_name[0] && strcmp(name, resolve_name) == 0 ? resolve_uid : uid_of(name);
+	*res = NULL;
+	if (uid < 0)
+		return 0;
+	if (len < strlen(name) + 1)
+		return ERANGE;
+	memset(pw, 0, sizeof(*pw));
+	pw->pw_name = strcpy(buf, name);
+	pw->pw_passwd = pw->pw_gecos = pw->pw_dir = pw->pw_shell = buf + strlen(name);
+	pw->pw_uid = (uid_t)uid;
+	pw->pw_gid = 60000;
+	*res = pw;
+	return 0;
+}
+
+EXPORTED int crypto_generichash(unsigned char *out, size_t outlen, const unsigned char *in,
+                                unsigned long long inlen, const unsigned char *key, size_t keylen)
+{
+	static int (*real)(unsigned char *, size_t, const unsigned char *, unsigned long long,
+	                   const unsigned char *, size_t);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "crypto_generichash");
+	__atomic_fetch_add(&n_b2b, 1, __ATOMIC_RELAXED);
+	return real(out, outlen, in, inlen, key, keylen);
+}
+
+EXPORTED int crypto_pwhash(unsigned char *out, unsigned long long outlen, const char *passwd,
+                           unsigned long long passwdlen, const unsigned char *salt,
+                           unsigned long long opslimit, size_t memlimit, int alg)
+{
+	static int (*real)(unsigned char *, unsigned long long, const char *, unsigned long long,
+	                   const unsigned char *, unsigned long long, size_t, int);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "crypto_pwhash");
+	__atomic_fetch_add(&n_argon, 1, __ATOMIC_RELAXED);
+	return real(out, outlen, passwd, passwdlen, salt, opslimit, memlimit, alg);
+}
+
+/* No line above LOG_DEBUG contains `text`. */
+static void assert_not_logged_above_debug(const char *text)
+{
+	for (const char *p = strstr(logbuf, text); p; p = strstr(p + 1, text)) {
+		const char *bol = p;
+
+		while (bol > logbuf && bol[-1] != '\n')
+			bol--;
+		if (strncmp(bol, "<7>", 3) != 0)
+			fail_msg("'%s' logged above debug in:\n%s", text, logbuf);
+	}
+}
+
 /* ---- fixtures ---------------------------------------------------------------------- */
 
 static char tmp[PATH_MAX], store[PATH_MAX], run_dir[PATH_MAX], confdir[PATH_MAX];
+static char passwd_file[PATH_MAX];
 static char module[PATH_MAX];
+
+/* The local passwd file of every stack (passwd=): root, a local user, and svc-local, a
+ * local account whose name the main store also has (created after it, or never synced). */
+#define LOCAL_USER "pamlocal"
+static const char passwd_text[] = "root:x:0:0:root:/root:/bin/bash\n"
+                                  "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n" LOCAL_USER
+                                  ":x:1000:1000::/home/" LOCAL_USER ":/bin/sh\n"
+                                  "svc-local:x:1001:1001::/home/svc-local:/bin/sh\n";
 
 static void pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void pathf(char *out, const char *fmt, ...)
@@ -165,14 +280,74 @@ struct acct {
 	int64_t deadline, limit; /* seconds from now (limit 0: same as deadline) */
 	const char *revoked;
 	unsigned flags;
-	int argon;
+	int argon; /* 1: Argon2id at the interactive cost; 2: at the lowest (cheap_argon) */
 	uint64_t gen;
+	unsigned ntripwires; /* more tripwires, "tripwire-NN" */
 };
+
+/*
+ * Hashed as rotsec hashes a new secret of the account `like` (its salt kept, secret.h), or
+ * with a fresh salt (like NULL or with no hash of the class).
+ */
+static void hash_like(const char *pw, int argon, const struct rs_secret_rec *like,
+                      char out[RS_HASH_MAX])
+{
+	unsigned char salt[16], tag[32];
+	char s64[23], t64[44];
+	struct rs_hash_view v;
+	size_t n;
+
+	if (argon != 2) {
+		assert_int_equal(rs_hash_secret_like(pw, strlen(pw), argon ? 60.0 : 190.0,
+		                                     RS_COST_INTERACTIVE, like, out),
+		                 0);
+		return;
+	}
+	/* Argon2id at 8 KiB and one pass, the lowest libsodium computes: the module obeys
+	 * the costs a hash states (within what rotsec writes), and the tests that count
+	 * computations need many of them, under valgrind too. */
+	randombytes_buf(salt, sizeof(salt));
+	if (like && rs_hash_view(like->current, &v) == 0 && v.cls.kind == RS_HASH_ARGON2ID)
+		assert_int_equal(sodium_base642bin(salt, sizeof(salt), v.salt, RS_HASH_SALT_B64,
+		                                   NULL, &n, NULL,
+		                                   sodium_base64_VARIANT_ORIGINAL_NO_PADDING),
+		                 0);
+	assert_int_equal(crypto_pwhash(tag, sizeof(tag), pw, strlen(pw), salt, 1, 8192,
+	                               crypto_pwhash_ALG_ARGON2ID13),
+	                 0);
+	sodium_bin2base64(s64, sizeof(s64), salt, sizeof(salt),
+	                  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	sodium_bin2base64(t64, sizeof(t64), tag, sizeof(tag),
+	                  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	(void)snprintf(out, RS_HASH_MAX, "$argon2id$v=19$m=8,t=1,p=1$%s$%s", s64, t64);
+}
 
 static void hash(const char *pw, int argon, char out[RS_HASH_MAX])
 {
-	assert_int_equal(
-	        rs_hash_secret(pw, strlen(pw), argon ? 60.0 : 190.0, RS_COST_INTERACTIVE, out), 0);
+	hash_like(pw, argon, NULL, out);
+}
+
+/* accounts.cdb of the accounts named in `a`: with it the store exists (pam_rotsec.h). */
+static void write_accounts(const char *dir, const struct acct *a, size_t n)
+{
+	struct rs_accounts_data d = {0};
+	struct rs_store_w w;
+	char why[RS_WHY_MAX];
+
+	d.acc = calloc(n ? n : 1, sizeof(*d.acc));
+	assert_non_null(d.acc);
+	d.nacc = n;
+	for (size_t i = 0; i < n; i++) {
+		(void)snprintf(d.acc[i].name, sizeof(d.acc[i].name), "%s", a[i].name);
+		d.acc[i].uid = uid_of(a[i].name);
+		d.acc[i].gid = 60000;
+		(void)snprintf(d.acc[i].home, sizeof(d.acc[i].home), "/nonexistent");
+		(void)snprintf(d.acc[i].shell, sizeof(d.acc[i].shell), "/usr/sbin/nologin");
+	}
+	assert_int_equal(rs_store_w_open(dir, 5000, &w, why, sizeof(why)), 0);
+	assert_int_equal(rs_store_write_accounts(&w, &d, 1), 0);
+	rs_store_w_close(&w);
+	free(d.acc);
 }
 
 static void write_store_gid(const char *dir, const struct acct *a, size_t n, gid_t gid)
@@ -191,25 +366,30 @@ static void write_store_gid(const char *dir, const struct acct *a, size_t n, gid
 		struct rs_secret_rec *r = &d.rec[i];
 
 		(void)snprintf(r->name, sizeof(r->name), "%s", a[i].name);
-		r->uid = 60000 + (uint32_t)i;
+		r->uid = uid_of(a[i].name);
 		r->generation = a[i].gen ? a[i].gen : 1;
 		r->flags = a[i].flags;
 		hash(a[i].cur, a[i].argon, r->current);
 		r->current_since = now - 10;
 		if (a[i].prev) {
-			hash(a[i].prev, a[i].argon, r->previous);
+			hash_like(a[i].prev, a[i].argon, r, r->previous);
 			r->previous_deadline = now + a[i].deadline;
 			r->previous_limit = now + (a[i].limit ? a[i].limit : a[i].deadline);
 		}
-		if (a[i].revoked) {
-			hash(a[i].revoked, a[i].argon, r->revoked[0]);
-			r->nrevoked = 1;
+		if (a[i].revoked)
+			hash_like(a[i].revoked, a[i].argon, r, r->revoked[r->nrevoked++]);
+		for (unsigned t = 0; t < a[i].ntripwires && r->nrevoked < RS_TRIPWIRE_MAX; t++) {
+			char pw[32];
+
+			(void)snprintf(pw, sizeof(pw), "tripwire-%02u", t);
+			hash_like(pw, a[i].argon, r, r->revoked[r->nrevoked++]);
 		}
 	}
 	assert_int_equal(rs_store_w_open(dir, 5000, &w, why, sizeof(why)), 0);
 	assert_int_equal(rs_store_write_secrets(&w, &d, 1, gid), 0);
 	rs_store_w_close(&w);
 	free(d.rec);
+	write_accounts(dir, a, n);
 }
 
 static void write_store(const char *dir, const struct acct *a, size_t n)
@@ -226,7 +406,8 @@ static const struct acct main_accounts[] = {
          .gen = 7},
         {.name = "svc-b", .cur = PW_B},
         {.name = "svc-off", .cur = PW_CUR, .flags = RS_SECRET_DISABLED},
-        {.name = "svc-argon", .cur = PW_ARGON, .prev = "short-pw-40", .deadline = 3600, .argon = 1},
+        /* also a local account (passwd_text): never rotsec's */
+        {.name = "svc-local", .cur = PW_B},
 };
 
 /* A stack file in confdir: `text` with @MOD@, @STORE@ and @RUN@ replaced by the module,
@@ -242,7 +423,8 @@ static void service(const char *name, const char *text, const char *st)
 	assert_non_null(f);
 	for (p = text; *p; p++) {
 		if (strncmp(p, "@MOD@", 5) == 0) {
-			(void)fputs(module, f);
+			/* every stack reads the test's passwd file, not the host's */
+			(void)fprintf(f, "%s passwd=%s", module, passwd_file);
 			p += 4;
 		} else if (strncmp(p, "@STORE@", 7) == 0) {
 			(void)fputs(st ? st : store, f);
@@ -318,7 +500,14 @@ static int group_setup(void **state)
 	pathf(store, "%s/store", tmp);
 	pathf(run_dir, "%s/run", tmp);
 	pathf(confdir, "%s/pam.d", tmp);
+	pathf(passwd_file, "%s/passwd", tmp);
 	mkdir(confdir, 0755);
+	{
+		FILE *f = fopen(passwd_file, "w");
+
+		if (!f || fputs(passwd_text, f) < 0 || fclose(f) != 0)
+			return -1;
+	}
 	/* what libpam falls back to for a service without a file: nothing gets in */
 	service("other",
 	        "auth required pam_deny.so\naccount required pam_deny.so\n"
@@ -363,6 +552,7 @@ static int test_setup(void **state)
 {
 	(void)state;
 	log_reset();
+	resolve_as(NULL, 0);
 	return 0;
 }
 
@@ -520,19 +710,20 @@ static int direct(const char *sym, const char *user, int flags, const char *st)
 	struct conv c = {.mode = CONV_ANSWER, .pw = ""};
 	struct pam_conv pc = {conv_fn, &c};
 	pam_handle_t *pamh = NULL;
-	char opt[PATH_MAX + 8];
-	const char *argv[] = {opt, "nodelay"};
+	char opt[PATH_MAX + 8], popt[PATH_MAX + 8];
+	const char *argv[] = {opt, "nodelay", popt};
 	int (*fn)(pam_handle_t *, int, int, const char **);
 	void *h;
 	int rv;
 
 	pathf(opt, "store=%s", st ? st : store);
+	pathf(popt, "passwd=%s", passwd_file);
 	h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
 	assert_non_null(h);
 	*(void **)&fn = dlsym(h, sym);
 	assert_non_null(fn);
 	assert_int_equal(pam_start_confdir(SERVICE, user, &pc, confdir, &pamh), PAM_SUCCESS);
-	rv = fn(pamh, flags, 2, argv);
+	rv = fn(pamh, flags, 3, argv);
 	pam_end(pamh, rv);
 	dlclose(h);
 	return rv;
@@ -550,10 +741,20 @@ static void current_secret_authenticates(void **state)
 
 static void current_secret_authenticates_with_an_argon2_hash(void **state)
 {
+	char dir[PATH_MAX];
+	struct acct a = {.name = "svc-argon",
+	                 .cur = PW_ARGON,
+	                 .prev = "short-pw-40",
+	                 .deadline = 3600,
+	                 .argon = 1};
+
 	(void)state;
-	assert_int_equal(auth_pw(SERVICE, "svc-argon", PW_ARGON), PAM_SUCCESS);
-	assert_int_equal(auth_pw(SERVICE, "svc-argon", "short-pw-40"), PAM_SUCCESS);
-	assert_int_equal(auth_pw(SERVICE, "svc-argon", "short-pw-42"), PAM_AUTH_ERR);
+	pathf(dir, "%s/store-argon", tmp);
+	write_store(dir, &a, 1);
+	std_service("rs-argon", dir, NULL);
+	assert_int_equal(auth_pw("rs-argon", "svc-argon", PW_ARGON), PAM_SUCCESS);
+	assert_int_equal(auth_pw("rs-argon", "svc-argon", "short-pw-40"), PAM_SUCCESS);
+	assert_int_equal(auth_pw("rs-argon", "svc-argon", "short-pw-42"), PAM_AUTH_ERR);
 }
 
 static void another_accounts_secret_is_refused(void **state)
@@ -696,41 +897,137 @@ static void unknown_user_is_user_unknown_after_a_prompt(void **state)
 	struct conv c = {.mode = CONV_ANSWER, .pw = PW_CUR};
 
 	(void)state;
-	assert_int_equal(run(SERVICE, "root", &c, AUTH), PAM_USER_UNKNOWN);
+	assert_int_equal(run(SERVICE, "nobody-here", &c, AUTH), PAM_USER_UNKNOWN);
 	/* prompted like a real account, so prompts tell nothing either */
 	assert_int_equal(c.prompts, 1);
 	/* one debug line, as every other verdict sends one line (timing), and the name in
 	 * it only with debug or audit */
 	assert_logged(LOG_DEBUG, "auth: not a rotsec account (name not logged)");
-	assert_null(strstr(logbuf, "root"));
+	assert_null(strstr(logbuf, "nobody-here"));
 }
 
-static void unknown_user_is_checked_against_the_dummy_hash(void **state)
+/*
+ * A name of the local passwd file is never a rotsec account (issue 13): answered before
+ * the store is touched, without a prompt (pam_unix asks next) and without a line, even
+ * when the store has a record of that name, whatever state the store is in.
+ */
+static void local_accounts_are_answered_before_the_store_whatever_its_state(void **state)
 {
-	/* A store whose dummy hash is broken: only a module that really verifies the dummy
-	 * for unknown users (the same work as for real ones) notices. */
-	char dir[PATH_MAX], path[PATH_MAX];
-	static const char meta[] = "rotsec-secrets\0"
-	                           "1\0"
-	                           "1\0"
-	                           "0\0"
-	                           "$rotsec-b2b$v=1$AAAA$AAAA";
-	struct cdb_make cm;
-	int fd;
+	struct conv c = {.mode = CONV_ANSWER, .pw = PW_B};
+	char dir[PATH_MAX];
+	static const char *const local[] = {"root", LOCAL_USER, "svc-local"};
 
 	(void)state;
-	pathf(dir, "%s/store-baddummy", tmp);
-	mkdir(dir, 0755);
-	pathf(path, "%s/secrets.cdb", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	cdb_make_start(&cm, fd);
-	cdb_make_add(&cm, RS_KEY_META, strlen(RS_KEY_META), meta, sizeof(meta));
-	assert_int_equal(cdb_make_finish(&cm), 0);
-	close(fd);
-	std_service("rs-baddummy", dir, NULL);
-	assert_int_equal(auth_pw("rs-baddummy", "someone", "pw"), PAM_AUTHINFO_UNAVAIL);
-	assert_logged(LOG_ERR, "a hash in the rotsec store is malformed");
+	/* svc-local's rotsec secret opens nothing: the local account is pam_unix's. */
+	assert_int_equal(run(SERVICE, "svc-local", &c, AUTH), PAM_USER_UNKNOWN);
+	assert_int_equal(c.prompts, 0);
+	assert_int_equal(run(SERVICE, "svc-local", &c, ACCT), PAM_USER_UNKNOWN);
+	assert_int_equal(direct("pam_sm_chauthtok", "svc-local", PAM_PRELIM_CHECK, NULL),
+	                 PAM_IGNORE);
+	assert_int_equal(direct("pam_sm_setcred", "svc-local", PAM_ESTABLISH_CRED, NULL),
+	                 PAM_USER_UNKNOWN);
+	assert_int_equal(loglen, 0);
+	/* A store that is not even a directory: still not touched for them. */
+	pathf(dir, "%s/passwd", tmp);
+	std_service("rs-local-nostore", dir, NULL);
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		count_reset();
+		assert_int_equal(run("rs-local-nostore", local[i], &c, AUTH), PAM_USER_UNKNOWN);
+		assert_int_equal(run("rs-local-nostore", local[i], &c, ACCT), PAM_USER_UNKNOWN);
+		assert_int_equal(n_b2b + n_argon + n_resolve, 0);
+	}
+	assert_int_equal(c.prompts, 0);
+	assert_int_equal(loglen, 0);
+	/* With audit, the name is logged as any other that is not a rotsec account. */
+	assert_int_equal(auth_pw("rs-audit", "svc-local", PW_B), PAM_USER_UNKNOWN);
+	assert_logged(LOG_NOTICE, "auth: svc-local is not a rotsec account");
+}
+
+/* A passwd file that cannot be read tells no one apart: the store decides, as before
+ * there was a rule, and the line says why. */
+static void an_unreadable_passwd_file_leaves_the_store_to_decide(void **state)
+{
+	(void)state;
+	service("rs-nopasswd",
+	        "auth required @MOD@ store=@STORE@ run=@RUN@ nodelay passwd=/nonexistent/passwd\n",
+	        NULL);
+	assert_int_equal(auth_pw("rs-nopasswd", "svc-a", PW_CUR), PAM_SUCCESS);
+	assert_logged(LOG_ERR, "cannot read /nonexistent/passwd: No such file or directory");
+	assert_int_equal(auth_pw("rs-nopasswd", "root", PW_CUR), PAM_USER_UNKNOWN);
+}
+
+/*
+ * What a login costs (issue 13): one resolution of a rotsec account's name and one hash
+ * computation per entry of the store's cost profile, whatever the verdict and whoever
+ * asks; in a BLAKE2b store one BLAKE2b computation, in a store with Argon2id accounts
+ * keeping 16 tripwires one Argon2id computation, in a mixed store one of each.
+ */
+static void every_verdict_costs_one_resolution_and_the_profiles_computations(void **state)
+{
+	static const struct acct mixed[] = {
+	        {.name = "svc-a",
+	         .cur = PW_CUR,
+	         .prev = PW_PREV,
+	         .deadline = 3600,
+	         .revoked = PW_OLD},
+	        {.name = "svc-argon",
+	         .cur = PW_ARGON,
+	         .prev = "short-pw-40",
+	         .deadline = 3600,
+	         .argon = 2,
+	         .ntripwires = RS_TRIPWIRE_MAX - 1,
+	         .revoked = "short-pw-39"},
+	        {.name = "svc-off", .cur = PW_ARGON, .argon = 2, .flags = RS_SECRET_DISABLED},
+	};
+	struct {
+		const char *store, *user, *pw;
+		int rv;
+	} cases[] = {
+	        {"main", "svc-a", PW_CUR, PAM_SUCCESS},
+	        {"main", "svc-a", PW_PREV, PAM_SUCCESS},
+	        {"main", "svc-a", PW_OLD, PAM_AUTH_ERR},
+	        {"main", "svc-a", "wrong-password-xyz", PAM_AUTH_ERR},
+	        {"main", "svc-a", "", PAM_AUTH_ERR},
+	        {"main", "svc-off", PW_CUR, PAM_AUTH_ERR},
+	        {"main", "nobody-here", PW_CUR, PAM_USER_UNKNOWN},
+	        {"main", "Not/A/Name", PW_CUR, PAM_USER_UNKNOWN},
+	        {"mixed", "svc-a", PW_CUR, PAM_SUCCESS},
+	        {"mixed", "svc-a", PW_OLD, PAM_AUTH_ERR},
+	        {"mixed", "svc-argon", PW_ARGON, PAM_SUCCESS},
+	        {"mixed", "svc-argon", "short-pw-40", PAM_SUCCESS},
+	        {"mixed", "svc-argon", "short-pw-39", PAM_AUTH_ERR},
+	        {"mixed", "svc-argon", "tripwire-14", PAM_AUTH_ERR},
+	        {"mixed", "svc-argon", "wrong-password-xyz", PAM_AUTH_ERR},
+	        {"mixed", "svc-off", PW_ARGON, PAM_AUTH_ERR},
+	        {"mixed", "nobody-here", PW_ARGON, PAM_USER_UNKNOWN},
+	        {"argon", "svc-argon", PW_ARGON, PAM_SUCCESS},
+	        {"argon", "svc-argon", "tripwire-00", PAM_AUTH_ERR},
+	        {"argon", "svc-argon", "wrong-password-xyz", PAM_AUTH_ERR},
+	        {"argon", "svc-off", PW_ARGON, PAM_AUTH_ERR},
+	        {"argon", "nobody-here", PW_ARGON, PAM_USER_UNKNOWN},
+	};
+	char dir[PATH_MAX];
+
+	(void)state;
+	pathf(dir, "%s/store-mixed", tmp);
+	write_store(dir, mixed, 3);
+	std_service("mixed", dir, NULL);
+	pathf(dir, "%s/store-argon16", tmp);
+	write_store(dir, mixed + 1, 2);
+	std_service("argon", dir, NULL);
+	std_service("main", NULL, NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned want_b2b = strcmp(cases[i].store, "argon") != 0;
+		unsigned want_argon = strcmp(cases[i].store, "main") != 0;
+
+		count_reset();
+		assert_int_equal(auth_pw(cases[i].store, cases[i].user, cases[i].pw), cases[i].rv);
+		if (n_b2b != want_b2b || n_argon != want_argon || n_resolve != 1)
+			fail_msg("%s store, %s: %u BLAKE2b, %u Argon2id, %u resolutions; want %u, "
+			         "%u, 1",
+			         cases[i].store, cases[i].user, n_b2b, n_argon, n_resolve, want_b2b,
+			         want_argon);
+	}
 }
 
 static void disabled_account_is_refused_in_auth_and_expired_in_account(void **state)
@@ -756,20 +1053,31 @@ static void account_step_accepts_rotsec_accounts_and_leaves_others(void **state)
 
 /* ---- the store ------------------------------------------------------------------------ */
 
-/* Auth for a rotsec and a non-rotsec user, account for both: all fail closed. */
+/*
+ * A store that exists but cannot be used: auth and account fail closed for a rotsec
+ * account and for any name the local passwd file does not have; root and a local user
+ * are not touched (issue 13). The password step too.
+ */
 static void assert_store_refused(const char *svc, const char *why)
 {
 	struct conv c = {.mode = CONV_ANSWER};
 
 	log_reset();
 	assert_int_equal(auth_pw(svc, "svc-a", PW_CUR), PAM_AUTHINFO_UNAVAIL);
-	assert_int_equal(auth_pw(svc, "root", PW_CUR), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(auth_pw(svc, "nobody-here", PW_CUR), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(run(svc, "svc-a", &c, ACCT), PAM_AUTHINFO_UNAVAIL);
-	assert_int_equal(run(svc, "root", &c, ACCT), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(run(svc, "nobody-here", &c, ACCT), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(c.prompts, 0);
 	assert_logged(LOG_ERR, "cannot use the rotsec store: ");
 	assert_logged(LOG_ERR, why);
+	assert_logged(LOG_ERR, "rotsec accounts cannot log in until it is fixed (");
 	/* one error line a call */
+	assert_int_equal(count_lines(), 4);
+	assert_not_logged_above_debug("nobody-here");
+	/* local accounts: not rotsec's, whatever the store */
+	assert_int_equal(auth_pw(svc, "root", PW_CUR), PAM_USER_UNKNOWN);
+	assert_int_equal(auth_pw(svc, LOCAL_USER, PW_CUR), PAM_USER_UNKNOWN);
+	assert_int_equal(run(svc, "root", &c, ACCT), PAM_USER_UNKNOWN);
 	assert_int_equal(count_lines(), 4);
 }
 
@@ -782,19 +1090,57 @@ static void fresh_store(char *dir, const char *name)
 	assert_int_equal(auth_pw(name, "svc-a", PW_CUR), PAM_SUCCESS);
 }
 
-static void missing_store_fails_closed(void **state)
+/*
+ * No store at all, a host where the PAM line went in before the first sync or after the
+ * store was removed: there are no rotsec accounts, every name goes on to the next module,
+ * and each call says once that the store is missing (issue 13). A store directory with an
+ * accounts.cdb but no secrets.cdb is a broken store: it fails closed.
+ */
+static void a_missing_store_means_no_rotsec_accounts(void **state)
 {
-	char dir[PATH_MAX];
+	static const char *const names[] = {"svc-a", "nobody-here", "root", LOCAL_USER};
+	struct conv c = {.mode = CONV_ANSWER, .pw = PW_CUR};
+	char dir[PATH_MAX], path[PATH_MAX];
+	static const char *const where[] = {"no-such-store", "store-empty-dir", "store-noaccounts"};
 
 	(void)state;
-	pathf(dir, "%s/no-such-store", tmp);
-	std_service("rs-missing", dir, NULL);
-	assert_store_refused("rs-missing", "No such file or directory");
-
 	pathf(dir, "%s/store-empty-dir", tmp);
 	mkdir(dir, 0755);
-	std_service("rs-nofile", dir, NULL);
-	assert_store_refused("rs-nofile", "secrets.cdb: No such file or directory");
+	pathf(dir, "%s/store-noaccounts", tmp); /* secrets.cdb alone: no accounts to speak of */
+	write_store(dir, main_accounts, 2);
+	pathf(path, "%s/accounts.cdb", dir);
+	assert_int_equal(unlink(path), 0);
+	for (size_t w = 0; w < sizeof(where) / sizeof(where[0]); w++) {
+		pathf(dir, "%s/%s", tmp, where[w]);
+		std_service(where[w], dir, NULL);
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			log_reset();
+			assert_int_equal(run(where[w], names[i], &c, AUTH), PAM_USER_UNKNOWN);
+			assert_int_equal(run(where[w], names[i], &c, ACCT), PAM_USER_UNKNOWN);
+			assert_int_equal(
+			        direct("pam_sm_chauthtok", names[i], PAM_PRELIM_CHECK, dir),
+			        PAM_IGNORE);
+			if (i < 2) {
+				/* one line a call, naming what is missing */
+				assert_int_equal(count_lines(), 3);
+				assert_logged(LOG_WARNING, "no rotsec store in ");
+				assert_logged(LOG_WARNING, w ? "accounts.cdb does not exist"
+				                             : "the directory does not exist");
+			} else {
+				assert_int_equal(count_lines(), 0);
+			}
+		}
+	}
+	assert_int_equal(c.prompts, 0);
+
+	/* accounts.cdb without secrets.cdb: broken, not missing */
+	pathf(dir, "%s/store-nosecrets", tmp);
+	write_store(dir, main_accounts, 2);
+	pathf(path, "%s/secrets.cdb", dir);
+	assert_int_equal(unlink(path), 0);
+	std_service("rs-nosecrets", dir, NULL);
+	assert_store_refused("rs-nosecrets", "secrets.cdb: No such file or directory");
+	assert_logged(LOG_ERR, "rotsecctl sync writes it");
 }
 
 static void relative_store_option_fails_closed(void **state)
@@ -833,13 +1179,21 @@ static void group_writable_store_fails_closed(void **state)
 
 static void store_in_a_group_writable_directory_fails_closed(void **state)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX];
 
 	(void)state;
 	pathf(dir, "%s/store-gwdir", tmp);
 	write_store(dir, main_accounts, 2);
 	assert_int_equal(chmod(dir, 0775), 0);
 	std_service("store-gwdir", dir, NULL);
+	assert_store_refused("store-gwdir", "store-gwdir is writable by group or others");
+	assert_logged(LOG_ERR, "chown root, chmod go-w");
+	/* 0777 too; and an unsafe directory is broken even without accounts.cdb: what it
+	 * holds proves nothing */
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_store_refused("store-gwdir", "store-gwdir is writable by group or others");
+	pathf(path, "%s/accounts.cdb", dir);
+	assert_int_equal(unlink(path), 0);
 	assert_store_refused("store-gwdir", "store-gwdir is writable by group or others");
 }
 
@@ -960,14 +1314,16 @@ static void store_of_another_format_fails_closed(void **state)
 		assert_int_equal(cdb_make_finish(&cm), 0);
 		close(fd);
 	}
+	write_accounts(dir, main_accounts, 2);
 	std_service("store-wrongmagic", dir, NULL);
 	assert_store_refused("store-wrongmagic", "has no valid header");
 }
 
 static void malformed_record_fails_closed_for_that_account(void **state)
 {
-	char dir[PATH_MAX], path[PATH_MAX], dummy[RS_HASH_MAX], meta[256], rec[2048];
+	char dir[PATH_MAX], path[PATH_MAX], meta[256], rec[2048];
 	struct rs_secret_rec r = {.name = "svc-bad", .uid = 60010, .generation = 1};
+	static const struct acct names[] = {{.name = "svc-bad"}, {.name = "svc-badhash"}};
 	struct cdb_make cm;
 	int fd, mlen, rlen;
 
@@ -975,10 +1331,12 @@ static void malformed_record_fails_closed_for_that_account(void **state)
 	pathf(dir, "%s/store-badrec", tmp);
 	mkdir(dir, 0755);
 	pathf(path, "%s/secrets.cdb", dir);
-	hash("dummy", 0, dummy);
-	mlen = snprintf(meta, sizeof(meta), "rotsec-secrets%c1%c1%c2%c%s", 0, 0, 0, 0, dummy) + 1;
-	/* svc-bad: a record that does not parse; svc-badhash: one whose hash string looks
-	 * right but cannot be decoded */
+	mlen = snprintf(meta, sizeof(meta), "rotsec-secrets%c3%c1%c2%c%s", 0, 0, 0, 0,
+	                "$rotsec-b2b$v=1$AAAAAAAAAAAAAAAAAAAAAA$"
+	                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") +
+	       1;
+	/* svc-bad: a record that does not parse; svc-badhash: one whose hash string is not
+	 * one rotsec writes */
 	hash(PW_CUR, 0, r.current);
 	rlen = rs_encode_secret(&r, rec, sizeof(rec));
 	assert_true(rlen > 0);
@@ -988,18 +1346,180 @@ static void malformed_record_fails_closed_for_that_account(void **state)
 	cdb_make_add(&cm, RS_KEY_META, strlen(RS_KEY_META), meta, (unsigned)mlen);
 	cdb_make_add(&cm, "sn:svc-bad", 10, rec, (unsigned)rlen - 2);
 	(void)snprintf(r.name, sizeof(r.name), "svc-badhash");
-	(void)snprintf(r.current, sizeof(r.current), "$rotsec-b2b$v=1$AAAA$AAAA");
 	rlen = rs_encode_secret(&r, rec, sizeof(rec));
+	memcpy(memmem(rec, (size_t)rlen, "$rotsec-b2b$v=1$", 16), "$rotsec-b2b$v=2$", 16);
 	cdb_make_add(&cm, "sn:svc-badhash", 14, rec, (unsigned)rlen);
 	assert_int_equal(cdb_make_finish(&cm), 0);
 	close(fd);
+	write_accounts(dir, names, 2);
 	std_service("rs-badrec", dir, NULL);
 	assert_int_equal(auth_pw("rs-badrec", "svc-bad", PW_CUR), PAM_AUTHINFO_UNAVAIL);
+	/* the record's name: one the store has */
 	assert_logged(LOG_ERR, "the record of svc-bad is malformed");
 	assert_int_equal(auth_pw("rs-badrec", "svc-badhash", PW_CUR), PAM_AUTHINFO_UNAVAIL);
-	assert_logged(LOG_ERR, "cannot check the password of svc-badhash");
+	assert_logged(LOG_ERR, "the record of svc-badhash is malformed");
 	/* other names still get their answer */
 	assert_int_equal(auth_pw("rs-badrec", "root", PW_CUR), PAM_USER_UNKNOWN);
+	assert_int_equal(auth_pw("rs-badrec", "nobody-here", PW_CUR), PAM_USER_UNKNOWN);
+}
+
+/*
+ * cp over the store instead of a rename: the file is truncated in place, then written
+ * again. The module keeps a copy of the file, not a mapping, so nothing is taken away
+ * from under it (store_read.c): the login meanwhile fails closed, and the next one after
+ * the file is whole again succeeds.
+ */
+static void a_store_truncated_in_place_fails_closed_and_recovers(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX], *buf;
+	size_t len;
+
+	(void)state;
+	fresh_store(dir, "store-inplace");
+	pathf(path, "%s/secrets.cdb", dir);
+	read_file(path, &buf, &len);
+	write_file(path, buf, len / 3);
+	assert_int_equal(auth_pw("store-inplace", "svc-a", PW_CUR), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(auth_pw("store-inplace", "root", PW_CUR), PAM_USER_UNKNOWN);
+	write_file(path, buf, len);
+	assert_int_equal(auth_pw("store-inplace", "svc-a", PW_CUR), PAM_SUCCESS);
+	free(buf);
+}
+
+/*
+ * The name a login program asks for is the account it starts a session of (getpwnam), so
+ * a rotsec secret opens it only when that name resolves to the uid the store records
+ * (issue 13): another source before rotsec in nsswitch.conf with an account of that name
+ * gets a refusal, with a line saying what the name resolves to.
+ */
+static void a_secret_is_accepted_only_when_the_name_resolves_to_the_stores_uid(void **state)
+{
+	struct conv c = {.mode = CONV_ANSWER, .pw = "new-password-123"};
+	char want[128];
+
+	(void)state;
+	resolve_as("svc-b", 1234);
+	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_AUTH_ERR);
+	(void)snprintf(want, sizeof(want),
+	               "secret of svc-b refused: svc-b resolves to uid 1234, the rotsec store has "
+	               "uid %u",
+	               (unsigned)uid_of("svc-b"));
+	assert_logged(LOG_ERR, want);
+	assert_logged(LOG_ERR, "(secret: current; rhost=" RHOST);
+	assert_false(logged(LOG_INFO, "accepted"));
+	/* whatever the password: the same refusal, after the same work */
+	log_reset();
+	assert_int_equal(auth_pw(SERVICE, "svc-b", "wrong-password-xyz"), PAM_AUTH_ERR);
+	assert_logged(LOG_ERR, "(secret: no match;");
+	assert_int_equal(auth_pw("rs-stack", "svc-b", PW_B), PAM_AUTH_ERR);
+	/* the account and password steps leave that account to the next module */
+	log_reset();
+	assert_int_equal(run(SERVICE, "svc-b", &c, ACCT), PAM_USER_UNKNOWN);
+	assert_logged(LOG_WARNING, "account: svc-b resolves to uid 1234");
+	assert_int_equal(direct("pam_sm_chauthtok", "svc-b", PAM_PRELIM_CHECK, NULL), PAM_IGNORE);
+	/* a name that does not resolve at all (rotsec missing from nsswitch.conf) */
+	resolve_as("svc-b", -1);
+	log_reset();
+	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_AUTH_ERR);
+	assert_logged(LOG_ERR, "svc-b does not resolve through the name service (no such user): "
+	                       "is rotsec on the passwd line of nsswitch.conf?");
+	resolve_as(NULL, 0);
+	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_SUCCESS);
+}
+
+/* The secrets.cdb of `dir` with the hash table slot of KEY pointing past the records: a
+ * lookup of that key fails as on a damaged file, which the reader's checks of the whole
+ * file cannot see (they check the tables' places, not every slot). */
+static void damage_slot_of(const char *dir, const char *key)
+{
+	char path[PATH_MAX], *buf;
+	size_t len;
+	unsigned h = cdb_hash(key, (unsigned)strlen(key)), pos, n, i;
+
+	pathf(path, "%s/secrets.cdb", dir);
+	read_file(path, &buf, &len);
+	pos = cdb_unpack((unsigned char *)buf + (h & 255) * 8);
+	n = cdb_unpack((unsigned char *)buf + (h & 255) * 8 + 4);
+	assert_true(n > 0);
+	for (i = (h >> 8) % n;; i = (i + 1) % n) {
+		unsigned char *slot = (unsigned char *)buf + pos + i * 8;
+
+		if (cdb_unpack(slot) == h) {
+			slot[4] = slot[5] = slot[6] = 0xf0;
+			slot[7] = 0x7f;
+			break;
+		}
+	}
+	write_file(path, buf, len);
+	free(buf);
+}
+
+/*
+ * A name typed into the user field may be a password: for a user that is not a rotsec
+ * account it reaches the log only with debug (at debug level) or audit, on every path of
+ * every step, whatever the store's state (issue 13).
+ */
+static void a_typed_name_is_logged_only_with_debug_or_audit_on_every_path(void **state)
+{
+	static const char *const names[] = {TYPED_NAME, TYPED_NAME2};
+	static const enum conv_mode convs[] = {CONV_ANSWER, CONV_FAIL, CONV_NULL};
+	const struct acct typed = {.name = TYPED_NAME2, .cur = PW_B};
+	char dir[PATH_MAX];
+
+	(void)state;
+	/* the stores: fine, missing, unsafe, and one whose lookup of TYPED_NAME2 fails */
+	pathf(dir, "%s/no-such-store-typed", tmp);
+	std_service("typed-missing", dir, NULL);
+	std_service("typed-missing-debug", dir, "debug");
+	pathf(dir, "%s/store-typed-unsafe", tmp);
+	write_store(dir, main_accounts, 2);
+	assert_int_equal(chmod(dir, 0777), 0);
+	std_service("typed-unsafe", dir, NULL);
+	pathf(dir, "%s/store-typed-damaged", tmp);
+	write_store(dir, &typed, 1);
+	damage_slot_of(dir, RS_KEY_SECNAM TYPED_NAME2);
+	std_service("typed-damaged", dir, NULL);
+	std_service("typed-damaged-audit", dir, "audit");
+	for (size_t n = 0; n < 2; n++) {
+		static const char *const quiet[] = {SERVICE, "typed-missing", "typed-unsafe",
+		                                    "typed-damaged"};
+
+		log_reset();
+		for (size_t q = 0; q < sizeof(quiet) / sizeof(quiet[0]); q++) {
+			for (size_t k = 0; k < sizeof(convs) / sizeof(convs[0]); k++) {
+				struct conv c = {.mode = convs[k], .pw = PW_CUR};
+
+				(void)run(quiet[q], names[n], &c, AUTH);
+			}
+			{
+				struct conv c = {.mode = CONV_ANSWER};
+
+				(void)run(quiet[q], names[n], &c, ACCT);
+				(void)run(quiet[q], names[n], &c, SETCRED);
+				(void)run(quiet[q], names[n], &c, CHAUTHTOK);
+			}
+		}
+		assert_null(strstr(logbuf, names[n]));
+		/* with debug, only at debug level */
+		log_reset();
+		(void)auth_pw("rs-odd-options", names[n], PW_CUR);
+		(void)auth_pw("typed-missing-debug", names[n], PW_CUR);
+		{
+			struct conv c = {.mode = CONV_FAIL};
+
+			(void)run("rs-odd-options", names[n], &c, AUTH);
+		}
+		assert_non_null(strstr(logbuf, names[n]));
+		assert_not_logged_above_debug(names[n]);
+		/* with audit, at notice */
+		log_reset();
+		(void)auth_pw("rs-audit", names[n], PW_CUR);
+		assert_logged(LOG_NOTICE, names[n]);
+	}
+	/* the damaged lookup says which record only to audit */
+	log_reset();
+	assert_int_equal(auth_pw("typed-damaged-audit", TYPED_NAME2, PW_B), PAM_AUTHINFO_UNAVAIL);
+	assert_logged(LOG_ERR, "the record of " TYPED_NAME2 " is malformed");
 }
 
 /* Run `op` for `user` in a child that has become uid/gid 65534 with supplementary
@@ -1041,8 +1561,10 @@ static void caller_outside_group_rotsec_gets_authinfo_unavail_and_the_fix(void *
 	std_service("rs-nonroot", dir, NULL);
 	assert_int_equal(as_nobody("rs-nonroot", "svc-a", PW_CUR, 0, "usermod -aG rotsec"),
 	                 PAM_AUTHINFO_UNAVAIL);
-	assert_int_equal(as_nobody("rs-nonroot", "root", PW_CUR, 0, "Permission denied"),
+	assert_int_equal(as_nobody("rs-nonroot", "nobody-here", PW_CUR, 0, "Permission denied"),
 	                 PAM_AUTHINFO_UNAVAIL);
+	/* a local account is not rotsec's: no store needed to say so */
+	assert_int_equal(as_nobody("rs-nonroot", "root", PW_CUR, 0, NULL), PAM_USER_UNKNOWN);
 }
 
 /* The module stays loaded for the life of the process (-z nodelete) and keeps its mapping
@@ -1056,7 +1578,7 @@ static void a_mapping_made_as_root_is_not_used_after_dropping_privileges(void **
 	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_CUR), PAM_SUCCESS);
 	assert_int_equal(as_nobody(SERVICE, "svc-a", PW_CUR, 0, "usermod -aG rotsec"),
 	                 PAM_AUTHINFO_UNAVAIL);
-	assert_int_equal(as_nobody(SERVICE, "root", PW_CUR, 0, "Permission denied"),
+	assert_int_equal(as_nobody(SERVICE, "nobody-here", PW_CUR, 0, "Permission denied"),
 	                 PAM_AUTHINFO_UNAVAIL);
 	/* and root still authenticates from the same mapping */
 	assert_int_equal(auth_pw(SERVICE, "svc-a", PW_CUR), PAM_SUCCESS);
@@ -1076,6 +1598,8 @@ static void caller_in_group_rotsec_authenticates(void **state)
 	assert_int_equal(as_nobody("rs-group", "svc-a", "wrong-password-xyz", 4242, NULL),
 	                 PAM_AUTH_ERR);
 	assert_int_equal(as_nobody("rs-group", "root", PW_CUR, 4242, NULL), PAM_USER_UNKNOWN);
+	assert_int_equal(as_nobody("rs-group", "nobody-here", PW_CUR, 4242, NULL),
+	                 PAM_USER_UNKNOWN);
 	/* and not in the group: refused */
 	assert_int_equal(as_nobody("rs-group", "svc-a", PW_CUR, 0, NULL), PAM_AUTHINFO_UNAVAIL);
 }
@@ -1388,7 +1912,7 @@ static void adversarial_user_names_are_unknown(void **state)
 static void failing_conversation_never_succeeds(void **state)
 {
 	static const enum conv_mode modes[] = {CONV_FAIL, CONV_NULL, CONV_NULL_TEXT};
-	static const char *const users[] = {"svc-a", "root"};
+	static const char *const users[] = {"svc-a", "nobody-here"};
 	size_t i, j;
 
 	(void)state;
@@ -1401,6 +1925,10 @@ static void failing_conversation_never_succeeds(void **state)
 		}
 	}
 	assert_logged(LOG_NOTICE, "cannot get the password of svc-a");
+	/* another name: at debug level, and not the name (issue 13) */
+	assert_logged(LOG_DEBUG, "cannot get the password of a user that is not a rotsec account");
+	assert_not_logged_above_debug("nobody-here");
+	assert_null(strstr(logbuf, "nobody-here"));
 }
 
 static void conversation_asking_for_the_user_name_is_handled(void **state)
@@ -1557,10 +2085,12 @@ int main(void)
 	        T(empty_password_is_refused),
 	        T(passwords_up_to_512_bytes_work_and_longer_ones_are_refused),
 	        T(unknown_user_is_user_unknown_after_a_prompt),
-	        T(unknown_user_is_checked_against_the_dummy_hash),
+	        T(local_accounts_are_answered_before_the_store_whatever_its_state),
+	        T(an_unreadable_passwd_file_leaves_the_store_to_decide),
+	        T(every_verdict_costs_one_resolution_and_the_profiles_computations),
 	        T(disabled_account_is_refused_in_auth_and_expired_in_account),
 	        T(account_step_accepts_rotsec_accounts_and_leaves_others),
-	        T(missing_store_fails_closed),
+	        T(a_missing_store_means_no_rotsec_accounts),
 	        T(relative_store_option_fails_closed),
 	        T(symlinked_store_fails_closed),
 	        T(group_writable_store_fails_closed),
@@ -1572,6 +2102,9 @@ int main(void)
 	        T(corrupt_store_fails_closed),
 	        T(store_of_another_format_fails_closed),
 	        T(malformed_record_fails_closed_for_that_account),
+	        T(a_store_truncated_in_place_fails_closed_and_recovers),
+	        T(a_secret_is_accepted_only_when_the_name_resolves_to_the_stores_uid),
+	        T(a_typed_name_is_logged_only_with_debug_or_audit_on_every_path),
 	        T(a_mapping_made_as_root_is_not_used_after_dropping_privileges),
 	        T(caller_outside_group_rotsec_gets_authinfo_unavail_and_the_fix),
 	        T(caller_in_group_rotsec_authenticates),

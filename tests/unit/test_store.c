@@ -1198,6 +1198,44 @@ static void a_header_promising_a_missing_record_fails_the_load(void **state)
 	assert_int_equal(got.n, 0);
 }
 
+/*
+ * cp over a store instead of a rename truncates it in place. A reader holding it (an
+ * enumeration's snapshot, a thread between the check and the lookup) keeps reading what
+ * it read: the reader holds a copy, not a mapping whose pages the truncation would take
+ * away (SIGBUS). The next acquire sees the change and refuses the half-written file.
+ */
+static void a_store_truncated_in_place_under_a_reader_leaves_its_copy_whole(void **state)
+{
+	struct fx *f = *state;
+	struct rs_secret_rec rec;
+	struct rs_store s;
+	const struct rs_map *m;
+	char *buf;
+	size_t len;
+	int fd;
+
+	assert_int_equal(write_secrets(f->dir, 8, 1, 0), 0);
+	assert_int_equal(rs_store_init(&s, f->dir, RS_SECRETS_FILE), 0);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	buf = ut_read_file(in_dir(f, RS_SECRETS_FILE), &len);
+	assert_non_null(buf);
+	fd = open(in_dir(f, RS_SECRETS_FILE), O_WRONLY | O_TRUNC | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, 100), 100);
+	for (uint32_t i = 0; i < 8; i++)
+		assert_int_equal(rs_map_secret_by_index(m, i, &rec), 1);
+	rs_store_release(&s, m);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), -EPROTO);
+	/* written whole again, in place: read again */
+	assert_int_equal(pwrite(fd, buf, len, 0), (ssize_t)len);
+	close(fd);
+	assert_int_equal(rs_store_acquire(&s, &m, NULL, 0), 0);
+	assert_int_equal(rs_map_secret_by_index(m, 7, &rec), 1);
+	rs_store_release(&s, m);
+	rs_store_close(&s);
+	free(buf);
+}
+
 static void a_missing_store_file_or_directory_is_enoent(void **state)
 {
 	struct fx *f = *state;
@@ -2017,6 +2055,7 @@ int main(void)
 	        T(a_header_promising_more_records_than_the_file_holds_is_refused),
 	        T(a_header_promising_a_missing_record_fails_the_load),
 	        T(a_missing_store_file_or_directory_is_enoent),
+	        T(a_store_truncated_in_place_under_a_reader_leaves_its_copy_whole),
 	        T(a_relative_or_overlong_store_directory_is_refused_at_init),
 	        T(a_store_that_becomes_unsafe_is_refused_at_the_next_call),
 	        T(an_ancestor_writable_by_others_without_sticky_bit_is_refused),
