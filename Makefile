@@ -213,10 +213,12 @@ $(O)/fuzz/fuzz_%: $(O)/fuzz/obj/tests/fuzz/fuzz_%.o $(O)/fuzz/obj/tests/fuzz/har
 
 # Each loads its module at run time from its own directory (order-only: a module rebuilt
 # needs no relink). The module's log calls bind to the fuzzer's quiet definitions, and
-# libpam's audit_open to one that keeps it off the audit log and DNS (fuzz_pam.c).
+# libpam's audit_open to one that keeps it off the audit log and DNS, and pam_rotsec's
+# getpwnam_r to one that resolves the fuzzed store's own names (fuzz_pam.c).
 $(O)/fuzz/fuzz_pam: | $(O)/fuzz/pam_rotsec.so
 $(O)/fuzz/fuzz_pam: FUZZ_LDFLAGS = -Wl,--export-dynamic-symbol=pam_syslog \
-	-Wl,--export-dynamic-symbol=pam_vsyslog,--export-dynamic-symbol=audit_open
+	-Wl,--export-dynamic-symbol=pam_vsyslog,--export-dynamic-symbol=audit_open \
+	-Wl,--export-dynamic-symbol=getpwnam_r
 $(O)/fuzz/fuzz_nss: | $(O)/fuzz/libnss_rotsec.so.2
 $(O)/fuzz/fuzz_nss: FUZZ_LDFLAGS = \
 	-Wl,--export-dynamic-symbol=syslog,--export-dynamic-symbol=vsyslog

@@ -19,16 +19,21 @@
  *   0x01 service with no_previous       0x02 service with debug and audit
  *   0x04 no user at pam_start: the module asks for it through the conversation
  *   0x08 the conversation fails         0x10 it answers NULL for the password
- *   0x20 store group-writable (unsafe)  0x40 no store file at all
+ *   0x20 store group-writable (unsafe)  0x40 no secrets.cdb (accounts.cdb is there)
  *   0x80 pam_chauthtok too
+ *
+ * The store directory always has an accounts.cdb (with it the store exists: pam_rotsec.h);
+ * the stacks read a passwd file of root alone (passwd=). This program's getpwnam_r
+ * resolves the names of the fuzzed secrets.cdb to the uid their records hold, as
+ * nss_rotsec would, and no other name.
  *
  * Invariants (the rows of DESIGN §4) besides "no crash, no leak, no undefined behaviour":
  *  - auth never returns PAM_IGNORE or a code outside the documented set;
- *  - a store that is missing, unsafe or fails the reader's checks gives
- *    PAM_AUTHINFO_UNAVAIL, never "not ours" (fail closed);
- *  - PAM_SUCCESS only for a record of that name, not disabled, a password of 1 to
- *    PAM_MAX_RESP_SIZE bytes that the current hash, or the previous one in grace and
- *    without no_previous, accepts; and the current secret always succeeds;
+ *  - root, a local account, is PAM_USER_UNKNOWN in auth and account whatever the store;
+ *  - for any other name, a store without secrets.cdb, unsafe or failing the reader's
+ *    checks gives PAM_AUTHINFO_UNAVAIL, never "not ours" (fail closed);
+ *  - auth succeeds exactly when rs_policy_verify, on what the reader makes of the store,
+ *    says current (or previous without no_previous) for an account that is not disabled;
  *  - account: PAM_ACCT_EXPIRED exactly for a disabled account;
  *  - no log line contains the password (checked for passwords of 16 bytes or more that
  *    are not also part of the user name or rhost).
@@ -39,10 +44,12 @@
 #include "record.h"
 #include "secret.h"
 #include "store_read.h"
+#include "store_write.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -65,7 +72,10 @@
 
 #define EXPORTED __attribute__((visibility("default")))
 
-static char store_dir[4096], run_dir[4200], confdir[4096];
+static char store_dir[4096], run_dir[4200], confdir[4096], passwd_file[4200];
+
+/* The records of this run's secrets.cdb, for getpwnam_r (NULL: none). */
+static struct rs_map *names_map;
 
 /* What the log must not contain in this run (NULL: nothing checked). */
 static const char *secret_pw;
@@ -96,6 +106,26 @@ EXPORTED void pam_syslog(const pam_handle_t *pamh, int priority, const char *fmt
  * timeout per input, and the host's audit log flooded. An audit_open that fails as on a
  * kernel without audit makes libpam skip both (and change no return code).
  */
+/* The name service of a host whose nsswitch.conf has rotsec: the store's names resolve to
+ * the uid their records hold; nothing else resolves. */
+EXPORTED int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len,
+                        struct passwd **res)
+{
+	struct rs_secret_rec rec;
+
+	*res = NULL;
+	if (!names_map || !rs_name_valid(name) || rs_map_secret_by_name(names_map, name, &rec) != 1)
+		return 0;
+	if (len < strlen(name) + 1)
+		return ERANGE;
+	memset(pw, 0, sizeof(*pw));
+	pw->pw_name = strcpy(buf, name);
+	pw->pw_passwd = pw->pw_gecos = pw->pw_dir = pw->pw_shell = buf + strlen(name);
+	pw->pw_uid = rec.uid;
+	*res = pw;
+	return 0;
+}
+
 EXPORTED int audit_open(void);
 EXPORTED int audit_open(void)
 {
@@ -140,11 +170,11 @@ static void service(const char *name, const char *module, const char *opts)
 {
 	char text[16384];
 	int n = snprintf(text, sizeof(text),
-	                 "auth     required %s store=%s run=%s nodelay %s\n"
-	                 "account  required %s store=%s run=%s %s\n"
-	                 "password required %s store=%s run=%s %s\n",
-	                 module, store_dir, run_dir, opts, module, store_dir, run_dir, opts, module,
-	                 store_dir, run_dir, opts);
+	                 "auth     required %s store=%s run=%s passwd=%s nodelay %s\n"
+	                 "account  required %s store=%s run=%s passwd=%s %s\n"
+	                 "password required %s store=%s run=%s passwd=%s %s\n",
+	                 module, store_dir, run_dir, passwd_file, opts, module, store_dir, run_dir,
+	                 passwd_file, opts, module, store_dir, run_dir, passwd_file, opts);
 
 	FZ_CHECK(n > 0 && (size_t)n < sizeof(text));
 	fz_write_file(confdir, name, text, (size_t)n, 0644);
@@ -174,6 +204,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	fz_subdir("store", store_dir, sizeof(store_dir));
 	fz_subdir("pam.d", confdir, sizeof(confdir));
+	/* accounts.cdb: its presence is what matters to the module, not its records */
+	{
+		struct rs_accounts_data ad = {0};
+		struct rs_store_w w;
+
+		FZ_CHECK(rs_store_w_open(store_dir, 1000, &w, NULL, 0) == 0);
+		FZ_CHECK(rs_store_write_accounts(&w, &ad, 1) == 0);
+		rs_store_w_close(&w);
+	}
+	(void)snprintf(passwd_file, sizeof(passwd_file), "%s/passwd", fz_scratch());
+	fz_write_file(fz_scratch(), "passwd", "root:x:0:0:root:/root:/bin/sh\n", 30, 0644);
 	/* Not made here: the module creates the run dir (0700) itself on the first success. */
 	(void)snprintf(run_dir, sizeof(run_dir), "%s/run", fz_scratch());
 	service("fuzz", module, "");
@@ -184,56 +225,48 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* What the reader makes of the store bytes, independently of the module. */
 struct expect {
+	bool local;               /* root: the passwd file's */
 	bool store_ok;            /* the module can use the store */
 	bool found;               /* it has a record of that name */
 	struct rs_secret_rec rec; /* when found */
-	int cur, prev;            /* rs_hash_verify of the current / previous (or dummy) hash */
+	int r;                    /* rs_policy_verify's return, and its verdict */
+	struct rs_verify_result res;
 };
 
-static void predict(const uint8_t *store, size_t len, unsigned flags, const char *user,
-                    const char *pw, struct expect *e)
+static void predict(const struct rs_map *m, unsigned flags, const char *user, const char *pw,
+                    struct expect *e)
 {
-	struct rs_map *m;
-	char why[RS_WHY_MAX];
-	size_t pwlen = strnlen(pw, RS_SECRET_MAX + 1);
-
 	memset(e, 0, sizeof(*e));
-	if ((flags & (F_UNSAFE_STORE | F_NO_STORE)) ||
-	    rs_map_open_mem(store, len, RS_SECRETS_MAGIC, &m, why, sizeof(why)) < 0)
+	e->local = strcmp(user, "root") == 0;
+	if ((flags & (F_UNSAFE_STORE | F_NO_STORE)) || !m)
 		return;
 	e->store_ok = true;
 	e->found = rs_name_valid(user) && rs_map_secret_by_name(m, user, &e->rec) == 1;
-	if (e->found && pwlen >= 1 && pwlen <= RS_SECRET_MAX) {
-		e->cur = rs_hash_verify(e->rec.current, pw, pwlen);
-		e->prev = rs_hash_verify(e->rec.previous[0] ? e->rec.previous : m->meta.dummy, pw,
-		                         pwlen);
-	}
-	rs_map_close_mem(m);
+	e->r = rs_policy_verify(e->found ? &e->rec : NULL, &m->meta.costs, pw,
+	                        strnlen(pw, RS_SECRET_MAX + 1), (int64_t)time(NULL),
+	                        (flags & F_NO_PREVIOUS) ? RS_POLICY_NO_PREVIOUS : 0, &e->res);
 }
 
-static void check_auth(int rv, const struct expect *e, unsigned flags, const char *pw,
-                       bool got_user)
+static void check_auth(int rv, const struct expect *e, unsigned flags, bool got_user)
 {
-	size_t pwlen = strnlen(pw, RS_SECRET_MAX + 1);
 	bool conv_ok = !(flags & (F_CONV_FAILS | F_CONV_NULL_PW));
+	bool accepted = e->found && e->r == 0 &&
+	                (e->res.verdict == RS_CURRENT || e->res.verdict == RS_PREVIOUS);
 
 	FZ_CHECK(rv == PAM_SUCCESS || rv == PAM_AUTH_ERR || rv == PAM_USER_UNKNOWN ||
 	         rv == PAM_AUTHINFO_UNAVAIL || rv == PAM_BUF_ERR || rv == PAM_CONV_ERR ||
 	         rv == PAM_SYSTEM_ERR);
 	if (!got_user)
 		return;
+	if (e->local) {
+		FZ_CHECK(rv == PAM_USER_UNKNOWN);
+		return;
+	}
 	if (!e->store_ok)
 		FZ_CHECK(rv == PAM_AUTHINFO_UNAVAIL);
-	if (rv == PAM_SUCCESS) {
-		bool in_grace = e->rec.previous[0] && time(NULL) < rs_previous_valid_until(&e->rec);
-
-		FZ_CHECK(e->found && !(e->rec.flags & RS_SECRET_DISABLED));
-		FZ_CHECK(pwlen >= 1 && pwlen <= RS_SECRET_MAX);
-		FZ_CHECK(e->cur == 1 || (e->prev == 1 && e->rec.previous[0] && in_grace &&
-		                         !(flags & F_NO_PREVIOUS)));
-	}
-	if (e->found && conv_ok && !(e->rec.flags & RS_SECRET_DISABLED) && e->cur == 1 &&
-	    e->prev >= 0)
+	if (rv == PAM_SUCCESS)
+		FZ_CHECK(accepted && conv_ok);
+	if (accepted && conv_ok)
 		FZ_CHECK(rv == PAM_SUCCESS);
 }
 
@@ -248,6 +281,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pam_conv pc = {conv, NULL};
 	struct answers a;
 	struct expect e;
+	char why[RS_WHY_MAX];
 	pam_handle_t *pamh = NULL;
 	const void *item = NULL;
 	bool got_user;
@@ -267,7 +301,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_write_file(store_dir, RS_SECRETS_FILE, store, got,
 		              (flags & F_UNSAFE_STORE) ? 0660 : 0600);
 	}
-	predict(store, got, flags, user, pw, &e);
+	if (rs_map_open_mem(store, got, RS_SECRETS_MAGIC, &names_map, why, sizeof(why)) < 0)
+		names_map = NULL;
+	predict(names_map, flags, user, pw, &e);
 
 	a = (struct answers){user, pw, flags};
 	pc.appdata_ptr = &a;
@@ -282,14 +318,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Whether the module got a non-empty user name: by pam_start, or by asking. */
 	got_user = pam_get_item(pamh, PAM_USER, &item) == PAM_SUCCESS && item &&
 	           *(const char *)item && strcmp(item, user) == 0;
-	check_auth(rv, &e, flags, pw, got_user);
+	check_auth(rv, &e, flags, got_user);
 
 	rv = pam_setcred(pamh, PAM_ESTABLISH_CRED);
 	FZ_CHECK(rv != PAM_IGNORE || !got_user);
 	rv = pam_acct_mgmt(pamh, 0);
-	if (got_user && e.found)
+	if (got_user && e.local)
+		FZ_CHECK(rv == PAM_USER_UNKNOWN);
+	if (got_user && e.found && !e.local)
 		FZ_CHECK((rv == PAM_ACCT_EXPIRED) == !!(e.rec.flags & RS_SECRET_DISABLED));
-	if (got_user && !e.store_ok)
+	if (got_user && !e.store_ok && !e.local)
 		FZ_CHECK(rv == PAM_AUTHINFO_UNAVAIL);
 	if (flags & F_CHAUTHTOK) {
 		rv = pam_chauthtok(pamh, 0);
@@ -298,6 +336,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	secret_pw = NULL;
 	pam_end(pamh, PAM_SUCCESS);
+	if (names_map)
+		rs_map_close_mem(names_map);
+	names_map = NULL;
 	free(user);
 	free(rhost);
 	free(pw);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerates the seed corpora in tests/fuzz/corpus/ (checked in; run this only to change
-# them). Seeds are small valid inputs that reach every feature, so the fuzzers start from
+# them; seeds of earlier store formats, v1-* and v2-*, are kept by hand: copy them back). Seeds are small valid inputs that reach every feature, so the fuzzers start from
 # deep in the code instead of spending their time discovering the formats:
 #   store     accounts.cdb / secrets.cdb from mkstore and from `rotsecctl sync`
 #   pam       flags, user, rhost, password and a secrets.cdb (layout in fuzz_pam.c)
@@ -51,6 +51,16 @@ S
 mkstore_to argon <<S
 secret name=svc-short uid=60005 current=short-pw argon=1
 S
+# A BLAKE2b and an Argon2id account with tripwires: a login computes one of each.
+mkstore_to mixed <<S
+secret name=svc-a uid=60001 current=$CUR previous=$PREV deadline=$FUTURE limit=$FUTURE revoked=$OLD
+secret name=svc-short uid=60005 current=short-pw previous=short-pw0 deadline=$FUTURE limit=$FUTURE revoked=short-1,short-2,short-3 argon=1
+S
+# A current and a previous hash of two salts, as rotsec wrote them before format 3.
+mkstore_to legacy <<S
+secret name=svc-a uid=60001 gen=4 current=$CUR previous=$PREV deadline=$FUTURE limit=$FUTURE legacy=1
+secret name=svc-b uid=60002 current=$CUR-b
+S
 mkstore_to nss <<S
 user name=svc-a uid=60001 gid=60000 gecos=Backup_agent home=/var/lib/svc-a groups=60010
 user name=svc-b uid=60002 gid=60000
@@ -95,6 +105,8 @@ chmod 0600 "$T/ctl/rotsec.conf"
 cp "$T/pam/secrets.cdb" "$C/store/pam-secrets.cdb"
 cp "$T/expired/secrets.cdb" "$C/store/expired-secrets.cdb"
 cp "$T/argon/secrets.cdb" "$C/store/argon-secrets.cdb"
+cp "$T/mixed/secrets.cdb" "$C/store/mixed-secrets.cdb"
+cp "$T/legacy/secrets.cdb" "$C/store/legacy-secrets.cdb"
 cp "$T/nss/accounts.cdb" "$C/store/nss-accounts.cdb"
 cp "$T/nss/secrets.cdb" "$C/store/nss-secrets.cdb"
 cp "$T/ctl/store/accounts.cdb" "$C/store/ctl-accounts.cdb"
@@ -142,6 +154,11 @@ pam chauthtok 128 svc-a "$CUR" "$S"
 pam expired 0 svc-a "$PREV" "$T/expired/secrets.cdb"
 pam expired-revoked 2 svc-a "$OLD-2" "$T/expired/secrets.cdb"
 pam argon 0 svc-short short-pw "$T/argon/secrets.cdb"
+pam mixed-argon 0 svc-short short-pw0 "$T/mixed/secrets.cdb"
+pam mixed-tripwire 2 svc-short short-3 "$T/mixed/secrets.cdb"
+pam mixed-b2b 0 svc-a "$CUR" "$T/mixed/secrets.cdb"
+pam legacy-previous 0 svc-a "$PREV" "$T/legacy/secrets.cdb"
+pam local-root 0 root "$CUR" "$S"
 pam ctl 0 svc-b "x" "$T/ctl/store/secrets.cdb"
 
 # nss SEED FLAGS ACCOUNTS SECRETS
