@@ -16,26 +16,52 @@ PREV=prev-Secret-8Hk2NvB5cX1qW6eJ
 OLD=old-Secret-3Jd7FgT9sA4uI2oP
 
 # pam_store DIR: svc-a (current, previous for an hour, one revoked), svc-b, svc-off
-# (disabled), written by mkstore.
+# (disabled), in secrets.cdb and accounts.cdb (without it there is no store), by mkstore.
 pam_store() {
 	mkdir -p "$1" && chmod 0755 "$1" &&
 		printf '%s\n' \
+			"user name=svc-a uid=60001 gid=60000" \
+			"user name=svc-b uid=60002 gid=60000" \
+			"user name=svc-off uid=60003 gid=60000" \
+			"group name=svc gid=60000" \
 			"secret name=svc-a uid=60001 gen=3 current=$CUR previous=$PREV deadline=now+3600 revoked=$OLD" \
 			"secret name=svc-b uid=60002 current=$CUR-b" \
 			"secret name=svc-off uid=60003 current=$CUR disabled=1" |
 		"$MKSTORE" "$1"
 }
 
+# pam_rotsec accepts a secret only when the name resolves to the uid the store records
+# (getpwnam_r), as on a host whose nsswitch.conf has rotsec. Outside a namespace the
+# tests get that from cwrap's nss_wrapper: copies of the host's passwd and group as its
+# "files", then the release nss_rotsec reading $PAM_NSS_STORE ($T/store unless set).
+NSS_WRAPPER_SO=/usr/lib/$MULTIARCH/libnss_wrapper.so
+PAM_NSS_STORE=${PAM_NSS_STORE:-$T/store}
+cp /etc/passwd "$T/nss-passwd"
+cp /etc/group "$T/nss-group"
+
+# pam_nss_with PRELOAD CMD...: CMD with that name service and PRELOAD (libraries to
+# preload before nss_wrapper); pam_nss CMD...: without more.
+pam_nss_with() {
+	_pre=$1
+	shift
+	env LD_PRELOAD="${_pre:+$_pre }$NSS_WRAPPER_SO" \
+		NSS_WRAPPER_PASSWD="$T/nss-passwd" NSS_WRAPPER_GROUP="$T/nss-group" \
+		NSS_WRAPPER_MODULE_SO_PATH="$REL/libnss_rotsec.so.2" \
+		NSS_WRAPPER_MODULE_FN_PREFIX=rotsec ROTSEC_STORE_DIR="$PAM_NSS_STORE" "$@"
+}
+pam_nss() { pam_nss_with "" "$@"; }
+
 # Exit 0 when none of the test secrets occurs in FILE...
 no_secret_in() {
 	! grep -qF -e "$CUR" -e "$PREV" -e "$OLD" "$@"
 }
 
-# pam_wrapped CMD...: run CMD under pam_wrapper with the service files of $T/pam.d;
-# what modules send to pam_syslog appears on stderr as "SYSLOG(PRIO): text".
+# pam_wrapped CMD...: run CMD under pam_wrapper with the service files of $T/pam.d, and
+# the name service of pam_nss; what modules send to pam_syslog appears on stderr as
+# "SYSLOG(PRIO): text".
 pam_wrapped() {
-	env PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-		LD_PRELOAD=libpam_wrapper.so "$@"
+	pam_nss_with libpam_wrapper.so env PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+		PAM_WRAPPER_DEBUGLEVEL=2 "$@"
 }
 
 # Skip the whole file (exit 0 with a plan) when a tool it needs is missing.

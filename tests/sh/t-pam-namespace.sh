@@ -1,8 +1,12 @@
 #!/bin/sh
 # The shipped stack snippets (conf/pam.d/) with the real libpam, pam_unix and pamtester,
 # each command in its own private mount namespace (unshare -m) whose /etc/pam.d,
-# /etc/passwd and /etc/shadow are bind-mounted copies made here: the host's files are
-# never written, and nothing mounted outlives the command. One login runs under valgrind.
+# /etc/passwd, /etc/shadow and /etc/nsswitch.conf are bind-mounted copies made here: the
+# host's files are never written, and nothing mounted outlives the command. The rotsec
+# accounts resolve through the release nss_rotsec (rotsec on the nsswitch lines, the
+# module found through LD_LIBRARY_PATH, the store through ROTSEC_STORE_DIR). One login
+# runs under valgrind. Then every state of a broken store against root, a local user, a
+# rotsec account and an unknown name (issue 13): only the rotsec account is refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pam_lib.sh"
 
@@ -14,6 +18,8 @@ if ! unshare -m true 2>/dev/null; then
 fi
 
 UNIXPW=unix-Pw-7Rt2Kd9Lq
+ROOTPW=root-Pw-3Vb8Nx1Qa
+LOCALPW=local-Pw-6Hs4Yc2Wp
 SVCUNIX=svc-a-in-shadow-1
 E=$T/etc
 pam_store "$T/store" || exit 1
@@ -23,15 +29,20 @@ cp /etc/passwd "$E/passwd"
 # A shadow file of test users only: copying the host's would spread its hashes.
 install -m 0600 /dev/null "$E/shadow"
 crypt() { perl -e 'print crypt($ARGV[0], "\$6\$rotsecTS\$")' "$1"; }
-for u in rstest:64990 svc-a:60001 svc-off:60003; do
+for u in rstest:64990 svc-local:64991; do
 	echo "${u%%:*}:x:${u#*:}:${u#*:}:rotsec test:/nonexistent:/usr/sbin/nologin" >>"$E/passwd"
 done
 {
+	# root's own line replaced: a test password, never the host's hash
+	echo "root:$(crypt "$ROOTPW"):19000:0:99999:7:::"
 	echo "rstest:$(crypt "$UNIXPW"):19000:0:99999:7:::"
-	# svc-a also in /etc/shadow, with another password: the stack must never try it
+	echo "svc-local:$(crypt "$LOCALPW"):19000:0:99999:7:::"
+	# svc-a in /etc/shadow (not /etc/passwd), with another password: pam_unix would take
+	# it, so the stack must never hand svc-a to pam_unix
 	echo "svc-a:$(crypt "$SVCUNIX"):19000:0:99999:7:::"
-	echo "svc-off:*:19000:0:99999:7:::"
 } >>"$E/shadow"
+# rotsec right after files, as the nsswitch example has it
+sed -E 's/^(passwd|group|shadow):.*/\1: files rotsec/' /etc/nsswitch.conf >"$E/nsswitch.conf"
 
 # The snippets exactly as shipped, pointed at this test's module and store.
 opts="store=$T/store run=$T/run"
@@ -47,12 +58,13 @@ sed -e "s#pam_rotsec\\.so#$PAM_REL $opts#" -e 's#@include common-auth$#@include 
 
 # ns CMD...: CMD in a new mount namespace with the copies in place.
 ns() {
-	unshare -m sh -c '
+	LD_LIBRARY_PATH=$REL ROTSEC_STORE_DIR=$T/store unshare -m sh -c '
 		e=$1
 		shift
 		mount --bind "$e/pam.d" /etc/pam.d &&
 			mount --bind "$e/passwd" /etc/passwd &&
-			mount --bind "$e/shadow" /etc/shadow && exec "$@"' ns "$E" "$@"
+			mount --bind "$e/shadow" /etc/shadow &&
+			mount --bind "$e/nsswitch.conf" /etc/nsswitch.conf && exec "$@"' ns "$E" "$@"
 }
 # login SERVICE USER PASSWORD [pamtester options]: pamtester authenticate, the password
 # given once on stdin (a second prompt would read end of file and fail)
@@ -62,6 +74,8 @@ login() {
 	printf '%s\n' "$_p" | ns pamtester "$@" "$_s" "$_u" authenticate
 }
 
+check_eq "a rotsec account resolves through nss_rotsec" "$(ns getent passwd svc-a | cut -d: -f1,3)" \
+	svc-a:60001
 check "a rotsec account logs in with its current secret through common-auth" \
 	login rotsec-login svc-a "$CUR"
 check "a rotsec account logs in with its previous secret during grace" \
@@ -110,13 +124,47 @@ rc=$?
 check_eq "a refused login under valgrind has no memory error or definite leak" "$rc" 1
 [ "$rc" = 1 ] || sed 's/^/# /' "$T/vg.out" | head -40
 
-mv "$T/store" "$T/store.away"
-check_fails "with the store gone, password logins fail closed for everyone" \
-	login rotsec-login rstest "$UNIXPW"
-check "with the store gone, the account step still admits local users" \
-	ns pamtester rotsec-login rstest acct_mgmt
-check_fails "with the store gone, a rotsec account gets nothing from pam_unix" \
-	login rotsec-login svc-a "$SVCUNIX"
-mv "$T/store.away" "$T/store"
+# svc-local: a rotsec account whose name a local account (created later) also has. It is
+# pam_unix's, whatever rotsec's store says.
+printf '%s\n' \
+	"user name=svc-a uid=60001 gid=60000" "user name=svc-b uid=60002 gid=60000" \
+	"user name=svc-off uid=60003 gid=60000" "user name=svc-local uid=60009 gid=60000" \
+	"group name=svc gid=60000" \
+	"secret name=svc-a uid=60001 gen=3 current=$CUR previous=$PREV deadline=now+3600 revoked=$OLD" \
+	"secret name=svc-b uid=60002 current=$CUR-b" \
+	"secret name=svc-off uid=60003 current=$CUR disabled=1" \
+	"secret name=svc-local uid=60009 current=$CUR-local" | "$MKSTORE" "$T/store"
+check_fails "a local account's rotsec secret opens nothing" \
+	login rotsec-login svc-local "$CUR-local"
+check "a local account of a rotsec account's name logs in through pam_unix" \
+	login rotsec-login svc-local "$LOCALPW"
+
+# Every state of a broken store, against root, a local user, a rotsec account and an
+# unknown name, auth and account steps: pam_rotsec before pam_unix locks no one else out.
+# store_state STATE: break $T/store that way (a copy of it is kept in $T/store.ok).
+cp -a "$T/store" "$T/store.ok"
+store_state() {
+	rm -rf "$T/store" && cp -a "$T/store.ok" "$T/store" || return 1
+	case $1 in
+	dir-0777) chmod 0777 "$T/store" ;;
+	no-secrets) rm "$T/store/secrets.cdb" ;;
+	no-dir) rm -rf "$T/store" ;;
+	malformed) head -c 3000 /dev/urandom >"$T/store/secrets.cdb" ;;
+	esac
+}
+for state in dir-0777 no-secrets no-dir malformed; do
+	store_state $state || not_ok "$state: the store could not be set up"
+	check "$state: root logs in with its password" login rotsec-login root "$ROOTPW"
+	check "$state: a local user logs in with its password" login rotsec-login rstest "$UNIXPW"
+	check_fails "$state: a rotsec account is refused" login rotsec-login svc-a "$CUR"
+	check_fails "$state: a rotsec account gets nothing from pam_unix" \
+		login rotsec-login svc-a "$SVCUNIX"
+	check_fails "$state: an unknown name is refused" login rotsec-login nosuchuser "$CUR"
+	check "$state: the account step admits root" ns pamtester rotsec-login root acct_mgmt
+	check "$state: the account step admits a local user" \
+		ns pamtester rotsec-login rstest acct_mgmt
+	check "$state: the sshd example lets root in" login sshd root "$ROOTPW"
+done
+store_state ok
 check "a restored store works again" login rotsec-login svc-a "$CUR"
 done_testing

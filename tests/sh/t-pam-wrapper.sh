@@ -7,7 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pam_lib.sh"
 
-pam_need pamtester "$PAMTEST" "$PAM_MATRIX" "/usr/lib/$MULTIARCH/libpam_wrapper.so"
+pam_need pamtester "$PAMTEST" "$PAM_MATRIX" "/usr/lib/$MULTIARCH/libpam_wrapper.so" \
+	"$NSS_WRAPPER_SO"
 
 pam_store "$T/store" || exit 1
 mkdir -p "$T/pam.d"
@@ -22,9 +23,12 @@ password required $PAM_MATRIX passdb=$T/passdb
 EOT
 printf 'auth required pam_deny.so\naccount required pam_deny.so\n' >"$T/pam.d/other"
 cat >"$T/pam.d/broken" <<EOT
-auth     [success=done user_unknown=ignore default=die] $PAM_REL store=$T/no-store nodelay
+auth     [success=done user_unknown=ignore default=die] $PAM_REL store=$T/broken-store nodelay
 auth     required $PAM_MATRIX passdb=$T/passdb
 EOT
+sed "s|$T/broken-store|$T/no-store|" "$T/pam.d/broken" >"$T/pam.d/nostore"
+# a store directory anyone may write to: unsafe
+pam_store "$T/broken-store" && chmod 0777 "$T/broken-store"
 : >"$T/syslog.all"
 
 # pt SERVICE USER OP=CODE... [-- ANSWER...]: one libpamtest conversation. Its messages
@@ -73,12 +77,21 @@ check_match "the refusal tells the user to use rotsecctl rotate" "$(cat "$T/pt.o
 check "a conversation with no answer fails the login" pt rotsec svc-a auth=PAM_AUTH_ERR
 check "an empty password is refused" pt rotsec svc-a auth=PAM_AUTH_ERR -- ""
 
-check "a missing store fails closed for a rotsec account" \
+check "an unsafe store fails closed for a rotsec account" \
 	pt broken svc-a auth=PAM_AUTHINFO_UNAVAIL -- "$CUR"
-check_match "a missing store is one error line saying why" "$(log)" \
-	"^SYSLOG\\(3\\): cannot use the rotsec store: $T/no-store: No such file or directory\$"
-check "a missing store fails closed for other users too" \
+check_match "an unsafe store is one error line saying why and what to do" "$(log)" \
+	"^SYSLOG\\(3\\): cannot use the rotsec store: $T/broken-store is writable by group or others; .*chmod go-w"
+check "an unsafe store fails closed for a name that is not a local account" \
 	pt broken alice auth=PAM_AUTHINFO_UNAVAIL -- alice-unix-pw alice-unix-pw
+check "an unsafe store leaves root to the next module" \
+	pt broken root auth=PAM_AUTH_ERR -- wrong-pw wrong-pw
+check_eq "root is not logged" "$(log)" ""
+check "with no store at all there are no rotsec accounts: the next module decides" \
+	pt nostore alice auth=PAM_SUCCESS -- alice-unix-pw alice-unix-pw
+check_match "a missing store is one warning line saying so" "$(log)" \
+	"^SYSLOG\\(4\\): no rotsec store in $T/no-store \\(the directory does not exist\\)"
+check "with no store a rotsec account's secret opens nothing" \
+	pt nostore svc-a auth=PAM_AUTH_ERR -- "$CUR" "$CUR"
 
 check "no secret reaches the log" no_secret_in "$T/syslog.all"
 
