@@ -1058,7 +1058,7 @@ static void account_step_accepts_rotsec_accounts_and_leaves_others(void **state)
  * account and for any name the local passwd file does not have; root and a local user
  * are not touched (issue 13). The password step too.
  */
-static void assert_store_refused(const char *svc, const char *why)
+static void assert_store_refused_in(const char *svc, const char *dir, const char *why)
 {
 	struct conv c = {.mode = CONV_ANSWER};
 
@@ -1079,6 +1079,20 @@ static void assert_store_refused(const char *svc, const char *why)
 	assert_int_equal(auth_pw(svc, LOCAL_USER, PW_CUR), PAM_USER_UNKNOWN);
 	assert_int_equal(run(svc, "root", &c, ACCT), PAM_USER_UNKNOWN);
 	assert_int_equal(count_lines(), 4);
+	/* the password step alike (dir: the store= of svc) */
+	if (dir) {
+		assert_int_equal(direct("pam_sm_chauthtok", "root", PAM_PRELIM_CHECK, dir),
+		                 PAM_IGNORE);
+		assert_int_equal(direct("pam_sm_chauthtok", "nobody-here", PAM_PRELIM_CHECK, dir),
+		                 PAM_AUTHINFO_UNAVAIL);
+		assert_int_equal(direct("pam_sm_chauthtok", "svc-a", PAM_PRELIM_CHECK, dir),
+		                 PAM_AUTHINFO_UNAVAIL);
+	}
+}
+
+static void assert_store_refused(const char *svc, const char *why)
+{
+	assert_store_refused_in(svc, NULL, why);
 }
 
 /* A fresh copy of the main store in DIR (a new path, so no mapping is cached for it). */
@@ -1139,7 +1153,7 @@ static void a_missing_store_means_no_rotsec_accounts(void **state)
 	pathf(path, "%s/secrets.cdb", dir);
 	assert_int_equal(unlink(path), 0);
 	std_service("rs-nosecrets", dir, NULL);
-	assert_store_refused("rs-nosecrets", "secrets.cdb: No such file or directory");
+	assert_store_refused_in("rs-nosecrets", dir, "secrets.cdb: No such file or directory");
 	assert_logged(LOG_ERR, "rotsecctl sync writes it");
 }
 
@@ -1191,7 +1205,7 @@ static void store_in_a_group_writable_directory_fails_closed(void **state)
 	/* 0777 too; and an unsafe directory is broken even without accounts.cdb: what it
 	 * holds proves nothing */
 	assert_int_equal(chmod(dir, 0777), 0);
-	assert_store_refused("store-gwdir", "store-gwdir is writable by group or others");
+	assert_store_refused_in("store-gwdir", dir, "store-gwdir is writable by group or others");
 	pathf(path, "%s/accounts.cdb", dir);
 	assert_int_equal(unlink(path), 0);
 	assert_store_refused("store-gwdir", "store-gwdir is writable by group or others");
@@ -1285,7 +1299,7 @@ static void corrupt_store_fails_closed(void **state)
 		buf[i] = (char)rand_r(&seed);
 	write_file(path, buf, len);
 	free(buf);
-	assert_store_refused("store-corrupt", "secrets.cdb");
+	assert_store_refused_in("store-corrupt", dir, "secrets.cdb");
 }
 
 static void store_of_another_format_fails_closed(void **state)
