@@ -250,16 +250,23 @@ void rs_pam_log_not_ours(pam_handle_t *pamh, const struct rs_pam_opts *o, const 
 		           rs_pam_logtext(user, &t));
 }
 
-/* A rotsec account whose name the system resolves to another account: that account is
- * not rotsec's to decide (the auth step refuses the secret). Logged. */
+/*
+ * A rotsec account whose name the system resolves to another uid: that account is not
+ * rotsec's to decide (the auth step refuses the secret). Logged. A name that does not
+ * resolve, or a lookup that failed, is no such proof: the store's answer stands, so that
+ * a failing name service never hands a rotsec account to the next module.
+ */
 static bool resolves_elsewhere(pam_handle_t *pamh, const struct rs_pam_account *acc,
                                const char *what)
 {
-	char why[RS_WHY_MAX];
+	uid_t uid;
 
-	if (rs_pam_resolves_to_store(&acc->rec, why, sizeof(why)))
+	if (rs_pam_resolve(acc->rec.name, &uid) < 0 || uid == acc->rec.uid)
 		return false;
-	pam_syslog(pamh, LOG_WARNING, "%s: %s; left to the next module", what, why);
+	pam_syslog(pamh, LOG_WARNING,
+	           "%s: %s resolves to uid %u, the rotsec store has uid %u: left to the next "
+	           "module",
+	           what, acc->rec.name, (unsigned)uid, (unsigned)acc->rec.uid);
 	return true;
 }
 

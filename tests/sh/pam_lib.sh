@@ -39,17 +39,33 @@ PAM_NSS_STORE=${PAM_NSS_STORE:-$T/store}
 cp /etc/passwd "$T/nss-passwd"
 cp /etc/group "$T/nss-group"
 
+# pam_nss_env: that name service as env(1) arguments (no blank in any of them).
+pam_nss_env() {
+	printf '%s ' "LD_PRELOAD=$NSS_WRAPPER_SO" "NSS_WRAPPER_PASSWD=$T/nss-passwd" \
+		"NSS_WRAPPER_GROUP=$T/nss-group" "NSS_WRAPPER_MODULE_SO_PATH=$REL/libnss_rotsec.so.2" \
+		NSS_WRAPPER_MODULE_FN_PREFIX=rotsec "ROTSEC_STORE_DIR=$PAM_NSS_STORE"
+}
 # pam_nss_with PRELOAD CMD...: CMD with that name service and PRELOAD (libraries to
 # preload before nss_wrapper); pam_nss CMD...: without more.
 pam_nss_with() {
 	_pre=$1
 	shift
-	env LD_PRELOAD="${_pre:+$_pre }$NSS_WRAPPER_SO" \
-		NSS_WRAPPER_PASSWD="$T/nss-passwd" NSS_WRAPPER_GROUP="$T/nss-group" \
-		NSS_WRAPPER_MODULE_SO_PATH="$REL/libnss_rotsec.so.2" \
-		NSS_WRAPPER_MODULE_FN_PREFIX=rotsec ROTSEC_STORE_DIR="$PAM_NSS_STORE" "$@"
+	# shellcheck disable=SC2046 # words without blanks
+	env $(pam_nss_env) LD_PRELOAD="${_pre:+$_pre }$NSS_WRAPPER_SO" "$@"
 }
 pam_nss() { pam_nss_with "" "$@"; }
+
+# nss_rotsec_ns STORE: in a private mount namespace, the name service of a host whose
+# nsswitch.conf has rotsec, for this shell and its children: the host's nsswitch.conf
+# with "files rotsec" for passwd, group and shadow bound over /etc/nsswitch.conf, the
+# release nss_rotsec found through LD_LIBRARY_PATH, reading STORE (ROTSEC_STORE_DIR).
+nss_rotsec_ns() {
+	sed -E 's/^(passwd|group|shadow):.*/\1: files rotsec/' /etc/nsswitch.conf \
+		>"$T/nsswitch.conf" && mount --bind "$T/nsswitch.conf" /etc/nsswitch.conf || return 1
+	LD_LIBRARY_PATH=$REL
+	ROTSEC_STORE_DIR=$1
+	export LD_LIBRARY_PATH ROTSEC_STORE_DIR
+}
 
 # Exit 0 when none of the test secrets occurs in FILE...
 no_secret_in() {

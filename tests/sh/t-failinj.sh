@@ -116,6 +116,13 @@ total_of() { sed -n 's/^total //p' "$1"; }
 # ---- PAM -------------------------------------------------------------------------------
 
 pam_store "$W/pstore" || exit 1
+# pam_rotsec resolves the rotsec accounts through the name service: rotsec on the lines
+# of this namespace's nsswitch.conf (pam_lib.sh), so their lookups are failed too.
+if [ -n "${ROTSEC_FAILINJ_NS:-}" ]; then
+	nss_rotsec_ns "$W/pstore" || not_ok "the namespace's nsswitch.conf has rotsec"
+else
+	skip "failure injection under PAM" "no private mount namespace for nsswitch.conf"
+fi
 mkdir -p "$W/pam.d" "$W/prun"
 cat >"$W/pam.d/rotsec-fi" <<EOF
 auth    required $PAM_REL store=$W/pstore run=$W/prun nodelay
@@ -180,6 +187,12 @@ done
 for p in $PERIODS; do pam_run EVERY "$p"; done
 check "PAM: each of the $total calls failing, then every Nth call for N = $PN, never yields success, PAM_IGNORE or user-unknown, and the module recovers (valgrind: $vgn runs clean)" \
 	[ "$probs" -eq 0 -a "$total" -ge 20 ]
+
+# The host's name service again for the rest.
+if [ -n "${ROTSEC_FAILINJ_NS:-}" ]; then
+	umount /etc/nsswitch.conf
+	unset LD_LIBRARY_PATH ROTSEC_STORE_DIR
+fi
 
 # ---- NSS -------------------------------------------------------------------------------
 

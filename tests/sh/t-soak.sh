@@ -13,8 +13,9 @@
 #
 # Release build throughout (rotsecd, rotsecctl, pam_rotsec.so, pam_consumer), as on a host.
 # It all runs in a private mount and network namespace: the usage records are on a tmpfs
-# (as /run is), /dev/log is hidden so the logins do not flood the host's journal, and
-# pamtester's /etc/pam.d is a bind-mounted directory of $T.
+# (as /run is), /dev/log is hidden so the logins do not flood the host's journal,
+# pamtester's /etc/pam.d is a bind-mounted directory of $T, and nsswitch.conf has rotsec
+# (pam_rotsec accepts a secret of a name that resolves to the store's uid).
 if [ -z "${ROTSEC_SOAK_NS:-}" ]; then
 	if unshare -mn true 2>/dev/null; then
 		ROTSEC_SOAK_NS=1 exec unshare -mn sh "$0" "$@"
@@ -24,6 +25,7 @@ if [ -z "${ROTSEC_SOAK_NS:-}" ]; then
 fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon-lib.sh"
+. "$(dirname "$0")/pam_lib.sh"
 # Killed (^C, a closed pipe): still stop the consumers and rotsecd, through the EXIT trap.
 trap 'exit 1' HUP INT TERM PIPE
 
@@ -51,12 +53,13 @@ mount --make-rprivate / &&
 	mount -t tmpfs -o mode=0700,size=4m rotsec-soak-run "$T/run" &&
 	mount -t overlay overlay -o "lowerdir=/dev,upperdir=$T/.devup,workdir=$T/.devwork" /dev &&
 	rm -f /dev/log &&
-	mount --bind "$T/pam.d" /etc/pam.d || {
+	mount --bind "$T/pam.d" /etc/pam.d &&
+	nss_rotsec_ns "$T/store" || {
 	not_ok "the soak's namespace is set up"
 	done_testing
 	exit 1
 }
-at_exit "umount -l $T/run /etc/pam.d /dev"
+at_exit "umount -l $T/run /etc/pam.d /etc/nsswitch.conf /dev"
 
 # One service for both kinds of consumer: pam_consumer reads it from $T/pam.d, pamtester
 # from /etc/pam.d, which is the same directory here.

@@ -40,8 +40,8 @@ VGOPTS="-q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definit
 vg() {
 	_want=$1 _name=$2
 	shift 2
-	# shellcheck disable=SC2086 # VGOPTS are words
-	valgrind $VGOPTS "$@" >"$T/vg.out" 2>"$T/vg.log"
+	# shellcheck disable=SC2086 # VG_ENV and VGOPTS are words
+	env ${VG_ENV:-} valgrind $VGOPTS "$@" >"$T/vg.out" 2>"$T/vg.log"
 	_rc=$?
 	if [ "$_rc" = "$_want" ]; then
 		ok "$_name"
@@ -70,17 +70,27 @@ cat >"$T/pam.d/rotsec-vg" <<EOF
 auth    required $PAM_REL store=$T/pstore run=$T/prun nodelay
 account required $PAM_REL store=$T/pstore run=$T/prun
 EOF
+# the name service resolving the rotsec accounts (pam_lib.sh), for pam_logins only
+PAM_NSS_STORE=$T/pstore
+VG_ENV=$(pam_nss_env)
 vg 0 "pam_logins: current, previous, revoked, wrong, disabled, unknown, account steps" \
 	"$PL" "$T/pam.d" rotsec-vg auth:svc-a:"$CUR" auth:svc-a:"$PREV" auth:svc-a:"$OLD" \
 	auth:svc-a:wrong auth:svc-off:"$CUR" auth:nosuch:"$CUR" account:svc-a account:svc-off \
 	auth:svc-b:"$CUR-b"
 check_eq "the steps under valgrind gave their codes" "$(awk '{print $3}' "$T/vg.out" | tr '\n' ' ')" \
 	"PAM_SUCCESS PAM_SUCCESS PAM_AUTH_ERR PAM_AUTH_ERR PAM_AUTH_ERR PAM_USER_UNKNOWN PAM_SUCCESS PAM_ACCT_EXPIRED PAM_SUCCESS "
-mv "$T/pstore" "$T/pstore.away"
-vg 0 "pam_logins with the store gone" "$PL" "$T/pam.d" rotsec-vg auth:svc-a:"$CUR" account:svc-a
+chmod 0777 "$T/pstore"
+vg 0 "pam_logins with an unsafe store" "$PL" "$T/pam.d" rotsec-vg auth:svc-a:"$CUR" account:svc-a
 check_eq "...fails closed" "$(awk '{print $3}' "$T/vg.out" | tr '\n' ' ')" \
 	"PAM_AUTHINFO_UNAVAIL PAM_AUTHINFO_UNAVAIL "
+chmod 0755 "$T/pstore"
+mv "$T/pstore" "$T/pstore.away"
+vg 0 "pam_logins with the store gone" "$PL" "$T/pam.d" rotsec-vg auth:svc-a:"$CUR" account:svc-a \
+	auth:root:x
+check_eq "...has no rotsec accounts" "$(awk '{print $3}' "$T/vg.out" | tr '\n' ' ')" \
+	"PAM_USER_UNKNOWN PAM_USER_UNKNOWN PAM_USER_UNKNOWN "
 mv "$T/pstore.away" "$T/pstore"
+VG_ENV=
 
 # ---- NSS: every entry point from a small buffer ----
 mkdir -m 0755 "$T/nstore"

@@ -25,6 +25,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,20 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	*(void **)&arm = dlsym(RTLD_DEFAULT, "failinj_arm");
+	/* The name service set up outside the steps (nsswitch.conf read, each of its modules
+	 * loaded, which glibc does once and for good), as in a long-lived server that has
+	 * looked users up before: pam_rotsec resolves the names it is asked about, and the
+	 * failures under test are in the lookups, not in glibc's loading of a module. */
+	for (int i = 3; i < argc; i++) {
+		char name[256];
+		const char *u = strchr(argv[i], ':');
+		struct passwd *unused;
+
+		(void)snprintf(name, sizeof(name), "%s", u ? u + 1 : "");
+		name[strcspn(name, ":")] = '\0';
+		unused = getpwnam(name);
+		(void)unused;
+	}
 	rv = pam_start_confdir(argv[2], NULL, &pc, argv[1], &h);
 	if (rv != PAM_SUCCESS) {
 		(void)fprintf(stderr, "pam_logins: pam_start: %s\n", code_name(rv));

@@ -1437,6 +1437,10 @@ static void a_secret_is_accepted_only_when_the_name_resolves_to_the_stores_uid(v
 	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_AUTH_ERR);
 	assert_logged(LOG_ERR, "svc-b does not resolve through the name service (no such user): "
 	                       "is rotsec on the passwd line of nsswitch.conf?");
+	/* the account step keeps the store's answer then: no proof of another account, and
+	 * a failing name service must not hand a rotsec account to the next module */
+	assert_int_equal(run(SERVICE, "svc-b", &c, ACCT), PAM_SUCCESS);
+	assert_int_equal(run(SERVICE, "svc-off", &c, ACCT), PAM_ACCT_EXPIRED);
 	resolve_as(NULL, 0);
 	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_SUCCESS);
 }
