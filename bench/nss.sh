@@ -183,7 +183,7 @@ for n in $SIZES; do
 	awk '{ print $1, $2 ":" $3, $4 }' "$W/nss-raw.$n" >"$W/nss.$n"
 done
 
-OPS="pwnam_hit pwnam_miss pwuid_hit pwuid_miss ent"
+OPS="pwnam_hit pwnam_miss pwuid_hit pwuid_miss ent first"
 : >"$OUT/nss.tsv"
 printf '  %-8s %-10s' accounts backend
 for op in $OPS; do printf ' %16s' "$op"; done
@@ -206,7 +206,9 @@ for n in $SIZES; do
 		echo "$line" >>"$OUT/nss.tsv"
 	done
 done
-say "  (ent: per entry of a full setpwent/getpwent_r/endpwent pass; NNx: ratio to files)"
+say "  (ent: per entry of a full setpwent/getpwent_r/endpwent pass; first: the first lookup of"
+say "   a fresh process, which opens the files (nss_rotsec reads its store into memory then);"
+say "   NNx: ratio to files)"
 
 # The targets, for nss_rotsec.
 if [ -n "$WITH_ROTSEC" ]; then

@@ -12,7 +12,11 @@
  * every backend alike.
  *
  * Prints one line per operation, "OP NS", NS the median over REPS batches of about MS
- * milliseconds each of the time per call (per entry for the enumeration):
+ * milliseconds each of the time per call (per entry for the enumeration), except
+ *   first        the very first call of the process, a getpwnam_r hit, alone: what a
+ *                fresh process pays to open the backend's files (nss_rotsec reads the
+ *                store into memory there, store_read.c), once per process
+ * and then:
  *   pwnam_hit    an existing name, spread over the whole set (a linear backend scans
  *                half of it on average)
  *   pwnam_miss   a name that is not there (a linear backend scans all of it)
@@ -237,6 +241,13 @@ int main(int argc, char **argv)
 	endent = (endpwent_fn)sym(h, argv[optind + 1], "endpwent");
 	if (!pwnam || !pwuid || !setent || !getent || !endent)
 		return 1;
+	{
+		double t = now_ns();
+
+		if (run("pwnam_hit", 0, 1) < 0)
+			return 1;
+		printf("first %.0f\n", now_ns() - t);
+	}
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (bench_lookup(ops[i], reps, target_ms) < 0)
 			return 1;

@@ -103,6 +103,34 @@ int rs_hash_view(const char *s, struct rs_hash_view *v)
 	return 0;
 }
 
+/* chars base64 characters (checked) into bytes. */
+static void b64_decode(const char *s, size_t chars, bool urlsafe, unsigned char *out, size_t bytes)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < chars; i++) {
+		acc = acc << 6 | (uint32_t)b64_value((unsigned char)s[i], urlsafe);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o < bytes)
+				out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+}
+
+void rs_hash_salt_bytes(const struct rs_hash_view *v, unsigned char out[RS_HASH_SALT_BYTES])
+{
+	b64_decode(v->salt, RS_HASH_SALT_B64, v->cls.kind == RS_HASH_B2B, out, RS_HASH_SALT_BYTES);
+}
+
+void rs_hash_tag_bytes(const struct rs_hash_view *v, unsigned char out[RS_HASH_TAG_BYTES])
+{
+	b64_decode(v->tag, RS_HASH_TAG_B64, v->cls.kind == RS_HASH_B2B, out, RS_HASH_TAG_BYTES);
+}
+
 bool rs_hash_string_ok(const char *s)
 {
 	struct rs_hash_view v;
@@ -121,24 +149,21 @@ bool rs_hash_same_salt(const struct rs_hash_view *a, const struct rs_hash_view *
 	       memcmp(a->salt, b->salt, RS_HASH_SALT_B64) == 0;
 }
 
-int rs_hash_groups(const char *const *hashes, size_t n, struct rs_hash_view *groups, bool *primary,
-                   int *group)
+int rs_hash_groups_of(const struct rs_hash_view *views, const bool *absent, size_t n,
+                      struct rs_hash_view *groups, bool *primary, int *group)
 {
 	int ng = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		struct rs_hash_view v;
 		int g, same_class = -1;
 
 		group[i] = -1;
-		if (i == 1 && (!hashes[1] || !hashes[1][0]))
+		if (absent[i])
 			continue; /* no previous secret */
-		if (rs_hash_view(hashes[i], &v) < 0)
-			return -EPROTO;
 		for (g = 0; g < ng; g++) {
-			if (rs_hash_same_salt(&groups[g], &v))
+			if (rs_hash_same_salt(&groups[g], &views[i]))
 				break;
-			if (same_class < 0 && rs_hash_same_class(&groups[g].cls, &v.cls))
+			if (same_class < 0 && rs_hash_same_class(&groups[g].cls, &views[i].cls))
 				same_class = g;
 		}
 		if (g < ng) {
@@ -150,11 +175,27 @@ int rs_hash_groups(const char *const *hashes, size_t n, struct rs_hash_view *gro
 		 * tripwires never add a computation to a login. */
 		if (i >= 2 && same_class >= 0)
 			continue;
-		groups[ng] = v;
+		groups[ng] = views[i];
 		primary[ng] = i < 2;
 		group[i] = ng++;
 	}
 	return ng;
+}
+
+int rs_hash_groups(const char *const *hashes, size_t n, struct rs_hash_view *groups, bool *primary,
+                   int *group)
+{
+	struct rs_hash_view views[RS_HASHES_MAX];
+	bool absent[RS_HASHES_MAX];
+
+	if (n > RS_HASHES_MAX)
+		return -EPROTO;
+	for (size_t i = 0; i < n; i++) {
+		absent[i] = i == 1 && (!hashes[1] || !hashes[1][0]);
+		if (!absent[i] && rs_hash_view(hashes[i], &views[i]) < 0)
+			return -EPROTO;
+	}
+	return rs_hash_groups_of(views, absent, n, groups, primary, group);
 }
 
 int rs_costs_tally_add(struct rs_costs_tally *t, const char *const *hashes, size_t n)

@@ -71,6 +71,11 @@ struct rs_hash_view {
 
 /* 0 and *v filled for a hash string as rotsec writes them, -EPROTO for anything else. */
 int rs_hash_view(const char *s, struct rs_hash_view *v);
+/* The bytes of a view's salt (RS_HASH_SALT_BYTES) or tag (RS_HASH_TAG_BYTES), decoded;
+ * rs_hash_view has checked the text. Not constant time: the stored strings are not what
+ * a login must not leak (the candidate's tag is compared in constant time, secret.c). */
+void rs_hash_salt_bytes(const struct rs_hash_view *v, unsigned char out[RS_HASH_SALT_BYTES]);
+void rs_hash_tag_bytes(const struct rs_hash_view *v, unsigned char out[RS_HASH_TAG_BYTES]);
 bool rs_hash_string_ok(const char *s);
 bool rs_hash_same_class(const struct rs_hash_class *a, const struct rs_hash_class *b);
 /* Same class and same salt: one computation serves both. */
@@ -87,6 +92,10 @@ bool rs_hash_same_salt(const struct rs_hash_view *a, const struct rs_hash_view *
  */
 int rs_hash_groups(const char *const *hashes, size_t n, struct rs_hash_view *groups, bool *primary,
                    int *group);
+/* The same from views parsed already: views[i] for hash i, absent[i] for an absent
+ * previous hash. Never fails. */
+int rs_hash_groups_of(const struct rs_hash_view *views, const bool *absent, size_t n,
+                      struct rs_hash_view *groups, bool *primary, int *group);
 
 /* The cost profile of a store, as its header lists it: a dummy hash string per entry. */
 struct rs_costs {

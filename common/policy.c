@@ -80,43 +80,38 @@ static int plan(const struct rs_costs *costs, const struct rs_hash_view *groups,
 }
 
 /*
- * match[i] for each of the n hashes h[]: whether it is the tag of its group's computation.
- * Always RS_HASHES_MAX comparisons, the missing ones made with the first computation and
- * the first dummy and thrown away, so that how many tripwires an account keeps does not
- * show either.
+ * match[i] for each of the n hashes (views[i]): whether it is the tag of its group's
+ * computation. Always RS_HASHES_MAX comparisons, the missing ones made with the first
+ * computation and the first profile entry and thrown away, so that how many tripwires an
+ * account keeps does not show either.
  */
-static int compare(const char *const *h, size_t n, const int *group, const struct slot *slots,
-                   size_t nslots, const char *dummy, int *match)
+static void compare(const struct rs_hash_view *views, size_t n, const int *group,
+                    const struct slot *slots, size_t nslots, const struct rs_hash_view *pad,
+                    int *match)
 {
 	for (size_t i = 0; i < RS_HASHES_MAX; i++) {
 		const struct slot *s = NULL;
-		struct rs_hash_view v;
-		int r;
 
 		if (i < n && group[i] >= 0)
 			for (size_t k = 0; k < nslots && !s; k++)
 				if (slots[k].group == group[i])
 					s = &slots[k];
-		if (s && rs_hash_view(h[i], &v) == 0) {
-			r = rs_hash_tag_equal(&v, s->tag);
-			if (r < 0)
-				return r;
-			match[i] = r;
-		} else if (rs_hash_view(dummy, &v) == 0) {
+		if (s) {
+			match[i] = rs_hash_tag_equal(&views[i], s->tag) == 1;
+		} else {
 			if (i < n)
 				match[i] = 0; /* not covered: a tripwire of another salt */
-			(void)rs_hash_tag_equal(&v, slots[0].tag);
+			(void)rs_hash_tag_equal(pad, slots[0].tag);
 		}
 	}
-	return 0;
 }
 
 int rs_policy_verify(const struct rs_secret_rec *rec, const struct rs_costs *costs, const char *pw,
                      size_t len, int64_t now, unsigned flags, struct rs_verify_result *res)
 {
 	const char *h[RS_HASHES_MAX];
-	struct rs_hash_view groups[RS_HASHES_MAX];
-	bool primary[RS_HASHES_MAX];
+	struct rs_hash_view views[RS_HASHES_MAX], groups[RS_HASHES_MAX];
+	bool primary[RS_HASHES_MAX], absent[RS_HASHES_MAX];
 	int group[RS_HASHES_MAX], match[RS_HASHES_MAX] = {0}, ng = 0, r = 0;
 	struct slot slots[RS_COSTS_MAX + 2];
 	size_t n = 0, nslots = 0, i;
@@ -130,17 +125,21 @@ int rs_policy_verify(const struct rs_secret_rec *rec, const struct rs_costs *cos
 	if (len > RS_SECRET_MAX)
 		len = RS_SECRET_MAX + 1;
 	if (rec) {
+		/* Every hash parsed first: a damaged one anywhere fails closed. */
 		n = rs_secret_hashes(rec, h);
-		ng = rs_hash_groups(h, n, groups, primary, group);
-		if (ng < 0)
-			return -EINVAL;
+		for (i = 0; i < n; i++) {
+			absent[i] = i == 1 && !h[1][0];
+			if (!absent[i] && rs_hash_view(h[i], &views[i]) < 0)
+				return -EINVAL;
+		}
+		ng = rs_hash_groups_of(views, absent, n, groups, primary, group);
 	}
 	r = plan(costs, groups, primary, ng, slots, &nslots);
 	/* Every computation, before looking at any result. */
 	for (i = 0; r == 0 && i < nslots; i++)
 		r = rs_hash_compute(&slots[i].v, pw, len, slots[i].tag);
 	if (r == 0)
-		r = compare(h, n, group, slots, nslots, costs->dummy[0], match);
+		compare(views, n, group, slots, nslots, &slots[0].v, match);
 	for (i = 0; i < nslots; i++)
 		sodium_memzero(slots[i].tag, sizeof(slots[i].tag));
 	if (r < 0)

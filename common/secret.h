@@ -66,12 +66,12 @@ int rs_hash_secret_like(const char *pw, size_t len, double entropy_bits, enum rs
  * -ENOMEM when Argon2 could not get its memory. One computation. */
 int rs_hash_verify(const char *hash, const char *pw, size_t len);
 
-/* One computation of pw under the class and salt of `v`: its tag. 0, -EINVAL (a salt that
- * does not decode), -ENOMEM (Argon2id could not get its memory). Every hash a login
- * computes is one call of this (or of rs_hash_verify). */
+/* One computation of pw under the class and salt of `v` (from rs_hash_view): its tag. 0,
+ * -ENOMEM (Argon2id could not get its memory), -EINVAL (costs libsodium refuses). Every
+ * hash a login computes is one call of this (or of rs_hash_verify). */
 int rs_hash_compute(const struct rs_hash_view *v, const char *pw, size_t len,
                     unsigned char tag[RS_HASH_TAG_BYTES]);
-/* Whether the tag of `v` is `tag`, in constant time: 1, 0, or -EINVAL. */
+/* Whether the tag of `v` (from rs_hash_view) is `tag`, in constant time: 1 or 0. */
 int rs_hash_tag_equal(const struct rs_hash_view *v, const unsigned char tag[RS_HASH_TAG_BYTES]);
 
 /* Call once before anything else here (sodium_init). 0 or -EIO. */

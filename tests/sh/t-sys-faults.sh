@@ -112,13 +112,15 @@ EOF
 
 # pam_says FILE [USER]: what one login with the secret in FILE gets through libpam and
 # the ASan pam_rotsec.so (PAM_SUCCESS, PAM_AUTH_ERR, ...). Sanitizer reports to asan.err.
+# The name service resolves the account from the section's store (ROTSEC_STORE_DIR), as
+# pam_rotsec accepts a secret only for a name that resolves to the store's uid.
 pam_says() {
-	"$CONSUMER" -n 1 "$T/pam.asan" "$SVC" "${2:-svc-a}" "$1" 2>>"$T/asan.err" |
+	ROTSEC_STORE_DIR=$S "$CONSUMER" -n 1 "$T/pam.asan" "$SVC" "${2:-svc-a}" "$1" 2>>"$T/asan.err" |
 		sed -n 's/.* last //p'
 }
 # pam_at EPOCH FILE [USER]: the same with the release module, the wall clock at EPOCH.
 pam_at() {
-	env LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$(ft_offset "$1")" \
+	env LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$(ft_offset "$1")" ROTSEC_STORE_DIR="$S" \
 		"$CONSUMER_REL" -n 1 "$T/pam.rel" "$SVC" "${3:-svc-a}" "$2" 2>/dev/null |
 		sed -n 's/.* last //p'
 }
@@ -423,7 +425,7 @@ damaged() {
 	l0=$(wc -l <"$T/syslog.txt")
 	if [ "$1" = secrets.cdb ]; then
 		check_eq "$1 $2: PAM says PAM_AUTHINFO_UNAVAIL" "$(pam_says "$OUT/svc-a.pw")" PAM_AUTHINFO_UNAVAIL
-		check_fails "$1 $2: pamtester is refused" pamtester "$SVC" svc-a authenticate <"$OUT/svc-a.pw"
+		check_fails "$1 $2: pamtester is refused" env ROTSEC_STORE_DIR="$S" pamtester "$SVC" svc-a authenticate <"$OUT/svc-a.pw"
 		check_match "$1 $2: pamtester says the information is unavailable" "$(cat "$T/.out")" \
 			'cannot retrieve authentication info'
 		check_eq "$1 $2: NSS gives no shadow entry" "$(ROTSEC_STORE_DIR=$S getent shadow svc-a; echo $?)" 2

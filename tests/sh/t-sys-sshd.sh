@@ -10,7 +10,11 @@
 #   - /var/lib and /run are overlays with writable layers in $T (the store lives at the
 #     default /var/lib/rotsec, usage records at /run/rotsec, sshd's /run/sshd),
 #   - /etc/nsswitch.conf and /etc/pam.d are bind-mounted copies carrying rotsec's lines
-#     from the installed examples.
+#     from the installed examples; /etc/passwd and /etc/shadow are bind-mounted copies
+#     with a local user, rslocal, whose password pam_unix checks (the shadow file holds
+#     that test user alone: the host's hashes are never copied).
+# At the end the store is removed, then made unsafe: rslocal still logs in through sshd
+# with its password, and the rotsec account does not (issue 13).
 # The host's passwd, shadow, group, nsswitch.conf and pam.d are checksummed before and after.
 . "$(dirname "$0")/lib.sh"
 
@@ -38,6 +42,13 @@ for f in common-auth common-account common-password; do
 	cp "$R/usr/share/doc/rotsec/examples/pam.d/$f" "$T/etc/pam.d/$f"
 done
 printf '@include common-auth\n@include common-account\n' >"$T/etc/pam.d/rotsec-sys"
+LOCALPW=rslocal-Pw-5Jk2Mq8Xz
+cp /etc/passwd "$T/etc/passwd"
+echo "rslocal:x:64992:64992:rotsec local test user:/tmp:/bin/sh" >>"$T/etc/passwd"
+install -m 0600 /dev/null "$T/etc/shadow"
+echo "rslocal:$(perl -e 'print crypt($ARGV[0], "\$6\$rotsecSS\$")' "$LOCALPW"):19000:0:99999:7:::" \
+	>"$T/etc/shadow"
+printf '%s\n' "$LOCALPW" >"$T/local.pw"
 
 ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_key" >/dev/null
 cat >"$T/ssh/sshd_config" <<EOF
@@ -97,6 +108,8 @@ mount --make-rprivate / &&
 	mount -t overlay rotsec-varlib -o "lowerdir=/var/lib,upperdir=$T/varlib.up,workdir=$T/varlib.work" /var/lib &&
 	mount -t overlay rotsec-run -o "lowerdir=/run,upperdir=$T/run.up,workdir=$T/run.work" /run &&
 	mount --bind "$T/etc/nsswitch.conf" /etc/nsswitch.conf &&
+	mount --bind "$T/etc/passwd" /etc/passwd &&
+	mount --bind "$T/etc/shadow" /etc/shadow &&
 	mount --bind "$T/etc/pam.d" /etc/pam.d || { echo "not ok - namespace set-up"; exit 1; }
 ip link set lo up
 mkdir -p /var/lib/rotsec /var/lib/rotsec-out /run/sshd
@@ -106,10 +119,10 @@ t_ok() { n=$((n + 1)); echo "ok $n - $*"; }
 t_no() { n=$((n + 1)); echo "not ok $n - $*"; }
 t() { name=$1; shift; if "$@" >/dev/null 2>&1; then t_ok "$name"; else t_no "$name"; fi; }
 t_not() { name=$1; shift; if "$@" >/dev/null 2>&1; then t_no "$name"; else t_ok "$name"; fi; }
-ssh_with() { # ssh_with FILE: log in as svc-web with the secret in FILE, run id -un
+ssh_with() { # ssh_with FILE [USER]: log in as USER (svc-web) with the password in FILE, run id -un
 	sshpass -f "$1" ssh -q -p 2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 		-o PreferredAuthentications=password -o NumberOfPasswordPrompts=1 \
-		svc-web@127.0.0.1 id -un 2>>"$T/ssh.err"
+		"${2:-svc-web}@127.0.0.1" id -un 2>>"$T/ssh.err"
 }
 CTL="$R/usr/sbin/rotsecctl -c $T/rotsec.conf"
 wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
@@ -176,10 +189,30 @@ after_gen=$($CTL status svc-soak --json | python3 -c 'import json,sys; print(jso
 [ "$fails" = 0 ] && [ "$logins" = 25 ] && t_ok "a consumer re-reading its file logged in $logins times through sshd, 0 failures" ||
 	t_no "a consumer re-reading its file: $fails of $logins logins failed"
 
-kill $sshd $rotsecd 2>/dev/null
+[ "$(ssh_with "$T/local.pw" rslocal)" = rslocal ] && t_ok "sshd: a local user logs in with its password" ||
+	t_no "sshd: a local user logs in with its password"
+
+kill $rotsecd 2>/dev/null
 wait $rotsecd
 rc=$?
 [ "$rc" = 0 ] && t_ok "rotsecd exits 0 on SIGTERM" || t_no "rotsecd exits 0 on SIGTERM (got $rc)"
+
+# ---- a broken store locks no one else out
+mv /var/lib/rotsec /var/lib/rotsec.away
+[ "$(ssh_with "$T/local.pw" rslocal)" = rslocal ] &&
+	t_ok "sshd: with the store removed, a local user logs in with its password" ||
+	t_no "sshd: with the store removed, a local user logs in with its password"
+t_not "sshd: with the store removed, the rotsec account does not" ssh_with "$T/gen2"
+mv /var/lib/rotsec.away /var/lib/rotsec
+chmod 0777 /var/lib/rotsec
+[ "$(ssh_with "$T/local.pw" rslocal)" = rslocal ] &&
+	t_ok "sshd: with the store unsafe (0777), a local user logs in with its password" ||
+	t_no "sshd: with the store unsafe (0777), a local user logs in with its password"
+t_not "sshd: with the store unsafe, the rotsec account does not" ssh_with "$T/gen2"
+chmod 0755 /var/lib/rotsec
+[ "$(ssh_with "$T/gen2")" = svc-web ] && t_ok "sshd: the store made safe again, the rotsec account logs in" ||
+	t_no "sshd: the store made safe again, the rotsec account logs in"
+kill $sshd 2>/dev/null
 wait $sshd 2>/dev/null
 echo "$n" >"$T/.n"
 BODY

@@ -943,6 +943,42 @@ static void local_accounts_are_answered_before_the_store_whatever_its_state(void
 	assert_logged(LOG_NOTICE, "auth: svc-local is not a rotsec account");
 }
 
+/* A line's first field, exactly: neither a prefix nor a longer name is that account. The
+ * file is read again when it is replaced, as useradd replaces it. */
+static void local_names_are_matched_exactly_and_the_file_is_read_again(void **state)
+{
+	static const char *const not_local[] = {"roo", "rootx", "oot", "aemon", "pamloca"};
+	char dir[PATH_MAX], path[PATH_MAX];
+	FILE *f;
+
+	(void)state;
+	pathf(dir, "%s/store-exact", tmp);
+	write_store(dir, main_accounts, 2);
+	assert_int_equal(chmod(dir, 0777), 0); /* unsafe: a name that is not local is refused */
+	std_service("rs-exact", dir, NULL);
+	assert_int_equal(auth_pw("rs-exact", "root", PW_CUR), PAM_USER_UNKNOWN);
+	assert_int_equal(auth_pw("rs-exact", "daemon", PW_CUR), PAM_USER_UNKNOWN);
+	for (size_t i = 0; i < sizeof(not_local) / sizeof(not_local[0]); i++)
+		assert_int_equal(auth_pw("rs-exact", not_local[i], PW_CUR), PAM_AUTHINFO_UNAVAIL);
+	/* a user added (the file replaced): local at once; the last line without a newline */
+	pathf(path, "%s/passwd.new", tmp);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(passwd_text, f) >= 0);
+	assert_true(fputs("roo:x:1002:1002::/:/bin/sh", f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(path, passwd_file), 0);
+	assert_int_equal(auth_pw("rs-exact", "roo", PW_CUR), PAM_USER_UNKNOWN);
+	assert_int_equal(auth_pw("rs-exact", "rootx", PW_CUR), PAM_AUTHINFO_UNAVAIL);
+	/* and back */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(passwd_text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(path, passwd_file), 0);
+	assert_int_equal(auth_pw("rs-exact", "roo", PW_CUR), PAM_AUTHINFO_UNAVAIL);
+}
+
 /* A passwd file that cannot be read tells no one apart: the store decides, as before
  * there was a rule, and the line says why. */
 static void an_unreadable_passwd_file_leaves_the_store_to_decide(void **state)
@@ -2104,6 +2140,7 @@ int main(void)
 	        T(passwords_up_to_512_bytes_work_and_longer_ones_are_refused),
 	        T(unknown_user_is_user_unknown_after_a_prompt),
 	        T(local_accounts_are_answered_before_the_store_whatever_its_state),
+	        T(local_names_are_matched_exactly_and_the_file_is_read_again),
 	        T(an_unreadable_passwd_file_leaves_the_store_to_decide),
 	        T(every_verdict_costs_one_resolution_and_the_profiles_computations),
 	        T(disabled_account_is_refused_in_auth_and_expired_in_account),
