@@ -119,7 +119,8 @@ EXPORTED int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t l
 	if (len < strlen(name) + 1)
 		return ERANGE;
 	memset(pw, 0, sizeof(*pw));
-	pw->pw_name = strcpy(buf, name);
+	memcpy(buf, name, strlen(name) + 1);
+	pw->pw_name = buf;
 	pw->pw_passwd = pw->pw_gecos = pw->pw_dir = pw->pw_shell = buf + strlen(name);
 	pw->pw_uid = rec.uid;
 	*res = pw;

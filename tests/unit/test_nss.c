@@ -777,7 +777,7 @@ static void an_enumeration_survives_the_store_truncated_in_place_under_it(void *
 	char path[PATH_MAX + 16], *buf;
 	struct passwd p;
 	char pbuf[1024];
-	size_t got, total, len;
+	size_t got, total, len = 0;
 	int e, fd;
 
 	(void)state;
@@ -786,7 +786,7 @@ static void an_enumeration_survives_the_store_truncated_in_place_under_it(void *
 		(void)snprintf(pw[i].name, sizeof(pw[i].name), "%s", f->ad.acc[i].name);
 	buf = ut_read_file(path, &len);
 	assert_non_null(buf);
-	assert_true(len > 3 * 4096);
+	assert_true(len > (size_t)3 * 4096);
 
 	assert_int_equal(M.setpwent(0), NSS_STATUS_SUCCESS);
 	enumerate_tiny(&M, 'p', pw, f->ad.nacc, 5, &got);

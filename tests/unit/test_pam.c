@@ -203,7 +203,8 @@ EXPORTED int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t l
 	if (len < strlen(name) + 1)
 		return ERANGE;
 	memset(pw, 0, sizeof(*pw));
-	pw->pw_name = strcpy(buf, name);
+	memcpy(buf, name, strlen(name) + 1);
+	pw->pw_name = buf;
 	pw->pw_passwd = pw->pw_gecos = pw->pw_dir = pw->pw_shell = buf + strlen(name);
 	pw->pw_uid = (uid_t)uid;
 	pw->pw_gid = 60000;
@@ -1397,7 +1398,12 @@ static void malformed_record_fails_closed_for_that_account(void **state)
 	cdb_make_add(&cm, "sn:svc-bad", 10, rec, (unsigned)rlen - 2);
 	(void)snprintf(r.name, sizeof(r.name), "svc-badhash");
 	rlen = rs_encode_secret(&r, rec, sizeof(rec));
-	memcpy(memmem(rec, (size_t)rlen, "$rotsec-b2b$v=1$", 16), "$rotsec-b2b$v=2$", 16);
+	{
+		char *v = memmem(rec, (size_t)rlen, "$rotsec-b2b$v=1$", 16);
+
+		assert_non_null(v);
+		v[14] = '2'; /* $rotsec-b2b$v=2$: not a version rotsec writes */
+	}
 	cdb_make_add(&cm, "sn:svc-badhash", 14, rec, (unsigned)rlen);
 	assert_int_equal(cdb_make_finish(&cm), 0);
 	close(fd);
@@ -1492,11 +1498,15 @@ static void damage_slot_of(const char *dir, const char *key)
 
 	pathf(path, "%s/secrets.cdb", dir);
 	read_file(path, &buf, &len);
-	pos = cdb_unpack((unsigned char *)buf + (h & 255) * 8);
-	n = cdb_unpack((unsigned char *)buf + (h & 255) * 8 + 4);
-	assert_true(n > 0);
+	pos = cdb_unpack((unsigned char *)buf + (size_t)(h & 255) * 8);
+	n = cdb_unpack((unsigned char *)buf + (size_t)(h & 255) * 8 + 4);
+	if (n == 0) {
+		free(buf);
+		fail_msg("no hash table slot for %s", key);
+		return;
+	}
 	for (i = (h >> 8) % n;; i = (i + 1) % n) {
-		unsigned char *slot = (unsigned char *)buf + pos + i * 8;
+		unsigned char *slot = (unsigned char *)buf + pos + (size_t)i * 8;
 
 		if (cdb_unpack(slot) == h) {
 			slot[4] = slot[5] = slot[6] = 0xf0;

@@ -487,10 +487,11 @@ static void tripwire_pw(char *buf, size_t len, size_t i)
 
 static void make_store(struct store *st, bool b2b, bool argon)
 {
-	struct rs_secret_rec *r = st->rec;
+	struct rs_secret_rec *r;
 	char pw[32];
 
 	memset(st, 0, sizeof(*st));
+	r = st->rec;
 	for (size_t i = 0; i < NACC; i++) {
 		(void)snprintf(r[i].name, sizeof(r[i].name), "svc-%zu", i);
 		r[i].uid = 60000 + (uint32_t)i;

@@ -19,9 +19,8 @@
 #include "store_write.h"
 
 #define HASH_A "$rotsec-b2b$v=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
-#define HASH_B                                                                                     \
-	"$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"                                   \
-	"aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+static const char HASH_B[] = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+                             "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
 /* BLAKE2b like HASH_A, with another salt (a store written before salts were kept) */
 #define HASH_C "$rotsec-b2b$v=1$b3RoZXJvdGhlcm90aGVycw$b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcm90aGVyb3Q"
 /* BLAKE2b with HASH_A's salt */
@@ -579,13 +578,9 @@ a_class_gets_a_group_per_salt_of_current_and_previous_but_tripwires_add_none(voi
 {
 	/* current A (BLAKE2b), previous C (BLAKE2b, another salt), tripwires C, B (Argon2id,
 	 * a class of its own), D (A's salt), and one of a third BLAKE2b salt. */
-	const char *h[] = {HASH_A,
-	                   HASH_C,
-	                   HASH_C,
-	                   HASH_B,
-	                   HASH_D,
-	                   "$rotsec-b2b$v=1$dGhpcmR0aGlyZHRoaXJkdA$"
-	                   "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"};
+	static const char third[] = "$rotsec-b2b$v=1$dGhpcmR0aGlyZHRoaXJkdA$"
+	                            "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+	const char *h[] = {HASH_A, HASH_C, HASH_C, HASH_B, HASH_D, third};
 	struct rs_hash_view g[RS_HASHES_MAX];
 	bool primary[RS_HASHES_MAX];
 	int group[RS_HASHES_MAX];
