@@ -3,9 +3,10 @@
  *
  * The module is loaded into every process on the host that resolves a user, so it keeps
  * very little state: two store handles (accounts.cdb, secrets.cdb) whose read-only
- * mappings live across calls, one enumeration cursor per map, and a bit set of failures
- * already logged. The exported entry points (nss_rotsec.c) are thin: check the name, call
- * one function from nss_lookup.c, turn its result into an enum nss_status.
+ * "mappings" (copies of the files in memory, store_read.h: a file copied over in place
+ * must not kill the process with SIGBUS) live across calls, one enumeration cursor per map, and a
+ * bit set of failures already logged. The exported entry points (nss_rotsec.c) are thin: check the
+ * name, call one function from nss_lookup.c, turn its result into an enum nss_status.
  *
  * Every internal function returns 1 found, 0 absent, or a negative errno:
  *   -ERANGE   the caller's buffer is too small   -> TRYAGAIN, *errnop = ERANGE

@@ -1,5 +1,7 @@
 /*
- * The secrets.cdb mapping, kept across calls.
+ * The secrets.cdb mapping, kept across calls. ("Mapping" is the reader's word,
+ * store_read.h, for the copy of the file it reads into memory: not an mmap of the file,
+ * which a file copied over in place would take away with SIGBUS.)
  *
  * A login costs what libpam itself costs only if the module does not open, check and map
  * the store every time: the reader (store_read.h) keeps one mapping per handle and
