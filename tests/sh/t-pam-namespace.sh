@@ -164,6 +164,14 @@ for state in dir-0777 no-secrets no-dir malformed; do
 	check "$state: the account step admits a local user" \
 		ns pamtester rotsec-login rstest acct_mgmt
 	check "$state: the sshd example lets root in" login sshd root "$ROOTPW"
+	# nss_rotsec answers UNAVAIL, which glibc goes past: local names resolve, rotsec's not
+	check_eq "$state: getent resolves root and the local user" \
+		"$(ns getent passwd root rstest | cut -d: -f1 | tr '\n' ' ')" "root rstest "
+	# (with secrets.cdb missing or damaged the accounts resolve: accounts.cdb is whole)
+	want=2
+	case $state in no-secrets | malformed) want=0 ;; esac
+	check_eq "$state: getent resolves the rotsec account only from a whole accounts.cdb" \
+		"$(ns getent passwd svc-a >/dev/null 2>&1; echo $?)" $want
 done
 store_state ok
 check "a restored store works again" login rotsec-login svc-a "$CUR"
