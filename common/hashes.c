@@ -7,20 +7,25 @@
 #define B2B_PREFIX    "$rotsec-b2b$v=1$"
 #define ARGON2_PREFIX "$argon2id$v=19$m="
 
+/* The value of each base64 character plus one, 0 for none: a table, since the writer
+ * checks every hash of every record it copies at each rotation. */
+#define B64_COMMON                                                                                 \
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,    \
+	['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15,         \
+	['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,        \
+	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29,        \
+	['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,        \
+	['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43,        \
+	['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50,        \
+	['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,        \
+	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62
+static const unsigned char b64_urlsafe[256] = {B64_COMMON, ['-'] = 63, ['_'] = 64};
+static const unsigned char b64_standard[256] = {B64_COMMON, ['+'] = 63, ['/'] = 64};
+
 /* The value of a base64 character in the URL-safe or the standard alphabet, -1 if none. */
 static int b64_value(unsigned char c, bool urlsafe)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (urlsafe ? '-' : '+'))
-		return 62;
-	if (c == (urlsafe ? '_' : '/'))
-		return 63;
-	return -1;
+	return (int)(urlsafe ? b64_urlsafe : b64_standard)[c] - 1;
 }
 
 /*
@@ -203,13 +208,19 @@ int rs_costs_tally_add(struct rs_costs_tally *t, const char *const *hashes, size
 	struct rs_hash_view groups[RS_HASHES_MAX];
 	bool primary[RS_HASHES_MAX];
 	int group[RS_HASHES_MAX], ng;
-	size_t total = 0;
 
 	if (n > RS_HASHES_MAX)
 		return -EPROTO;
 	ng = rs_hash_groups(hashes, n, groups, primary, group);
 	if (ng < 0)
 		return ng;
+	return rs_costs_tally_groups(t, groups, ng);
+}
+
+int rs_costs_tally_groups(struct rs_costs_tally *t, const struct rs_hash_view *groups, int ng)
+{
+	size_t total = 0;
+
 	for (int g = 0; g < ng; g++) {
 		unsigned same = 0;
 		size_t c;

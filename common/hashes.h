@@ -113,6 +113,8 @@ struct rs_costs_tally {
 /* Add the groups of one record's hashes (as rs_hash_groups takes them). -E2BIG when the
  * profile would need more than RS_COSTS_MAX computations, -EPROTO for a bad hash. */
 int rs_costs_tally_add(struct rs_costs_tally *t, const char *const *hashes, size_t n);
+/* The same from the groups rs_hash_groups_of made. */
+int rs_costs_tally_groups(struct rs_costs_tally *t, const struct rs_hash_view *groups, int ng);
 /* The profile of the tally: one dummy per computation, in a fixed order, BLAKE2b alone
  * for an empty store (an unknown user still costs one computation). */
 void rs_costs_from_tally(const struct rs_costs_tally *t, struct rs_costs *out);

@@ -301,6 +301,10 @@ struct secret_nums {
 	unsigned flags;
 	int64_t current_since, previous_deadline, previous_limit;
 	size_t nrevoked;
+	/* The hashes taken apart as they are checked, as rs_hash_groups_of takes them:
+	 * current, previous (absent[1] when there is none), tripwires. */
+	struct rs_hash_view views[RS_HASHES_MAX];
+	bool absent[RS_HASHES_MAX];
 };
 
 static int secret_check(const char *val, size_t len, const char **f, struct secret_nums *out)
@@ -315,9 +319,11 @@ static int secret_check(const char *val, size_t len, const char **f, struct secr
 	if (rs_parse_u64(f[3], RS_SECRET_DISABLED, &v) < 0)
 		return -EPROTO;
 	out->flags = (unsigned)v;
-	if (!rs_hash_string_ok(f[4]) || parse_time(f[5], &out->current_since) < 0)
+	if (rs_hash_view(f[4], &out->views[0]) < 0 || parse_time(f[5], &out->current_since) < 0)
 		return -EPROTO;
-	if (f[6][0] && !rs_hash_string_ok(f[6]))
+	out->absent[0] = false;
+	out->absent[1] = !f[6][0];
+	if (f[6][0] && rs_hash_view(f[6], &out->views[1]) < 0)
 		return -EPROTO;
 	if (parse_time(f[7], &out->previous_deadline) < 0 ||
 	    parse_time(f[8], &out->previous_limit) < 0)
@@ -325,9 +331,11 @@ static int secret_check(const char *val, size_t len, const char **f, struct secr
 	if (rs_parse_u64(f[9], RS_TRIPWIRE_MAX, &v) < 0 || (size_t)n != 10 + v)
 		return -EPROTO;
 	out->nrevoked = (size_t)v;
-	for (size_t i = 0; i < out->nrevoked; i++)
-		if (!rs_hash_string_ok(f[10 + i]))
+	for (size_t i = 0; i < out->nrevoked; i++) {
+		out->absent[2 + i] = false;
+		if (rs_hash_view(f[10 + i], &out->views[2 + i]) < 0)
 			return -EPROTO;
+	}
 	return 0;
 }
 
@@ -362,35 +370,25 @@ int rs_check_secret(const char *val, size_t len)
 	return secret_check(val, len, f, &v);
 }
 
-/* The hash fields of a checked record, as rs_hash_groups takes them: current, previous,
- * then the tripwires (fields 4, 6, 10...). */
-static size_t field_hashes(const char **f, const struct secret_nums *v, const char **h)
-{
-	h[0] = f[4];
-	h[1] = f[6];
-	for (size_t i = 0; i < v->nrevoked; i++)
-		h[2 + i] = f[10 + i];
-	return 2 + v->nrevoked;
-}
-
 int rs_check_secret_costs(const char *val, size_t len, struct rs_costs_tally *t, bool *foreign)
 {
-	const char *f[SECRET_FIELDS_MAX], *h[RS_HASHES_MAX];
+	const char *f[SECRET_FIELDS_MAX];
 	struct rs_hash_view groups[RS_HASHES_MAX];
 	bool primary[RS_HASHES_MAX];
-	int group[RS_HASHES_MAX], r;
+	int group[RS_HASHES_MAX], ng, r;
 	struct secret_nums v;
 	size_t n;
 
 	*foreign = false;
 	if (secret_check(val, len, f, &v) < 0)
 		return -EPROTO;
-	n = field_hashes(f, &v, h);
-	r = rs_costs_tally_add(t, h, n);
+	/* Each hash taken apart once, by the check: the writer does this for every record
+	 * of the store at every rotation. */
+	n = 2 + v.nrevoked;
+	ng = rs_hash_groups_of(v.views, v.absent, n, groups, primary, group);
+	r = rs_costs_tally_groups(t, groups, ng);
 	if (r < 0)
 		return r;
-	if (rs_hash_groups(h, n, groups, primary, group) < 0)
-		return -EPROTO;
 	for (size_t i = 2; i < n; i++)
 		if (group[i] < 0)
 			*foreign = true;
