@@ -10,6 +10,10 @@ set -u
 : "${O:?O must point at the build directory}"
 top=$(cd "$(dirname "$0")/.." && pwd)
 export O top
+# The system's commands only: every one comes from a Debian package that .ci/deps names
+# (t-deps.sh), never from /usr/local or a language version manager earlier in PATH.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export CMOCKA_MESSAGE_OUTPUT=TAP
