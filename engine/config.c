@@ -2039,9 +2039,9 @@ static void resolve(struct loader *ld)
 /* ---- top level ---------------------------------------------------------------------- */
 
 static const char *const top_keys[] = {
-        "store_dir",    "state_dir",   "key_file",   "run_dir",      "audit_log",
-        "metrics_file", "passwd_file", "group_file", "lock_timeout", "defaults",
-        "groups",       "accounts",    NULL};
+        "store_dir",      "state_dir",   "key_file",   "run_dir",      "audit_log",
+        "metrics_file",   "passwd_file", "group_file", "lock_timeout", "metrics_interval",
+        "usage_interval", "defaults",    "groups",     "accounts",     NULL};
 
 static const struct {
 	const char *key;
@@ -2099,6 +2099,16 @@ static void parse_top(struct loader *ld)
 	s = config_setting_get_member(root, "lock_timeout");
 	if (s)
 		(void)get_duration(ld, s, &cfg->lock_timeout);
+	/* Both bound how often rotsecd does work on its own or on logins: zero would mean
+	 * as often as possible, which is what they exist to prevent. */
+	cfg->metrics_interval = 60;
+	s = config_setting_get_member(root, "metrics_interval");
+	if (s && get_duration(ld, s, &cfg->metrics_interval) == 0 && cfg->metrics_interval < 1)
+		error_at(ld, s, "metrics_interval must be at least 1s");
+	cfg->usage_interval = 10;
+	s = config_setting_get_member(root, "usage_interval");
+	if (s && get_duration(ld, s, &cfg->usage_interval) == 0 && cfg->usage_interval < 1)
+		error_at(ld, s, "usage_interval must be at least 1s");
 	if (ld->err)
 		return;
 	/* An invalid passwd_file/group_file is already an error; reading the host's own

@@ -104,6 +104,8 @@ struct rs_config {
 	char *store_dir, *state_dir, *key_file, *run_dir, *audit_log, *metrics_file;
 	char *passwd_file, *group_file; /* system databases checked for collisions */
 	int64_t lock_timeout;           /* store lock wait, seconds, default 10 */
+	int64_t metrics_interval;       /* rotsecd rewrites the metrics at least this often, 60 */
+	int64_t usage_interval; /* rotsecd looks at changed usage records at most this often, 10 */
 	struct rs_policy_cfg defaults;
 	struct rs_group_cfg *groups;
 	size_t ngroups;

@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void earliest(int64_t *wake, int64_t t, int64_t now)
 {
@@ -167,7 +169,9 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 	}
 }
 
-void rs_daemon_tick(struct rs_daemon *d, int64_t now, int64_t *next_wake)
+/* The pass over every account (only == NULL), or over the accounts named in only[0..n). */
+static void pass(struct rs_daemon *d, int64_t now, const char (*only)[RS_NAME_MAX + 1], size_t n,
+                 int64_t *next_wake)
 {
 	struct rs_engine *e = d->e;
 	const struct rs_config *cfg = e->cfg;
@@ -175,6 +179,7 @@ void rs_daemon_tick(struct rs_daemon *d, int64_t now, int64_t *next_wake)
 	const struct rs_map *m = NULL;
 	unsigned swept = 0;
 	char why[RS_WHY_MAX];
+	size_t count = only ? n : cfg->naccounts;
 	int r;
 
 	*next_wake = now + 60;
@@ -185,7 +190,8 @@ void rs_daemon_tick(struct rs_daemon *d, int64_t now, int64_t *next_wake)
 		if (!d->retry_after)
 			return;
 	}
-	if (rs_engine_sweep(e, &swept) < 0)
+	/* Expired previous secrets are the timer's business, found by a full pass. */
+	if (!only && rs_engine_sweep(e, &swept) < 0)
 		rs_log(LOG_ERR, "cannot revoke expired secrets: %s", e->why);
 
 	r = rs_store_init(&s, cfg->store_dir, RS_SECRETS_FILE);
@@ -195,10 +201,16 @@ void rs_daemon_tick(struct rs_daemon *d, int64_t now, int64_t *next_wake)
 		rs_log(LOG_ERR, "cannot read the store: %s", why);
 		return;
 	}
-	for (size_t i = 0; i < cfg->naccounts && !d->stop; i++) {
+	rs_log(LOG_DEBUG, "pass over %s%zu account%s", only ? "the changed usage of " : "", count,
+	       count == 1 ? "" : "s");
+	for (size_t k = 0; k < count && !d->stop; k++) {
+		const struct rs_account_cfg *acc =
+		        only ? rs_config_account(cfg, only[k]) : &cfg->accounts[k];
 		struct rs_secret_rec rec;
 		sigset_t pending;
 
+		if (!acc)
+			continue; /* a usage record of a name no longer configured */
 		/* SIGTERM is blocked and read in the main loop; stop between accounts. */
 		if (sigpending(&pending) == 0 &&
 		    (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT))) {
@@ -206,32 +218,73 @@ void rs_daemon_tick(struct rs_daemon *d, int64_t now, int64_t *next_wake)
 			break;
 		}
 
-		r = rs_map_secret_by_name(m, cfg->accounts[i].name, &rec);
+		r = rs_map_secret_by_name(m, acc->name, &rec);
 		if (r == 1)
-			account_tick(d, i, &rec, now, next_wake);
+			account_tick(d, (size_t)(acc - cfg->accounts), &rec, now, next_wake);
 		else if (r < 0)
-			rs_log(LOG_ERR, "%s: damaged record in the store", cfg->accounts[i].name);
+			rs_log(LOG_ERR, "%s: damaged record in the store", acc->name);
 	}
-	d->rotate_all = false;
+	if (!only)
+		d->rotate_all = false;
 	rs_store_release(&s, m);
 	rs_store_close(&s);
 }
 
-void rs_daemon_metrics(struct rs_daemon *d, bool up)
+void rs_daemon_tick(struct rs_daemon *d, int64_t now, int64_t *next_wake)
+{
+	pass(d, now, NULL, 0, next_wake);
+}
+
+void rs_daemon_tick_usage(struct rs_daemon *d, int64_t now, const char (*names)[RS_NAME_MAX + 1],
+                          size_t n, int64_t *next_wake)
+{
+	pass(d, now, names, n, next_wake);
+}
+
+/* "STATUS=3 accounts, next rotation svc-a at 2026-12-07 02:13:00 UTC, 1 degraded" */
+static void status_line(const struct rs_status *st, size_t n, char *buf, size_t len)
+{
+	const struct rs_status *next = NULL;
+	size_t degraded = 0;
+	char when[64] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		if (st[i].degraded)
+			degraded++;
+		if (st[i].in_store && st[i].next_rotation > 0 &&
+		    (!next || st[i].next_rotation < next->next_rotation))
+			next = &st[i];
+	}
+	if (next) {
+		time_t t = (time_t)next->next_rotation;
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
+	}
+	(void)snprintf(buf, len, "STATUS=%zu account%s%s%s%s%s, %zu degraded", n, n == 1 ? "" : "s",
+	               next ? ", next rotation " : "", next ? next->name : "", next ? " at " : "",
+	               when, degraded);
+}
+
+void rs_daemon_metrics(struct rs_daemon *d, bool up, char *status, size_t len)
 {
 	static int warned;
 	struct rs_status *st;
 	size_t n;
 	int r;
 
-	/* A store that cannot be read still gets rotsec_up written, without accounts: the
+	/* A store that cannot be read still gets the metrics written, without accounts: the
 	 * daemon runs, and a stale file would hide that its accounts vanished. */
 	if (rs_engine_status(d->e, NULL, &st, &n) < 0) {
 		st = NULL;
 		n = 0;
 	}
+	if (status && len)
+		status_line(st, n, status, len);
 	r = rs_metrics_write(d->e->cfg, st, n, up);
 	free(st);
+	rs_log(LOG_DEBUG, "metrics written: %s", r < 0 ? strerror(-r) : "ok");
 	if (r < 0 && !warned) {
 		rs_log(LOG_WARNING, "cannot write metrics to %s: %s", d->e->cfg->metrics_file,
 		       strerror(-r));

@@ -1,7 +1,8 @@
 # Helpers for the rotsecd tests (t-daemon-*.sh). Source after lib.sh and rotsec_env.
 #
-#   dmn_start [VAR=VALUE...]   start `rotsecd -c $CONF -f` in the background, with those
-#                              variables in its environment; stderr to $T/rotsecd.log.
+#   dmn_start [VAR=VALUE...]   start `rotsecd -c $CONF -f $DMN_ARGS` in the background,
+#                              with those variables in its environment; stderr to
+#                              $T/rotsecd.log.
 #                              Waits until the first metrics are written (rotsec_up 1),
 #                              which happens after the start-up sync and the first pass.
 #                              Sets DPID. Fails when the daemon died or never got there.
@@ -49,7 +50,8 @@ _dmn_up() {
 
 dmn_start() {
 	rm -f "$T/rotsec.prom"
-	env "$@" "$ROTSECD" -c "$CONF" -f >>"$T/rotsecd.log" 2>&1 &
+	# shellcheck disable=SC2086 # DMN_ARGS are words
+	env "$@" "$ROTSECD" -c "$CONF" -f ${DMN_ARGS:-} >>"$T/rotsecd.log" 2>&1 &
 	DPID=$!
 	# Generous: it returns as soon as the daemon is up or dead, and a start-up sync
 	# fsyncs several files, which takes long on a disk busy with other work.
