@@ -120,7 +120,7 @@ static int instance_lock(const struct rs_engine *e)
 {
 	char buf[32] = "";
 	ssize_t n;
-	int fd = rs_lock(e->statefd, "rotsecd.pid", 0), r;
+	int fd = rs_lock(e->statefd, "rotsecd.pid", 0);
 
 	if (fd == -ETIMEDOUT) {
 		int rfd = openat(e->statefd, "rotsecd.pid", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -141,7 +141,7 @@ static int instance_lock(const struct rs_engine *e)
 		return -1;
 	}
 	(void)snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || (r = rs_write_all(fd, buf, strlen(buf))) < 0)
+	if (ftruncate(fd, 0) < 0 || rs_write_all(fd, buf, strlen(buf)) < 0)
 		rs_log(LOG_WARNING, "cannot write the pid to %s/rotsecd.pid", e->cfg->state_dir);
 	return fd;
 }
