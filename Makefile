@@ -125,6 +125,10 @@ $(eval $(call variant,asan,$(CASAN),$(LDASAN)))
 $(O)/rel/tests/unit/test_pam $(O)/asan/tests/unit/test_pam: UNIT_LDFLAGS = \
 	-Wl,--export-dynamic-symbol=pam_syslog,--export-dynamic-symbol=pam_vsyslog
 
+# test_buf makes allocations fail and looks at blocks before they are freed: buf.c's calls
+# to malloc, realloc and free go to the test's own wrappers.
+$(O)/asan/tests/unit/test_buf: UNIT_LDFLAGS = -Wl,--wrap=malloc,--wrap=realloc,--wrap=free
+
 PROGS   = rotsecctl $(if $(wildcard rotsecd/rotsecd.c),rotsecd)
 MODULES = $(if $(PAM_SRC),pam_rotsec.so) $(if $(NSS_SRC),libnss_rotsec.so.2)
 UNITS   = $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
