@@ -96,6 +96,29 @@ void rs_store_w_close(struct rs_store_w *w)
 	w->lockfd = w->dirfd = -1;
 }
 
+/* A store key, PREFIX then a name or a number, in an array of the longest key. */
+struct key {
+	char mem[RS_KEY_MAX];
+	struct rs_buf b;
+};
+
+static const struct rs_buf *key_name(struct key *k, const char *prefix, const char *name)
+{
+	rs_buf_init_fixed(&k->b, k->mem, sizeof(k->mem));
+	rs_buf_puts(&k->b, prefix);
+	rs_buf_puts(&k->b, name);
+	return &k->b;
+}
+
+/* PREFIX + N in decimal: the id and index keys. */
+static const struct rs_buf *key_num(struct key *k, const char *prefix, unsigned long long n)
+{
+	rs_buf_init_fixed(&k->b, k->mem, sizeof(k->mem));
+	rs_buf_puts(&k->b, prefix);
+	rs_buf_putu(&k->b, n);
+	return &k->b;
+}
+
 /* One record under `key`; -ENAMETOOLONG when the key did not fit its array. */
 static int add_raw(struct cdb_make *cm, const struct rs_buf *key, const void *val, size_t vlen)
 {
@@ -106,34 +129,13 @@ static int add_raw(struct cdb_make *cm, const struct rs_buf *key, const void *va
 	return 0;
 }
 
-/* The value built in `v` under PREFIX + K. Where the value is used its buffer is
- * checked: the error of any put into it is the result. */
-static int add(struct cdb_make *cm, const char *prefix, const char *k, const struct rs_buf *v)
+/* The value built in `v` under `key`. Where the value is used its buffer is checked: the
+ * error of any put into it is the result. */
+static int add(struct cdb_make *cm, const struct rs_buf *key, const struct rs_buf *v)
 {
-	char mem[RS_KEY_MAX];
-	struct rs_buf key;
-
 	if (rs_buf_err(v) < 0)
 		return rs_buf_err(v);
-	rs_buf_init_fixed(&key, mem, sizeof(mem));
-	rs_buf_puts(&key, prefix);
-	rs_buf_puts(&key, k);
-	return add_raw(cm, &key, rs_buf_str(v), rs_buf_len(v));
-}
-
-/* The same under PREFIX + K in decimal: the id and index keys. */
-static int addu(struct cdb_make *cm, const char *prefix, unsigned long long k,
-                const struct rs_buf *v)
-{
-	char mem[RS_KEY_MAX];
-	struct rs_buf key;
-
-	if (rs_buf_err(v) < 0)
-		return rs_buf_err(v);
-	rs_buf_init_fixed(&key, mem, sizeof(mem));
-	rs_buf_puts(&key, prefix);
-	rs_buf_putu(&key, k);
-	return add_raw(cm, &key, rs_buf_str(v), rs_buf_len(v));
+	return add_raw(cm, key, rs_buf_str(v), rs_buf_len(v));
 }
 
 /*
@@ -250,6 +252,7 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 	const struct accounts_ctx *ctx = vctx;
 	const struct rs_accounts_data *d = ctx->d;
 	struct rs_buf b;
+	struct key k;
 	size_t i, j;
 	int r;
 
@@ -264,7 +267,7 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 	put_num(&b, ctx->generation);
 	put_num(&b, d->nacc);
 	put_num(&b, d->ngrp);
-	if ((r = add(cm, RS_KEY_META, "", &b)) < 0)
+	if ((r = add(cm, key_name(&k, RS_KEY_META, ""), &b)) < 0)
 		goto out;
 
 	for (i = 0; i < d->nacc; i++) {
@@ -273,14 +276,14 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 		if ((r = account_ok(a)) < 0)
 			goto out;
 		passwd_value(&b, a);
-		if ((r = add(cm, RS_KEY_PWNAM, a->name, &b)) < 0)
+		if ((r = add(cm, key_name(&k, RS_KEY_PWNAM, a->name), &b)) < 0)
 			goto out;
-		if ((r = addu(cm, RS_KEY_PWUID, a->uid, &b)) < 0)
+		if ((r = add(cm, key_num(&k, RS_KEY_PWUID, a->uid), &b)) < 0)
 			goto out;
 		rs_buf_truncate(&b, 0);
 		for (j = 0; j < a->nsup; j++)
 			put_num(&b, a->sup_gids[j]);
-		if ((r = add(cm, RS_KEY_INITGR, a->name, &b)) < 0)
+		if ((r = add(cm, key_name(&k, RS_KEY_INITGR, a->name), &b)) < 0)
 			goto out;
 	}
 	/* The index records back to back, in index order, after the other records of their
@@ -288,7 +291,7 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 	 * reads /etc/passwd, instead of skipping three records an entry. */
 	for (i = 0; i < d->nacc; i++) {
 		passwd_value(&b, &d->acc[i]);
-		if ((r = addu(cm, RS_KEY_PWIDX, i, &b)) < 0)
+		if ((r = add(cm, key_num(&k, RS_KEY_PWIDX, i), &b)) < 0)
 			goto out;
 	}
 	for (i = 0; i < d->ngrp; i++) {
@@ -297,14 +300,14 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 		if ((r = group_ok(g)) < 0)
 			goto out;
 		group_value(&b, g);
-		if ((r = add(cm, RS_KEY_GRNAM, g->name, &b)) < 0)
+		if ((r = add(cm, key_name(&k, RS_KEY_GRNAM, g->name), &b)) < 0)
 			goto out;
-		if ((r = addu(cm, RS_KEY_GRGID, g->gid, &b)) < 0)
+		if ((r = add(cm, key_num(&k, RS_KEY_GRGID, g->gid), &b)) < 0)
 			goto out;
 	}
 	for (i = 0; i < d->ngrp; i++) {
 		group_value(&b, &d->grp[i]);
-		if ((r = addu(cm, RS_KEY_GRIDX, i, &b)) < 0)
+		if ((r = add(cm, key_num(&k, RS_KEY_GRIDX, i), &b)) < 0)
 			goto out;
 	}
 out:
@@ -368,6 +371,7 @@ out:
 static int add_secrets_meta(struct cdb_make *cm, uint64_t generation, size_t n, const char *dummy)
 {
 	struct rs_buf b;
+	struct key k;
 	int r;
 
 	if (!memchr(dummy, '\0', RS_HASH_MAX) || !rs_hash_string_ok(dummy) || n > UINT32_MAX)
@@ -378,7 +382,7 @@ static int add_secrets_meta(struct cdb_make *cm, uint64_t generation, size_t n, 
 	put_num(&b, generation);
 	put_num(&b, n);
 	rs_buf_putz(&b, dummy);
-	r = add(cm, RS_KEY_META, "", &b);
+	r = add(cm, key_name(&k, RS_KEY_META, ""), &b);
 	rs_buf_free(&b);
 	return r;
 }
@@ -388,19 +392,12 @@ static int add_secrets_meta(struct cdb_make *cm, uint64_t generation, size_t n, 
 static int add_secret(struct cdb_make *cm, const char *name, size_t idx, const char *rec,
                       size_t len)
 {
-	char mem[RS_KEY_MAX];
-	struct rs_buf key;
+	struct key k;
 	int r;
 
-	rs_buf_init_fixed(&key, mem, sizeof(mem));
-	rs_buf_puts(&key, RS_KEY_SECIDX);
-	rs_buf_putu(&key, idx);
-	if ((r = add_raw(cm, &key, name, strlen(name) + 1)) < 0)
+	if ((r = add_raw(cm, key_num(&k, RS_KEY_SECIDX, idx), name, strlen(name) + 1)) < 0)
 		return r;
-	rs_buf_truncate(&key, 0);
-	rs_buf_puts(&key, RS_KEY_SECNAM);
-	rs_buf_puts(&key, name);
-	return add_raw(cm, &key, rec, len);
+	return add_raw(cm, key_name(&k, RS_KEY_SECNAM, name), rec, len);
 }
 
 struct secrets_ctx {
