@@ -42,7 +42,10 @@ ENGINE_SRC := $(wildcard engine/*.c)
 # rotsecd/ minus its main: the scheduler, which the unit tests link too.
 SCHED_SRC  := $(filter-out rotsecd/rotsecd.c,$(wildcard rotsecd/*.c))
 CTL_SRC    := $(wildcard rotsecctl/*.c)
+# Two tiers of cmocka tests: unit/ tests functions of common/, engine/ and rotsecd/ linked
+# in; module/ tests the PAM and NSS modules as their callers do, dlopened from the build.
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+MODULE_SRC := $(wildcard tests/module/test_*.c)
 # Every file of tests/tools is a program but failinj.c, a shared object (see REL_TOOLS).
 TOOL_SRC   := $(filter-out tests/tools/failinj.c,$(wildcard tests/tools/*.c))
 
@@ -112,6 +115,12 @@ $(O)/$(1)/tests/unit/test_%: $(O)/$(1)/obj/tests/unit/test_%.o $(O)/$(1)/librots
 	@mkdir -p $$(@D)
 	$$(CC) $(3) $$(UNIT_LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
 
+# The module tests link common/ for their store fixtures; the module itself is dlopened.
+$(O)/$(1)/tests/module/test_%: $(O)/$(1)/obj/tests/module/test_%.o $(O)/$(1)/librotsecd.a \
+		$(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
+	@mkdir -p $$(@D)
+	$$(CC) $(3) $$(UNIT_LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
+
 $(O)/$(1)/tests/tools/%: $(O)/$(1)/obj/tests/tools/%.o $(O)/$(1)/librotsec.a
 	@mkdir -p $$(@D)
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_PAM) -lpamtest
@@ -122,16 +131,21 @@ $(eval $(call variant,asan,$(CASAN),$(LDASAN)))
 
 # test_pam captures what pam_rotsec logs by defining pam_syslog/pam_vsyslog itself; the
 # module binds to them only if the program exports them.
-$(O)/rel/tests/unit/test_pam $(O)/asan/tests/unit/test_pam: UNIT_LDFLAGS = \
+$(O)/rel/tests/module/test_pam $(O)/asan/tests/module/test_pam: UNIT_LDFLAGS = \
 	-Wl,--export-dynamic-symbol=pam_syslog,--export-dynamic-symbol=pam_vsyslog
+
+# test_buf makes allocations fail and looks at blocks before they are freed: buf.c's calls
+# to malloc, realloc and free go to the test's own wrappers.
+$(O)/asan/tests/unit/test_buf: UNIT_LDFLAGS = -Wl,--wrap=malloc,--wrap=realloc,--wrap=free
 
 PROGS   = rotsecctl $(if $(wildcard rotsecd/rotsecd.c),rotsecd)
 MODULES = $(if $(PAM_SRC),pam_rotsec.so) $(if $(NSS_SRC),libnss_rotsec.so.2)
-UNITS   = $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
+CMOCKA_TESTS = $(patsubst tests/%.c,%,$(UNIT_SRC) $(MODULE_SRC))
+MODULE_TESTS = $(patsubst tests/%.c,%,$(MODULE_SRC))
 TOOLS   = $(patsubst tests/tools/%.c,%,$(TOOL_SRC))
 
 rel:  $(addprefix $(O)/rel/,$(PROGS) $(MODULES))
-asan: $(addprefix $(O)/asan/,$(PROGS) $(MODULES) $(addprefix tests/unit/,$(UNITS)) \
+asan: $(addprefix $(O)/asan/,$(PROGS) $(MODULES) $(addprefix tests/,$(CMOCKA_TESTS)) \
         $(addprefix tests/tools/,$(TOOLS)))
 
 # Test tools that run under pam_wrapper: it loads libpam with RTLD_DEEPBIND, which the
@@ -142,10 +156,9 @@ REL_TOOLS = $(O)/rel/tests/tools/pamtest_rotsec $(O)/rel/tests/tools/pam_consume
 # Failure injection and valgrind (t-failinj.sh, t-valgrind.sh) interpose malloc as the
 # ASan runtime does, so what they run is built without sanitizers too: failinj.so, the
 # shim preloaded into the release programs (not fortified: it defines open and read
-# itself), the drivers that load the release modules, and the dlopen unit tests.
+# itself), the drivers that load the release modules, and the module tests.
 REL_TOOLS += $(O)/rel/tests/failinj.so $(O)/rel/tests/tools/pam_logins \
-             $(O)/rel/tests/tools/nss_calls $(O)/rel/tests/unit/test_pam \
-             $(O)/rel/tests/unit/test_nss
+             $(O)/rel/tests/tools/nss_calls $(addprefix $(O)/rel/tests/,$(MODULE_TESTS))
 
 $(O)/rel/tests/failinj.so: tests/tools/failinj.c
 	@mkdir -p $(@D)
@@ -324,7 +337,7 @@ uninstall:
 
 SOURCES = $(wildcard common/*.[ch] pam_rotsec/*.[ch] nss_rotsec/*.[ch] engine/*.[ch] \
           rotsecd/*.[ch] rotsecctl/*.[ch] \
-          tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
+          tests/unit/*.[ch] tests/module/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
 
 format:
 	clang-format -i $(SOURCES)

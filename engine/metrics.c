@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "metrics.h"
+#include "buf.h"
 #include "safefile.h"
 #include "version.h"
 
@@ -7,57 +8,19 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-struct out {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
-static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char *fmt, ...)
+static void head(struct rs_buf *o, const char *name, const char *type, const char *help)
 {
-	va_list ap;
-	int n;
-
-	for (;;) {
-		if (o->err)
-			return;
-		va_start(ap, fmt);
-		n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->err = -EINVAL;
-			return;
-		}
-		if (o->p && (size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		size_t cap = o->cap ? o->cap * 2 : 4096;
-		while (cap < o->len + (size_t)n + 1)
-			cap *= 2;
-		char *np = realloc(o->p, cap);
-		if (!np) {
-			o->err = -ENOMEM;
-			return;
-		}
-		o->p = np;
-		o->cap = cap;
-	}
-}
-
-static void head(struct out *o, const char *name, const char *type, const char *help)
-{
-	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	rs_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* Account names are [a-z0-9_-$]: nothing in them needs escaping in a label value. */
-static void per_account(struct out *o, const struct rs_status *st, size_t n, const char *name,
+static void per_account(struct rs_buf *o, const struct rs_status *st, size_t n, const char *name,
                         const char *type, const char *help, int which)
 {
 	head(o, name, type, help);
@@ -93,18 +56,20 @@ static void per_account(struct out *o, const struct rs_status *st, size_t n, con
 			v = x->verify_failures;
 			break;
 		}
-		put(o, "%s{account=\"%s\"} %" PRIu64 "\n", name, x->name, v);
+		rs_buf_printf(o, "%s{account=\"%s\"} %" PRIu64 "\n", name, x->name, v);
 	}
 }
 
 int rs_metrics_render(const struct rs_status *st, size_t n, bool up, char **res, size_t *len)
 {
-	struct out o = {0};
+	struct rs_buf o;
+
+	rs_buf_init(&o, SIZE_MAX, 0);
 
 	head(&o, "rotsec_up", "gauge", "1 while rotsecd runs, 0 after it stopped cleanly.");
-	put(&o, "rotsec_up %d\n", up ? 1 : 0);
+	rs_buf_printf(&o, "rotsec_up %d\n", up ? 1 : 0);
 	head(&o, "rotsec_build_info", "gauge", "rotsec version.");
-	put(&o, "rotsec_build_info{version=\"%s\"} 1\n", ROTSEC_VERSION);
+	rs_buf_printf(&o, "rotsec_build_info{version=\"%s\"} 1\n", ROTSEC_VERSION);
 	per_account(&o, st, n, "rotsec_last_rotation_timestamp_seconds", "gauge",
 	            "When the current secret was activated.", 0);
 	per_account(&o, st, n, "rotsec_next_rotation_timestamp_seconds", "gauge",
@@ -118,10 +83,12 @@ int rs_metrics_render(const struct rs_status *st, size_t n, bool up, char **res,
 
 		if (!x->in_store)
 			continue;
-		put(&o, "rotsec_logins_total{account=\"%s\",secret=\"current\"} %" PRIu64 "\n",
-		    x->name, x->have_usage ? x->usage.current_count : 0);
-		put(&o, "rotsec_logins_total{account=\"%s\",secret=\"previous\"} %" PRIu64 "\n",
-		    x->name, x->have_usage ? x->usage.previous_count : 0);
+		rs_buf_printf(
+		        &o, "rotsec_logins_total{account=\"%s\",secret=\"current\"} %" PRIu64 "\n",
+		        x->name, x->have_usage ? x->usage.current_count : 0);
+		rs_buf_printf(
+		        &o, "rotsec_logins_total{account=\"%s\",secret=\"previous\"} %" PRIu64 "\n",
+		        x->name, x->have_usage ? x->usage.previous_count : 0);
 	}
 	per_account(&o, st, n, "rotsec_delivery_failures_total", "counter",
 	            "Failed delivery attempts.", 3);
@@ -134,13 +101,7 @@ int rs_metrics_render(const struct rs_status *st, size_t n, bool up, char **res,
 	            5);
 	per_account(&o, st, n, "rotsec_generation", "gauge", "Generation of the current secret.",
 	            6);
-	if (o.err) {
-		free(o.p);
-		return o.err;
-	}
-	*res = o.p;
-	*len = o.len;
-	return 0;
+	return rs_buf_take(&o, res, len);
 }
 
 int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, size_t n, bool up)
@@ -157,11 +118,11 @@ int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, si
 	dirfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
-	r = rs_metrics_render(st, n, up, &buf, &len);
-	if (r == 0) {
-		r = rs_atomic_replace(dirfd, slash + 1, buf, len, 0644, 0, 0);
-		free(buf);
-	}
+	if ((r = rs_metrics_render(st, n, up, &buf, &len)) < 0)
+		goto out;
+	r = rs_atomic_replace(dirfd, slash + 1, buf, len, 0644, 0, 0);
+	free(buf);
+out:
 	close(dirfd);
 	return r;
 }
