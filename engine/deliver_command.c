@@ -123,28 +123,29 @@ static void __attribute__((noreturn)) child_exec(const struct child_args *c)
  * async-signal-safe, so initgroups() in the child could deadlock a threaded daemon. */
 static int user_groups(const char *user, gid_t gid, gid_t **out, size_t *n)
 {
-	int cap = 64, got = cap;
-	gid_t *g = malloc(sizeof(*g) * (size_t)cap);
+	int cap = 64, got = cap, r = 0;
+	gid_t *g = malloc(sizeof(*g) * (size_t)cap), *bigger;
 
 	if (!g)
 		return -ENOMEM;
 	if (getgrouplist(user, gid, g, &got) < 0) {
 		/* got now holds the number needed. */
-		gid_t *bigger = got > cap ? realloc(g, sizeof(*g) * (size_t)got) : NULL;
-
-		if (!bigger) {
-			free(g);
-			return -ENOMEM;
+		if (got <= cap || !(bigger = realloc(g, sizeof(*g) * (size_t)got))) {
+			r = -ENOMEM;
+			goto out;
 		}
 		g = bigger;
 		if (getgrouplist(user, gid, g, &got) < 0) {
-			free(g);
-			return -EINVAL;
+			r = -EINVAL;
+			goto out;
 		}
 	}
 	*out = g;
 	*n = (size_t)got;
-	return 0;
+	g = NULL;
+out:
+	free(g);
+	return r;
 }
 
 /* Keep pipe and /dev/null descriptors off 0-2: if the daemon runs with stdin closed, a
@@ -433,18 +434,20 @@ int deliver_command(const struct rs_account_cfg *acc, const struct rs_delivery *
 	r = secret ? feed_stdin(in[1], &line, deadline) : 0;
 	/* EOF for the command: it must not wait for more input than the one line. */
 	close_fd(&in[1]);
-	if (r == 0)
+	if (r == 0) {
 		r = wait_child(pid, pidfd, deadline, &status);
+		/* Reaped, or waitpid failed: then the child is no longer ours to reap (someone
+		 * else collected it), and its pid may already be reused, so it must not be
+		 * signalled. A feed that failed leaves it running: it is killed below. */
+		reaped = r != -ETIMEDOUT;
+	}
 	if (r == -ETIMEDOUT) {
 		rs_set_why(why, whylen,
 		           "command %s did not finish within %" PRId64 " s and was killed",
 		           d->argv[0], timeout);
 		goto out;
 	}
-	reaped = true;
 	if (r < 0) {
-		/* waitpid failed: the child is no longer ours to reap (someone else collected
-		 * it), and its pid may already be reused, so it must not be signalled. */
 		rs_set_why(why, whylen, "command %s: %s", d->argv[0], strerror(-r));
 		goto out;
 	}

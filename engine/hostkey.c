@@ -55,14 +55,10 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 			return r;
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	}
-	if (fd < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = -errno;
-		rs_set_why(why, whylen, "cannot open host key %s: %s", path, strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		rs_set_why(why, whylen, "cannot read host key %s: %s", path, strerror(-r));
+		rs_set_why(why, whylen, "cannot %s host key %s: %s", fd < 0 ? "open" : "read", path,
+		           strerror(-r));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0077)) {
@@ -83,6 +79,7 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 		r = -EPROTO;
 	}
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return r;
 }

@@ -16,32 +16,38 @@
 
 #define JOURNAL_MAX 8192
 
+/* The names of the steps and of the states of a delivery: what the journal writes and
+ * reads back, and what status shows. */
+static const char *const step_names[] = {
+        [RS_STEP_NONE] = "none",
+        [RS_STEP_GENERATED] = "generated",
+        [RS_STEP_ACTIVATED] = "activated",
+        [RS_STEP_DELIVERED] = "delivered",
+};
+static const char *const dlv_names[] = {
+        [RS_DLV_PENDING] = "pending",
+        [RS_DLV_OK] = "ok",
+        [RS_DLV_FAILED] = "failed",
+};
+#define NNAMES(names) (sizeof(names) / sizeof((names)[0]))
+
+/* The index of s in names, or -1. */
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
 const char *rs_step_name(enum rs_step s)
 {
-	switch (s) {
-	case RS_STEP_GENERATED:
-		return "generated";
-	case RS_STEP_ACTIVATED:
-		return "activated";
-	case RS_STEP_DELIVERED:
-		return "delivered";
-	case RS_STEP_NONE:
-		break;
-	}
-	return "none";
+	return (size_t)s < NNAMES(step_names) ? step_names[s] : "none";
 }
 
 const char *rs_dlv_status_name(enum rs_dlv_status s)
 {
-	switch (s) {
-	case RS_DLV_OK:
-		return "ok";
-	case RS_DLV_FAILED:
-		return "failed";
-	case RS_DLV_PENDING:
-		break;
-	}
-	return "pending";
+	return (size_t)s < NNAMES(dlv_names) ? dlv_names[s] : "pending";
 }
 
 static int file_name(char *buf, size_t len, const char *name, const char *ext)
@@ -60,16 +66,14 @@ int rs_account_lock(int statefd, const char *name, int timeout_ms)
 	return r < 0 ? r : rs_lock(statefd, file, timeout_ms);
 }
 
+/* A journal is at a step once generated: "none" is no step to read back. */
 static int parse_step(const char *s, enum rs_step *out)
 {
-	if (strcmp(s, "generated") == 0)
-		*out = RS_STEP_GENERATED;
-	else if (strcmp(s, "activated") == 0)
-		*out = RS_STEP_ACTIVATED;
-	else if (strcmp(s, "delivered") == 0)
-		*out = RS_STEP_DELIVERED;
-	else
+	int i = name_index(step_names, NNAMES(step_names), s);
+
+	if (i <= (int)RS_STEP_NONE)
 		return -EPROTO;
+	*out = (enum rs_step)i;
 	return 0;
 }
 
@@ -79,17 +83,13 @@ static int parse_dlv_state(const char *v, struct rs_dlv_state *d)
 	char status[16];
 	unsigned attempts;
 	int64_t last, next;
+	int i;
 
 	if (sscanf(v, "%15s %u %" SCNd64 " %" SCNd64, status, &attempts, &last, &next) != 4)
 		return -EPROTO;
-	if (strcmp(status, "ok") == 0)
-		d->status = RS_DLV_OK;
-	else if (strcmp(status, "failed") == 0)
-		d->status = RS_DLV_FAILED;
-	else if (strcmp(status, "pending") == 0)
-		d->status = RS_DLV_PENDING;
-	else
+	if ((i = name_index(dlv_names, NNAMES(dlv_names), status)) < 0)
 		return -EPROTO;
+	d->status = (enum rs_dlv_status)i;
 	d->attempts = attempts;
 	d->last = last;
 	d->next = next;
