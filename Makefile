@@ -353,8 +353,10 @@ set-version:
 # tracked files (their working-tree content) in $(O)/deb-src/rotsec, and leaves
 # rotsec, libpam-rotsec and libnss-rotsec in $(O)/deb/ (no -dbgsym packages, so that
 # `apt install ./build/deb/*.deb` installs just those three), with the source package
-# made from the same copy beside them for lintian. DEB_VERSION=x builds them as version x
-# (make set-version in the copy): the upgrade test installs a lower one first.
+# made from the same copy beside them for lintian. VERSION=x builds them as version x
+# (make set-version in the copy): the upgrade test installs a lower one first. The package
+# build gets none of this make's variables (O above all: its `make clean` would remove
+# this build directory), only the environment less MAKEFLAGS and O.
 # `make deb-check` lints them and installs them for real in a disposable root
 # (tests/sh/t-deb.sh).
 DEB_SRC := $(O)/deb-src
@@ -365,9 +367,10 @@ deb: deps-deb
 	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 		git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null; \
 	else tar --exclude=./.git --exclude="./$(O)" -cf - .; fi | tar -xf - -C "$(DEB_SRC)/rotsec"
-	$(if $(DEB_VERSION),$(MAKE) -s -C "$(DEB_SRC)/rotsec" set-version VERSION=$(DEB_VERSION))
+	$(if $(filter command line,$(origin VERSION)),\
+		$(MAKE) -s -C "$(DEB_SRC)/rotsec" set-version VERSION=$(VERSION))
 	cd "$(DEB_SRC)" && dpkg-source -b rotsec
-	cd "$(DEB_SRC)/rotsec" && \
+	cd "$(DEB_SRC)/rotsec" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u O \
 		DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS) noautodbgsym" dpkg-buildpackage -us -uc -b
 	mv "$(DEB_SRC)"/*.deb "$(DEB_SRC)"/*.changes "$(DEB_SRC)"/*.buildinfo "$(DEB_SRC)"/*.dsc \
 		"$(DEB_SRC)"/*.tar.* "$(O)/deb/"
