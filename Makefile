@@ -71,7 +71,7 @@ INC_bench      := -Icommon
 inc_of = $(INC_$(firstword $(subst /, ,$(1))))
 
 .PHONY: all check demo bench install uninstall deps deps-bench format format-check lint clean help \
-        unit asan rel soak fuzz fuzz-build deb deb-check deps-deb set-version
+        unit asan rel soak fuzz fuzz-build deb deb-check deps-deb deps-deb-check set-version
 
 all: rel
 
@@ -279,8 +279,11 @@ deps-check:
 deps-bench:
 	@sh .ci/deps --check-or-install --bench
 
-# The same, with what building and checking the Debian packages needs.
+# What building the Debian packages needs (make deb), and checking them (make deb-check).
 deps-deb:
+	@sh .ci/deps --check-or-install --deb-build
+
+deps-deb-check:
 	@sh .ci/deps --check-or-install --deb
 
 # What `make install` ships, Debian layout for PREFIX=/usr. Everything optional is found with
@@ -376,7 +379,7 @@ deb: deps-deb
 		"$(DEB_SRC)"/*.tar.* "$(O)/deb/"
 	@ls -l "$(O)/deb"/*.deb
 
-deb-check: deps-deb deps-check
+deb-check: deps-deb-check
 	@O=$(abspath $(O)) TESTS=t-deb DEB_CHECK=1 sh tests/run.sh
 
 SOURCES = $(wildcard common/*.[ch] pam_rotsec/*.[ch] nss_rotsec/*.[ch] engine/*.[ch] \

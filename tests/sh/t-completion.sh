@@ -19,7 +19,9 @@ done
 # completions/NAME, the file as installed.
 mkdir -p "$T/share/bash-completion/completions" "$T/bin" "$T/fake" "$T/files"
 cp "$top/conf/bash-completion/rotsecctl" "$T/share/bash-completion/completions/rotsecctl"
-ln -s "$REL/rotsecctl" "$T/bin/rotsecctl"
+# rotsecctl as shipped, with a log of how completion calls it
+printf '#!/bin/sh\necho "$*" >>"%s"\nexec "%s" "$@"\n' "$T/calls" "$REL/rotsecctl" >"$T/bin/rotsecctl"
+chmod 0755 "$T/bin/rotsecctl"
 
 # comp PATHDIR LINE: what completing LINE (the cursor at its end) offers, one per line,
 # sorted, with rotsecctl taken from PATHDIR.
@@ -63,8 +65,11 @@ conf_write 'rotate_every = "30d";' '{ name = "svc"; gid = 60000; }' \
 ctl sync >/dev/null 2>&1
 check_eq "status --json lists the accounts (root)" \
 	"$(ctl status --json | grep -c '"name"')" 3
-check_eq "'rotate ' offers every account, from status --json" \
+: >"$T/calls"
+check_eq "'rotate ' offers every account" \
 	"$(comp "$T/bin" "rotsecctl -c $CONF rotate ")" "$(lines backup-agent svc-a svc-b)"
+check_match "the names come from rotsecctl -c CONF status --json" "$(cat "$T/calls")" \
+	"^-c $CONF status --json\$"
 check_eq "'show svc' offers the accounts named svc*" \
 	"$(comp "$T/bin" "rotsecctl -c $CONF show svc")" "$(lines svc-a svc-b)"
 check_eq "after the account, 'rotate svc-a --' offers rotate's options" \
