@@ -65,6 +65,7 @@ NSS_BEFORE=$(nss_lines)
 check "before rotsec, the local user logs in through login" login "$LOCAL" "$LOCALPW"
 snapshot >"$L/snap.before"
 contents >"$L/contents.before"
+pamd_before=$(cat /etc/pam.d/* | sha256sum)
 
 # ---- install
 check "apt-get install ./build/deb/*.deb installs the three packages" apt_install "$REAL"/*.deb
@@ -96,10 +97,10 @@ check_match "deb-systemd-invoke start is a no-op here (policy-rc.d forbids it)" 
 check "the bash completion is installed" test -s /usr/share/bash-completion/completions/rotsecctl
 check_eq "installing put rotsec right after files in passwd, group and shadow, keeping the rest" \
 	"$(nss_lines)" "$(printf '%s\n' "$NSS_BEFORE" | sed -E 's/( files( \[[^]]*\])?)/\1 rotsec/')"
-check_eq "the auth profile is off until the admin enables it" \
-	"$(grep -l pam_rotsec /etc/pam.d/common-auth /etc/pam.d/common-account)" ""
-check "the password profile puts pam_rotsec after pam_unix in common-password" \
-	test "$(line_of common-password pam_unix)" -lt "$(line_of common-password pam_rotsec)"
+check_eq "installing changes no PAM stack: the profiles are off until the admin enables them" \
+	"$(cat /etc/pam.d/* | sha256sum)" "$pamd_before"
+check "the profiles are there to enable" \
+	test -s /usr/share/pam-configs/rotsec -a -s /usr/share/pam-configs/rotsec-password
 
 # ---- configure, sync, enable
 cat >/etc/rotsec/rotsec.conf <<EOF
@@ -113,7 +114,10 @@ check "rotsecctl check accepts the config" rotsecctl check
 check "rotsecctl sync creates the account and delivers its password" rotsecctl sync
 check_eq "secrets.cdb is 0640 root:rotsec out of the box" \
 	"$(stat -c '%a %U:%G' /var/lib/rotsec/secrets.cdb 2>&1)" "640 root:rotsec"
-check "pam-auth-update --enable rotsec" pam-auth-update --package --enable rotsec
+check_fails "without the profiles pam_unix refuses a rotsec account's password change too" \
+	sh -c "printf '%s:%s\n' '$SVC' 'x-Y-z-12345678' | chpasswd"
+check "pam-auth-update --enable rotsec rotsec-password" \
+	pam-auth-update --package --enable rotsec rotsec-password
 diag "common-auth:"
 pam_lines /etc/pam.d/common-auth | sed 's/^/#   /'
 ra=$(line_of common-auth pam_rotsec)
@@ -130,6 +134,8 @@ check_match "a pam_rotsec success jumps to pam_permit, as pam_unix's does" \
 	'pam_permit\.so'
 check "common-account has pam_rotsec before pam_unix" \
 	test "$(line_of common-account pam_rotsec)" -lt "$(line_of common-account pam_unix)"
+check "common-password has pam_rotsec after pam_unix" \
+	test "$(line_of common-password pam_unix)" -lt "$(line_of common-password pam_rotsec)"
 
 check "a rotsec account logs in through login with its delivered password" login_file "$SVC" "$PWFILE"
 check_fails "a rotsec account with a wrong password is refused" login "$SVC" "not-the-password"
@@ -193,10 +199,11 @@ accounts = (
 EOF
 rm -f "$PWFILE"
 rotsecctl sync >/dev/null 2>&1
-pam-auth-update --package --enable rotsec
+pam-auth-update --package --enable rotsec rotsec-password
 check "before the upgrade the rotsec account logs in" login_file "$SVC" "$PWFILE"
 keep="/etc/rotsec/rotsec.conf /etc/rotsec/rotsec.key /var/lib/rotsec/accounts.cdb
 	/var/lib/rotsec/secrets.cdb $PWFILE /etc/pam.d/common-auth /etc/pam.d/common-account
+	/etc/pam.d/common-password
 	/etc/nsswitch.conf"
 for f in $keep; do sum_of "$f"; done >"$L/kept.before"
 ls -lR /var/lib/rotsec/state >"$L/state.before" 2>&1
