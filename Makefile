@@ -75,7 +75,7 @@ INC_bench      := -Icommon
 inc_of = $(INC_$(firstword $(subst /, ,$(1))))
 
 .PHONY: all check demo bench install uninstall deps deps-bench format format-check lint clean help \
-        unit asan rel soak fuzz fuzz-build
+        unit asan rel soak fuzz fuzz-build deb deb-check deps-deb set-version
 
 all: rel
 
@@ -283,7 +283,7 @@ bench: deps-bench rel $(BENCH_BIN)
 	@O=$(abspath $(O)) sh bench/run.sh
 
 deps:
-	@sh .ci/deps --bench
+	@sh .ci/deps --bench --deb
 
 # Installs what is missing when run as root; otherwise says what to install.
 deps-check:
@@ -292,6 +292,10 @@ deps-check:
 # The same, with the peers `make bench` measures rotsec against (and gnuplot).
 deps-bench:
 	@sh .ci/deps --check-or-install --bench
+
+# What building the Debian packages needs (make deb); checking them is part of make check.
+deps-deb:
+	@sh .ci/deps --check-or-install --deb-build
 
 # What `make install` ships, Debian layout for PREFIX=/usr. Everything optional is found with
 # $(wildcard), so the targets work whatever part of conf/ or man/ exists yet. The PAM and
@@ -304,6 +308,8 @@ MANPAGES     := $(wildcard man/*.[1-8])
 PAM_SNIPPETS := $(wildcard conf/pam.d/*)
 NSS_SNIPPET  := $(wildcard conf/nsswitch.conf.example)
 UNIT_FILE    := $(wildcard conf/rotsecd.service)
+COMPLETION   := $(wildcard conf/bash-completion/rotsecctl)
+COMPDIR      := $(PREFIX)/share/bash-completion/completions
 
 install: rel
 	install -d -m 0755 "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(SYSCONFDIR)/rotsec"
@@ -323,18 +329,69 @@ install: rel
 	$(if $(NSS_SNIPPET),install -m 0644 $(NSS_SNIPPET) "$(DESTDIR)$(EXAMPLEDIR)/")
 	$(if $(UNIT_FILE),install -d -m 0755 "$(DESTDIR)$(UNITDIR)")
 	$(if $(UNIT_FILE),install -m 0644 $(UNIT_FILE) "$(DESTDIR)$(UNITDIR)/")
+	$(if $(COMPLETION),install -d -m 0755 "$(DESTDIR)$(COMPDIR)")
+	$(if $(COMPLETION),install -m 0644 $(COMPLETION) "$(DESTDIR)$(COMPDIR)/rotsecctl")
 
 uninstall:
 	rm -f "$(DESTDIR)$(SBINDIR)/rotsecctl" "$(DESTDIR)$(SBINDIR)/rotsecd" \
 		"$(DESTDIR)$(PAMDIR)/pam_rotsec.so" "$(DESTDIR)$(LIBDIR)/libnss_rotsec.so.2" \
 		"$(DESTDIR)$(SYSCONFDIR)/rotsec/rotsec.conf.example" \
 		"$(DESTDIR)$(EXAMPLEDIR)/nsswitch.conf.example" \
-		"$(DESTDIR)$(UNITDIR)/rotsecd.service"
+		"$(DESTDIR)$(UNITDIR)/rotsecd.service" "$(DESTDIR)$(COMPDIR)/rotsecctl"
 	for m in $(notdir $(MANPAGES)); do rm -f "$(DESTDIR)$(MANDIR)/man$${m##*.}/$$m"; done
 	for f in $(notdir $(PAM_SNIPPETS)); do rm -f "$(DESTDIR)$(EXAMPLEDIR)/pam.d/$$f"; done
 	for d in "$(DESTDIR)$(EXAMPLEDIR)/pam.d" "$(DESTDIR)$(EXAMPLEDIR)" "$(DESTDIR)$(DOCDIR)" \
 		"$(DESTDIR)$(SYSCONFDIR)/rotsec"; do \
 		[ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; done
+
+# ---- Version ------------------------------------------------------------------------------
+# The one version is common/version.h's. `make set-version VERSION=x.y.z` rewrites it, the
+# version in the manual pages' headers, and starts a debian/changelog entry for it (to be
+# filled in) when the first entry is another version; tests/sh/t-version.sh checks that
+# all of them, the programs' --version and rotsec_build_info agree.
+set-version:
+	@[ "$(origin VERSION)" = "command line" ] || { echo "usage: make set-version VERSION=x.y.z" >&2; exit 2; }
+	@printf '%s\n' "$(VERSION)" | grep -Eq '^[0-9][0-9A-Za-z.+~]*$$' || \
+		{ echo "set-version: '$(VERSION)' is not a Debian native version" >&2; exit 2; }
+	sed -i 's/^\(#define ROTSEC_VERSION \)".*"$$/\1"$(VERSION)"/' common/version.h
+	sed -i 's/^\(\.TH .*\)"rotsec [^"]*"/\1"rotsec $(VERSION)"/' $(MANPAGES)
+	@if ! head -n 1 debian/changelog | grep -q '^rotsec ($(VERSION))'; then \
+		who=$$(sed -n 's/^ -- \(.*>\)  .*/\1/p' debian/changelog | head -n 1); \
+		{ printf 'rotsec (%s) unstable; urgency=medium\n\n  * Version %s.\n\n -- %s  %s\n\n' \
+			"$(VERSION)" "$(VERSION)" "$$who" "$$(LC_ALL=C date -R)"; \
+		  cat debian/changelog; } >debian/changelog.new && mv debian/changelog.new debian/changelog; \
+		echo "debian/changelog: new entry for $(VERSION)"; fi
+
+# ---- Debian packages ----------------------------------------------------------------------
+# `make deb` builds the binary packages with dpkg-buildpackage from a clean copy of the
+# tracked files (their working-tree content) in $(O)/deb-src/rotsec, and leaves
+# rotsec, libpam-rotsec and libnss-rotsec in $(O)/deb/ (no -dbgsym packages, so that
+# `apt install ./build/deb/*.deb` installs just those three), with the source package
+# made from the same copy beside them for lintian. VERSION=x builds them as version x
+# (make set-version in the copy): the upgrade test installs a lower one first. The package
+# build gets none of this make's variables (O above all: its `make clean` would remove
+# this build directory), only the environment less MAKEFLAGS and O.
+# `make deb-check` lints them and installs them for real in a disposable root
+# (tests/sh/t-deb.sh).
+DEB_SRC := $(O)/deb-src
+
+deb: deps-deb
+	rm -rf "$(DEB_SRC)" "$(O)/deb"
+	mkdir -p "$(DEB_SRC)/rotsec" "$(O)/deb"
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null; \
+	else tar --exclude=./.git --exclude="./$(O)" -cf - .; fi | tar -xf - -C "$(DEB_SRC)/rotsec"
+	$(if $(filter command line,$(origin VERSION)),\
+		$(MAKE) -s -C "$(DEB_SRC)/rotsec" set-version VERSION=$(VERSION))
+	cd "$(DEB_SRC)" && dpkg-source -b rotsec
+	cd "$(DEB_SRC)/rotsec" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u O \
+		DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS) noautodbgsym" dpkg-buildpackage -us -uc -b
+	mv "$(DEB_SRC)"/*.deb "$(DEB_SRC)"/*.changes "$(DEB_SRC)"/*.buildinfo "$(DEB_SRC)"/*.dsc \
+		"$(DEB_SRC)"/*.tar.* "$(O)/deb/"
+	@ls -l "$(O)/deb"/*.deb
+
+deb-check: deps-check
+	@O=$(abspath $(O)) TESTS=t-deb sh tests/run.sh
 
 SOURCES = $(wildcard common/*.[ch] pam_rotsec/*.[ch] nss_rotsec/*.[ch] engine/*.[ch] \
           rotsecd/*.[ch] rotsecctl/*.[ch] \
@@ -363,7 +420,10 @@ clean:
 	rm -rf $(O)
 
 help:
-	@echo "all check demo bench fuzz soak install uninstall deps format format-check lint clean"
+	@echo "all check demo bench fuzz soak install uninstall deps format format-check lint clean" \
+		"deb deb-check set-version"
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# Dependency files only: not the directories named *.d (pam.d, tmpfiles.d) nor the package
+# build's own tree under $(O)/deb-src, whose paths are relative to another top.
+-include $(shell find $(O) -path '$(O)/deb-src' -prune -o -name '*.d' -type f -print 2>/dev/null)
 .SECONDARY:

@@ -14,6 +14,7 @@
 #include "paths.h"
 #include "safefile.h"
 #include "sealed.h"
+#include "version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +46,8 @@ static const char usage_text[] =
         "  keygen PREFIX                  make a consumer key pair PREFIX.pub, PREFIX.key\n"
         "  open --key FILE SEALED         decrypt a sealed delivery\n"
         "\n"
-        "  -c FILE   configuration (default " RS_DEFAULT_CONFIG ")\n";
+        "  -c FILE    configuration (default " RS_DEFAULT_CONFIG ")\n"
+        "  --version  print the version\n";
 
 static int usage_error(const char *msg)
 {
@@ -508,6 +510,9 @@ int main(int argc, char **argv)
 			argv += 2;
 		} else if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 			(void)fputs(usage_text, stdout);
+			return 0;
+		} else if (strcmp(argv[1], "--version") == 0) {
+			printf("rotsecctl %s\n", ROTSEC_VERSION);
 			return 0;
 		} else {
 			return usage_error("unknown option");
