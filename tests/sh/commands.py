@@ -29,7 +29,7 @@ BUILTINS = {
     "local", "printf", "pwd", "read", "readonly", "return", "set", "shift", "source",
     "test", "times", "trap", "true", "type", "typeset", "ulimit", "umask", "unalias",
     "unset", "wait", "builtin", "enable", "mapfile", "readarray", "shopt", "disown",
-    "exec", "trap", "sleep_builtin",
+    "exec", "complete", "compgen", "compopt", "pushd", "popd", "dirs", "caller",
 }
 # Wrappers: their first non-option argument (after the listed number of option arguments
 # that take a value) is itself a command.
