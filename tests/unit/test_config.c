@@ -1567,15 +1567,16 @@ static void effective_settings_print_every_setting_once_inherited_or_own(void **
 	char expected[4096], *out;
 	int r;
 
-	r = load(e, "defaults = { grace = \"2h\"; jitter = \"1h30m\"; window = \"22:00-04:00\"; };\n"
-	            "groups = ( { name = \"svc\"; gid = 60000; } );\n"
-	            "accounts = ( { name = \"svc-a\"; uid = 60001; group = \"svc\";\n"
-	            "  groups = [ \"users\" ]; gecos = \"Service A\"; rotate_every = \"7d\";\n"
-	            "  hash_cost = \"moderate\"; tripwire_keep = 5; verify = [ \"/bin/check\" ];\n"
-	            "  deliver = ( { file = \"@DIR@/a.pw\"; owner = \"backup\"; mode = \"0440\"; },\n"
-	            "    { command = [ \"/bin/push\", \"two words\", \"a \\\"quote\\\"\" ];\n"
-	            "      timeout = \"90s\"; user = \"daemon\"; } ); },\n"
-	            "  { name = \"svc-b\"; uid = 60002; group = \"svc\"; } );\n");
+	r = load(e,
+	         "defaults = { grace = \"2h\"; jitter = \"1h30m\"; window = \"22:00-04:00\"; };\n"
+	         "groups = ( { name = \"svc\"; gid = 60000; } );\n"
+	         "accounts = ( { name = \"svc-a\"; uid = 60001; group = \"svc\";\n"
+	         "  groups = [ \"users\" ]; gecos = \"Service A\"; rotate_every = \"7d\";\n"
+	         "  hash_cost = \"moderate\"; tripwire_keep = 5; verify = [ \"/bin/check\" ];\n"
+	         "  deliver = ( { file = \"@DIR@/a.pw\"; owner = \"backup\"; mode = \"0440\"; },\n"
+	         "    { command = [ \"/bin/push\", \"two words\", \"a \\\"quote\\\"\" ];\n"
+	         "      timeout = \"90s\"; user = \"daemon\"; } ); },\n"
+	         "  { name = \"svc-b\"; uid = 60002; group = \"svc\"; } );\n");
 	expect_clean(e, r);
 
 	/* Every setting of the tables, in their order: the account's own (rotate_every,
@@ -1655,8 +1656,8 @@ static void policy_as_config(const char *printed, char *out, size_t len)
 
 		if (strncmp(sp + 1, "none\n", 5) != 0)
 			used += (size_t)snprintf(out + used, len - used,
-			                         number ? " %.*s = %.*s;" : " %.*s = \"%.*s\";", klen,
-			                         line, vlen, sp + 1);
+			                         number ? " %.*s = %.*s;" : " %.*s = \"%.*s\";",
+			                         klen, line, vlen, sp + 1);
 		assert_true(used < len);
 		line = nl + 1;
 	}
