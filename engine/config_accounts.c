@@ -81,16 +81,13 @@ static void get_names(struct loader *ld, const config_setting_t *s, const char *
 
 /* ---- one entry -------------------------------------------------------------------------- */
 
-static void parse_group(struct loader *ld, size_t idx)
+/* Entry e of `groups` into g. */
+static void parse_group(struct loader *ld, const config_setting_t *e, void *entry)
 {
-	const config_setting_t *e = config_setting_get_elem(ld->groups_list, (unsigned)idx);
-	struct rs_group_cfg *g = &ld->cfg->groups[idx];
+	struct rs_group_cfg *g = entry;
 	const config_setting_t *s, *name_s, *gid_s;
 	char ctx[64];
 
-	/* Not a group: reported by cfg_want_list_of_groups, the slot stays empty. */
-	if (!config_setting_is_group(e))
-		return;
 	g->line = config_setting_source_line(e);
 	name_s = config_setting_get_member(e, "name");
 	if (!name_s)
@@ -198,17 +195,15 @@ static void parse_field(struct loader *ld, const config_setting_t *e, const conf
 	}
 }
 
-static void parse_account(struct loader *ld, size_t idx)
+/* Entry e of `accounts` into a. */
+static void parse_account(struct loader *ld, const config_setting_t *e, void *entry)
 {
-	const config_setting_t *e = config_setting_get_elem(ld->accounts_list, (unsigned)idx);
-	struct rs_account_cfg *a = &ld->cfg->accounts[idx];
+	struct rs_account_cfg *a = entry;
 	const config_setting_t *tab[ACC_N + POL_N];
 	struct pol_src own;
 	char ctx[64];
 	bool unknown;
 
-	if (!config_setting_is_group(e))
-		return;
 	a->line = config_setting_source_line(e);
 	unknown = cfg_member_table(e, account_keys, true, tab, ACC_N + POL_N);
 	for (int k = 0; k < ACC_N && !ld->err; k++) {
@@ -265,53 +260,109 @@ void cfg_account_free(struct rs_account_cfg *a)
 	free(a->sup_gids);
 }
 
-/* ---- a whole list: names and ids unique ------------------------------------------------ */
+/* ---- a whole list ------------------------------------------------------------------------ */
 
-/* The parsed entries of one list, whatever their struct: entry i's name and id. */
-struct entries {
-	const config_setting_t *list;
-	const char *base;
-	size_t n, stride, name_off, id_off;
+/* One of the top-level lists, `groups` or `accounts`, and what its messages call things. */
+struct list_desc {
+	const char *key;               /* "groups" */
+	const char *what;              /* "group": one entry */
+	const char *id_key;            /* "gid" */
+	const char *sys_what;          /* what the system file of the same kind holds: "group" */
+	const char *advice;            /* on a name that the system file has already */
+	bool in_passwd;                /* that file is passwd_file, else group_file */
+	size_t size, name_off, id_off; /* of an entry's struct, its name and its id */
+	void (*parse)(struct loader *ld, const config_setting_t *e, void *entry);
 };
 
-static const char *entry_name(const struct entries *es, size_t i)
-{
-	return es->base + i * es->stride + es->name_off;
-}
+static const struct list_desc group_list = {
+        .key = "groups",
+        .what = "group",
+        .id_key = "gid",
+        .sys_what = "group",
+        .advice = "rotsec defines new groups only; use it by name in an account's group or "
+                  "groups instead",
+        .size = sizeof(struct rs_group_cfg),
+        .name_off = offsetof(struct rs_group_cfg, name),
+        .id_off = offsetof(struct rs_group_cfg, gid),
+        .parse = parse_group};
 
-static uint32_t entry_id(const struct entries *es, size_t i)
-{
-	return *(const uint32_t *)(const void *)(es->base + i * es->stride + es->id_off);
-}
-
-/* What the messages call a list's entries. */
-struct unique_words {
-	const char *what;     /* "group" */
-	const char *id_key;   /* "gid" */
-	const char *sys_what; /* what the system file holds: "group", "user" */
-	const char *advice;   /* on a name that the system file has already */
-};
+static const struct list_desc account_list = {
+        .key = "accounts",
+        .what = "account",
+        .id_key = "uid",
+        .sys_what = "user",
+        .advice = "rotsec only manages accounts it defines; choose another name",
+        .in_passwd = true,
+        .size = sizeof(struct rs_account_cfg),
+        .name_off = offsetof(struct rs_account_cfg, name),
+        .id_off = offsetof(struct rs_account_cfg, uid),
+        .parse = parse_account};
 
 /*
- * Names and ids unique among the entries of a list and absent from the system file of
- * the same kind, once the whole list is parsed. Two sources answering for one name or id
- * would give the host two answers: which one NSS returns would depend on the order in
- * nsswitch.conf, and files would be shared by accident. Sorted, a duplicate is found next
- * to the first entry with its key, the one the message names, instead of comparing each
- * entry with every earlier one.
+ * Pass 1 over a top-level list: one zeroed struct per element, each read on its own (an
+ * element that is not a group, reported by cfg_want_list_of_groups, stays zeroed). Sets
+ * *list and *n; NULL when the list is absent or empty, or out of memory (ld->err).
+ */
+static void *parse_list(struct loader *ld, const config_setting_t *root, const struct list_desc *d,
+                        const config_setting_t **list, size_t *n)
+{
+	const config_setting_t *s = config_setting_get_member(root, d->key);
+	char *arr;
+
+	*n = 0;
+	if (!s || cfg_want_list_of_groups(ld, s, d->what) < 0 || config_setting_length(s) == 0)
+		return NULL;
+	*list = s;
+	arr = calloc((size_t)config_setting_length(s), d->size);
+	if (!arr) {
+		ld->err = -ENOMEM;
+		return NULL;
+	}
+	*n = (size_t)config_setting_length(s);
+	for (size_t i = 0; i < *n && !ld->err; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+		if (config_setting_is_group(e))
+			d->parse(ld, e, arr + i * d->size);
+	}
+	return arr;
+}
+
+static const char *entry_name(const struct list_desc *d, const void *arr, size_t i)
+{
+	return (const char *)arr + i * d->size + d->name_off;
+}
+
+static uint32_t entry_id(const struct list_desc *d, const void *arr, size_t i)
+{
+	return *(const uint32_t *)(const void *)((const char *)arr + i * d->size + d->id_off);
+}
+
+/*
+ * Names and ids unique among the n entries of a list (arr, as parsed from `list`) and
+ * absent from the system file of the same kind, once the whole list is parsed. Two
+ * sources answering for one name or id would give the host two answers: which one NSS
+ * returns would depend on the order in nsswitch.conf, and files would be shared by
+ * accident. Sorted, a duplicate is found next to the first entry with its key, the one
+ * the message names, instead of comparing each entry with every earlier one.
  *
  * Leaves in *by_name and *by_id (when not NULL) the entries that have a name, sorted
- * both ways (*nnamed of them), for pass 2; the caller frees them, also on failure.
+ * both ways (*nnamed of them), for pass 2; the load frees them. Returns ld->err.
  */
-static int check_unique(struct loader *ld, const struct entries *es, const struct unique_words *w,
-                        const struct sysdb *sys, bool sys_ok, const char *sys_file,
-                        struct key_ref **by_name, struct key_ref **by_id, size_t *nnamed)
+static int check_unique(struct loader *ld, const struct list_desc *d, const config_setting_t *list,
+                        const void *arr, size_t n, struct key_ref **by_name, struct key_ref **by_id,
+                        size_t *nnamed)
 {
+	const struct sysdb *sys = d->in_passwd ? &ld->pw : &ld->gr;
+	const bool sys_ok = d->in_passwd ? ld->pw_ok : ld->gr_ok;
+	const char *sys_file = d->in_passwd ? ld->cfg->passwd_file : ld->cfg->group_file;
 	struct key_ref *with_id = NULL; /* every entry with an id, named or not */
-	size_t *name_first = NULL, *id_first = NULL, nid = 0, cap = es->n ? es->n : 1;
+	size_t *name_first = NULL, *id_first = NULL, nid = 0, cap = n ? n : 1;
 	char at[PATH_MAX + 32];
 	int r = 0;
 
+	if (ld->err)
+		return ld->err;
 	*nnamed = 0;
 	*by_name = malloc(cap * sizeof(**by_name));
 	if (by_id)
@@ -321,27 +372,27 @@ static int check_unique(struct loader *ld, const struct entries *es, const struc
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < es->n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		/* An entry without a valid name cannot be referred to: not in the lookups. */
-		if (entry_name(es, i)[0]) {
+		if (entry_name(d, arr, i)[0]) {
 			if (by_id)
-				(*by_id)[*nnamed] = (struct key_ref){NULL, entry_id(es, i), i};
-			(*by_name)[(*nnamed)++] = (struct key_ref){entry_name(es, i), 0, i};
+				(*by_id)[*nnamed] = (struct key_ref){NULL, entry_id(d, arr, i), i};
+			(*by_name)[(*nnamed)++] = (struct key_ref){entry_name(d, arr, i), 0, i};
 		}
-		if (entry_id(es, i))
-			with_id[nid++] = (struct key_ref){NULL, entry_id(es, i), i};
+		if (entry_id(d, arr, i))
+			with_id[nid++] = (struct key_ref){NULL, entry_id(d, arr, i), i};
 	}
 	cfg_index_sort(*by_name, *nnamed);
 	if (by_id)
 		cfg_index_sort(*by_id, *nnamed);
 	cfg_index_sort(with_id, nid);
-	if ((r = cfg_index_first_of_key(*by_name, *nnamed, es->n, &name_first)) < 0 ||
-	    (r = cfg_index_first_of_key(with_id, nid, es->n, &id_first)) < 0)
+	if ((r = cfg_index_first_of_key(*by_name, *nnamed, n, &name_first)) < 0 ||
+	    (r = cfg_index_first_of_key(with_id, nid, n, &id_first)) < 0)
 		goto out;
 
-	for (size_t i = 0; i < es->n; i++) {
-		const char *name = entry_name(es, i);
-		uint32_t id = entry_id(es, i);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = entry_name(d, arr, i);
+		uint32_t id = entry_id(d, arr, i);
 		const struct sys_entry *se_name = NULL, *se_id = NULL;
 		const config_setting_t *name_s, *id_s;
 		size_t j;
@@ -353,103 +404,53 @@ static int check_unique(struct loader *ld, const struct entries *es, const struc
 		/* The usual case: nothing to report, spare the settings lookups. */
 		if (name_first[i] == i && id_first[i] == i && !se_name && !se_id)
 			continue;
-		name_s = cfg_elem_member(es->list, i, "name");
-		id_s = cfg_elem_member(es->list, i, w->id_key);
+		name_s = cfg_elem_member(list, i, "name");
+		id_s = cfg_elem_member(list, i, d->id_key);
 		if ((j = name_first[i]) != i) {
-			cfg_where(ld, name_s, cfg_elem_member(es->list, j, "name"), at, sizeof(at));
-			cfg_error_at(ld, name_s, "%s \"%s\" is already defined at %s", w->what,
+			cfg_where(ld, name_s, cfg_elem_member(list, j, "name"), at, sizeof(at));
+			cfg_error_at(ld, name_s, "%s \"%s\" is already defined at %s", d->what,
 			             name, at);
 		}
 		if ((j = id_first[i]) != i) {
-			cfg_where(ld, id_s, cfg_elem_member(es->list, j, w->id_key), at,
-			          sizeof(at));
+			cfg_where(ld, id_s, cfg_elem_member(list, j, d->id_key), at, sizeof(at));
 			cfg_error_at(ld, id_s, "%s %u is already used by %s \"%s\" at %s",
-			             w->id_key, id, w->what, entry_name(es, j), at);
+			             d->id_key, id, d->what, entry_name(d, arr, j), at);
 		}
 		if (se_name)
 			cfg_error_at(ld, name_s, "%s \"%s\" already exists in %s (line %u): %s",
-			             w->what, name, sys_file, se_name->line, w->advice);
+			             d->what, name, sys_file, se_name->line, d->advice);
 		if (se_id)
 			cfg_error_at(ld, id_s, "%s %u is already used by %s \"%s\" in %s (line %u)",
-			             w->id_key, id, w->sys_what, se_id->name, sys_file,
+			             d->id_key, id, d->sys_what, se_id->name, sys_file,
 			             se_id->line);
 	}
 out:
+	if (r < 0)
+		ld->err = r;
 	free(name_first);
 	free(id_first);
 	free(with_id);
-	return r;
+	return ld->err;
 }
 
+/* Uniqueness needs every entry: checked once the whole list is parsed, so those messages
+ * come after the list's other ones. */
 int cfg_load_groups(struct loader *ld, const config_setting_t *root)
 {
-	static const struct unique_words words = {
-	        "group", "gid", "group",
-	        "rotsec defines new groups only; use it by name in an account's group or groups "
-	        "instead"};
 	struct rs_config *cfg = ld->cfg;
-	const config_setting_t *s = config_setting_get_member(root, "groups");
-	struct entries es;
-	int r;
 
-	if (s && cfg_want_list_of_groups(ld, s, "group") == 0 && config_setting_length(s) > 0) {
-		ld->groups_list = s;
-		cfg->groups = calloc((size_t)config_setting_length(s), sizeof(*cfg->groups));
-		if (!cfg->groups)
-			return -ENOMEM;
-		cfg->ngroups = (size_t)config_setting_length(s);
-		for (size_t i = 0; i < cfg->ngroups && !ld->err; i++)
-			parse_group(ld, i);
-	}
-	/* Uniqueness needs every entry: checked once the whole list is parsed, so those
-	 * messages come after the list's other ones. */
-	if (ld->err)
-		return ld->err;
-	es = (struct entries){ld->groups_list,
-	                      (const char *)cfg->groups,
-	                      cfg->ngroups,
-	                      sizeof(*cfg->groups),
-	                      offsetof(struct rs_group_cfg, name),
-	                      offsetof(struct rs_group_cfg, gid)};
-	r = check_unique(ld, &es, &words, &ld->gr, ld->gr_ok, cfg->group_file, &ld->grp_by_name,
-	                 &ld->grp_by_gid, &ld->ngrp_named);
-	if (r < 0)
-		ld->err = r;
-	return ld->err;
+	cfg->groups = parse_list(ld, root, &group_list, &ld->groups_list, &cfg->ngroups);
+	return check_unique(ld, &group_list, ld->groups_list, cfg->groups, cfg->ngroups,
+	                    &ld->grp_by_name, &ld->grp_by_gid, &ld->ngrp_named);
 }
 
 int cfg_load_accounts(struct loader *ld, const config_setting_t *root)
 {
-	static const struct unique_words words = {
-	        "account", "uid", "user",
-	        "rotsec only manages accounts it defines; choose another name"};
 	struct rs_config *cfg = ld->cfg;
-	const config_setting_t *s = config_setting_get_member(root, "accounts");
-	struct entries es;
-	int r;
 
-	if (s && cfg_want_list_of_groups(ld, s, "account") == 0 && config_setting_length(s) > 0) {
-		ld->accounts_list = s;
-		cfg->accounts = calloc((size_t)config_setting_length(s), sizeof(*cfg->accounts));
-		if (!cfg->accounts)
-			return -ENOMEM;
-		cfg->naccounts = (size_t)config_setting_length(s);
-		for (size_t i = 0; i < cfg->naccounts && !ld->err; i++)
-			parse_account(ld, i);
-	}
-	if (ld->err)
-		return ld->err;
-	es = (struct entries){ld->accounts_list,
-	                      (const char *)cfg->accounts,
-	                      cfg->naccounts,
-	                      sizeof(*cfg->accounts),
-	                      offsetof(struct rs_account_cfg, name),
-	                      offsetof(struct rs_account_cfg, uid)};
-	r = check_unique(ld, &es, &words, &ld->pw, ld->pw_ok, cfg->passwd_file, &ld->acc_by_name,
-	                 NULL, &ld->nacc_named);
-	if (r < 0)
-		ld->err = r;
-	return ld->err;
+	cfg->accounts = parse_list(ld, root, &account_list, &ld->accounts_list, &cfg->naccounts);
+	return check_unique(ld, &account_list, ld->accounts_list, cfg->accounts, cfg->naccounts,
+	                    &ld->acc_by_name, NULL, &ld->nacc_named);
 }
 
 /* ---- pass 2: names to ids ------------------------------------------------------------- */
@@ -466,16 +467,11 @@ static struct rs_group_cfg *cfg_group(const struct loader *ld, const char *name)
 int cfg_resolve_group(const struct loader *ld, const char *name, uint32_t *gid)
 {
 	const struct rs_group_cfg *g = cfg_group(ld, name);
-	const struct sys_entry *se;
+	const struct sys_entry *se = g || !ld->gr_ok ? NULL : sysdb_by_name(&ld->gr, name);
 
-	if (g) {
-		*gid = g->gid;
-		return 0;
-	}
-	se = ld->gr_ok ? sysdb_by_name(&ld->gr, name) : NULL;
-	if (!se)
+	if (!g && !se)
 		return -ENOENT;
-	*gid = se->id;
+	*gid = g ? g->gid : se->id;
 	return 0;
 }
 
@@ -483,18 +479,12 @@ int cfg_resolve_group(const struct loader *ld, const char *name, uint32_t *gid)
 int cfg_resolve_user(const struct loader *ld, const char *name, uint32_t *uid, uint32_t *gid)
 {
 	const struct rs_account_cfg *a = rs_config_account(ld->cfg, name);
-	const struct sys_entry *se;
+	const struct sys_entry *se = a || !ld->pw_ok ? NULL : sysdb_by_name(&ld->pw, name);
 
-	if (a) {
-		*uid = a->uid;
-		*gid = a->gid;
-		return 0;
-	}
-	se = ld->pw_ok ? sysdb_by_name(&ld->pw, name) : NULL;
-	if (!se)
+	if (!a && !se)
 		return -ENOENT;
-	*uid = se->id;
-	*gid = se->gid;
+	*uid = a ? a->uid : se->id;
+	*gid = a ? a->gid : se->gid;
 	return 0;
 }
 

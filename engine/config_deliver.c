@@ -25,6 +25,22 @@ static const char *kind_name(enum rs_delivery_kind k)
 	return k == RS_DELIVER_COMMAND ? "command" : k == RS_DELIVER_SEALED ? "sealed" : "file";
 }
 
+/* The bits a delivery's file must not have, by kind. */
+static const struct {
+	enum rs_delivery_kind kind;
+	unsigned long forbidden;
+	const char *why;
+} mode_limits[] = {
+        /* The secret itself in the file: any access by others gives it away. */
+        {RS_DELIVER_FILE, 0007,
+         "gives other users access to the secret: use \"0400\" or \"0440\" (nothing for "
+         "others)"},
+        /* A sealed file may be world-readable, but whoever can write it can swap in a
+         * secret of their own choosing. */
+        {RS_DELIVER_SEALED, 0022,
+         "lets group or others write the sealed file: use \"0644\" or stricter"},
+};
+
 static int parse_mode(struct loader *ld, const config_setting_t *s, enum rs_delivery_kind kind,
                       mode_t *out)
 {
@@ -43,22 +59,11 @@ static int parse_mode(struct loader *ld, const config_setting_t *s, enum rs_deli
 		             v);
 		return -EINVAL;
 	}
-	/* The secret itself in the file: any access by others gives it away. */
-	if (kind == RS_DELIVER_FILE && (m & 0007)) {
-		cfg_error_at(ld, s,
-		             "mode %04lo gives other users access to the secret: use \"0400\" or "
-		             "\"0440\" (nothing for others)",
-		             m);
-		return -EINVAL;
-	}
-	/* A sealed file may be world-readable, but whoever can write it can swap in a
-	 * secret of their own choosing. */
-	if (kind == RS_DELIVER_SEALED && (m & 0022)) {
-		cfg_error_at(ld, s,
-		             "mode %04lo lets group or others write the sealed file: use \"0644\" "
-		             "or stricter",
-		             m);
-		return -EINVAL;
+	for (size_t i = 0; i < sizeof(mode_limits) / sizeof(mode_limits[0]); i++) {
+		if (kind == mode_limits[i].kind && (m & mode_limits[i].forbidden)) {
+			cfg_error_at(ld, s, "mode %04lo %s", m, mode_limits[i].why);
+			return -EINVAL;
+		}
 	}
 	*out = (mode_t)m;
 	return 0;

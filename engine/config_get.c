@@ -353,14 +353,29 @@ bool cfg_ref_name_ok(const char *s)
 	return true;
 }
 
-int cfg_get_ref_name(struct loader *ld, const config_setting_t *s, char out[RS_NAME_MAX + 1])
+/*
+ * With `what` ("account", "group"), a name rotsec defines: shadow-utils' rules, so that
+ * useradd-era tools and every NSS consumer accept it. Without, a name that may live in
+ * the system files (owner, member, group reference), which may predate those rules.
+ */
+static int get_name(struct loader *ld, const config_setting_t *s, const char *what,
+                    char out[RS_NAME_MAX + 1])
 {
 	const char *v;
 	char key[64];
 
 	if (cfg_get_string(ld, s, "a name in quotes", &v) < 0)
 		return -EINVAL;
-	if (!cfg_ref_name_ok(v)) {
+	if (what && !rs_name_valid(v)) {
+		cfg_error_at(
+		        ld, s,
+		        "\"%s\" is not a valid %s name: expected a lower-case letter or '_', "
+		        "then letters, digits, '_' or '-' (optionally a final '$'), at most %d "
+		        "characters",
+		        v, what, RS_NAME_MAX);
+		return -EINVAL;
+	}
+	if (!what && !cfg_ref_name_ok(v)) {
 		key_name(s, key, sizeof(key));
 		cfg_error_at(ld, s,
 		             "%s \"%s\" is not a usable user or group name: 1 to %d characters, "
@@ -372,25 +387,15 @@ int cfg_get_ref_name(struct loader *ld, const config_setting_t *s, char out[RS_N
 	return 0;
 }
 
-/* shadow-utils' rules, so useradd-era tools and every NSS consumer accept the name. */
+int cfg_get_ref_name(struct loader *ld, const config_setting_t *s, char out[RS_NAME_MAX + 1])
+{
+	return get_name(ld, s, NULL, out);
+}
+
 int cfg_get_new_name(struct loader *ld, const config_setting_t *s, const char *what,
                      char out[RS_NAME_MAX + 1])
 {
-	const char *v;
-
-	if (cfg_get_string(ld, s, "a name in quotes", &v) < 0)
-		return -EINVAL;
-	if (!rs_name_valid(v)) {
-		cfg_error_at(
-		        ld, s,
-		        "\"%s\" is not a valid %s name: expected a lower-case letter or '_', "
-		        "then letters, digits, '_' or '-' (optionally a final '$'), at most %d "
-		        "characters",
-		        v, what, RS_NAME_MAX);
-		return -EINVAL;
-	}
-	(void)snprintf(out, RS_NAME_MAX + 1, "%s", v);
-	return 0;
+	return get_name(ld, s, what, out);
 }
 
 /* ---- keys ------------------------------------------------------------------------------ */

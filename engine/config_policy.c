@@ -11,6 +11,7 @@
 #include "config_load.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +173,24 @@ int cfg_policy_builtin(struct rs_policy_cfg *p)
 
 /* ---- reading a policy --------------------------------------------------------------------- */
 
+/* The kinds written as a string: what a value must look like, for the messages. */
+static const struct {
+	const char *expected; /* "KEY must be EXPECTED, not a number" */
+	const char *valid;    /* "KEY \"VALUE\" is not valid: VALID" */
+	int quoted;           /* how much of a bad VALUE to quote */
+} string_kinds[] = {
+        [FK_ALPHABET] = {"a string such as \"alnum\"",
+                         "expected \"alnum\", \"base64url\", \"printable\", or the characters "
+                         "themselves (at least 2, printable ASCII, no space, none repeated)",
+                         100},
+        [FK_COST] = {"\"interactive\" or \"moderate\"", "expected \"interactive\" or \"moderate\"",
+                     INT_MAX},
+        [FK_WINDOW] = {"a string \"HH:MM-HH:MM\"",
+                       "expected \"HH:MM-HH:MM\" in local time, such as \"02:00-05:00\" or "
+                       "\"22:00-04:00\"",
+                       INT_MAX},
+};
+
 static int parse_value(struct loader *ld, const config_setting_t *s, int k, struct rs_policy_cfg *p)
 {
 	const struct field *f = &pol_fields[k];
@@ -197,48 +216,21 @@ static int parse_value(struct loader *ld, const config_setting_t *s, int k, stru
 		field_set_uint(field_at(p, f), f->size, (unsigned long long)n);
 		return 0;
 	case FK_ALPHABET:
-		if (cfg_get_string(ld, s, "a string such as \"alnum\"", &v) < 0)
-			return -EINVAL;
-		if (set_text(p, k, v) < 0) {
-			cfg_error_at(ld, s,
-			             "%s \"%.100s\" is not valid: expected \"alnum\", "
-			             "\"base64url\", \"printable\", or the characters themselves "
-			             "(at least 2, printable ASCII, no space, none repeated)",
-			             f->key, v);
-			return -EINVAL;
-		}
-		return 0;
 	case FK_COST:
-		if (cfg_get_string(ld, s, "\"interactive\" or \"moderate\"", &v) < 0)
-			return -EINVAL;
-		if (set_text(p, k, v) < 0) {
-			cfg_error_at(ld, s,
-			             "%s \"%s\" is not valid: expected \"interactive\" or "
-			             "\"moderate\"",
-			             f->key, v);
-			return -EINVAL;
-		}
-		return 0;
 	case FK_WINDOW:
-		if (cfg_get_string(ld, s, "a string \"HH:MM-HH:MM\"", &v) < 0)
+		if (cfg_get_string(ld, s, string_kinds[f->kind].expected, &v) < 0)
 			return -EINVAL;
 		r = set_text(p, k, v);
-		if (r == -ERANGE) {
+		if (r == -ERANGE) /* a window that ends when it starts */
 			cfg_error_at(ld, s,
 			             "%s \"%s\" starts and ends at the same time: give a range "
 			             "such as \"02:00-05:00\", or leave %s out to rotate at any "
 			             "time",
 			             f->key, v, f->key);
-			return -EINVAL;
-		}
-		if (r < 0) {
-			cfg_error_at(ld, s,
-			             "%s \"%s\" is not valid: expected \"HH:MM-HH:MM\" in local "
-			             "time, such as \"02:00-05:00\" or \"22:00-04:00\"",
-			             f->key, v);
-			return -EINVAL;
-		}
-		return 0;
+		else if (r < 0)
+			cfg_error_at(ld, s, "%s \"%.*s\" is not valid: %s", f->key,
+			             string_kinds[f->kind].quoted, v, string_kinds[f->kind].valid);
+		return r < 0 ? -EINVAL : 0;
 	default:
 		return -EINVAL;
 	}

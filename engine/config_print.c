@@ -65,33 +65,26 @@ static void put_text(FILE *out, const char *s)
 		put_quoted(out, s);
 }
 
-static void put_list(FILE *out, const char *const *v, size_t n, size_t stride)
+/* A list in the config's syntax, [ "a", "b" ]: what goes before element i, and after
+ * the last of n. */
+static void put_item(FILE *out, size_t i, const char *s)
 {
-	(void)fputc('[', out);
-	for (size_t i = 0; i < n; i++) {
-		(void)fputs(i ? ", " : " ", out);
-		put_quoted(out, *(const char *const *)(const void *)((const char *)v + i * stride));
-	}
-	(void)fputs(n ? " ]" : "]", out);
+	(void)fputs(i ? ", " : "[ ", out);
+	put_quoted(out, s);
+}
+
+static void put_end(FILE *out, size_t n)
+{
+	(void)fputs(n ? " ]" : "[]", out);
 }
 
 static void put_argv(FILE *out, char *const *argv)
 {
 	size_t n = 0;
 
-	while (argv[n])
-		n++;
-	put_list(out, (const char *const *)argv, n, sizeof(*argv));
-}
-
-static void put_names(FILE *out, const char (*names)[RS_NAME_MAX + 1], size_t n)
-{
-	(void)fputc('[', out);
-	for (size_t i = 0; i < n; i++) {
-		(void)fputs(i ? ", " : " ", out);
-		put_quoted(out, names[i]);
-	}
-	(void)fputs(n ? " ]" : "]", out);
+	for (; argv[n]; n++)
+		put_item(out, n, argv[n]);
+	put_end(out, n);
 }
 
 static void put_hhmm(FILE *out, int minutes)
@@ -135,7 +128,9 @@ static void put_account_field(FILE *out, const struct field *f, const struct rs_
 		return;
 	case FK_GROUPS:
 		(void)fprintf(out, "%s ", f->key);
-		put_names(out, *(const char(*const *)[RS_NAME_MAX + 1]) field, n);
+		for (size_t i = 0; i < n; i++)
+			put_item(out, i, (*(const char(*const *)[RS_NAME_MAX + 1]) field)[i]);
+		put_end(out, n);
 		break;
 	case FK_TEXT:
 	case FK_PATH:
