@@ -13,17 +13,17 @@
 
 /* ---- the table -------------------------------------------------------------------------- */
 
+/* The size column is for INT settings, which accounts have none of. */
 #define ACC_OFF(field)       offsetof(struct rs_account_cfg, field)
-#define ACC_SIZE(field)      sizeof(((struct rs_account_cfg *)0)->field)
-#define ACC_ONE(field)       ACC_OFF(field), 0, ACC_SIZE(field)
+#define ACC_ONE(field)       ACC_OFF(field), 0, 0
 #define ACC_OFF_NAME(key)    ACC_ONE(key)
 #define ACC_OFF_ID(key)      ACC_ONE(key)
 #define ACC_OFF_GROUP(key)   ACC_ONE(key)
-#define ACC_OFF_GROUPS(key)  ACC_OFF(key), ACC_OFF(n##key), ACC_SIZE(key)
+#define ACC_OFF_GROUPS(key)  ACC_OFF(key), ACC_OFF(n##key), 0
 #define ACC_OFF_TEXT(key)    ACC_ONE(key)
 #define ACC_OFF_PATH(key)    ACC_ONE(key)
 #define ACC_OFF_BOOL(key)    ACC_ONE(key)
-#define ACC_OFF_DELIVER(key) ACC_OFF(key), ACC_OFF(n##key), ACC_SIZE(key)
+#define ACC_OFF_DELIVER(key) ACC_OFF(key), ACC_OFF(n##key), 0
 #define ACC_OFF_COMMAND(key) ACC_ONE(key##_argv)
 #define ACC_ROW(key, kind, def, missing)                                                           \
 	[ACC_##key] = {#key, FK_##kind, ACC_OFF_##kind(key), 0, 0, def, missing},

@@ -281,7 +281,8 @@ static void check_unique_files(struct loader *ld)
 	if (total < 2)
 		goto out;
 	refs = malloc(total * sizeof(*refs));
-	at = malloc(total * sizeof(*at));
+	/* Zeroed, though the loop below fills every one: the analyzer cannot tell. */
+	at = calloc(total, sizeof(*at));
 	if (!refs || !at) {
 		r = -ENOMEM;
 		goto out;

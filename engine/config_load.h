@@ -90,7 +90,7 @@ struct field {
 	enum field_kind kind;
 	size_t off;  /* of the field in its struct (of key_start for a WINDOW) */
 	size_t off2; /* of the second field: key_spec, key_end, nkey; else 0 */
-	size_t size; /* of the field at off */
+	size_t size; /* of the field at off, for an INT */
 	long long min, max;
 	const char *def;     /* the default in the config's syntax, or NULL */
 	const char *missing; /* what to add when a required setting is missing, or NULL */

@@ -119,13 +119,19 @@ static void check_policy(const struct rs_policy_cfg *p)
 	FZ_CHECK(p->tripwire_keep <= RS_TRIPWIRE_MAX);
 }
 
-#define ONE(...) +1
+/* The settings of the two tables, counted. */
+enum {
+#define SETTING(key, ...) SETTING_##key,
+	RS_ACCOUNT_FIELDS(SETTING) RS_POLICY_FIELDS(SETTING)
+#undef SETTING
+	        NSETTINGS
+};
+
 /* Lines rs_config_print_account writes for a: one per setting, the deliver setting one
  * per delivery (or one "deliver none"). */
 static size_t effective_lines(const struct rs_account_cfg *a)
 {
-	return (size_t)(0 RS_ACCOUNT_FIELDS(ONE) RS_POLICY_FIELDS(ONE)) - 1 +
-	       (a->ndeliver ? a->ndeliver : 1);
+	return NSETTINGS - 1 + (a->ndeliver ? a->ndeliver : 1);
 }
 
 static void check_effective(const struct rs_account_cfg *a)
