@@ -176,7 +176,7 @@ static void parse_field(struct loader *ld, const config_setting_t *e, const conf
 		break;
 	case FK_GROUPS:
 		get_names(ld, s, "an array of group names [ \"...\", ... ]", true, field,
-		          (size_t *)(void *)((char *)a + f->off2));
+		          (size_t *)field2_at(a, f));
 		break;
 	case FK_TEXT:
 	case FK_PATH:
@@ -245,7 +245,7 @@ void cfg_account_free(struct rs_account_cfg *a)
 			break;
 		case FK_DELIVER:
 			cfg_deliveries_free(*(struct rs_delivery **)field,
-			                    *(size_t *)(void *)((char *)a + f->off2));
+			                    *(size_t *)field2_at(a, f));
 			break;
 		case FK_COMMAND:
 			argv = *(char ***)field;

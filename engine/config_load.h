@@ -52,20 +52,14 @@ struct rs_account_cfg;
 struct rs_delivery;
 
 /* The policy settings by their place in RS_POLICY_FIELDS: POL_grace, ... */
-enum pol_key {
 #define POL_KEY(key, kind, ctype, def, min, max) POL_##key,
-	RS_POLICY_FIELDS(POL_KEY)
+enum pol_key { RS_POLICY_FIELDS(POL_KEY) POL_N };
 #undef POL_KEY
-	        POL_N
-};
 
 /* The account settings by their place in RS_ACCOUNT_FIELDS: ACC_name, ... */
-enum acc_key {
 #define ACC_KEY(key, kind, def, missing) ACC_##key,
-	RS_ACCOUNT_FIELDS(ACC_KEY)
+enum acc_key { RS_ACCOUNT_FIELDS(ACC_KEY) ACC_N };
 #undef ACC_KEY
-	        ACC_N
-};
 
 enum field_kind {
 	FK_DURATION,
@@ -99,7 +93,8 @@ struct field {
 extern const struct field pol_fields[POL_N]; /* config_policy.c */
 extern const struct field acc_fields[ACC_N]; /* config_accounts.c */
 
-/* The field a row describes in struct s (of the policy or of an account). */
+/* The field a row describes in struct s (of the policy or of an account), and its
+ * second field (off2). */
 static inline void *field_at(void *s, const struct field *f)
 {
 	return (char *)s + f->off;
@@ -108,6 +103,16 @@ static inline void *field_at(void *s, const struct field *f)
 static inline const void *field_at_c(const void *s, const struct field *f)
 {
 	return (const char *)s + f->off;
+}
+
+static inline void *field2_at(void *s, const struct field *f)
+{
+	return (char *)s + f->off2;
+}
+
+static inline const void *field2_at_c(const void *s, const struct field *f)
+{
+	return (const char *)s + f->off2;
 }
 
 /* An INT field is a size_t or an unsigned (config_policy.c checks which at build time). */

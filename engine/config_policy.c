@@ -136,7 +136,7 @@ static int set_text(struct rs_policy_cfg *p, int k, const char *v)
 		/* Parsed aside: a failed parse must leave the inherited alphabet whole. */
 		if (!v || strlen(v) >= sizeof(p->alphabet_spec) || rs_alphabet_parse(v, &alpha) < 0)
 			return -EINVAL;
-		(void)snprintf((char *)p + f->off2, sizeof(p->alphabet_spec), "%s", v);
+		(void)snprintf(field2_at(p, f), sizeof(p->alphabet_spec), "%s", v);
 		memcpy(field, &alpha, sizeof(alpha));
 		return 0;
 	case FK_COST:
@@ -152,7 +152,7 @@ static int set_text(struct rs_policy_cfg *p, int k, const char *v)
 		if (v && (r = parse_window(v, &start, &end)) < 0)
 			return r;
 		*(int *)field = start;
-		*(int *)(void *)((char *)p + f->off2) = end;
+		*(int *)field2_at(p, f) = end;
 		return 0;
 	default:
 		return -EINVAL;

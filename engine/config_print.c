@@ -100,7 +100,8 @@ static void put_delivery(FILE *out, const struct rs_delivery *d)
 		put_argv(out, d->argv);
 		(void)fputs(" timeout ", out);
 		put_duration(out, d->timeout);
-		(void)fprintf(out, " user %s", d->user[0] ? d->user : "root");
+		(void)fputs(" user ", out);
+		put_text(out, d->user[0] ? d->user : "root");
 		return;
 	}
 	if (d->kind == RS_DELIVER_SEALED) {
@@ -109,38 +110,20 @@ static void put_delivery(FILE *out, const struct rs_delivery *d)
 	}
 	(void)fputs(" file ", out);
 	put_text(out, d->file);
-	(void)fprintf(out, " owner %s group %s mode %04o", d->owner, d->group,
-	              (unsigned)(d->mode & 07777));
+	(void)fputs(" owner ", out);
+	put_text(out, d->owner);
+	(void)fputs(" group ", out);
+	put_text(out, d->group);
+	(void)fprintf(out, " mode %04o", (unsigned)(d->mode & 07777));
 }
 
 static void put_account_field(FILE *out, const struct field *f, const struct rs_account_cfg *a)
 {
 	const void *field = field_at_c(a, f);
-	size_t n = f->off2 ? *(const size_t *)(const void *)((const char *)a + f->off2) : 0;
+	size_t n = f->off2 ? *(const size_t *)field2_at_c(a, f) : 0;
+	char *const *argv;
 
-	switch (f->kind) {
-	case FK_NAME:
-	case FK_GROUP:
-		(void)fprintf(out, "%s %s\n", f->key, (const char *)field);
-		return;
-	case FK_ID:
-		(void)fprintf(out, "%s %" PRIu32 "\n", f->key, *(const uint32_t *)field);
-		return;
-	case FK_GROUPS:
-		(void)fprintf(out, "%s ", f->key);
-		for (size_t i = 0; i < n; i++)
-			put_item(out, i, (*(const char(*const *)[RS_NAME_MAX + 1]) field)[i]);
-		put_end(out, n);
-		break;
-	case FK_TEXT:
-	case FK_PATH:
-		(void)fprintf(out, "%s ", f->key);
-		put_text(out, *(char *const *)field);
-		break;
-	case FK_BOOL:
-		(void)fprintf(out, "%s %s\n", f->key, *(const bool *)field ? "true" : "false");
-		return;
-	case FK_DELIVER:
+	if (f->kind == FK_DELIVER) {
 		if (n == 0)
 			(void)fprintf(out, "%s none\n", f->key);
 		for (size_t i = 0; i < n; i++) {
@@ -149,15 +132,37 @@ static void put_account_field(FILE *out, const struct field *f, const struct rs_
 			(void)fputc('\n', out);
 		}
 		return;
+	}
+	(void)fprintf(out, "%s ", f->key);
+	switch (f->kind) {
+	case FK_NAME:
+	case FK_GROUP:
+		put_text(out, field);
+		break;
+	case FK_ID:
+		(void)fprintf(out, "%" PRIu32, *(const uint32_t *)field);
+		break;
+	case FK_GROUPS:
+		for (size_t i = 0; i < n; i++)
+			put_item(out, i, (*(const char(*const *)[RS_NAME_MAX + 1]) field)[i]);
+		put_end(out, n);
+		break;
+	case FK_TEXT:
+	case FK_PATH:
+		put_text(out, *(char *const *)field);
+		break;
+	case FK_BOOL:
+		(void)fputs(*(const bool *)field ? "true" : "false", out);
+		break;
 	case FK_COMMAND:
-		(void)fprintf(out, "%s ", f->key);
-		if (*(char **const *)field)
-			put_argv(out, *(char **const *)field);
+		argv = *(char **const *)field;
+		if (argv)
+			put_argv(out, argv);
 		else
 			(void)fputs("none", out);
 		break;
 	default:
-		return;
+		break;
 	}
 	(void)fputc('\n', out);
 }
@@ -176,13 +181,13 @@ static void put_policy_field(FILE *out, const struct field *f, const struct rs_p
 		(void)fprintf(out, "%llu", field_uint(field, f->size));
 		break;
 	case FK_ALPHABET:
-		put_text(out, (const char *)p + f->off2);
+		put_text(out, field2_at_c(p, f));
 		break;
 	case FK_COST:
 		(void)fputs(cfg_cost_names[*(const enum rs_hash_cost *)field], out);
 		break;
 	case FK_WINDOW:
-		end = *(const int *)(const void *)((const char *)p + f->off2);
+		end = *(const int *)field2_at_c(p, f);
 		if (*(const int *)field < 0) {
 			(void)fputs("none", out);
 			break;
