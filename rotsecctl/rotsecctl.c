@@ -562,6 +562,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (effective && strcmp(verb, "check") != 0)
+		return usage_error("--effective applies to check only");
 	/* Verbs that need no configuration. */
 	if (strcmp(verb, "keygen") == 0)
 		return name ? cmd_keygen(name) : usage_error("keygen needs PREFIX");
@@ -569,8 +571,6 @@ int main(int argc, char **argv)
 		return name && keyfile ? cmd_open(keyfile, name)
 		                       : usage_error("open needs --key FILE and SEALED");
 
-	if (effective && strcmp(verb, "check") != 0)
-		return usage_error("--effective applies to check only");
 	if (strcmp(verb, "check") != 0 && strcmp(verb, "sync") != 0 &&
 	    strcmp(verb, "status") != 0 && strcmp(verb, "rotate") != 0 &&
 	    strcmp(verb, "revoke") != 0 && strcmp(verb, "deliver") != 0 &&
