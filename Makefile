@@ -189,10 +189,6 @@ CFUZZ  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fPIC -fvisibility=hidden \
           -pthread $(filter-out -Wno-format-truncation,$(WARN)) \
           -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 LDFUZZ := -fsanitize=fuzzer,address,undefined -pthread
-# clang, unlike gcc, warns that vdiag_at hands its caller's format string to vsnprintf:
-# the function wants __attribute__((format(printf, 5, 0))), which is for config.c's owner
-# to add. Until then, for this one file only.
-$(O)/fuzz/obj/engine/config.o: FUZZ_EXTRA = -Wno-format-nonliteral
 
 $(O)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)

@@ -60,14 +60,22 @@ static void per_account(struct rs_buf *o, const struct rs_status *st, size_t n, 
 	}
 }
 
-int rs_metrics_render(const struct rs_status *st, size_t n, bool up, char **res, size_t *len)
+int rs_metrics_render(const struct rs_status *st, size_t n, int64_t now, int64_t interval,
+                      char **res, size_t *len)
 {
 	struct rs_buf o;
 
 	rs_buf_init(&o, SIZE_MAX, 0);
 
-	head(&o, "rotsec_up", "gauge", "1 while rotsecd runs, 0 after it stopped cleanly.");
-	rs_buf_printf(&o, "rotsec_up %d\n", up ? 1 : 0);
+	/* No "up" gauge: a daemon killed with SIGKILL cannot set it to 0, and a file that
+	 * says 1 for ever is worse than none. The time of the rewrite, with the interval the
+	 * daemon keeps, tells a scrape whether anyone still writes this file. */
+	head(&o, "rotsec_last_update_timestamp_seconds", "gauge",
+	     "When rotsecd last rewrote this file; older than a few intervals: it is not running.");
+	rs_buf_printf(&o, "rotsec_last_update_timestamp_seconds %" PRId64 "\n", now);
+	head(&o, "rotsec_metrics_interval_seconds", "gauge",
+	     "rotsecd rewrites this file at least this often (metrics_interval).");
+	rs_buf_printf(&o, "rotsec_metrics_interval_seconds %" PRId64 "\n", interval);
 	head(&o, "rotsec_build_info", "gauge", "rotsec version.");
 	rs_buf_printf(&o, "rotsec_build_info{version=\"%s\"} 1\n", ROTSEC_VERSION);
 	per_account(&o, st, n, "rotsec_last_rotation_timestamp_seconds", "gauge",
@@ -104,7 +112,7 @@ int rs_metrics_render(const struct rs_status *st, size_t n, bool up, char **res,
 	return rs_buf_take(&o, res, len);
 }
 
-int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, size_t n, bool up)
+int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, size_t n, int64_t now)
 {
 	char dir[PATH_MAX], *slash, *buf;
 	size_t len;
@@ -118,7 +126,7 @@ int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, si
 	dirfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
-	if ((r = rs_metrics_render(st, n, up, &buf, &len)) < 0)
+	if ((r = rs_metrics_render(st, n, now, cfg->metrics_interval, &buf, &len)) < 0)
 		goto out;
 	r = rs_atomic_replace(dirfd, slash + 1, buf, len, 0644, 0, 0);
 	free(buf);

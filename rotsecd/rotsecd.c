@@ -351,7 +351,7 @@ static void run_due(struct rs_daemon *d, struct loop *l, struct usage_batch *b,
 	if (l->metrics_now || now >= l->metrics_due) {
 		char status[256];
 
-		rs_daemon_metrics(d, true, status, sizeof(status));
+		rs_daemon_metrics(d, status, sizeof(status));
 		if (!sr->pending)
 			notify(status);
 		l->metrics_due = now + cfg->metrics_interval;
@@ -517,7 +517,7 @@ int main(int argc, char **argv)
 		}
 	}
 	notify("STOPPING=1");
-	rs_daemon_metrics(&d, false, NULL, 0);
+	rs_daemon_metrics(&d, NULL, 0);
 	rs_log(LOG_INFO, "rotsecd stopping");
 	free(d.retry_after);
 	free(batch.names);

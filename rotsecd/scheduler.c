@@ -307,7 +307,7 @@ static void status_line(const struct rs_status *st, size_t n, char *buf, size_t 
 	               when, degraded);
 }
 
-void rs_daemon_metrics(struct rs_daemon *d, bool up, char *status, size_t len)
+void rs_daemon_metrics(struct rs_daemon *d, char *status, size_t len)
 {
 	static int warned;
 	struct rs_status *st;
@@ -322,7 +322,7 @@ void rs_daemon_metrics(struct rs_daemon *d, bool up, char *status, size_t len)
 	}
 	if (status && len)
 		status_line(st, n, status, len);
-	r = rs_metrics_write(d->e->cfg, st, n, up);
+	r = rs_metrics_write(d->e->cfg, st, n, (int64_t)time(NULL));
 	free(st);
 	rs_log(LOG_DEBUG, "metrics written: %s", r < 0 ? strerror(-r) : "ok");
 	if (r < 0 && !warned) {

@@ -38,8 +38,8 @@ void rs_daemon_tick(struct rs_daemon *d, int64_t now, int64_t *next_wake);
 void rs_daemon_tick_usage(struct rs_daemon *d, int64_t now, const char (*names)[RS_NAME_MAX + 1],
                           size_t n, int64_t *next_wake);
 
-/* Metrics for the current state (up = still running); with `status`, the line for
+/* Metrics for the current state, stamped with the time; with `status`, the line for
  * systemd's STATUS= (the accounts, the next rotation, how many are degraded). */
-void rs_daemon_metrics(struct rs_daemon *d, bool up, char *status, size_t len);
+void rs_daemon_metrics(struct rs_daemon *d, char *status, size_t len);
 
 #endif

@@ -3,7 +3,7 @@
 #   dmn_start [VAR=VALUE...]   start `rotsecd -c $CONF -f $DMN_ARGS` in the background,
 #                              with those variables in its environment; stderr to
 #                              $T/rotsecd.log.
-#                              Waits until the first metrics are written (rotsec_up 1),
+#                              Waits until the first metrics are written,
 #                              which happens after the start-up sync and the first pass.
 #                              Sets DPID. Fails when the daemon died or never got there.
 #   dmn_stop                   SIGTERM, wait; returns the daemon's exit status
@@ -45,7 +45,7 @@ _dmn_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
 _dmn_up() {
 	_dmn_alive || return 2
 	# Not grep's own status: 2 means a missing file to grep, "not yet" to us.
-	grep -q '^rotsec_up 1$' "$T/rotsec.prom" 2>/dev/null || return 1
+	grep -q '^rotsec_last_update_timestamp_seconds [0-9]' "$T/rotsec.prom" 2>/dev/null || return 1
 }
 
 dmn_start() {

@@ -116,9 +116,16 @@ sleep 3
 nw=$(($(writes) - w0))
 check "an idle daemon rewrites its metrics every metrics_interval (1 s: $nw in 3 s)" \
 	[ "$nw" -ge 2 ] && [ "$nw" -le 5 ]
+last=$(metric rotsec_last_update_timestamp_seconds)
+check "each rewrite carries its time" [ $(($(date +%s) - last)) -le 2 ]
 kill -KILL "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
+sleep 3
+check_eq "a daemon killed with SIGKILL leaves the time of its last rewrite, which then ages" \
+	"$(metric rotsec_last_update_timestamp_seconds)" "$last"
+check "past 3 intervals, the staleness alert of README's rules would fire" \
+	[ $(($(date +%s) - last)) -gt $((2 * $(metric rotsec_metrics_interval_seconds))) ]
 dmn_start && ok "a new rotsecd starts once the first was killed (the lock died with it)" ||
 	not_ok "a new rotsecd starts once the first was killed"
 

@@ -168,7 +168,7 @@ wait_for() {
 	"$@"
 }
 check "rotsecd under valgrind starts (its first metrics)" \
-	wait_for 60 grep -q '^rotsec_up 1' "$T/rotsec.prom"
+	wait_for 60 grep -q '^rotsec_last_update_timestamp_seconds [0-9]' "$T/rotsec.prom"
 kill -USR1 $dpid 2>/dev/null
 gen_moved() { [ "$(gen)" != "$g0" ]; }
 check "rotsecd under valgrind rotates on SIGUSR1" wait_for 60 gen_moved
