@@ -92,13 +92,13 @@ $(O)/$(1)/librotsec.a: $(call obj,$(1),$(COMMON_SRC))
 $(O)/$(1)/librotsec-engine.a: $(call obj,$(1),$(ENGINE_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 
-$(O)/$(1)/librotsecd.a: $(call obj,$(1),$(SCHED_SRC))
+$(O)/$(1)/librotsec-scheduler.a: $(call obj,$(1),$(SCHED_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 
 $(O)/$(1)/rotsecctl: $(call obj,$(1),$(CTL_SRC)) $(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE)
 
-$(O)/$(1)/rotsecd: $(call obj,$(1),rotsecd/rotsecd.c) $(O)/$(1)/librotsecd.a \
+$(O)/$(1)/rotsecd: $(call obj,$(1),rotsecd/rotsecd.c) $(O)/$(1)/librotsec-scheduler.a \
 		$(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE)
 
@@ -111,13 +111,13 @@ $(O)/$(1)/libnss_rotsec.so.2: $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) nss_rots
 		-Wl,--version-script=nss_rotsec/nss_rotsec.map \
 		-o $$@ $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) $(CDB_PIC)
 
-$(O)/$(1)/tests/unit/test_%: $(O)/$(1)/obj/tests/unit/test_%.o $(O)/$(1)/librotsecd.a \
+$(O)/$(1)/tests/unit/test_%: $(O)/$(1)/obj/tests/unit/test_%.o $(O)/$(1)/librotsec-scheduler.a \
 		$(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
 	@mkdir -p $$(@D)
 	$$(CC) $(3) $$(UNIT_LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
 
 # The module tests link common/ for their store fixtures; the module itself is dlopened.
-$(O)/$(1)/tests/module/test_%: $(O)/$(1)/obj/tests/module/test_%.o $(O)/$(1)/librotsecd.a \
+$(O)/$(1)/tests/module/test_%: $(O)/$(1)/obj/tests/module/test_%.o $(O)/$(1)/librotsec-scheduler.a \
 		$(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
 	@mkdir -p $$(@D)
 	$$(CC) $(3) $$(UNIT_LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam

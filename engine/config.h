@@ -50,6 +50,8 @@ struct rs_delivery {
 };
 
 /* How each kind of setting of config_fields.h is declared. */
+/* The names are the fields' own: they cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define RS_POLICY_DECL_DURATION(key, ctype) ctype key;
 #define RS_POLICY_DECL_INT(key, ctype)      ctype key;
 #define RS_POLICY_DECL_COST(key, ctype)     ctype key;
@@ -73,6 +75,7 @@ struct rs_delivery {
 	size_t n##key;
 #define RS_ACCOUNT_DECL_COMMAND(key)             char **key##_argv;
 #define RS_ACCOUNT_DECL(key, kind, def, missing) RS_ACCOUNT_DECL_##kind(key)
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* An account's policy, with the defaults section merged in: the fields of
  * RS_POLICY_FIELDS (config_fields.h), then what they imply. */
