@@ -26,7 +26,7 @@ struct rs_engine {
 	int statefd;
 	unsigned char *key; /* host key, in guarded memory */
 	gid_t secrets_gid;  /* group "rotsec" from group_file, 0 when there is none */
-	char why[1024];
+	char why[4096];     /* room for a command's stderr (deliver.h, RS_DELIVER_WHY_MAX) */
 	/* Counters of the last operation, for messages. */
 	unsigned created, removed, resumed, delivered, delivery_failures, verify_failures;
 };
