@@ -194,10 +194,13 @@ static int ms_left(int64_t deadline)
 }
 
 /* Whatever the command has written to stderr so far, into the tail; false at EOF or on an
- * error (the pipe is then of no more use). Non-blocking: never waits for more. */
+ * error (the pipe is then of no more use). Non-blocking: never waits for more. What was
+ * read may hold the secret (a command that echoes its stdin): the buffer is wiped, the
+ * tail keeps its copy in guarded memory. */
 static bool drain_stderr(int fd, struct rs_stderr_tail *tail)
 {
 	char buf[4096];
+	bool more = true;
 
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -208,8 +211,11 @@ static bool drain_stderr(int fd, struct rs_stderr_tail *tail)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		return n < 0 && errno == EAGAIN;
+		more = n < 0 && errno == EAGAIN;
+		break;
 	}
+	explicit_bzero(buf, sizeof(buf));
+	return more;
 }
 
 static int set_nonblock(int fd)
