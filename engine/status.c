@@ -326,6 +326,23 @@ static void account_status(struct rs_engine *e, const struct rs_account_cfg *acc
 	account_health(e, acc, &j, x, engine_now());
 }
 
+/* accounts.cdb can be used, judged as nss_rotsec judges it: a store half of which the
+ * modules refuse (no account resolves, so no login either) is no store. */
+static int check_accounts(const struct rs_config *cfg, char *why, size_t whylen)
+{
+	const struct rs_map *m = NULL;
+	struct rs_store s;
+	int r;
+
+	if ((r = rs_store_init(&s, cfg->store_dir, RS_ACCOUNTS_FILE)) < 0)
+		return r;
+	r = rs_store_acquire(&s, &m, why, whylen);
+	if (m)
+		rs_store_release(&s, m);
+	rs_store_close(&s);
+	return r;
+}
+
 int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **out, size_t *n)
 {
 	const struct rs_config *cfg = e->cfg;
@@ -340,9 +357,12 @@ int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **o
 		return -ENOENT;
 	if ((st = calloc(cfg->naccounts + 1, sizeof(*st))) == NULL)
 		return -ENOMEM;
-	/* No store yet: the accounts are shown as not in it. */
+	/* No store yet: the accounts are shown as not in it. Once there is one, both of its
+	 * files must be usable (secrets.cdb is written first and removed last). */
 	if ((r = map_secrets(cfg, &s, &m, e->why, sizeof(e->why))) == -ENOENT)
 		r = 0;
+	else if (r == 0)
+		r = check_accounts(cfg, e->why, sizeof(e->why));
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < cfg->naccounts; i++)

@@ -151,6 +151,14 @@ cp "$T/good.conf" "$CONF"
 st --bogus
 check_eq "a usage error: unknown (3), not critical" "$rc" 3
 
+cp -p "$T/store/accounts.cdb" "$T/accounts.good"
+printf 'not a cdb file at all' >"$T/store/accounts.cdb"
+st
+check_eq "an accounts.cdb nss_rotsec cannot use: critical (2)" "$rc" 2
+check_match "saying why" "$(cat "$T/e")" "^rotsecctl: .*accounts.cdb"
+cp -p "$T/accounts.good" "$T/store/accounts.cdb"
+st
+check_eq "restored: ok (0)" "$rc" 0
 printf 'not a cdb file at all' >"$T/store/secrets.cdb"
 st
 check_eq "a store pam_rotsec cannot use: critical (2)" "$rc" 2
