@@ -3,9 +3,10 @@
  * act on. The exit status is a monitoring plugin's (Nagios, Icinga, Sensu, Zabbix):
  * 0 ok, 1 warning, 2 critical, 3 unknown, the worst of the accounts shown (engine.h,
  * enum rs_health, says what makes each). What stops status from looking at all counts
- * too: a store that is missing its files is no verdict, one that cannot be read (damaged,
- * unsafe) is critical since pam_rotsec refuses every login then; a configuration that
- * cannot be loaded, an unknown account, or a caller without the permission is unknown.
+ * too: a store that does not exist yet shows every account as not synced, one that cannot
+ * be read (damaged, unsafe) is critical since the modules refuse every login then; a
+ * configuration that cannot be loaded, an unknown account, or a caller without the
+ * permission is unknown.
  *
  * The first line of the table output is the verdict (a plugin's status line), the table
  * follows, then one line per account that is not ok.
