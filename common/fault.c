@@ -52,6 +52,8 @@ int rs_fault(const char *point)
 	}
 	if (kill_here(point))
 		kill(getpid(), SIGKILL);
+	if (matches("ROTSEC_FAULT_STOP", point))
+		kill(getpid(), SIGSTOP);
 	if (matches("ROTSEC_FAULT_FAIL", point))
 		return -EIO;
 	return 0;

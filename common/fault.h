@@ -12,6 +12,9 @@
  *   ROTSEC_FAULT=NAME        SIGKILL the process when it reaches point NAME
  *   ROTSEC_FAULT=NAME@N      ... when it reaches NAME for the Nth time (1 = the first)
  *   ROTSEC_FAULT_FAIL=NAME   make point NAME fail with EIO (the caller's error path runs)
+ *   ROTSEC_FAULT_STOP=NAME   SIGSTOP the process at point NAME: the test changes something
+ *                            under it (as another user would, between a check and a use)
+ *                            and sends SIGCONT
  *   ROTSEC_FAULT_LOG=FILE    append the name of every point reached to FILE
  */
 #ifndef ROTSEC_FAULT_H
