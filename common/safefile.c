@@ -295,16 +295,3 @@ int rs_atomic_replace_noscan(int dirfd, const char *name, const void *buf, size_
 {
 	return rs_atomic_replace_flags(dirfd, name, buf, len, mode, uid, gid, RS_ATOMIC_NOSCAN);
 }
-
-int rs_mkdir_p1(const char *path, mode_t mode)
-{
-	struct stat st;
-
-	if (mkdir(path, mode) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return -errno;
-	if (lstat(path, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}

@@ -110,8 +110,4 @@ enum {
 int rs_atomic_replace_flags(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                             uid_t uid, gid_t gid, unsigned flags);
 
-/* Create directory `path` (one level) with `mode` if missing; fix nothing if it exists
- * but check that it is a directory. 0 or -errno. */
-int rs_mkdir_p1(const char *path, mode_t mode);
-
 #endif

@@ -404,19 +404,19 @@ static void walk_init(struct walk *w, const struct rs_trust *t, enum want want)
 	w->last_owner = t ? t->last_owner : 0;
 }
 
-#ifdef ROTSEC_FAULTS
 /* "trust.walked:PATH": where a test stops a writer (ROTSEC_FAULT_STOP) between the
- * check and the use, to swap a component under it. */
-static int fault_walked(const char *path)
+ * check and the use, to swap a component under it as another user could. */
+static void stop_walked(const char *path)
 {
+#ifdef ROTSEC_FAULTS
 	char point[PATH_MAX + 16];
 
 	(void)snprintf(point, sizeof(point), "trust.walked:%s", path);
-	return RS_FAULT(point);
-}
+	RS_FAULT_STOP(point);
 #else
-#define fault_walked(path) 0
+	(void)path;
 #endif
+}
 
 int rs_trust_dir(const char *path, struct rs_trust *t, char *why, size_t whylen)
 {
@@ -427,7 +427,7 @@ int rs_trust_dir(const char *path, struct rs_trust *t, char *why, size_t whylen)
 	walk_init(&w, t, WANT_DIR);
 	r = walk(&w, path, t ? t->mode : 0, &out, &made, why, whylen);
 	if (r == 0 && t && (t->flags & RS_TRUST_WRITE))
-		r = fault_walked(path);
+		stop_walked(path);
 	/* O_PATH descriptors cannot be read, fsync'ed or locked: reopen the pinned one. */
 	if (r == 0 && (fd = openat(w.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		r = -errno;
