@@ -65,10 +65,11 @@ static void print_diags(const struct rs_config *cfg)
 		              cfg->diags[i].msg);
 }
 
-/* Load the config; on error print every diagnostic and leave everything untouched. */
-static int load_config(const char *file, struct rs_config *cfg)
+/* Load the config (for check, with what it refers to on this host); on error print every
+ * diagnostic and leave everything untouched. */
+static int load_config(const char *file, struct rs_config *cfg, bool check)
 {
-	int r = rs_config_load(file, cfg);
+	int r = check ? rs_config_check(file, cfg) : rs_config_load(file, cfg);
 
 	print_diags(cfg);
 	if (r == -EINVAL)
@@ -586,7 +587,7 @@ int main(int argc, char **argv)
 	              strcmp(verb, "show") == 0))
 		return usage_error("this command needs an account NAME");
 
-	r = load_config(conf, &cfg);
+	r = load_config(conf, &cfg, strcmp(verb, "check") == 0);
 	if (r < 0) {
 		rs_config_free(&cfg);
 		return 1;
