@@ -196,6 +196,8 @@ static void check_program(struct loader *ld, const config_setting_t *s, char **a
 		return;
 	if (r == -EACCES && !strstr(why, "not executable"))
 		cannot_look(ld, s, argv[0], why);
+	else if (r == -ENOENT)
+		cfg_error_at(ld, s, "program %s does not exist (%s)", argv[0], why);
 	else
 		cfg_error_at(ld, s, "program %s: %s", argv[0], why);
 }
