@@ -94,7 +94,7 @@ static void check_key_file(struct loader *ld)
 	struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF};
 	char why[RS_DIAG_MAX] = "";
 	struct stat st;
-	int dirfd;
+	int dirfd, fd;
 
 	dirfd = rs_trust_parent(path, &t, &name, why, sizeof(why));
 	if (dirfd == -EACCES) {
@@ -105,13 +105,21 @@ static void check_key_file(struct loader *ld)
 		cfg_error_at(ld, s, "key_file %s: %s", path, why);
 		return;
 	}
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-	     (st.st_mode & 0077)))
-		cfg_error_at(ld, s,
-		             "key_file %s must be a regular file of root's, mode 0600 (it is uid "
-		             "%u, mode %04o): chown root %s; chmod 0600 %s",
-		             path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path, path);
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			cfg_error_at(ld, s, "key_file %s is a symbolic link: name the file itself",
+			             path);
+		else if (rs_trust_file_ok(fd, &st, RS_TRUST_SELF, path, why, sizeof(why)) < 0)
+			cfg_error_at(ld, s, "key_file %s", why);
+		else if (st.st_mode & 0077)
+			cfg_error_at(ld, s,
+			             "key_file %s is open to group or others (mode %04o): it "
+			             "unseals every journaled secret; chmod 0600 %s",
+			             path, (unsigned)(st.st_mode & 07777), path);
+	}
+	if (fd >= 0)
+		close(fd);
 	close(dirfd);
 }
 

@@ -74,17 +74,27 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 			goto out;
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	}
+	if (fd < 0 && errno == ELOOP) {
+		rs_set_why(why, whylen, "host key %s is a symbolic link: name the file itself",
+		           path);
+		r = -EPERM;
+		goto out;
+	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = -errno;
 		rs_set_why(why, whylen, "cannot %s host key %s: %s", fd < 0 ? "open" : "read", path,
 		           strerror(-r));
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0077)) {
+	if ((r = rs_trust_file_ok(fd, &st, 0, path, why, whylen)) < 0) {
+		r = -EPERM;
+		goto out;
+	}
+	if (st.st_mode & 0077) {
 		rs_set_why(why, whylen,
-		           "host key %s must be a regular file, owned by root, mode 0600 (it is "
-		           "uid %u, mode %04o): chown root %s; chmod 0600 %s",
-		           path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path, path);
+		           "host key %s is open to group or others (mode %04o): it unseals every "
+		           "journaled secret; chmod 0600 %s",
+		           path, (unsigned)(st.st_mode & 07777), path);
 		r = -EPERM;
 		goto out;
 	}
