@@ -77,7 +77,7 @@ static void check_own_dir(struct loader *ld, const struct rs_own_dir *d)
 		cfg_warn_at(ld, s,
 		            "%s: the directory %s does not exist: rotsecd writes no metrics until "
 		            "it does (is the metrics collector, prometheus-node-exporter, "
-		            "installed?); rotsec makes it only when it is inside one of its own",
+		            "installed?); rotsec makes it only inside its store, state or run dir",
 		            what, d->path);
 	else if (fd == -EACCES)
 		cannot_look(ld, s, what, why);

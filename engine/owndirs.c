@@ -61,12 +61,11 @@ size_t rs_own_dirs(const struct rs_config *cfg, struct rs_own_dir out[RS_OWN_DIR
 
 bool rs_metrics_dir_is_ours(const struct rs_config *cfg)
 {
-	char dir[PATH_MAX], audit[PATH_MAX];
+	char dir[PATH_MAX];
 
+	/* Not the audit log's directory: that may be a shared one such as /var/log. */
 	if (dir_of(cfg->metrics_file, dir, sizeof(dir)) < 0)
 		return false;
-	if (dir_of(cfg->audit_log, audit, sizeof(audit)) == 0 && inside(dir, audit))
-		return true;
 	return inside(dir, cfg->store_dir) || inside(dir, cfg->state_dir) ||
 	       inside(dir, cfg->run_dir);
 }

@@ -1,8 +1,8 @@
 /*
  * The directories rotsec owns (README, rotsec.conf(5)): the store (0755), the state dir
  * (0700), the run dir (0700), the audit log's directory (0750), and the metrics file's
- * directory when it lies inside one of those (0755). Any other metrics directory belongs
- * to the metrics collector (Debian's node_exporter textfile directory by default): rotsec
+ * directory when it lies inside the store, state or run dir (0755). Any other metrics directory
+ * belongs to the metrics collector (Debian's node_exporter textfile directory by default): rotsec
  * never makes it, and writes no metrics while it is missing.
  *
  * rotsecctl and rotsecd make every one that is missing, and its missing parents (root,
@@ -34,7 +34,8 @@ struct rs_own_dir {
  * Returns how many were filled (a path too long to hold is left out). */
 size_t rs_own_dirs(const struct rs_config *cfg, struct rs_own_dir out[RS_OWN_DIRS]);
 
-/* Whether the metrics file's directory is rotsec's own (inside one of the others). */
+/* Whether the metrics file's directory is rotsec's own (inside the store, state or run
+ * dir). */
 bool rs_metrics_dir_is_ours(const struct rs_config *cfg);
 
 /* Make the missing ones and check them all: 0, or the first failure with `why` naming the
