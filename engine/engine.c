@@ -166,9 +166,12 @@ int rs_engine_open(struct rs_engine *e, const struct rs_config *cfg, bool readon
 		r = -ENOMEM;
 		goto out;
 	}
-	/* A fresh install has none of them yet; an unsafe one is refused before use. */
-	if ((r = rs_own_dirs_make(cfg, e->why, sizeof(e->why))) < 0)
-		goto out;
+	/* A fresh install has none of them yet. One that exists but is unsafe is left as
+	 * it is and named in e->warning: each use walks it again and refuses it with the
+	 * fix (the state dir right below; a sync in an unsafe store dir fails, and rotsecd
+	 * retries it until an admin has fixed the directory; no audit line is written into
+	 * an unsafe audit dir). */
+	(void)rs_own_dirs_make(cfg, e->warning, sizeof(e->warning));
 	if ((r = e->statefd = rs_state_dir_open(cfg->state_dir, e->why, sizeof(e->why))) < 0)
 		goto out;
 	r = rs_hostkey_load(cfg->key_file, 1, e->key, e->why, sizeof(e->why));

@@ -74,6 +74,7 @@ int rs_own_dirs_make(const struct rs_config *cfg, char *why, size_t whylen)
 {
 	struct rs_own_dir dirs[RS_OWN_DIRS];
 	size_t n = rs_own_dirs(cfg, dirs);
+	int first = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct rs_trust t = {.flags = RS_TRUST_WRITE, .mode = dirs[i].mode};
@@ -87,10 +88,10 @@ int rs_own_dirs_make(const struct rs_config *cfg, char *why, size_t whylen)
 			close(fd);
 			continue;
 		}
-		if (!dirs[i].ours && fd == -ENOENT)
+		if ((!dirs[i].ours && fd == -ENOENT) || first < 0)
 			continue;
 		rs_set_why(why, whylen, "%s %s: %s", dirs[i].setting, dirs[i].path, inner);
-		return fd;
+		first = fd;
 	}
-	return 0;
+	return first;
 }

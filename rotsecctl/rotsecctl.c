@@ -610,6 +610,8 @@ int main(int argc, char **argv)
 		rs_config_free(&cfg);
 		return 1;
 	}
+	if (e.warning[0])
+		(void)fprintf(stderr, "rotsecctl: warning: %s\n", e.warning);
 	if (strcmp(verb, "sync") == 0)
 		rc = cmd_sync(&e);
 	else if (strcmp(verb, "status") == 0)

@@ -436,6 +436,8 @@ int main(int argc, char **argv)
 		rs_log(LOG_ERR, "%s", e.why);
 		goto fail_cfg;
 	}
+	if (e.warning[0])
+		rs_log(LOG_ERR, "%s; not used until it is fixed", e.warning);
 	lockfd = instance_lock(&e);
 	if (lockfd < 0) {
 		rs_engine_close(&e);

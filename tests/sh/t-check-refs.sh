@@ -7,10 +7,10 @@
 rotsec_env
 
 NOBODY=65534
-mkdir -p "$T/bin"
-chmod 0755 "$T/bin"
-printf '#!/bin/sh\ncat >/dev/null\n' >"$T/bin/ok"
-chmod 0755 "$T/bin/ok"
+mkdir -p "$T/progs"
+chmod 0755 "$T/progs"
+printf '#!/bin/sh\ncat >/dev/null\n' >"$T/progs/ok"
+chmod 0755 "$T/progs/ok"
 
 # One account on line 12; its deliver list and verify, $1, from line 13 on.
 setup() {
@@ -52,15 +52,15 @@ ln -s "$T/out" "$T/outlink"
 setup 'deliver = ( { file = "'"$T"'/outlink/svc-a.pw"; } );'
 refused "a delivery through a symbolic link" 13 "$T/outlink is a symbolic link \\(to $T/out\\): .*name the real directory"
 
-setup 'deliver = ( { command = [ "'"$T"'/bin/none" ]; } );'
-refused "a command that does not exist" 13 "program $T/bin/none does not exist"
-printf '#!/bin/sh\n' >"$T/bin/noexec"
-chmod 0644 "$T/bin/noexec"
-setup 'deliver = ( { command = [ "'"$T"'/bin/noexec" ]; } );'
-refused "a command that is not executable" 13 "is not executable \\(mode 0644\\): chmod \\+x $T/bin/noexec"
-setup 'verify = [ "'"$T"'/bin/none" ];
+setup 'deliver = ( { command = [ "'"$T"'/progs/none" ]; } );'
+refused "a command that does not exist" 13 "program $T/progs/none does not exist"
+printf '#!/bin/sh\n' >"$T/progs/noexec"
+chmod 0644 "$T/progs/noexec"
+setup 'deliver = ( { command = [ "'"$T"'/progs/noexec" ]; } );'
+refused "a command that is not executable" 13 "is not executable \\(mode 0644\\): chmod \\+x $T/progs/noexec"
+setup 'verify = [ "'"$T"'/progs/none" ];
 '"$good"
-refused "a verify program that does not exist" 13 "program $T/bin/none does not exist"
+refused "a verify program that does not exist" 13 "program $T/progs/none does not exist"
 
 # The directories rotsec writes, and key_file and the audit log.
 setup "$good"
