@@ -135,7 +135,18 @@ static int check_last_dir(const struct walk *w, const char *path, char *why, siz
 static int entry_ok(const struct walk *w, const struct stat *st, bool dir_last, const char *path,
                     char *why, size_t whylen)
 {
-	if (!others_write(&w->st) || trusted(w, st->st_uid))
+	if (!others_write(&w->st))
+		return 0;
+	/* A second name for a file of root's, made here by someone else (where
+	 * fs.protected_hardlinks is off): root's content, but their choice of which. */
+	if (S_ISREG(st->st_mode) && st->st_nlink > 1) {
+		rs_set_why(why, whylen,
+		           "%s has %lu hard links and is in %s, which others can write: anyone "
+		           "could have linked it there; copy it to a directory of root's",
+		           path, (unsigned long)st->st_nlink, w->at);
+		return -EPERM;
+	}
+	if (trusted(w, st->st_uid))
 		return 0;
 	if (dir_last && w->last_owner && st->st_uid == w->last_owner)
 		return 0;

@@ -209,6 +209,16 @@ static void sticky_directory_may_be_world_writable_over_an_entry_of_roots(void *
 	file_at(f, "tmp/theirs/a.conf", "x", 0644, 0);
 	assert_int_equal(read_rc(f, "tmp/theirs/a.conf"), -EPERM);
 	assert_why(f, "which others can write");
+	/* A second name, in the sticky directory, for a file of root's. */
+	file_at(f, "rootfile", "x", 0644, 0);
+	{
+		char src[PATH_MAX];
+
+		(void)snprintf(src, sizeof(src), "%s", f->path);
+		assert_int_equal(link(src, at(f, "tmp/linked.conf")), 0);
+	}
+	assert_int_equal(read_rc(f, "tmp/linked.conf"), -EPERM);
+	assert_why(f, "has 2 hard links");
 	/* Not sticky: nothing in it can be trusted. */
 	mkdir_at(f, "open", 0777, 0);
 	file_at(f, "open/a.conf", "x", 0644, 0);
