@@ -58,7 +58,7 @@ int rs_open_safe_file(int dirfd, const char *name, const char *label, off_t max_
 		rs_set_why(why, whylen, "%s: %s", label, strerror(-r));
 		goto fail;
 	}
-	if ((r = rs_trust_file_ok(fd, st, 0, label, why, whylen)) < 0) {
+	if (rs_trust_file_ok(fd, st, 0, label, why, whylen) < 0) {
 		r = -EPERM;
 		goto fail;
 	}

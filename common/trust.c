@@ -521,14 +521,14 @@ int rs_trust_file(const char *path, struct rs_trust *t, char *why, size_t whylen
 {
 	struct walk w;
 	bool made;
-	int pfd = -1, fd = -1, r;
+	int pfd = -1, r;
 
 	walk_init(&w, t, WANT_FILE);
 	if ((r = walk(&w, path, 0, &pfd, &made, why, whylen)) < 0)
 		goto out;
 	if ((r = check_file(&w, pfd, why, whylen)) < 0)
 		goto out;
-	r = fd = reopen(&w, why, whylen);
+	r = reopen(&w, why, whylen);
 	if (r >= 0 && t)
 		t->st = w.st;
 out:

@@ -86,7 +86,7 @@ int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_L
 		           strerror(-r));
 		goto out;
 	}
-	if ((r = rs_trust_file_ok(fd, &st, 0, path, why, whylen)) < 0) {
+	if (rs_trust_file_ok(fd, &st, 0, path, why, whylen) < 0) {
 		r = -EPERM;
 		goto out;
 	}

@@ -155,7 +155,7 @@ static int add_acl_write(const char *path)
 
 	memset(acl, 0, sizeof(acl));
 	acl[0] = 2; /* version, little-endian */
-	for (int i = 0; i < 5; i++) {
+	for (size_t i = 0; i < 5; i++) {
 		unsigned char *e = acl + 4 + 8 * i;
 
 		e[0] = (unsigned char)ent[i][0];
