@@ -81,14 +81,17 @@ int rs_own_dirs_make(const struct rs_config *cfg, char *why, size_t whylen)
 		char inner[RS_WHY_MAX] = "";
 		int fd;
 
-		if (dirs[i].ours)
-			t.flags |= RS_TRUST_MKDIR;
+		/* A collector's directory is not rotsec's to make, nor to judge here: the
+		 * metrics writer refuses it when unsafe, and rotsecctl check says why. */
+		if (!dirs[i].ours)
+			continue;
+		t.flags |= RS_TRUST_MKDIR;
 		fd = rs_trust_dir(dirs[i].path, &t, inner, sizeof(inner));
 		if (fd >= 0) {
 			close(fd);
 			continue;
 		}
-		if ((!dirs[i].ours && fd == -ENOENT) || first < 0)
+		if (first < 0)
 			continue;
 		rs_set_why(why, whylen, "%s %s: %s", dirs[i].setting, dirs[i].path, inner);
 		first = fd;

@@ -39,8 +39,8 @@ size_t rs_own_dirs(const struct rs_config *cfg, struct rs_own_dir out[RS_OWN_DIR
 bool rs_metrics_dir_is_ours(const struct rs_config *cfg);
 
 /* Make the missing ones and check them all, every one whatever the others: 0, or the
- * first failure with `why` naming the setting and the path at fault. A missing
- * collector directory is no failure. */
+ * first failure with `why` naming the setting and the path at fault. A collector's
+ * metrics directory is left out (its writer and rotsecctl check judge it). */
 int rs_own_dirs_make(const struct rs_config *cfg, char *why, size_t whylen);
 
 #endif
