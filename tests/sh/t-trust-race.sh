@@ -114,7 +114,10 @@ as_nobody ln -s safe "$T/home/nd/flip"
 conf_write 'rotate_every = "2h"; grace = "1h"; max_grace = "2h";' '{ name = "svc"; gid = 60000; }' \
 	'{ name = "svc-a"; uid = 60001; group = "svc"; deliver = (
 	  { file = "'"$T"'/home/nd/flip/svc-a.pw"; owner = "nobody"; } ); }'
-as_nobody sh -c 'while :; do ln -sfn "$1" "$2"; ln -sfn safe "$2"; done' sh "$T/rootdir" \
+# setpriv itself, not the as_nobody function: $! must be the loop's own pid (a function in
+# the background is a subshell, and killing it would leave the loop running).
+setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups \
+	sh -c 'while :; do ln -sfn "$1" "$2"; ln -sfn safe "$2"; done' sh "$T/rootdir" \
 	"$T/home/nd/flip" &
 flipper=$!
 at_exit "kill $flipper 2>/dev/null"
