@@ -13,6 +13,7 @@
 #include "deliver.h"
 #include "deliver_int.h"
 #include "deliver_stderr.h"
+#include "trust.h"
 #include "safefile.h"
 
 #include <errno.h>
@@ -467,6 +468,11 @@ int deliver_command(const struct rs_account_cfg *acc, const struct rs_delivery *
 		r = -EINVAL;
 		goto out;
 	}
+	/* Checked when the config was loaded, and again now: a program whose file or
+	 * directories someone else can change runs their code as root (trust.h). One that
+	 * is missing or not executable is left to execve, which says so. */
+	if ((r = rs_trust_exec(d->argv[0], RS_TRUST_SELF, why, whylen)) == -EPERM)
+		goto out;
 	(void)snprintf(env_account, sizeof(env_account), "ROTSEC_ACCOUNT=%s", acc->name);
 	(void)snprintf(env_gen, sizeof(env_gen), "ROTSEC_GENERATION=%" PRIu64, generation);
 	if (d->user[0] && (r = user_groups(d->user, d->run_gid, &groups, &ngroups)) < 0) {

@@ -27,6 +27,9 @@ struct rs_engine {
 	unsigned char *key; /* host key, in guarded memory */
 	gid_t secrets_gid;  /* group "rotsec" from group_file, 0 when there is none */
 	char why[4096];     /* room for a command's stderr (deliver.h, RS_DELIVER_WHY_MAX) */
+	/* rs_engine_open: a directory rotsec owns that exists but is unsafe, and so is not
+	 * used (owndirs.h); "" when all are fine. For the caller to say, not fatal. */
+	char warning[1024];
 	/* Counters of the last operation, for messages. */
 	unsigned created, removed, resumed, delivered, delivery_failures, verify_failures;
 };
@@ -36,7 +39,8 @@ struct rs_rotate_opts {
 	bool compromise; /* --revoke-previous: no grace for the secret replaced */
 };
 
-/* Open the state dir (creating it) and load the host key (creating it). With readonly
+/* Make the directories rotsec owns that are missing (owndirs.h; an unsafe one is named in
+ * e->warning), open the state dir and load the host key (creating it). With readonly
  * (status, verify: may run without root) nothing is created, and a state dir or key that
  * cannot be opened only leaves those parts out (statefd -1, key NULL). */
 int rs_engine_open(struct rs_engine *e, const struct rs_config *cfg, bool readonly);

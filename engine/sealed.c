@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "sealed.h"
 #include "safefile.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,11 +64,21 @@ static int read_key_file(const char *path, bool secret, unsigned char key[32], c
 	struct stat st;
 	int fd, r;
 
-	/* O_NONBLOCK: a FIFO planted at the path must not hang us; it is refused below. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* A public key decides who can open what rotsec seals as root: it is read by the
+	 * trust rule (trust.h), or whoever could replace it would get the next secret. A
+	 * secret key is read by its consumer, as whoever that is, from wherever they keep
+	 * it. O_NONBLOCK: a FIFO planted at the path must not hang us; it is refused below. */
+	if (secret)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	else
+		fd = rs_trust_file(path, &(struct rs_trust){.flags = RS_TRUST_SELF}, why, whylen);
 	if (fd < 0) {
-		r = -errno;
-		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
+		r = secret ? -errno : fd;
+		if (secret)
+			rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
+		/* Not a regular file (-EISDIR) is a key file refused, as below. */
+		if (r == -EISDIR)
+			r = -EINVAL;
 		goto out;
 	}
 	if (fstat(fd, &st) < 0) {

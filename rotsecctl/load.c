@@ -48,7 +48,10 @@ static void unreadable(const char *file, int r)
 
 int ctl_load_config(const struct ctl *c, struct rs_config *cfg)
 {
-	int r = rs_config_load(c->conf, cfg);
+	/* check also looks at what the config refers to on this host (directories,
+	 * programs, keys); the other commands find those out when they use them. */
+	int r = strcmp(c->verb->name, "check") == 0 ? rs_config_check(c->conf, cfg)
+	                                            : rs_config_load(c->conf, cfg);
 
 	if (r == -EINVAL) {
 		print_diags(cfg);
@@ -82,6 +85,8 @@ int ctl_open_engine(const struct ctl *c, struct rs_engine *e, const struct rs_co
 	(void)c;
 	if (r < 0)
 		ctl_err("%s", e->why[0] ? e->why : strerror(-r));
+	else if (e->warning[0])
+		ctl_err("warning: %s", e->warning);
 	return r;
 }
 

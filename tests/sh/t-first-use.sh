@@ -85,27 +85,18 @@ rc=$(cat "$T/res/rc" 2>/dev/null)
 diag "the run (sh -x):"
 sed 's/^/#   /' "$T/res/run.log" 2>/dev/null | tail -40
 
-# rotsecctl that does not create the directories it owns stops at sync on a fresh /var
-# (issue 14.1, made by another change): said as such, not as a failure of this test.
-if [ "$rc" != 0 ] && grep -q "cannot create state_dir .*No such file or directory" "$T/res/run.log"; then
-	skip "README first use runs through" \
-		"TODO issue 14.1: rotsecctl sync does not create /var/lib/rotsec on a fresh install yet"
-	check "up to sync, it did: make install, cp, editor, check" \
-		grep -q '^+ rotsecctl sync' "$T/res/run.log"
-else
-	check_eq "every command of README's first use succeeds, as written" "$rc" 0
-	check_eq "editor was given the configuration" "$(cat "$T/res/edited" 2>/dev/null)" \
-		/etc/rotsec/rotsec.conf
-	check_match "rotsecctl status said OK" "$(cat "$T/res/run.log")" '^rotsec OK: 1 account$'
-	check_eq "the store, state dir, host key and delivered file have their modes" \
-		"$(cat "$T/res/modes")" "$(printf '%s\n' '755 root:root' '700 root:root' \
-			'640 root:rotsec' '644 root:root' '600 root:root' '400 backup:backup')"
-	check_eq "the delivered password is current" "$(cat "$T/res/verify")" current
-	check_match "status --json says ok" "$(head -n 1 "$T/res/status.json")" \
-		'^\{"verdict": "ok", "exit_status": 0, '
-	check_match "the audit trail has the creation" "$(cat "$T/res/audit.jsonl" 2>/dev/null)" \
-		'"event":"create","account":"svc-backup"'
-fi
+check_eq "every command of README's first use succeeds, as written" "$rc" 0
+check_eq "editor was given the configuration" "$(cat "$T/res/edited" 2>/dev/null)" \
+	/etc/rotsec/rotsec.conf
+check_match "rotsecctl status said OK" "$(cat "$T/res/run.log")" '^rotsec OK: 1 account$'
+check_eq "the store, state dir, host key and delivered file have their modes" \
+	"$(cat "$T/res/modes")" "$(printf '%s\n' '755 root:root' '700 root:root' \
+		'640 root:rotsec' '644 root:root' '600 root:root' '400 backup:backup')"
+check_eq "the delivered password is current" "$(cat "$T/res/verify")" current
+check_match "status --json says ok" "$(head -n 1 "$T/res/status.json")" \
+	'^\{"verdict": "ok", "exit_status": 0, '
+check_match "the audit trail has the creation" "$(cat "$T/res/audit.jsonl" 2>/dev/null)" \
+	'"event":"create","account":"svc-backup"'
 
 check_eq "the host's passwd, group, shadow and gshadow are untouched" "$(host_sums)" "$host_before"
 check_eq "nothing was installed or created on the host" \
