@@ -2,6 +2,7 @@
 #include "usage.h"
 #include "names.h"
 #include "safefile.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,47 +52,45 @@ static int parse(const char *buf, struct rs_usage *u)
  * The record is rewritten in place by root (pam_rotsec inside sshd, su...), so where it
  * lives must be out of other users' reach: in a directory they could write to, a hard
  * link or a FIFO planted under NAME.usage would make that root process truncate some
- * other file or hang. The run dir must therefore be owned by root (or by us) and not
- * writable by group or others, and the record a regular file with a single link.
+ * other file or hang. The run dir is therefore a path rotsec writes (trust.h: walked
+ * without following links, every directory root's, or ours, and not writable by group or
+ * others), and the record a regular file with a single link.
  */
 static int open_record(const char *run_dir, const char *file, int flags, int *dirfd_out)
 {
+	struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF};
 	struct stat st;
-	int dirfd, fd, r;
+	int dirfd, fd = -1, r;
 
 	*dirfd_out = -1;
-	dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dirfd = rs_trust_dir(run_dir, &t, NULL, 0);
 	if (dirfd < 0)
-		return -errno;
-	if (fstat(dirfd, &st) < 0) {
-		r = -errno;
-		goto fail_dir;
-	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		r = -EPERM;
-		goto fail_dir;
-	}
+		return dirfd;
 	/* O_NONBLOCK: opening a FIFO must not block; it is refused below. */
 	fd = openat(dirfd, file, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		r = -errno;
-		goto fail_dir;
+		goto out;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		goto fail_file;
+		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    (st.st_uid != 0 && st.st_uid != geteuid())) {
 		r = -EPERM;
-		goto fail_file;
+		goto out;
 	}
+	/* Both descriptors are the caller's now. */
 	*dirfd_out = dirfd;
-	return fd;
-fail_file:
-	close(fd);
-fail_dir:
-	close(dirfd);
+	dirfd = -1;
+	r = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
 	return r;
 }
 
@@ -137,26 +136,25 @@ static int lock_bounded(int fd, int op)
 int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
 {
 	char buf[USAGE_MAX + 1], file[RS_NAME_MAX + 8];
-	ssize_t n = 0;
+	ssize_t n;
 	int dirfd, fd, r;
 
-	r = record_file(name, file);
-	if (r < 0)
+	if ((r = record_file(name, file)) < 0)
 		return r;
-	fd = open_record(run_dir, file, O_RDONLY, &dirfd);
-	if (fd < 0)
+	if ((fd = open_record(run_dir, file, O_RDONLY, &dirfd)) < 0)
 		return fd;
-	r = lock_bounded(fd, LOCK_SH);
-	if (r == 0) {
-		n = pread(fd, buf, USAGE_MAX, 0);
-		r = n < 0 ? -errno : 0;
+	if ((r = lock_bounded(fd, LOCK_SH)) < 0)
+		goto out;
+	if ((n = pread(fd, buf, USAGE_MAX, 0)) < 0) {
+		r = -errno;
+		goto out;
 	}
+	buf[n] = '\0';
+	r = parse(buf, u);
+out:
 	close(fd);
 	close(dirfd);
-	if (r < 0)
-		return r;
-	buf[n] = '\0';
-	return parse(buf, u);
+	return r;
 }
 
 /*
@@ -176,16 +174,18 @@ static int update(const char *run_dir, const char *file, uint64_t generation, en
 	int dirfd, fd, r, len;
 
 	fd = open_record(run_dir, file, O_RDWR | O_CREAT, &dirfd);
-	/* The run dir is root's: never create it anywhere a non-root caller chose. */
 	if (fd == -ENOENT) {
-		if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
-			return -errno;
+		struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF | RS_TRUST_MKDIR,
+		                     .mode = 0700};
+
+		if ((r = rs_trust_dir(run_dir, &t, NULL, 0)) < 0)
+			return r;
+		close(r);
 		fd = open_record(run_dir, file, O_RDWR | O_CREAT, &dirfd);
 	}
 	if (fd < 0)
 		return fd;
-	r = lock_bounded(fd, LOCK_EX);
-	if (r < 0)
+	if ((r = lock_bounded(fd, LOCK_EX)) < 0)
 		goto out;
 	n = pread(fd, buf, USAGE_MAX, 0);
 	if (n < 0) {
@@ -245,8 +245,9 @@ static int update(const char *run_dir, const char *file, uint64_t generation, en
 	}
 	/* pread left the offset at 0: the new record over the old one, then cut what is
 	 * left of the old one when the new one is shorter (a new generation). */
-	r = rs_write_all(fd, buf, (size_t)len);
-	if (r == 0 && n > len && ftruncate(fd, len) < 0)
+	if ((r = rs_write_all(fd, buf, (size_t)len)) < 0)
+		goto out;
+	if (n > len && ftruncate(fd, len) < 0)
 		r = -errno;
 out:
 	close(fd);
@@ -258,21 +259,23 @@ int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, 
                     int64_t now, const char *service, const char *rhost, const char *ruser)
 {
 	char file[RS_NAME_MAX + 8];
-	int r = record_file(name, file);
+	int r;
 
-	return r < 0 ? r
-	             : update(run_dir, file, generation, previous ? USE_PREVIOUS : USE_CURRENT, now,
-	                      service, rhost, ruser);
+	if ((r = record_file(name, file)) < 0)
+		return r;
+	return update(run_dir, file, generation, previous ? USE_PREVIOUS : USE_CURRENT, now,
+	              service, rhost, ruser);
 }
 
 int rs_usage_tripwire(const char *run_dir, const char *name, uint64_t generation, int64_t now,
                       const char *service, const char *rhost, const char *ruser)
 {
 	char file[RS_NAME_MAX + 8];
-	int r = record_file(name, file);
+	int r;
 
-	return r < 0 ? r
-	             : update(run_dir, file, generation, USE_TRIPWIRE, now, service, rhost, ruser);
+	if ((r = record_file(name, file)) < 0)
+		return r;
+	return update(run_dir, file, generation, USE_TRIPWIRE, now, service, rhost, ruser);
 }
 
 int rs_usage_dummy(const char *run_dir, int64_t now, const char *service, const char *rhost,
@@ -281,4 +284,19 @@ int rs_usage_dummy(const char *run_dir, int64_t now, const char *service, const 
 	/* Exactly the update of an account's record, counters and all, of a file that no
 	 * account name can clash with (names never start with a dot). */
 	return update(run_dir, RS_USAGE_DUMMY_FILE, 1, USE_CURRENT, now, service, rhost, ruser);
+}
+
+int rs_usage_remove(const char *run_dir, const char *name)
+{
+	struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF};
+	char file[RS_NAME_MAX + 8];
+	int dirfd, r;
+
+	if ((r = record_file(name, file)) < 0)
+		return r;
+	if ((dirfd = rs_trust_dir(run_dir, &t, NULL, 0)) < 0)
+		return dirfd;
+	r = unlinkat(dirfd, file, 0) < 0 && errno != ENOENT ? -errno : 0;
+	close(dirfd);
+	return r;
 }
