@@ -94,8 +94,11 @@ static void log_unusable(pam_handle_t *pamh, int prio, int r, const char *why)
 	switch (r) {
 	case -EPERM:
 	case -ELOOP:
-		fix = "make it and every directory above it root's and not writable by group or "
-		      "others (chown root, chmod go-w)";
+		/* The trust rule's sentence names the fix for the one path it refused. */
+		fix = strstr(why, "chown ") || strstr(why, "chmod ")
+		              ? NULL
+		              : "make it and every directory above it root's and not writable by "
+		                "group or others (chown root, chmod go-w)";
 		break;
 	case -ENOENT:
 	case -ENOTDIR:
@@ -110,8 +113,8 @@ static void log_unusable(pam_handle_t *pamh, int prio, int r, const char *why)
 	}
 	pam_syslog(pamh, prio,
 	           "cannot use the rotsec store: %s; rotsec accounts cannot log in until it is "
-	           "fixed (%s)",
-	           why, fix);
+	           "fixed%s%s%s",
+	           why, fix ? " (" : "", fix ? fix : "", fix ? ")" : "");
 }
 
 /* The first account's name (index 0), or "" for an empty store. */

@@ -1107,7 +1107,7 @@ static void assert_store_refused_in(const char *svc, const char *dir, const char
 	assert_int_equal(c.prompts, 0);
 	assert_logged(LOG_ERR, "cannot use the rotsec store: ");
 	assert_logged(LOG_ERR, why);
-	assert_logged(LOG_ERR, "rotsec accounts cannot log in until it is fixed (");
+	assert_logged(LOG_ERR, "rotsec accounts cannot log in until it is fixed");
 	/* one error line a call */
 	assert_int_equal(count_lines(), 4);
 	assert_not_logged_above_debug("nobody-here");
@@ -1238,7 +1238,8 @@ static void store_in_a_group_writable_directory_fails_closed(void **state)
 	assert_int_equal(chmod(dir, 0775), 0);
 	std_service("store-gwdir", dir, NULL);
 	assert_store_refused("store-gwdir", "store-gwdir is writable by group or others");
-	assert_logged(LOG_ERR, "chown root, chmod go-w");
+	/* the fix, for that directory */
+	assert_logged(LOG_ERR, "(mode 0775): chmod go-w ");
 	/* 0777 too; and an unsafe directory is broken even without accounts.cdb: what it
 	 * holds proves nothing */
 	assert_int_equal(chmod(dir, 0777), 0);

@@ -80,7 +80,7 @@ check "an empty password is refused" pt rotsec svc-a auth=PAM_AUTH_ERR -- ""
 check "an unsafe store fails closed for a rotsec account" \
 	pt broken svc-a auth=PAM_AUTHINFO_UNAVAIL -- "$CUR"
 check_match "an unsafe store is one error line saying why and what to do" "$(log)" \
-	"^SYSLOG\\(3\\): cannot use the rotsec store: $T/broken-store is writable by group or others; .*chmod go-w"
+	"^SYSLOG\\(3\\): cannot use the rotsec store: $T/broken-store is writable by group or others.*: chmod go-w $T/broken-store; rotsec accounts cannot log in until it is fixed$"
 check "an unsafe store fails closed for a name that is not a local account" \
 	pt broken alice auth=PAM_AUTHINFO_UNAVAIL -- alice-unix-pw alice-unix-pw
 check "an unsafe store leaves root to the next module" \
