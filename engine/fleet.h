@@ -84,17 +84,24 @@ enum rs_fleet_outcome {
 /* A new random version id for a rotation. */
 void rs_fleet_version_id_new(unsigned char id[RS_FLEET_VERSION_ID_LEN]);
 
+/* What the caller keeps per account between publishes (in its journal), zero at first. */
+struct rs_fleet_published {
+	int64_t mod_revision; /* of the status key, as this host last wrote it */
+	uint64_t generation;  /* the generation it held then */
+};
+
 /*
  * Publish one rotation of `rot->account` to every consumer and its status, in one
- * transaction. *last_mod_revision: in, the revision this host's last publish of the
- * account returned (0: never published); out, the status key's revision now, to keep.
- * *outcome (may be NULL) says what happened. Errors: those of etcd.h (an ordinary failed
- * delivery, to retry with backoff), -EEXIST (a newer or foreign status, see above),
- * -EBUSY (the status kept changing under us), -EINVAL (bad names or secrets).
+ * transaction. *last: in, what the last publish of the account returned (zeroes: never
+ * published); out, updated, to keep. A generation lower than last->generation is refused
+ * before anything is sent (-EEXIST). *outcome (may be NULL) says what happened. Errors:
+ * those of etcd.h (an ordinary failed delivery, to retry with backoff), -EEXIST (a newer
+ * or foreign status, see above), -EBUSY (the status kept changing under us), -EINVAL
+ * (bad names or secrets).
  */
 int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
                      const struct rs_fleet_consumer *consumers, size_t nconsumers,
-                     int64_t *last_mod_revision, enum rs_fleet_outcome *outcome);
+                     struct rs_fleet_published *last, enum rs_fleet_outcome *outcome);
 
 /* Keep PREFIX/alive/H: call on every daemon tick with a monotonic clock in seconds.
  * Grants a lease and writes the key the first time (and after the lease expired), renews

@@ -376,7 +376,7 @@ bool rs_fleet_prefix_valid(const char *prefix)
 	return true;
 }
 
-int rs_fleet_cfg_finish(struct rs_fleet_cfg *cfg, bool host_side, char *why, size_t whylen)
+int rs_fleet_cfg_finish(struct rs_fleet_cfg *cfg, enum rs_fleet_side side, char *why, size_t whylen)
 {
 	int r;
 
@@ -404,7 +404,9 @@ int rs_fleet_cfg_finish(struct rs_fleet_cfg *cfg, bool host_side, char *why, siz
 		        "an etcd user needs a password file, and a password file a user");
 		return -EINVAL;
 	}
-	if (host_side) {
+	if (side == RS_FLEET_OBSERVER)
+		return 0;
+	if (side == RS_FLEET_HOST) {
 		if (!cfg->host) {
 			char h[RS_FLEET_NAME_MAX + 2] = "";
 

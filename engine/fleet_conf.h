@@ -76,10 +76,17 @@ int rs_fleet_cfg_load(struct rs_fleet_cfg *cfg, const char *path, const char *se
 int rs_fleet_cfg_from_setting(struct rs_fleet_cfg *cfg, const void *setting, const char *file,
                               char *why, size_t whylen);
 
+/* Which side's settings rs_fleet_cfg_finish requires. */
+enum rs_fleet_side {
+	RS_FLEET_HOST,     /* host and signing_key */
+	RS_FLEET_CONSUMER, /* the consumer's key and name */
+	RS_FLEET_OBSERVER, /* neither: `fleet status` reads public values only */
+};
+
 /* Fill defaults (prefix; host name from gethostname; consumer name from the key file)
- * and check what is there: endpoints given, names and prefix well formed. `host_side`
- * selects which side's settings are required. */
-int rs_fleet_cfg_finish(struct rs_fleet_cfg *cfg, bool host_side, char *why, size_t whylen);
+ * and check what is there: endpoints given, names and prefix well formed. */
+int rs_fleet_cfg_finish(struct rs_fleet_cfg *cfg, enum rs_fleet_side side, char *why,
+                        size_t whylen);
 
 /* The etcd client's settings (pointers into cfg). */
 void rs_fleet_cfg_etcd(const struct rs_fleet_cfg *cfg, struct rs_etcd_cfg *out);

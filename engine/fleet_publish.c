@@ -136,13 +136,13 @@ static int one_round(struct rs_fleet *f, const char *skey, const char *status,
 
 int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
                      const struct rs_fleet_consumer *consumers, size_t nconsumers,
-                     int64_t *last_mod_revision, enum rs_fleet_outcome *outcome)
+                     struct rs_fleet_published *last, enum rs_fleet_outcome *outcome)
 {
 	struct sealed_value *v = NULL;
 	char skey[RS_FLEET_KEY_MAX], vhex[33];
 	char *status = NULL;
 	enum rs_fleet_outcome done = RS_FLEET_WRITTEN;
-	int64_t cmp = *last_mod_revision;
+	int64_t cmp = last->mod_revision;
 	int r;
 
 	f->why[0] = '\0';
@@ -154,6 +154,14 @@ int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 		        f->why, sizeof(f->why),
 		        "publish needs the host side, an account, a generation and a secret");
 		return -EINVAL;
+	}
+	if (rot->generation < last->generation) {
+		(void)snprintf(f->why, sizeof(f->why),
+		               "generation %llu of %s is older than generation %llu published "
+		               "already; refusing to publish it",
+		               (unsigned long long)rot->generation, rot->account,
+		               (unsigned long long)last->generation);
+		return -EEXIST;
 	}
 	rs_fleet_version_hex(rot->version_id, vhex);
 	r = rs_fleet_key(f, skey, sizeof(skey), "status", f->host, rot->account, NULL);
@@ -178,7 +186,7 @@ int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 		if (r < 0)
 			break;
 		if (res.succeeded) {
-			*last_mod_revision = res.revision;
+			last->mod_revision = res.revision;
 			rs_etcd_txn_result_free(&res);
 			break;
 		}
@@ -211,7 +219,7 @@ int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 		} else if (there.generation == rot->generation && kv->value_len == strlen(status) &&
 		           memcmp(kv->value, status, kv->value_len) == 0) {
 			/* What we meant to write is there: an earlier try went through. */
-			*last_mod_revision = kv->mod_revision;
+			last->mod_revision = kv->mod_revision;
 			done = RS_FLEET_FOUND;
 			rs_fleet_status_free(&there);
 			rs_etcd_txn_result_free(&res);
@@ -226,8 +234,11 @@ int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 		rs_fleet_status_free(&there);
 		rs_etcd_txn_result_free(&res);
 	}
-	if (r == 0 && outcome)
-		*outcome = done;
+	if (r == 0) {
+		last->generation = rot->generation;
+		if (outcome)
+			*outcome = done;
+	}
 	free_sealed(v, nconsumers);
 	free(status);
 	return r;

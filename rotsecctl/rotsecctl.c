@@ -10,6 +10,7 @@
 #include "config.h"
 #include "duration.h"
 #include "engine.h"
+#include "fleet_cli.h"
 #include "log.h"
 #include "paths.h"
 #include "safefile.h"
@@ -43,6 +44,8 @@ static const char usage_text[] =
         "  verify NAME                    check a password read from stdin\n"
         "  show NAME                      print the current secret (root, audited)\n"
         "  keygen PREFIX                  make a consumer key pair PREFIX.pub, PREFIX.key\n"
+        "  keygen --sign PREFIX           make a host's signing key pair (fleet)\n"
+        "  fleet fetch|follow|status ...  consumer side of the fleet (fleet --help)\n"
         "  open --key FILE SEALED         decrypt a sealed delivery\n"
         "\n"
         "  -c FILE   configuration (default " RS_DEFAULT_CONFIG ")\n";
@@ -489,10 +492,11 @@ static void harden_process(void)
 int main(int argc, char **argv)
 {
 	const char *conf = RS_DEFAULT_CONFIG, *verb, *name = NULL, *keyfile = NULL;
+	const char *conf_given = NULL;
 	struct rs_rotate_opts ropts = {.grace = -1, .compromise = false};
 	struct rs_config cfg;
 	struct rs_engine e;
-	int json = 0, rc, r, readonly;
+	int json = 0, sign = 0, rc, r, readonly;
 	int64_t d;
 
 	harden_process();
@@ -503,7 +507,7 @@ int main(int argc, char **argv)
 	/* Options before the verb: -c FILE. */
 	while (argc > 1 && argv[1][0] == '-' && argv[1][1]) {
 		if (strcmp(argv[1], "-c") == 0 && argc > 2) {
-			conf = argv[2];
+			conf = conf_given = argv[2];
 			argc -= 2;
 			argv += 2;
 		} else if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
@@ -518,11 +522,15 @@ int main(int argc, char **argv)
 	verb = argv[1];
 	argc--;
 	argv++;
+	if (strcmp(verb, "fleet") == 0)
+		return rs_ctl_fleet(conf_given, argc, argv);
 
 	/* Verb arguments: NAME and the verb's options, in any order. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
+		} else if (strcmp(argv[i], "--sign") == 0 && strcmp(verb, "keygen") == 0) {
+			sign = 1;
 		} else if (strcmp(argv[i], "--revoke-previous") == 0) {
 			ropts.compromise = true;
 		} else if (strcmp(argv[i], "--grace") == 0 && i + 1 < argc) {
@@ -541,6 +549,8 @@ int main(int argc, char **argv)
 	}
 
 	/* Verbs that need no configuration. */
+	if (strcmp(verb, "keygen") == 0 && sign)
+		return name ? rs_ctl_keygen_sign(name) : usage_error("keygen --sign needs PREFIX");
 	if (strcmp(verb, "keygen") == 0)
 		return name ? cmd_keygen(name) : usage_error("keygen needs PREFIX");
 	if (strcmp(verb, "open") == 0)
