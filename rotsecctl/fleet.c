@@ -366,11 +366,21 @@ static int take_option(struct cli *c, int opt, const char *arg)
 	case OPT_PASSWORD_FILE:
 		field = &c->cfg.password_file;
 		break;
-	case OPT_TIMEOUT:
-		if (rs_duration_parse(arg, &d) < 0 || d <= 0 || d > 600)
+	case OPT_TIMEOUT: {
+		char *end;
+		long t = strtol(arg, &end, 10);
+
+		/* Whole seconds, or a duration such as 2s. */
+		if (*end) {
+			if (rs_duration_parse(arg, &d) < 0)
+				return usage("--timeout takes 1 to 600 seconds");
+			t = (long)d;
+		}
+		if (t <= 0 || t > 600)
 			return usage("--timeout takes 1 to 600 seconds");
-		c->cfg.timeout_ms = d * 1000;
+		c->cfg.timeout_ms = (int64_t)t * 1000;
 		break;
+	}
 	case OPT_STATE:
 		c->follow.state_dir = arg;
 		break;
