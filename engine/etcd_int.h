@@ -1,5 +1,5 @@
 /*
- * What etcd.c, etcd_kv.c and etcd_watch.c share and nobody else needs: the unary call with
+ * What etcd_call.c, etcd_kv.c and etcd_watch.c share and nobody else needs: the unary call with
  * failover, error mapping, curl setup, and JSON <-> bytes helpers.
  */
 #ifndef ROTSEC_ETCD_INT_H

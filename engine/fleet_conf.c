@@ -348,7 +348,7 @@ int rs_fleet_cfg_load(struct rs_fleet_cfg *cfg, const char *path, const char *se
 	r = rs_fleet_cfg_from_setting(cfg, s, path, why, whylen);
 out:
 	config_destroy(&lc);
-	fclose(f);
+	(void)fclose(f); /* read only: nothing to lose */
 	return r;
 }
 

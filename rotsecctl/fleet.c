@@ -436,7 +436,7 @@ int rs_ctl_fleet(const char *conf, int argc, char **argv)
 	if (rs_crypto_init() < 0)
 		return RS_FLEET_EXIT_FAIL;
 	rs_fleet_cfg_init(&c.cfg);
-	if (conf && (r = rs_fleet_cfg_load(&c.cfg, conf, "consumer", c.why, sizeof(c.why))) < 0) {
+	if (conf && rs_fleet_cfg_load(&c.cfg, conf, "consumer", c.why, sizeof(c.why)) < 0) {
 		(void)fprintf(stderr, "rotsecctl: %s\n", c.why);
 		rc = RS_FLEET_EXIT_FAIL;
 		goto out_cfg;
@@ -471,7 +471,6 @@ int rs_ctl_fleet(const char *conf, int argc, char **argv)
 			goto out_cfg;
 		}
 	}
-	rc = RS_FLEET_EXIT_USAGE;
 	if (strcmp(verb, "status") == 0 && host) {
 		rc = usage("fleet status takes no HOST or ACCOUNT");
 		goto out_cfg;

@@ -1,6 +1,6 @@
 /*
- * etcd client: settings, the unary call with failover and authentication, error mapping
- * (etcd.h). The calls themselves are in etcd_kv.c, the watch stream in etcd_watch.c.
+ * etcd client (etcd_call.c): settings, the unary call with failover and authentication, error
+ * mapping (etcd.h). The calls themselves are in etcd_kv.c, the watch stream in etcd_watch.c.
  */
 #define _GNU_SOURCE
 #include "etcd_int.h"
