@@ -1,5 +1,5 @@
 /*
- * rotsecctl's fleet verbs (fleet.c, fleet_follow.c): `keygen --sign` on a host, and
+ * rotsecctl's fleet verbs (fleet_cmd.c, fleet_follow.c): `keygen --sign` on a host, and
  * `fleet fetch|follow|status` on a consumer's machine. Each returns the exit status.
  *
  * Exit status of `fleet fetch` (and of `fleet follow` when it cannot start):
