@@ -35,14 +35,18 @@ LDASAN := -fsanitize=address,undefined -pthread
 
 COMMON_SRC := $(wildcard common/*.c)
 # The NSS module is loaded into every process: libc and tinycdb only.
-NSS_COMMON := common/store_read.c common/record.c common/safefile.c common/names.c common/fault.c
+NSS_COMMON := common/store_read.c common/record.c common/safefile.c common/why.c common/dirscan.c \
+              common/names.c common/fault.c
 NSS_SRC    := $(wildcard nss_rotsec/*.c)
 PAM_SRC    := $(wildcard pam_rotsec/*.c)
 ENGINE_SRC := $(wildcard engine/*.c)
 # rotsecd/ minus its main: the scheduler, which the unit tests link too.
 SCHED_SRC  := $(filter-out rotsecd/rotsecd.c,$(wildcard rotsecd/*.c))
 CTL_SRC    := $(wildcard rotsecctl/*.c)
+# Two tiers of cmocka tests: unit/ tests functions of common/, engine/ and rotsecd/ linked
+# in; module/ tests the PAM and NSS modules as their callers do, dlopened from the build.
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+MODULE_SRC := $(wildcard tests/module/test_*.c)
 # Every file of tests/tools is a program but failinj.c, a shared object (see REL_TOOLS).
 TOOL_SRC   := $(filter-out tests/tools/failinj.c,$(wildcard tests/tools/*.c))
 
@@ -73,7 +77,7 @@ INC_bench      := -Icommon
 inc_of = $(INC_$(firstword $(subst /, ,$(1))))
 
 .PHONY: all check demo bench install uninstall deps deps-bench format format-check lint clean help \
-        unit asan rel soak fuzz fuzz-build
+        unit asan rel soak fuzz fuzz-build deb deb-check deps-deb set-version
 
 all: rel
 
@@ -90,13 +94,13 @@ $(O)/$(1)/librotsec.a: $(call obj,$(1),$(COMMON_SRC))
 $(O)/$(1)/librotsec-engine.a: $(call obj,$(1),$(ENGINE_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 
-$(O)/$(1)/librotsecd.a: $(call obj,$(1),$(SCHED_SRC))
+$(O)/$(1)/librotsec-scheduler.a: $(call obj,$(1),$(SCHED_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 
 $(O)/$(1)/rotsecctl: $(call obj,$(1),$(CTL_SRC)) $(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE)
 
-$(O)/$(1)/rotsecd: $(call obj,$(1),rotsecd/rotsecd.c) $(O)/$(1)/librotsecd.a \
+$(O)/$(1)/rotsecd: $(call obj,$(1),rotsecd/rotsecd.c) $(O)/$(1)/librotsec-scheduler.a \
 		$(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE)
 
@@ -109,7 +113,13 @@ $(O)/$(1)/libnss_rotsec.so.2: $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) nss_rots
 		-Wl,--version-script=nss_rotsec/nss_rotsec.map \
 		-o $$@ $(call obj,$(1),$(NSS_SRC) $(NSS_COMMON)) $(CDB_PIC)
 
-$(O)/$(1)/tests/unit/test_%: $(O)/$(1)/obj/tests/unit/test_%.o $(O)/$(1)/librotsecd.a \
+$(O)/$(1)/tests/unit/test_%: $(O)/$(1)/obj/tests/unit/test_%.o $(O)/$(1)/librotsec-scheduler.a \
+		$(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
+	@mkdir -p $$(@D)
+	$$(CC) $(3) $$(UNIT_LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
+
+# The module tests link common/ for their store fixtures; the module itself is dlopened.
+$(O)/$(1)/tests/module/test_%: $(O)/$(1)/obj/tests/module/test_%.o $(O)/$(1)/librotsec-scheduler.a \
 		$(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
 	@mkdir -p $$(@D)
 	$$(CC) $(3) $$(UNIT_LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_ENGINE) -lpam
@@ -131,16 +141,21 @@ $(eval $(call variant,asan,$(CASAN),$(LDASAN)))
 
 # test_pam captures what pam_rotsec logs by defining pam_syslog/pam_vsyslog itself; the
 # module binds to them only if the program exports them.
-$(O)/rel/tests/unit/test_pam $(O)/asan/tests/unit/test_pam: UNIT_LDFLAGS = \
+$(O)/rel/tests/module/test_pam $(O)/asan/tests/module/test_pam: UNIT_LDFLAGS = \
 	-Wl,--export-dynamic-symbol=pam_syslog,--export-dynamic-symbol=pam_vsyslog
+
+# test_buf makes allocations fail and looks at blocks before they are freed: buf.c's calls
+# to malloc, realloc and free go to the test's own wrappers.
+$(O)/asan/tests/unit/test_buf: UNIT_LDFLAGS = -Wl,--wrap=malloc,--wrap=realloc,--wrap=free
 
 PROGS   = rotsecctl $(if $(wildcard rotsecd/rotsecd.c),rotsecd)
 MODULES = $(if $(PAM_SRC),pam_rotsec.so) $(if $(NSS_SRC),libnss_rotsec.so.2)
-UNITS   = $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
+CMOCKA_TESTS = $(patsubst tests/%.c,%,$(UNIT_SRC) $(MODULE_SRC))
+MODULE_TESTS = $(patsubst tests/%.c,%,$(MODULE_SRC))
 TOOLS   = $(patsubst tests/tools/%.c,%,$(TOOL_SRC))
 
 rel:  $(addprefix $(O)/rel/,$(PROGS) $(MODULES))
-asan: $(addprefix $(O)/asan/,$(PROGS) $(MODULES) $(addprefix tests/unit/,$(UNITS)) \
+asan: $(addprefix $(O)/asan/,$(PROGS) $(MODULES) $(addprefix tests/,$(CMOCKA_TESTS)) \
         $(addprefix tests/tools/,$(TOOLS)))
 
 # Test tools that run under pam_wrapper: it loads libpam with RTLD_DEEPBIND, which the
@@ -151,10 +166,9 @@ REL_TOOLS = $(O)/rel/tests/tools/pamtest_rotsec $(O)/rel/tests/tools/pam_consume
 # Failure injection and valgrind (t-failinj.sh, t-valgrind.sh) interpose malloc as the
 # ASan runtime does, so what they run is built without sanitizers too: failinj.so, the
 # shim preloaded into the release programs (not fortified: it defines open and read
-# itself), the drivers that load the release modules, and the dlopen unit tests.
+# itself), the drivers that load the release modules, and the module tests.
 REL_TOOLS += $(O)/rel/tests/failinj.so $(O)/rel/tests/tools/pam_logins \
-             $(O)/rel/tests/tools/nss_calls $(O)/rel/tests/unit/test_pam \
-             $(O)/rel/tests/unit/test_nss
+             $(O)/rel/tests/tools/nss_calls $(addprefix $(O)/rel/tests/,$(MODULE_TESTS))
 
 $(O)/rel/tests/failinj.so: tests/tools/failinj.c
 	@mkdir -p $(@D)
@@ -184,10 +198,6 @@ CFUZZ  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fPIC -fvisibility=hidden \
           -pthread $(filter-out -Wno-format-truncation,$(WARN)) \
           -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 LDFUZZ := -fsanitize=fuzzer,address,undefined -pthread
-# clang, unlike gcc, warns that vdiag_at hands its caller's format string to vsnprintf:
-# the function wants __attribute__((format(printf, 5, 0))), which is for config.c's owner
-# to add. Until then, for this one file only.
-$(O)/fuzz/obj/engine/config.o: FUZZ_EXTRA = -Wno-format-nonliteral
 
 $(O)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -278,7 +288,7 @@ bench: deps-bench rel $(BENCH_BIN)
 	@O=$(abspath $(O)) sh bench/run.sh
 
 deps:
-	@sh .ci/deps --bench
+	@sh .ci/deps --bench --deb
 
 # Installs what is missing when run as root; otherwise says what to install.
 deps-check:
@@ -287,6 +297,10 @@ deps-check:
 # The same, with the peers `make bench` measures rotsec against (and gnuplot).
 deps-bench:
 	@sh .ci/deps --check-or-install --bench
+
+# What building the Debian packages needs (make deb); checking them is part of make check.
+deps-deb:
+	@sh .ci/deps --check-or-install --deb-build
 
 # What `make install` ships, Debian layout for PREFIX=/usr. Everything optional is found with
 # $(wildcard), so the targets work whatever part of conf/ or man/ exists yet. The PAM and
@@ -299,6 +313,8 @@ MANPAGES     := $(wildcard man/*.[1-8])
 PAM_SNIPPETS := $(wildcard conf/pam.d/*)
 NSS_SNIPPET  := $(wildcard conf/nsswitch.conf.example)
 UNIT_FILE    := $(wildcard conf/rotsecd.service)
+COMPLETION   := $(wildcard conf/bash-completion/rotsecctl)
+COMPDIR      := $(PREFIX)/share/bash-completion/completions
 
 install: rel
 	install -d -m 0755 "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(SYSCONFDIR)/rotsec"
@@ -318,22 +334,73 @@ install: rel
 	$(if $(NSS_SNIPPET),install -m 0644 $(NSS_SNIPPET) "$(DESTDIR)$(EXAMPLEDIR)/")
 	$(if $(UNIT_FILE),install -d -m 0755 "$(DESTDIR)$(UNITDIR)")
 	$(if $(UNIT_FILE),install -m 0644 $(UNIT_FILE) "$(DESTDIR)$(UNITDIR)/")
+	$(if $(COMPLETION),install -d -m 0755 "$(DESTDIR)$(COMPDIR)")
+	$(if $(COMPLETION),install -m 0644 $(COMPLETION) "$(DESTDIR)$(COMPDIR)/rotsecctl")
 
 uninstall:
 	rm -f "$(DESTDIR)$(SBINDIR)/rotsecctl" "$(DESTDIR)$(SBINDIR)/rotsecd" \
 		"$(DESTDIR)$(PAMDIR)/pam_rotsec.so" "$(DESTDIR)$(LIBDIR)/libnss_rotsec.so.2" \
 		"$(DESTDIR)$(SYSCONFDIR)/rotsec/rotsec.conf.example" \
 		"$(DESTDIR)$(EXAMPLEDIR)/nsswitch.conf.example" \
-		"$(DESTDIR)$(UNITDIR)/rotsecd.service"
+		"$(DESTDIR)$(UNITDIR)/rotsecd.service" "$(DESTDIR)$(COMPDIR)/rotsecctl"
 	for m in $(notdir $(MANPAGES)); do rm -f "$(DESTDIR)$(MANDIR)/man$${m##*.}/$$m"; done
 	for f in $(notdir $(PAM_SNIPPETS)); do rm -f "$(DESTDIR)$(EXAMPLEDIR)/pam.d/$$f"; done
 	for d in "$(DESTDIR)$(EXAMPLEDIR)/pam.d" "$(DESTDIR)$(EXAMPLEDIR)" "$(DESTDIR)$(DOCDIR)" \
 		"$(DESTDIR)$(SYSCONFDIR)/rotsec"; do \
 		[ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; done
 
+# ---- Version ------------------------------------------------------------------------------
+# The one version is common/version.h's. `make set-version VERSION=x.y.z` rewrites it, the
+# version in the manual pages' headers, and starts a debian/changelog entry for it (to be
+# filled in) when the first entry is another version; tests/sh/t-version.sh checks that
+# all of them, the programs' --version and rotsec_build_info agree.
+set-version:
+	@[ "$(origin VERSION)" = "command line" ] || { echo "usage: make set-version VERSION=x.y.z" >&2; exit 2; }
+	@printf '%s\n' "$(VERSION)" | grep -Eq '^[0-9][0-9A-Za-z.+~]*$$' || \
+		{ echo "set-version: '$(VERSION)' is not a Debian native version" >&2; exit 2; }
+	sed -i 's/^\(#define ROTSEC_VERSION \)".*"$$/\1"$(VERSION)"/' common/version.h
+	sed -i 's/^\(\.TH .*\)"rotsec [^"]*"/\1"rotsec $(VERSION)"/' $(MANPAGES)
+	@if ! head -n 1 debian/changelog | grep -q '^rotsec ($(VERSION))'; then \
+		who=$$(sed -n 's/^ -- \(.*>\)  .*/\1/p' debian/changelog | head -n 1); \
+		{ printf 'rotsec (%s) unstable; urgency=medium\n\n  * Version %s.\n\n -- %s  %s\n\n' \
+			"$(VERSION)" "$(VERSION)" "$$who" "$$(LC_ALL=C date -R)"; \
+		  cat debian/changelog; } >debian/changelog.new && mv debian/changelog.new debian/changelog; \
+		echo "debian/changelog: new entry for $(VERSION)"; fi
+
+# ---- Debian packages ----------------------------------------------------------------------
+# `make deb` builds the binary packages with dpkg-buildpackage from a clean copy of the
+# tracked files (their working-tree content) in $(O)/deb-src/rotsec, and leaves
+# rotsec, libpam-rotsec and libnss-rotsec in $(O)/deb/ (no -dbgsym packages, so that
+# `apt install ./build/deb/*.deb` installs just those three), with the source package
+# made from the same copy beside them for lintian. VERSION=x builds them as version x
+# (make set-version in the copy): the upgrade test installs a lower one first. The package
+# build gets none of this make's variables (O above all: its `make clean` would remove
+# this build directory), only the environment less MAKEFLAGS and O.
+# `make deb-check` lints them and installs them for real in a disposable root
+# (tests/sh/t-deb.sh).
+DEB_SRC := $(O)/deb-src
+
+deb: deps-deb
+	rm -rf "$(DEB_SRC)" "$(O)/deb"
+	mkdir -p "$(DEB_SRC)/rotsec" "$(O)/deb"
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null; \
+	else tar --exclude=./.git --exclude="./$(O)" -cf - .; fi | tar -xf - -C "$(DEB_SRC)/rotsec"
+	$(if $(filter command line,$(origin VERSION)),\
+		$(MAKE) -s -C "$(DEB_SRC)/rotsec" set-version VERSION=$(VERSION))
+	cd "$(DEB_SRC)" && dpkg-source -b rotsec
+	cd "$(DEB_SRC)/rotsec" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u O \
+		DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS) noautodbgsym" dpkg-buildpackage -us -uc -b
+	mv "$(DEB_SRC)"/*.deb "$(DEB_SRC)"/*.changes "$(DEB_SRC)"/*.buildinfo "$(DEB_SRC)"/*.dsc \
+		"$(DEB_SRC)"/*.tar.* "$(O)/deb/"
+	@ls -l "$(O)/deb"/*.deb
+
+deb-check: deps-check
+	@O=$(abspath $(O)) TESTS=t-deb sh tests/run.sh
+
 SOURCES = $(wildcard common/*.[ch] pam_rotsec/*.[ch] nss_rotsec/*.[ch] engine/*.[ch] \
           rotsecd/*.[ch] rotsecctl/*.[ch] \
-          tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
+          tests/unit/*.[ch] tests/module/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
 
 format:
 	clang-format -i $(SOURCES)
@@ -358,7 +425,10 @@ clean:
 	rm -rf $(O)
 
 help:
-	@echo "all check demo bench fuzz soak install uninstall deps format format-check lint clean"
+	@echo "all check demo bench fuzz soak install uninstall deps format format-check lint clean" \
+		"deb deb-check set-version"
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# Dependency files only: not the directories named *.d (pam.d, tmpfiles.d) nor the package
+# build's own tree under $(O)/deb-src, whose paths are relative to another top.
+-include $(shell find $(O) -path '$(O)/deb-src' -prune -o -name '*.d' -type f -print 2>/dev/null)
 .SECONDARY:

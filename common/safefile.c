@@ -1,12 +1,11 @@
 #define _GNU_SOURCE
 #include "safefile.h"
+#include "dirscan.h"
 #include "fault.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,18 +14,6 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-
-static void __attribute__((format(printf, 3, 4)))
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 #ifdef ROTSEC_FAULTS
 /* "atomic.STEP:NAME", e.g. "atomic.renamed:secrets.cdb". */
@@ -49,15 +36,15 @@ static int check_dir(const struct stat *st, const char *path, uid_t owner, int l
                      size_t whylen)
 {
 	if (!S_ISDIR(st->st_mode)) {
-		set_why(why, whylen, "%s is not a directory", path);
+		rs_set_why(why, whylen, "%s is not a directory", path);
 		return -EPERM;
 	}
 	if (st->st_uid != 0 && !(last && st->st_uid == owner)) {
-		set_why(why, whylen, "%s is not owned by root", path);
+		rs_set_why(why, whylen, "%s is not owned by root", path);
 		return -EPERM;
 	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && (last || !(st->st_mode & S_ISVTX))) {
-		set_why(why, whylen, "%s is writable by group or others", path);
+		rs_set_why(why, whylen, "%s is writable by group or others", path);
 		return -EPERM;
 	}
 	return 0;
@@ -72,12 +59,12 @@ int rs_open_safe_dir(const char *path, uid_t owner, char *why, size_t whylen)
 	size_t wlen = 0;
 
 	if (!path || path[0] != '/') {
-		set_why(why, whylen, "%s is not an absolute path", path ? path : "(null)");
+		rs_set_why(why, whylen, "%s is not an absolute path", path ? path : "(null)");
 		return -EINVAL;
 	}
 	if (!realpath(path, resolved)) {
 		r = -errno;
-		set_why(why, whylen, "%s: %s", path, strerror(-r));
+		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -86,11 +73,10 @@ int rs_open_safe_dir(const char *path, uid_t owner, char *why, size_t whylen)
 	walked[0] = '\0';
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		goto fail;
+		goto out;
 	}
-	r = check_dir(&st, "/", owner, strcmp(resolved, "/") == 0, why, whylen);
-	if (r < 0)
-		goto fail;
+	if ((r = check_dir(&st, "/", owner, strcmp(resolved, "/") == 0, why, whylen)) < 0)
+		goto out;
 
 	/* Walk the resolved path one component at a time without following links: a link
 	 * appearing between realpath() and here is a race and makes the path unsafe. */
@@ -100,40 +86,37 @@ int rs_open_safe_dir(const char *path, uid_t owner, char *why, size_t whylen)
 		r = snprintf(walked + wlen, sizeof(walked) - wlen, "/%s", comp);
 		if (r < 0 || (size_t)r >= sizeof(walked) - wlen) {
 			r = -ENAMETOOLONG;
-			goto fail;
+			goto out;
 		}
 		wlen += (size_t)r;
 		nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0) {
 			r = -errno;
 			if (r == -ENOTDIR || r == -ELOOP) {
-				set_why(why, whylen, "%s changed while it was checked", walked);
+				rs_set_why(why, whylen, "%s changed while it was checked", walked);
 				r = -EPERM;
 			} else {
-				set_why(why, whylen, "%s: %s", walked, strerror(-r));
+				rs_set_why(why, whylen, "%s: %s", walked, strerror(-r));
 			}
-			goto fail;
+			goto out;
 		}
 		close(fd);
 		fd = nfd;
 		if (fstat(fd, &st) < 0) {
 			r = -errno;
-			goto fail;
+			goto out;
 		}
 		last = (save == NULL || *save == '\0');
-		r = check_dir(&st, walked, owner, last, why, whylen);
-		if (r < 0)
-			goto fail;
+		if ((r = check_dir(&st, walked, owner, last, why, whylen)) < 0)
+			goto out;
 	}
 
 	/* O_PATH descriptors cannot be fsync'ed or read: reopen the pinned directory. */
-	nfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r = nfd < 0 ? -errno : 0;
-	if (r < 0)
-		set_why(why, whylen, "%s: %s", path, strerror(-r));
-	close(fd);
-	return r < 0 ? r : nfd;
-fail:
+	if ((r = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		r = -errno;
+		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
+	}
+out:
 	close(fd);
 	return r;
 }
@@ -149,32 +132,32 @@ int rs_open_safe_file(int dirfd, const char *name, const char *label, off_t max_
 	if (fd < 0) {
 		r = -errno;
 		if (r == -ELOOP) {
-			set_why(why, whylen, "%s is a symbolic link", label);
+			rs_set_why(why, whylen, "%s is a symbolic link", label);
 			return -EPERM;
 		}
-		set_why(why, whylen, "%s: %s", label, strerror(-r));
+		rs_set_why(why, whylen, "%s: %s", label, strerror(-r));
 		return r;
 	}
 	if (fstat(fd, st) < 0) {
 		r = -errno;
-		set_why(why, whylen, "%s: %s", label, strerror(-r));
+		rs_set_why(why, whylen, "%s: %s", label, strerror(-r));
 		goto fail;
 	}
 	r = -EPERM;
 	if (!S_ISREG(st->st_mode)) {
-		set_why(why, whylen, "%s is not a regular file", label);
+		rs_set_why(why, whylen, "%s is not a regular file", label);
 		goto fail;
 	}
 	if (st->st_uid != 0) {
-		set_why(why, whylen, "%s is not owned by root", label);
+		rs_set_why(why, whylen, "%s is not owned by root", label);
 		goto fail;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		set_why(why, whylen, "%s is writable by group or others", label);
+		rs_set_why(why, whylen, "%s is writable by group or others", label);
 		goto fail;
 	}
 	if (st->st_size > max_size) {
-		set_why(why, whylen, "%s is larger than any store rotsec writes", label);
+		rs_set_why(why, whylen, "%s is larger than any store rotsec writes", label);
 		r = -EFBIG;
 		goto fail;
 	}
@@ -229,28 +212,29 @@ int rs_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-void rs_atomic_cleanup(int dirfd, const char *name)
-{
+struct cleanup {
+	int dirfd;
 	char prefix[280];
 	size_t plen;
-	struct dirent *de;
-	DIR *d;
-	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+};
 
-	if (dfd < 0)
-		return;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return;
-	}
-	(void)snprintf(prefix, sizeof(prefix), ".%s.", name);
-	plen = strlen(prefix);
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, prefix, plen) == 0 && strlen(de->d_name) == plen + 6)
-			(void)unlinkat(dirfd, de->d_name, 0);
-	}
-	closedir(d);
+/* ".NAME." and the 6 random characters of atomic_begin: a temp file of NAME. */
+static int remove_if_temp(const char *entry, void *arg)
+{
+	const struct cleanup *c = arg;
+
+	if (strncmp(entry, c->prefix, c->plen) == 0 && strlen(entry) == c->plen + 6)
+		(void)unlinkat(c->dirfd, entry, 0);
+	return 0;
+}
+
+void rs_atomic_cleanup(int dirfd, const char *name)
+{
+	struct cleanup c = {.dirfd = dirfd};
+
+	(void)snprintf(c.prefix, sizeof(c.prefix), ".%s.", name);
+	c.plen = strlen(c.prefix);
+	(void)rs_dir_scan(dirfd, remove_if_temp, &c);
 }
 
 static int atomic_begin(struct rs_atomic *a, int dirfd, const char *name, mode_t mode, uid_t uid,
@@ -384,11 +368,12 @@ int rs_atomic_replace_flags(int dirfd, const char *name, const void *buf, size_t
 	struct rs_atomic a;
 	int r;
 
-	r = atomic_begin(&a, dirfd, name, mode, uid, gid, flags);
-	if (r == 0)
-		r = rs_atomic_write(&a, buf, len);
-	if (r == 0)
-		r = rs_atomic_commit(&a);
+	if ((r = atomic_begin(&a, dirfd, name, mode, uid, gid, flags)) < 0)
+		goto out;
+	if ((r = rs_atomic_write(&a, buf, len)) < 0)
+		goto out;
+	r = rs_atomic_commit(&a);
+out:
 	rs_atomic_abort(&a);
 	return r;
 }

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#define RS_WHY_MAX 256
+#include "why.h"
 
 /*
  * Open directory `path` with O_DIRECTORY|O_CLOEXEC after checking it and every ancestor
@@ -82,7 +82,7 @@ int rs_atomic_replace(int dirfd, const char *name, const void *buf, size_t len, 
 /* rs_atomic_replace without the rs_atomic_cleanup scan of the whole directory, for a
  * caller that has already removed the stale temp files of NAME (under the same lock) in
  * this operation: a scan per write makes writing one file for each of N accounts in a
- * directory of N files quadratic (a sync of 100,000 accounts would take hours). */
+ * directory of N files quadratic. */
 int rs_atomic_replace_noscan(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                              uid_t uid, gid_t gid);
 

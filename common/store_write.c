@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "store_write.h"
+#include "buf.h"
 #include "fault.h"
 #include "safefile.h"
 #include "store_read.h"
@@ -18,59 +19,14 @@
  * tripwires; a group's member list is the only unbounded record and is built on the heap. */
 #define REC_MAX (4 * RS_FIELD_MAX + (RS_TRIPWIRE_MAX + 4) * RS_HASH_MAX)
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	int err;
-};
+/* cdb_make_add takes an unsigned length: no value longer than that. */
+#define VALUE_MAX UINT32_MAX
 
-static void buf_add(struct buf *b, const char *s)
+/* A number as a field of a record: decimal, then its NUL. */
+static void put_num(struct rs_buf *b, unsigned long long v)
 {
-	size_t n = strlen(s) + 1;
-
-	if (b->err)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		char *np;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (!np) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-/* Decimal digits of v into buf (at least 21 bytes), NUL-terminated; the length. Without
- * snprintf: a store write makes two keys per account. */
-static size_t fmt_u64(char *buf, unsigned long long v)
-{
-	char rev[20];
-	size_t n = 0, i;
-
-	do {
-		rev[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		buf[i] = rev[n - 1 - i];
-	buf[n] = '\0';
-	return n;
-}
-
-static void buf_addu(struct buf *b, unsigned long long v)
-{
-	char num[24];
-
-	(void)fmt_u64(num, v);
-	buf_add(b, num);
+	rs_buf_putu(b, v);
+	rs_buf_put(b, "", 1);
 }
 
 /* A string that ends inside its array, so that strlen() may look at it. */
@@ -140,41 +96,55 @@ void rs_store_w_close(struct rs_store_w *w)
 	w->lockfd = w->dirfd = -1;
 }
 
-static int add_key(struct cdb_make *cm, const char *prefix, const char *k, size_t klen,
-                   const struct buf *v)
-{
-	char key[RS_KEY_MAX];
-	size_t plen = strlen(prefix);
+/* A store key, PREFIX then a name or a number, in an array of the longest key. */
+struct key {
+	char mem[RS_KEY_MAX];
+	struct rs_buf b;
+};
 
-	if (plen + klen >= sizeof(key))
+static const struct rs_buf *key_name(struct key *k, const char *prefix, const char *name)
+{
+	rs_buf_init_fixed(&k->b, k->mem, sizeof(k->mem));
+	rs_buf_puts(&k->b, prefix);
+	rs_buf_puts(&k->b, name);
+	return &k->b;
+}
+
+/* PREFIX + N in decimal: the id and index keys. */
+static const struct rs_buf *key_num(struct key *k, const char *prefix, unsigned long long n)
+{
+	rs_buf_init_fixed(&k->b, k->mem, sizeof(k->mem));
+	rs_buf_puts(&k->b, prefix);
+	rs_buf_putu(&k->b, n);
+	return &k->b;
+}
+
+/* One record under `key`; -ENAMETOOLONG when the key did not fit its array. */
+static int add_raw(struct cdb_make *cm, const struct rs_buf *key, const void *val, size_t vlen)
+{
+	if (rs_buf_err(key) < 0)
 		return -ENAMETOOLONG;
-	memcpy(key, prefix, plen);
-	memcpy(key + plen, k, klen);
-	if (cdb_make_add(cm, key, (unsigned)(plen + klen), v->p, (unsigned)v->len) < 0)
+	if (cdb_make_add(cm, rs_buf_str(key), (unsigned)rs_buf_len(key), val, (unsigned)vlen) < 0)
 		return errno ? -errno : -EIO;
 	return 0;
 }
 
-static int add(struct cdb_make *cm, const char *prefix, const char *k, const struct buf *v)
+/* The value built in `v` under `key`. Where the value is used its buffer is checked: the
+ * error of any put into it is the result. */
+static int add(struct cdb_make *cm, const struct rs_buf *key, const struct rs_buf *v)
 {
-	return add_key(cm, prefix, k, strlen(k), v);
-}
-
-static int addu(struct cdb_make *cm, const char *prefix, unsigned long long k, const struct buf *v)
-{
-	char num[24];
-	size_t n = fmt_u64(num, k);
-
-	return add_key(cm, prefix, num, n, v);
+	if (rs_buf_err(v) < 0)
+		return rs_buf_err(v);
+	return add_raw(cm, key, rs_buf_str(v), rs_buf_len(v));
 }
 
 /*
  * tinycdb's writer writes in pieces of 4 KiB. Written so straight into the store's
- * filesystem, a secrets.cdb of 2 MB (10,000 accounts) takes some 3 ms to write and half
- * as long again to fsync as the same bytes written at once: the page cache then holds
- * the file in 4 KiB pieces, each written back on its own. So the file is made in a memfd
- * and copied into the temp file in one write; where memfd_create is refused (an older
- * kernel, a seccomp filter), straight into the temp file.
+ * filesystem, the page cache holds the file in 4 KiB pieces, each written back on its
+ * own, and its fsync takes longer than for the same bytes written at once (bench/README.md
+ * has the figures). So the file is made in a memfd and copied into the temp file in one
+ * write; where memfd_create is refused (an older kernel, a seccomp filter), straight
+ * into the temp file.
  */
 static int copy_out(struct rs_atomic *a, int mfd)
 {
@@ -212,21 +182,22 @@ static int stage_cdb(struct rs_store_w *w, const char *name, mode_t mode, gid_t 
 		r = -errno;
 		goto out;
 	}
-	r = fill(&cm, ctx);
-	if (r == 0 && mfd < 0)
-		r = rs_atomic_write(a, "", 0); /* the "write" fault point; else in copy_out */
+	/* The "write" fault point: here when written straight, else in copy_out. */
+	if ((r = fill(&cm, ctx)) < 0 || (mfd < 0 && (r = rs_atomic_write(a, "", 0)) < 0)) {
+		(void)cdb_make_finish(&cm); /* frees its tables; the temp file is dropped */
+		goto out;
+	}
 	/* tinycdb's cdb_make_finish sets ENOENT when it cannot allocate its hash tables:
 	 * "No such file or directory" would send an admin looking for a missing file. */
-	if (r == 0 && cdb_make_finish(&cm) < 0)
+	if (cdb_make_finish(&cm) < 0) {
 		r = errno == ENOENT ? -ENOMEM : errno ? -errno : -EIO;
-	else if (r < 0)
-		(void)cdb_make_finish(&cm); /* frees its tables; the temp file is dropped */
-	if (r == 0 && mfd >= 0)
-		r = copy_out(a, mfd);
+		goto out;
+	}
+	if (mfd >= 0 && (r = copy_out(a, mfd)) < 0)
+		goto out;
 	/* Start writing it back now: the caller's journal fsync (rs_engine_rotate) runs while
 	 * it is on its way, and the fsync of the commit waits for less. Advice only. */
-	if (r == 0)
-		(void)sync_file_range(a->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	(void)sync_file_range(a->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 out:
 	if (mfd >= 0)
 		(void)close(mfd);
@@ -238,35 +209,37 @@ static int write_cdb(struct rs_store_w *w, const char *name, mode_t mode, gid_t 
                      int (*fill)(struct cdb_make *, const void *), const void *ctx)
 {
 	struct rs_atomic a;
-	int r = stage_cdb(w, name, mode, gid, fill, ctx, &a);
+	int r;
 
-	if (r == 0)
-		r = rs_atomic_commit(&a);
+	if ((r = stage_cdb(w, name, mode, gid, fill, ctx, &a)) < 0)
+		goto out;
+	r = rs_atomic_commit(&a);
+out:
 	rs_atomic_abort(&a);
 	return r;
 }
 
 /* The passwd and group records, as every key of the account or group holds them. */
-static void passwd_value(struct buf *b, const struct rs_store_account *a)
+static void passwd_value(struct rs_buf *b, const struct rs_store_account *a)
 {
-	b->len = 0;
-	buf_add(b, a->name);
-	buf_addu(b, a->uid);
-	buf_addu(b, a->gid);
-	buf_add(b, a->gecos);
-	buf_add(b, a->home);
-	buf_add(b, a->shell);
+	rs_buf_truncate(b, 0);
+	rs_buf_putz(b, a->name);
+	put_num(b, a->uid);
+	put_num(b, a->gid);
+	rs_buf_putz(b, a->gecos);
+	rs_buf_putz(b, a->home);
+	rs_buf_putz(b, a->shell);
 }
 
-static void group_value(struct buf *b, const struct rs_store_group *g)
+static void group_value(struct rs_buf *b, const struct rs_store_group *g)
 {
 	size_t j;
 
-	b->len = 0;
-	buf_add(b, g->name);
-	buf_addu(b, g->gid);
+	rs_buf_truncate(b, 0);
+	rs_buf_putz(b, g->name);
+	put_num(b, g->gid);
 	for (j = 0; j < g->nmembers; j++)
-		buf_add(b, g->members[j]);
+		rs_buf_putz(b, g->members[j]);
 }
 
 struct accounts_ctx {
@@ -278,64 +251,67 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 {
 	const struct accounts_ctx *ctx = vctx;
 	const struct rs_accounts_data *d = ctx->d;
-	struct buf b = {0};
+	struct rs_buf b;
+	struct key k;
 	size_t i, j;
-	int r = 0;
+	int r;
 
-	buf_add(&b, RS_ACCOUNTS_MAGIC);
-	buf_addu(&b, RS_FORMAT_VERSION);
-	buf_addu(&b, ctx->generation);
-	buf_addu(&b, d->nacc);
-	buf_addu(&b, d->ngrp);
-	r = b.err ? b.err : add(cm, RS_KEY_META, "", &b);
+	rs_buf_init(&b, VALUE_MAX, 0);
 	if (d->nacc > UINT32_MAX || d->ngrp > UINT32_MAX || (d->nacc && !d->acc) ||
-	    (d->ngrp && !d->grp))
+	    (d->ngrp && !d->grp)) {
 		r = -EINVAL;
+		goto out;
+	}
+	rs_buf_putz(&b, RS_ACCOUNTS_MAGIC);
+	put_num(&b, RS_FORMAT_VERSION);
+	put_num(&b, ctx->generation);
+	put_num(&b, d->nacc);
+	put_num(&b, d->ngrp);
+	if ((r = add(cm, key_name(&k, RS_KEY_META, ""), &b)) < 0)
+		goto out;
 
-	for (i = 0; r == 0 && i < d->nacc; i++) {
+	for (i = 0; i < d->nacc; i++) {
 		const struct rs_store_account *a = &d->acc[i];
 
-		r = account_ok(a);
-		if (r < 0)
-			break;
+		if ((r = account_ok(a)) < 0)
+			goto out;
 		passwd_value(&b, a);
-		r = b.err;
-		if (r == 0)
-			r = add(cm, RS_KEY_PWNAM, a->name, &b);
-		if (r == 0)
-			r = addu(cm, RS_KEY_PWUID, a->uid, &b);
-		b.len = 0;
+		if ((r = add(cm, key_name(&k, RS_KEY_PWNAM, a->name), &b)) < 0)
+			goto out;
+		if ((r = add(cm, key_num(&k, RS_KEY_PWUID, a->uid), &b)) < 0)
+			goto out;
+		rs_buf_truncate(&b, 0);
 		for (j = 0; j < a->nsup; j++)
-			buf_addu(&b, a->sup_gids[j]);
-		r = r ? r : b.err;
-		if (r == 0)
-			r = add(cm, RS_KEY_INITGR, a->name, &b);
+			put_num(&b, a->sup_gids[j]);
+		if ((r = add(cm, key_name(&k, RS_KEY_INITGR, a->name), &b)) < 0)
+			goto out;
 	}
 	/* The index records back to back, in index order, after the other records of their
 	 * kind: an enumeration reads them one after the other (record.h), as nss files
 	 * reads /etc/passwd, instead of skipping three records an entry. */
-	for (i = 0; r == 0 && i < d->nacc; i++) {
+	for (i = 0; i < d->nacc; i++) {
 		passwd_value(&b, &d->acc[i]);
-		r = b.err ? b.err : addu(cm, RS_KEY_PWIDX, i, &b);
+		if ((r = add(cm, key_num(&k, RS_KEY_PWIDX, i), &b)) < 0)
+			goto out;
 	}
-	for (i = 0; r == 0 && i < d->ngrp; i++) {
+	for (i = 0; i < d->ngrp; i++) {
 		const struct rs_store_group *g = &d->grp[i];
 
-		r = group_ok(g);
-		if (r < 0)
-			break;
+		if ((r = group_ok(g)) < 0)
+			goto out;
 		group_value(&b, g);
-		r = b.err;
-		if (r == 0)
-			r = add(cm, RS_KEY_GRNAM, g->name, &b);
-		if (r == 0)
-			r = addu(cm, RS_KEY_GRGID, g->gid, &b);
+		if ((r = add(cm, key_name(&k, RS_KEY_GRNAM, g->name), &b)) < 0)
+			goto out;
+		if ((r = add(cm, key_num(&k, RS_KEY_GRGID, g->gid), &b)) < 0)
+			goto out;
 	}
-	for (i = 0; r == 0 && i < d->ngrp; i++) {
+	for (i = 0; i < d->ngrp; i++) {
 		group_value(&b, &d->grp[i]);
-		r = b.err ? b.err : addu(cm, RS_KEY_GRIDX, i, &b);
+		if ((r = add(cm, key_num(&k, RS_KEY_GRIDX, i), &b)) < 0)
+			goto out;
 	}
-	free(b.p);
+out:
+	rs_buf_free(&b);
 	return r;
 }
 
@@ -350,7 +326,7 @@ int rs_store_write_accounts(struct rs_store_w *w, const struct rs_accounts_data 
 int rs_encode_secret(const struct rs_secret_rec *r, char *out, size_t outlen)
 {
 	struct rs_secret_rec check;
-	struct buf b = {0};
+	struct rs_buf b;
 	size_t i;
 	int n;
 
@@ -360,30 +336,33 @@ int rs_encode_secret(const struct rs_secret_rec *r, char *out, size_t outlen)
 	for (i = 0; i < r->nrevoked; i++)
 		if (!TERMINATED(r->revoked[i]))
 			return -EINVAL;
-	buf_add(&b, r->name);
-	buf_addu(&b, r->uid);
-	buf_addu(&b, r->generation);
-	buf_addu(&b, r->flags);
-	buf_add(&b, r->current);
-	buf_addu(&b, (unsigned long long)r->current_since);
-	buf_add(&b, r->previous);
-	buf_addu(&b, (unsigned long long)r->previous_deadline);
-	buf_addu(&b, (unsigned long long)r->previous_limit);
-	buf_addu(&b, r->nrevoked);
+	/* At most outlen bytes (-ENOSPC past them). The hashes are wiped with the buffer:
+	 * freed memory is no place to leave what an offline guesser would start from. */
+	rs_buf_init(&b, outlen, RS_BUF_WIPE);
+	rs_buf_putz(&b, r->name);
+	put_num(&b, r->uid);
+	put_num(&b, r->generation);
+	put_num(&b, r->flags);
+	rs_buf_putz(&b, r->current);
+	put_num(&b, (unsigned long long)r->current_since);
+	rs_buf_putz(&b, r->previous);
+	put_num(&b, (unsigned long long)r->previous_deadline);
+	put_num(&b, (unsigned long long)r->previous_limit);
+	put_num(&b, r->nrevoked);
 	for (i = 0; i < r->nrevoked; i++)
-		buf_add(&b, r->revoked[i]);
-	if (b.err) {
-		n = b.err;
-	} else if (b.len > outlen) {
-		n = -ENOSPC;
-	} else if (rs_parse_secret(b.p, b.len, &check) < 0 || strcmp(check.name, r->name) != 0) {
-		/* Negative times, unknown flags, a bad name or hash: what readers refuse. */
+		rs_buf_putz(&b, r->revoked[i]);
+	if ((n = rs_buf_err(&b)) < 0)
+		goto out;
+	/* Negative times, unknown flags, a bad name or hash: what readers refuse. */
+	if (rs_parse_secret(rs_buf_str(&b), rs_buf_len(&b), &check) < 0 ||
+	    strcmp(check.name, r->name) != 0) {
 		n = -EINVAL;
-	} else {
-		memcpy(out, b.p, b.len);
-		n = (int)b.len;
+		goto out;
 	}
-	free(b.p);
+	memcpy(out, rs_buf_str(&b), rs_buf_len(&b));
+	n = (int)rs_buf_len(&b);
+out:
+	rs_buf_free(&b);
 	return n;
 }
 
@@ -391,18 +370,20 @@ int rs_encode_secret(const struct rs_secret_rec *r, char *out, size_t outlen)
  * the whole file. */
 static int add_secrets_meta(struct cdb_make *cm, uint64_t generation, size_t n, const char *dummy)
 {
-	struct buf b = {0};
+	struct rs_buf b;
+	struct key k;
 	int r;
 
 	if (!memchr(dummy, '\0', RS_HASH_MAX) || !rs_hash_string_ok(dummy) || n > UINT32_MAX)
 		return -EINVAL;
-	buf_add(&b, RS_SECRETS_MAGIC);
-	buf_addu(&b, RS_SECRETS_VERSION);
-	buf_addu(&b, generation);
-	buf_addu(&b, n);
-	buf_add(&b, dummy);
-	r = b.err ? b.err : add(cm, RS_KEY_META, "", &b);
-	free(b.p);
+	rs_buf_init(&b, VALUE_MAX, 0);
+	rs_buf_putz(&b, RS_SECRETS_MAGIC);
+	put_num(&b, RS_SECRETS_VERSION);
+	put_num(&b, generation);
+	put_num(&b, n);
+	rs_buf_putz(&b, dummy);
+	r = add(cm, key_name(&k, RS_KEY_META, ""), &b);
+	rs_buf_free(&b);
 	return r;
 }
 
@@ -411,12 +392,12 @@ static int add_secrets_meta(struct cdb_make *cm, uint64_t generation, size_t n, 
 static int add_secret(struct cdb_make *cm, const char *name, size_t idx, const char *rec,
                       size_t len)
 {
-	size_t nlen = strlen(name) + 1;
-	struct buf n = {(char *)name, nlen, nlen, 0};
-	struct buf v = {(char *)rec, len, len, 0};
-	int r = addu(cm, RS_KEY_SECIDX, idx, &n);
+	struct key k;
+	int r;
 
-	return r ? r : add(cm, RS_KEY_SECNAM, name, &v);
+	if ((r = add_raw(cm, key_num(&k, RS_KEY_SECIDX, idx), name, strlen(name) + 1)) < 0)
+		return r;
+	return add_raw(cm, key_name(&k, RS_KEY_SECNAM, name), rec, len);
 }
 
 struct secrets_ctx {
@@ -434,14 +415,15 @@ static int fill_secrets(struct cdb_make *cm, const void *vctx)
 
 	if (d->n && !d->rec)
 		return -EINVAL;
-	r = add_secrets_meta(cm, ctx->generation, d->n, d->dummy);
-	for (i = 0; r == 0 && i < d->n; i++) {
-		n = rs_encode_secret(&d->rec[i], rec, sizeof(rec));
-		if (n < 0)
+	if ((r = add_secrets_meta(cm, ctx->generation, d->n, d->dummy)) < 0)
+		return r;
+	for (i = 0; i < d->n; i++) {
+		if ((n = rs_encode_secret(&d->rec[i], rec, sizeof(rec))) < 0)
 			return n;
-		r = add_secret(cm, d->rec[i].name, i, rec, (size_t)n);
+		if ((r = add_secret(cm, d->rec[i].name, i, rec, (size_t)n)) < 0)
+			return r;
 	}
-	return r;
+	return 0;
 }
 
 int rs_store_write_secrets(struct rs_store_w *w, const struct rs_secrets_data *d,
@@ -477,8 +459,9 @@ static int fill_patch(struct cdb_make *cm, const void *vctx)
 	char rec[REC_MAX];
 	int r;
 
-	r = add_secrets_meta(cm, ctx->generation, n, ctx->dummy);
-	for (uint32_t i = 0; r == 0 && i < n; i++) {
+	if ((r = add_secrets_meta(cm, ctx->generation, n, ctx->dummy)) < 0)
+		return r;
+	for (uint32_t i = 0; i < n; i++) {
 		size_t len, k;
 		const char *val;
 		int rn;
@@ -501,10 +484,11 @@ static int fill_patch(struct cdb_make *cm, const void *vctx)
 			len = (size_t)rn;
 			found++;
 		}
-		r = add_secret(cm, rec, i, rec, len);
+		if ((r = add_secret(cm, rec, i, rec, len)) < 0)
+			return r;
 	}
 	/* A changed record that was not there would be silently dropped. */
-	return r == 0 && found != ctx->nchanged ? -ENOENT : r;
+	return found != ctx->nchanged ? -ENOENT : 0;
 }
 
 int rs_store_stage_secrets(struct rs_store_w *w, const struct rs_map *old,
@@ -529,39 +513,41 @@ int rs_store_load_secrets(const char *dir, struct rs_secrets_data *out, uint64_t
                           char *why, size_t whylen)
 {
 	struct rs_store s;
-	const struct rs_map *m;
+	const struct rs_map *m = NULL;
 	uint32_t i;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	*generation = 0;
-	r = rs_store_init(&s, dir, RS_SECRETS_FILE);
-	if (r < 0)
+	if ((r = rs_store_init(&s, dir, RS_SECRETS_FILE)) < 0)
 		return r;
-	r = rs_store_acquire(&s, &m, why, whylen);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
+	if ((r = rs_store_acquire(&s, &m, why, whylen)) < 0) {
+		m = NULL;
+		if (r == -ENOENT)
+			r = 0; /* no file yet: no secrets */
+		goto out;
+	}
 	*generation = m->meta.generation;
 	memcpy(out->dummy, m->meta.dummy, sizeof(out->dummy));
-	if (m->meta.count[0] > 0) {
-		out->rec = calloc(m->meta.count[0], sizeof(*out->rec));
-		if (!out->rec)
-			r = -ENOMEM;
+	if (m->meta.count[0] > 0 && !(out->rec = calloc(m->meta.count[0], sizeof(*out->rec)))) {
+		r = -ENOMEM;
+		goto out;
 	}
-	for (i = 0; r == 0 && i < m->meta.count[0]; i++) {
+	for (i = 0; i < m->meta.count[0]; i++) {
 		r = rs_map_secret_by_index(m, i, &out->rec[i]);
 		if (r == 0)
 			r = -EPROTO; /* the header promised this record */
-		else if (r == 1)
-			r = 0;
+		if (r < 0)
+			goto out;
 	}
-	if (r == 0)
-		out->n = m->meta.count[0];
-	else if (why && whylen)
-		(void)snprintf(why, whylen, "%s/%s: damaged record", dir, RS_SECRETS_FILE);
-	rs_store_release(&s, m);
+	out->n = m->meta.count[0];
+	r = 0;
+out:
+	if (m) {
+		if (r < 0 && why && whylen)
+			(void)snprintf(why, whylen, "%s/%s: damaged record", dir, RS_SECRETS_FILE);
+		rs_store_release(&s, m);
+	}
 	rs_store_close(&s);
 	if (r < 0)
 		rs_secrets_data_free(out);

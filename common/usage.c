@@ -57,7 +57,7 @@ static int parse(const char *buf, struct rs_usage *u)
 static int open_record(const char *run_dir, const char *file, int flags, int *dirfd_out)
 {
 	struct stat st;
-	int dirfd, fd, r;
+	int dirfd, fd = -1, r;
 
 	*dirfd_out = -1;
 	dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -65,33 +65,37 @@ static int open_record(const char *run_dir, const char *file, int flags, int *di
 		return -errno;
 	if (fstat(dirfd, &st) < 0) {
 		r = -errno;
-		goto fail_dir;
+		goto out;
 	}
 	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		r = -EPERM;
-		goto fail_dir;
+		goto out;
 	}
 	/* O_NONBLOCK: opening a FIFO must not block; it is refused below. */
 	fd = openat(dirfd, file, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		r = -errno;
-		goto fail_dir;
+		goto out;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		goto fail_file;
+		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    (st.st_uid != 0 && st.st_uid != geteuid())) {
 		r = -EPERM;
-		goto fail_file;
+		goto out;
 	}
+	/* Both descriptors are the caller's now. */
 	*dirfd_out = dirfd;
-	return fd;
-fail_file:
-	close(fd);
-fail_dir:
-	close(dirfd);
+	dirfd = -1;
+	r = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
 	return r;
 }
 
@@ -137,26 +141,25 @@ static int lock_bounded(int fd, int op)
 int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u)
 {
 	char buf[USAGE_MAX + 1], file[RS_NAME_MAX + 8];
-	ssize_t n = 0;
+	ssize_t n;
 	int dirfd, fd, r;
 
-	r = record_file(name, file);
-	if (r < 0)
+	if ((r = record_file(name, file)) < 0)
 		return r;
-	fd = open_record(run_dir, file, O_RDONLY, &dirfd);
-	if (fd < 0)
+	if ((fd = open_record(run_dir, file, O_RDONLY, &dirfd)) < 0)
 		return fd;
-	r = lock_bounded(fd, LOCK_SH);
-	if (r == 0) {
-		n = pread(fd, buf, USAGE_MAX, 0);
-		r = n < 0 ? -errno : 0;
+	if ((r = lock_bounded(fd, LOCK_SH)) < 0)
+		goto out;
+	if ((n = pread(fd, buf, USAGE_MAX, 0)) < 0) {
+		r = -errno;
+		goto out;
 	}
+	buf[n] = '\0';
+	r = parse(buf, u);
+out:
 	close(fd);
 	close(dirfd);
-	if (r < 0)
-		return r;
-	buf[n] = '\0';
-	return parse(buf, u);
+	return r;
 }
 
 /*
@@ -184,8 +187,7 @@ static int update(const char *run_dir, const char *file, uint64_t generation, en
 	}
 	if (fd < 0)
 		return fd;
-	r = lock_bounded(fd, LOCK_EX);
-	if (r < 0)
+	if ((r = lock_bounded(fd, LOCK_EX)) < 0)
 		goto out;
 	n = pread(fd, buf, USAGE_MAX, 0);
 	if (n < 0) {
@@ -245,8 +247,9 @@ static int update(const char *run_dir, const char *file, uint64_t generation, en
 	}
 	/* pread left the offset at 0: the new record over the old one, then cut what is
 	 * left of the old one when the new one is shorter (a new generation). */
-	r = rs_write_all(fd, buf, (size_t)len);
-	if (r == 0 && n > len && ftruncate(fd, len) < 0)
+	if ((r = rs_write_all(fd, buf, (size_t)len)) < 0)
+		goto out;
+	if (n > len && ftruncate(fd, len) < 0)
 		r = -errno;
 out:
 	close(fd);
@@ -258,21 +261,23 @@ int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, 
                     int64_t now, const char *service, const char *rhost, const char *ruser)
 {
 	char file[RS_NAME_MAX + 8];
-	int r = record_file(name, file);
+	int r;
 
-	return r < 0 ? r
-	             : update(run_dir, file, generation, previous ? USE_PREVIOUS : USE_CURRENT, now,
-	                      service, rhost, ruser);
+	if ((r = record_file(name, file)) < 0)
+		return r;
+	return update(run_dir, file, generation, previous ? USE_PREVIOUS : USE_CURRENT, now,
+	              service, rhost, ruser);
 }
 
 int rs_usage_tripwire(const char *run_dir, const char *name, uint64_t generation, int64_t now,
                       const char *service, const char *rhost, const char *ruser)
 {
 	char file[RS_NAME_MAX + 8];
-	int r = record_file(name, file);
+	int r;
 
-	return r < 0 ? r
-	             : update(run_dir, file, generation, USE_TRIPWIRE, now, service, rhost, ruser);
+	if ((r = record_file(name, file)) < 0)
+		return r;
+	return update(run_dir, file, generation, USE_TRIPWIRE, now, service, rhost, ruser);
 }
 
 int rs_usage_dummy(const char *run_dir, int64_t now, const char *service, const char *rhost,

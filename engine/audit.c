@@ -20,69 +20,61 @@ void rs_audit_set_actor(const char *a)
 	actor = a;
 }
 
-static void jput(struct rs_audit_ev *e, const char *s)
+/* The end of a JSON line, after a mark when a field did not fit. The buffer j stops short
+ * of the array by the longer one, so that either always fits after the last whole field. */
+#define JSON_END           "}\n"
+#define JSON_END_TRUNCATED ",\"truncated\":true}\n"
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void jstr(struct rs_buf *b, const char *s)
 {
-	size_t n = strlen(s);
-
-	if (e->jlen + n + 3 > sizeof(e->json)) {
-		e->overflow = 1;
-		return;
-	}
-	memcpy(e->json + e->jlen, s, n);
-	e->jlen += n;
-}
-
-/* JSON string body: escape quotes, backslashes and control characters. */
-static void jstr(struct rs_audit_ev *e, const char *s)
-{
-	char esc[8];
-
-	jput(e, "\"");
+	rs_buf_put(b, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			esc[2] = '\0';
-		} else if (c < 0x20 || c == 0x7f) {
-			(void)snprintf(esc, sizeof(esc), "\\u%04x", c);
-		} else {
-			esc[0] = (char)c;
-			esc[1] = '\0';
-		}
-		jput(e, esc);
+		if (c == '"' || c == '\\')
+			rs_buf_printf(b, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			rs_buf_printf(b, "\\u%04x", c);
+		else
+			rs_buf_put(b, s, 1);
 	}
-	jput(e, "\"");
+	rs_buf_put(b, "\"", 1);
 }
 
-static void tput(struct rs_audit_ev *e, const char *key, const char *val, int quote)
+/* ,"KEY": before a value, and the mark after it of where the whole fields end. */
+static void jkey(struct rs_audit_ev *e, const char *key)
 {
-	int n = snprintf(e->text + e->tlen, sizeof(e->text) - e->tlen,
-	                 quote ? " %s=\"%s\"" : " %s=%s", key, val);
+	rs_buf_put(&e->j, ",", 1);
+	jstr(&e->j, key);
+	rs_buf_put(&e->j, ":", 1);
+}
 
-	if (n > 0 && (size_t)n < sizeof(e->text) - e->tlen)
-		e->tlen += (size_t)n;
+static void jdone(struct rs_audit_ev *e)
+{
+	if (rs_buf_err(&e->j) == 0)
+		e->jfields = rs_buf_len(&e->j);
 }
 
 void rs_audit_begin(struct rs_audit_ev *e, const char *event, const char *account)
 {
-	char ts[32], num[32];
+	char ts[32];
 	time_t now = time(NULL);
 	struct tm tm;
 
 	memset(e, 0, sizeof(*e));
 	e->prio = LOG_INFO;
+	rs_buf_init_fixed(&e->j, e->json, sizeof(e->json) - (sizeof(JSON_END_TRUNCATED) - 1));
+	rs_buf_init_fixed(&e->t, e->text, sizeof(e->text));
 	gmtime_r(&now, &tm);
 	(void)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	jput(e, "{\"time\":");
-	jstr(e, ts);
-	jput(e, ",\"actor\":");
-	jstr(e, actor);
-	(void)snprintf(num, sizeof(num), ",\"uid\":%u,\"pid\":%d", (unsigned)getuid(),
-	               (int)getpid());
-	jput(e, num);
-	e->tlen = (size_t)snprintf(e->text, sizeof(e->text), "audit:");
+	rs_buf_puts(&e->j, "{\"time\":");
+	jstr(&e->j, ts);
+	rs_buf_puts(&e->j, ",\"actor\":");
+	jstr(&e->j, actor);
+	rs_buf_printf(&e->j, ",\"uid\":%u,\"pid\":%d", (unsigned)getuid(), (int)getpid());
+	jdone(e);
+	rs_buf_puts(&e->t, "audit:");
 	rs_audit_str(e, "event", event);
 	if (account)
 		rs_audit_str(e, "account", account);
@@ -90,23 +82,23 @@ void rs_audit_begin(struct rs_audit_ev *e, const char *event, const char *accoun
 
 void rs_audit_str(struct rs_audit_ev *e, const char *key, const char *val)
 {
-	jput(e, ",");
-	jstr(e, key);
-	jput(e, ":");
-	jstr(e, val ? val : "");
-	tput(e, key, val ? val : "", val && strpbrk(val, " \"=") != NULL);
+	const char *v = val ? val : "";
+
+	jkey(e, key);
+	jstr(&e->j, v);
+	jdone(e);
+	if (strpbrk(v, " \"="))
+		rs_buf_printf(&e->t, " %s=\"%s\"", key, v);
+	else
+		rs_buf_printf(&e->t, " %s=%s", key, v);
 }
 
 void rs_audit_int(struct rs_audit_ev *e, const char *key, int64_t val)
 {
-	char num[32];
-
-	(void)snprintf(num, sizeof(num), "%" PRId64, val);
-	jput(e, ",");
-	jstr(e, key);
-	jput(e, ":");
-	jput(e, num);
-	tput(e, key, num, 0);
+	jkey(e, key);
+	rs_buf_printf(&e->j, "%" PRId64, val);
+	jdone(e);
+	rs_buf_printf(&e->t, " %s=%" PRId64, key, val);
 }
 
 void rs_audit_prio(struct rs_audit_ev *e, int prio)
@@ -116,13 +108,15 @@ void rs_audit_prio(struct rs_audit_ev *e, int prio)
 
 int rs_audit_commit(const char *path, struct rs_audit_ev *e)
 {
+	const char *end = rs_buf_err(&e->j) ? JSON_END_TRUNCATED : JSON_END;
+	size_t n = rs_buf_err(&e->j) ? e->jfields : rs_buf_len(&e->j);
 	char dir[PATH_MAX], *slash;
 	int fd, r;
 
-	if (e->overflow)
-		jput(e, ",\"truncated\":true");
-	jput(e, "}\n");
-	syslog(LOG_AUTHPRIV | e->prio, "%s", e->text);
+	/* Into the room the buffer left at the end of the array (rs_audit_begin). */
+	memcpy(e->json + n, end, strlen(end));
+	n += strlen(end);
+	syslog(LOG_AUTHPRIV | e->prio, "%s", rs_buf_str(&e->t));
 
 	if (!path || path[0] != '/')
 		return -EINVAL;
@@ -137,7 +131,7 @@ int rs_audit_commit(const char *path, struct rs_audit_ev *e)
 		return -errno;
 	/* One write(2) per line with O_APPEND: concurrent writers (daemon and CLI) never
 	 * interleave inside a line. */
-	r = rs_write_all(fd, e->json, e->jlen);
+	r = rs_write_all(fd, e->json, n);
 	close(fd);
 	return r;
 }

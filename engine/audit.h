@@ -13,12 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
+/*
+ * One event, built on the caller's stack: fixed-size lines, no allocation. A field that
+ * does not fit ends the event: the JSON line keeps the fields before it and says
+ * "truncated":true, the syslog line keeps them too. Not to be copied (the buffers point
+ * into it).
+ */
 struct rs_audit_ev {
 	char json[2048];
-	size_t jlen;
 	char text[1024];
-	size_t tlen;
-	int overflow;
+	struct rs_buf j, t; /* over json (less the room for its end) and text */
+	size_t jfields;     /* length of j up to its last whole field */
 	int prio;
 };
 

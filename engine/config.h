@@ -14,9 +14,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "config_fields.h"
 #include "names.h"
 #include "secret.h"
 
@@ -47,42 +49,50 @@ struct rs_delivery {
 	int line; /* config line of this entry, for messages */
 };
 
-/* Per-account policy, with the defaults section merged in. */
+/* How each kind of setting of config_fields.h is declared. */
+/* The names are the fields' own: they cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+#define RS_POLICY_DECL_DURATION(key, ctype) ctype key;
+#define RS_POLICY_DECL_INT(key, ctype)      ctype key;
+#define RS_POLICY_DECL_COST(key, ctype)     ctype key;
+#define RS_POLICY_DECL_ALPHABET(key, ctype)                                                        \
+	char key##_spec[128];                                                                      \
+	ctype key;
+#define RS_POLICY_DECL_WINDOW(key, ctype)               ctype key##_start, key##_end;
+#define RS_POLICY_DECL(key, kind, ctype, def, min, max) RS_POLICY_DECL_##kind(key, ctype)
+
+#define RS_ACCOUNT_DECL_NAME(key)  char key[RS_NAME_MAX + 1];
+#define RS_ACCOUNT_DECL_ID(key)    uint32_t key;
+#define RS_ACCOUNT_DECL_GROUP(key) char key[RS_NAME_MAX + 1];
+#define RS_ACCOUNT_DECL_GROUPS(key)                                                                \
+	char(*key)[RS_NAME_MAX + 1];                                                               \
+	size_t n##key;
+#define RS_ACCOUNT_DECL_TEXT(key) char *key;
+#define RS_ACCOUNT_DECL_PATH(key) char *key;
+#define RS_ACCOUNT_DECL_BOOL(key) bool key;
+#define RS_ACCOUNT_DECL_DELIVER(key)                                                               \
+	struct rs_delivery *key;                                                                   \
+	size_t n##key;
+#define RS_ACCOUNT_DECL_COMMAND(key)             char **key##_argv;
+#define RS_ACCOUNT_DECL(key, kind, def, missing) RS_ACCOUNT_DECL_##kind(key)
+/* NOLINTEND(bugprone-macro-parentheses) */
+
+/* An account's policy, with the defaults section merged in: the fields of
+ * RS_POLICY_FIELDS (config_fields.h), then what they imply. */
 struct rs_policy_cfg {
-	int64_t rotate_every;    /* seconds, default 30d */
-	int64_t grace;           /* default 1h */
-	int64_t max_grace;       /* default 24h */
-	size_t length;           /* default 32 */
-	char alphabet_spec[128]; /* default "alnum" */
-	struct rs_alphabet alphabet;
-	double entropy_bits;         /* of length over alphabet */
-	enum rs_hash_cost hash_cost; /* "interactive" (default) or "moderate" */
-	int window_start;            /* minutes after local midnight; -1 = no window */
-	int window_end;              /* may be < window_start: the window wraps midnight */
-	int64_t jitter;              /* default 0 */
-	int64_t rotate_after_use;    /* 0 = off */
-	int64_t quiet_revoke;        /* 0 = off */
-	unsigned tripwire_keep;      /* default 3, at most RS_TRIPWIRE_MAX */
-	int64_t retry_min;           /* delivery backoff: first retry after, default 30s */
-	int64_t retry_max;           /* backoff cap, default 1h */
+	RS_POLICY_FIELDS(RS_POLICY_DECL)
+	double entropy_bits; /* of length over alphabet */
 };
 
+/* One entry of `accounts`: the fields of RS_ACCOUNT_FIELDS, then what the loader
+ * resolves from them. */
 struct rs_account_cfg {
-	char name[RS_NAME_MAX + 1];
-	uint32_t uid;
-	char group[RS_NAME_MAX + 1];     /* primary group name */
-	uint32_t gid;                    /* resolved primary gid */
-	char *gecos, *home, *shell;      /* defaults "", "/nonexistent", "/usr/sbin/nologin" */
-	char (*groups)[RS_NAME_MAX + 1]; /* supplementary groups as written (`groups = [...]`) */
-	size_t ngroups;
+	RS_ACCOUNT_FIELDS(RS_ACCOUNT_DECL)
+	uint32_t gid;       /* of `group` */
 	uint32_t *sup_gids; /* supplementary gids: `groups` plus config groups that
 	                     * list this account in `members`, primary excluded, unique */
 	size_t nsup;
-	bool disabled;
 	struct rs_policy_cfg pol;
-	struct rs_delivery *deliver;
-	size_t ndeliver;
-	char **verify_argv; /* optional `verify = [...]` command, NULL if none */
 	int line;
 };
 
@@ -104,6 +114,8 @@ struct rs_config {
 	char *store_dir, *state_dir, *key_file, *run_dir, *audit_log, *metrics_file;
 	char *passwd_file, *group_file; /* system databases checked for collisions */
 	int64_t lock_timeout;           /* store lock wait, seconds, default 10 */
+	int64_t metrics_interval;       /* rotsecd rewrites the metrics at least this often, 60 */
+	int64_t usage_interval; /* rotsecd looks at changed usage records at most this often, 10 */
 	struct rs_policy_cfg defaults;
 	struct rs_group_cfg *groups;
 	size_t ngroups;
@@ -128,9 +140,16 @@ struct rs_config {
  */
 int rs_config_load(const char *file, struct rs_config *cfg);
 void rs_config_free(struct rs_config *cfg);
-/* The index rs_config_account searches (cfg->by_name), made anew. 0 or -ENOMEM. */
-int rs_config_index_accounts(struct rs_config *cfg);
-
+/* The account of that name, or NULL. */
 const struct rs_account_cfg *rs_config_account(const struct rs_config *cfg, const char *name);
+
+/*
+ * Every setting of account `a` as it takes effect, its own or inherited from `defaults`,
+ * one "key value" line each in the order of config_fields.h, in the config's syntax
+ * (durations as "1d12h"), as `sshd -T` prints its own: what `rotsecctl check --effective`
+ * shows. A setting that is not set (window, verify) or empty prints as its key alone; a
+ * delivery as one `deliver` line of its own settings. 0, or -EIO when `out` fails.
+ */
+int rs_config_print_account(FILE *out, const struct rs_account_cfg *a);
 
 #endif

@@ -67,14 +67,6 @@ int rs_engine_set_degraded(struct rs_engine *e, const char *name);
  * whose delivery has not succeeded. */
 int rs_engine_deliver(struct rs_engine *e, const char *name, bool all);
 
-/* Whether every consumer acc configures has j's secret (a journal following another
- * set of consumers has not delivered to this one). */
-bool rs_journal_delivered(const struct rs_account_cfg *acc, const struct rs_journal *j);
-
-/* Whether j's rotation still waits for something: a consumer whose delivery is not ok
- * (or deliveries the config has changed since), or acc's verify command not yet passed. */
-bool rs_journal_outstanding(const struct rs_account_cfg *acc, const struct rs_journal *j);
-
 /* Finish whatever NAME's journal says is unfinished (NULL: every account). With only_due,
  * failed deliveries are retried only when their backoff has passed (the daemon's loop). */
 int rs_engine_resume(struct rs_engine *e, const char *name, bool only_due);

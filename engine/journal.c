@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "journal.h"
+#include "dirscan.h"
 #include "safefile.h"
 #include "sealed.h"
 
@@ -15,132 +16,38 @@
 
 #define JOURNAL_MAX 8192
 
+/* The names of the steps and of the states of a delivery: what the journal writes and
+ * reads back, and what status shows. */
+static const char *const step_names[] = {
+        [RS_STEP_NONE] = "none",
+        [RS_STEP_GENERATED] = "generated",
+        [RS_STEP_ACTIVATED] = "activated",
+        [RS_STEP_DELIVERED] = "delivered",
+};
+static const char *const dlv_names[] = {
+        [RS_DLV_PENDING] = "pending",
+        [RS_DLV_OK] = "ok",
+        [RS_DLV_FAILED] = "failed",
+};
+#define NNAMES(names) (sizeof(names) / sizeof((names)[0]))
+
+/* The index of s in names, or -1. */
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
 const char *rs_step_name(enum rs_step s)
 {
-	switch (s) {
-	case RS_STEP_GENERATED:
-		return "generated";
-	case RS_STEP_ACTIVATED:
-		return "activated";
-	case RS_STEP_DELIVERED:
-		return "delivered";
-	case RS_STEP_NONE:
-		break;
-	}
-	return "none";
+	return (size_t)s < NNAMES(step_names) ? step_names[s] : "none";
 }
 
 const char *rs_dlv_status_name(enum rs_dlv_status s)
 {
-	switch (s) {
-	case RS_DLV_OK:
-		return "ok";
-	case RS_DLV_FAILED:
-		return "failed";
-	case RS_DLV_PENDING:
-		break;
-	}
-	return "pending";
-}
-
-int rs_state_dir_open(const char *path, char *why, size_t whylen)
-{
-	struct stat st;
-	int fd;
-
-	if (!path || path[0] != '/') {
-		(void)snprintf(why, whylen, "state_dir must be an absolute path");
-		return -EINVAL;
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		int r = -errno;
-		(void)snprintf(why, whylen, "cannot create state_dir %s: %s", path, strerror(-r));
-		return r;
-	}
-	fd = rs_open_safe_dir(path, 0, why, whylen);
-	if (fd < 0)
-		return fd;
-	/* The journal holds sealed secrets and the host key unseals them: the directory is
-	 * root's alone, not even readable by a group. */
-	if (fstat(fd, &st) < 0) {
-		int r = -errno;
-
-		(void)snprintf(why, whylen, "state_dir %s: %s", path, strerror(-r));
-		close(fd);
-		return r;
-	}
-	if (st.st_mode & 0077) {
-		(void)snprintf(why, whylen, "state_dir %s must be mode 0700 (it is %04o)", path,
-		               (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -EPERM;
-	}
-	return fd;
-}
-
-int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_LEN], char *why,
-                    size_t whylen)
-{
-	struct stat st;
-	ssize_t n;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT && create) {
-		unsigned char fresh[RS_HOSTKEY_LEN];
-
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			r = -errno;
-			(void)snprintf(why, whylen, "cannot create host key %s: %s", path,
-			               strerror(-r));
-			return r;
-		}
-		randombytes_buf(fresh, sizeof(fresh));
-		r = fchmod(fd, 0600) < 0 ? -errno : rs_write_all(fd, fresh, sizeof(fresh));
-		if (r == 0 && fsync(fd) < 0)
-			r = -errno;
-		close(fd);
-		sodium_memzero(fresh, sizeof(fresh));
-		if (r < 0) {
-			unlink(path);
-			(void)snprintf(why, whylen, "cannot write host key %s: %s", path,
-			               strerror(-r));
-			return r;
-		}
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	}
-	if (fd < 0) {
-		r = -errno;
-		(void)snprintf(why, whylen, "cannot open host key %s: %s", path, strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		(void)snprintf(why, whylen, "cannot read host key %s: %s", path, strerror(-r));
-		close(fd);
-		return r;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0077)) {
-		(void)snprintf(why, whylen,
-		               "host key %s must be a regular file, owned by root, mode 0600",
-		               path);
-		close(fd);
-		return -EPERM;
-	}
-	n = read(fd, key, RS_HOSTKEY_LEN);
-	r = n < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0) {
-		(void)snprintf(why, whylen, "cannot read host key %s: %s", path, strerror(-r));
-		return r;
-	}
-	if (n != RS_HOSTKEY_LEN || st.st_size != RS_HOSTKEY_LEN) {
-		(void)snprintf(why, whylen, "host key %s is damaged (not %d bytes)", path,
-		               RS_HOSTKEY_LEN);
-		return -EPROTO;
-	}
-	return 0;
+	return (size_t)s < NNAMES(dlv_names) ? dlv_names[s] : "pending";
 }
 
 static int file_name(char *buf, size_t len, const char *name, const char *ext)
@@ -159,16 +66,14 @@ int rs_account_lock(int statefd, const char *name, int timeout_ms)
 	return r < 0 ? r : rs_lock(statefd, file, timeout_ms);
 }
 
+/* A journal is at a step once generated: "none" is no step to read back. */
 static int parse_step(const char *s, enum rs_step *out)
 {
-	if (strcmp(s, "generated") == 0)
-		*out = RS_STEP_GENERATED;
-	else if (strcmp(s, "activated") == 0)
-		*out = RS_STEP_ACTIVATED;
-	else if (strcmp(s, "delivered") == 0)
-		*out = RS_STEP_DELIVERED;
-	else
+	int i = name_index(step_names, NNAMES(step_names), s);
+
+	if (i <= (int)RS_STEP_NONE)
 		return -EPROTO;
+	*out = (enum rs_step)i;
 	return 0;
 }
 
@@ -178,17 +83,13 @@ static int parse_dlv_state(const char *v, struct rs_dlv_state *d)
 	char status[16];
 	unsigned attempts;
 	int64_t last, next;
+	int i;
 
 	if (sscanf(v, "%15s %u %" SCNd64 " %" SCNd64, status, &attempts, &last, &next) != 4)
 		return -EPROTO;
-	if (strcmp(status, "ok") == 0)
-		d->status = RS_DLV_OK;
-	else if (strcmp(status, "failed") == 0)
-		d->status = RS_DLV_FAILED;
-	else if (strcmp(status, "pending") == 0)
-		d->status = RS_DLV_PENDING;
-	else
+	if ((i = name_index(dlv_names, NNAMES(dlv_names), status)) < 0)
 		return -EPROTO;
+	d->status = (enum rs_dlv_status)i;
 	d->attempts = attempts;
 	d->last = last;
 	d->next = next;
@@ -202,8 +103,7 @@ static int parse_dlv(const char *v, struct rs_journal *j)
 
 	if (sscanf(v, "%u %n", &idx, &skip) != 1 || skip == 0 || idx >= RS_MAX_DELIVERIES)
 		return -EPROTO;
-	r = parse_dlv_state(v + skip, &j->dlv[idx]);
-	if (r < 0)
+	if ((r = parse_dlv_state(v + skip, &j->dlv[idx])) < 0)
 		return r;
 	if (idx + 1 > j->ndeliver)
 		j->ndeliver = idx + 1;
@@ -288,33 +188,34 @@ int rs_journal_load(int statefd, const char *name, struct rs_journal *j)
 
 	memset(j, 0, sizeof(*j));
 	j->grace = -1;
-	r = file_name(file, sizeof(file), name, "state");
-	if (r < 0)
+	if ((r = file_name(file, sizeof(file), name, "state")) < 0)
 		return r;
 	fd = openat(statefd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0077)) {
-		close(fd);
-		return -EPERM;
+		r = -EPERM;
+		goto out;
 	}
-	n = read(fd, buf, JOURNAL_MAX);
-	close(fd);
-	if (n < 0)
-		return -errno;
+	if ((n = read(fd, buf, JOURNAL_MAX)) < 0) {
+		r = -errno;
+		goto out;
+	}
 	buf[n] = '\0';
 	line = strtok_r(buf, "\n", &save);
-	if (!line || strcmp(line, "rotsec-state 1") != 0)
-		return -EPROTO;
-	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
-		r = parse_line(line, j);
-		if (r < 0)
-			return r;
+	if (!line || strcmp(line, "rotsec-state 1") != 0) {
+		r = -EPROTO;
+		goto out;
 	}
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL)
+		if ((r = parse_line(line, j)) < 0)
+			goto out;
 	if (strcmp(j->name, name) != 0 || j->generation == 0 || j->step == RS_STEP_NONE ||
 	    !j->hash[0] || !j->sealed[0])
-		return -EPROTO;
-	return 0;
+		r = -EPROTO;
+out:
+	close(fd);
+	return r;
 }
 
 static int journal_save(int statefd, const struct rs_journal *j, unsigned flags)
@@ -323,8 +224,7 @@ static int journal_save(int statefd, const struct rs_journal *j, unsigned flags)
 	size_t len = 0, i;
 	int r, n;
 
-	r = file_name(file, sizeof(file), j->name, "state");
-	if (r < 0)
+	if ((r = file_name(file, sizeof(file), j->name, "state")) < 0)
 		return r;
 	n = snprintf(
 	        buf, sizeof(buf),
@@ -377,9 +277,62 @@ int rs_journal_remove(int statefd, const char *name)
 		return r;
 	if (unlinkat(statefd, file, 0) < 0 && errno != ENOENT)
 		return -errno;
-	file_name(file, sizeof(file), name, "lock");
-	(void)unlinkat(statefd, file, 0);
+	if (file_name(file, sizeof(file), name, "lock") == 0)
+		(void)unlinkat(statefd, file, 0);
 	return fsync(statefd) < 0 ? -errno : 0;
+}
+
+struct cleanup {
+	int statefd;
+	bool (*is_account)(const char *name, const void *arg);
+	const void *arg;
+	int timeout_ms;
+};
+
+static int remove_stale_temps(const char *entry, void *arg)
+{
+	const struct cleanup *c = arg;
+	char name[RS_NAME_MAX + 1], file[RS_NAME_MAX + 8];
+	const char *dot = strstr(entry, ".state.");
+	size_t n = dot ? (size_t)(dot - entry) - 1 : 0;
+	int lockfd;
+
+	if (entry[0] != '.' || !dot || n == 0 || n > RS_NAME_MAX ||
+	    strlen(dot) != strlen(".state.") + 6)
+		return 0;
+	memcpy(name, entry + 1, n);
+	name[n] = '\0';
+	if (!c->is_account(name, c->arg))
+		return 0;
+	if ((lockfd = rs_account_lock(c->statefd, name, c->timeout_ms)) < 0)
+		return 0;
+	if (file_name(file, sizeof(file), name, "state") == 0)
+		rs_atomic_cleanup(c->statefd, file);
+	close(lockfd);
+	return 0;
+}
+
+void rs_journal_cleanup(int statefd, bool (*is_account)(const char *name, const void *arg),
+                        const void *arg, int timeout_ms)
+{
+	struct cleanup c = {statefd, is_account, arg, timeout_ms};
+
+	(void)rs_dir_scan(statefd, remove_stale_temps, &c);
+}
+
+bool rs_journal_delivered(const struct rs_journal *j, size_t ndeliver)
+{
+	if (j->ndeliver != ndeliver)
+		return false;
+	for (size_t i = 0; i < j->ndeliver; i++)
+		if (j->dlv[i].status != RS_DLV_OK)
+			return false;
+	return true;
+}
+
+bool rs_journal_outstanding(const struct rs_journal *j, size_t ndeliver, bool verify)
+{
+	return !rs_journal_delivered(j, ndeliver) || (verify && j->vfy.status != RS_DLV_OK);
 }
 
 /* "NAME\nG\n": binds a sealed secret to its account and generation, so that a journal

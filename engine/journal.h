@@ -22,15 +22,16 @@
 #ifndef ROTSEC_JOURNAL_H
 #define ROTSEC_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hostkey.h"
 #include "names.h"
 #include "record.h"
 #include "secret.h"
 
 #define RS_MAX_DELIVERIES 32
-#define RS_HOSTKEY_LEN    32
 #define RS_SEALED_B64_MAX 1024
 
 enum rs_step {
@@ -73,15 +74,6 @@ struct rs_journal {
 	struct rs_dlv_state dlv[RS_MAX_DELIVERIES];
 };
 
-/* Open (creating 0700 when missing) and check the state dir: root-owned, no access for
- * group or others. Returns a directory fd or a negative errno with `why`. */
-int rs_state_dir_open(const char *path, char *why, size_t whylen);
-
-/* Host key: 32 random bytes in `path` (0600 root). With create, a missing key is made
- * (O_EXCL, mode before content, fsync). A key readable by others is refused. */
-int rs_hostkey_load(const char *path, int create, unsigned char key[RS_HOSTKEY_LEN], char *why,
-                    size_t whylen);
-
 int rs_journal_load(int statefd, const char *name, struct rs_journal *j);
 /* Replace NAME.state, the account's lock held: the file fsync'ed, renamed into place and
  * the directory fsync'ed, so that the journal survives a crash from the moment this
@@ -93,6 +85,24 @@ int rs_journal_save(int statefd, const struct rs_journal *j);
  * from the journal before it (see the engine: the bookkeeping after deliveries). */
 int rs_journal_save_lazy(int statefd, const struct rs_journal *j);
 int rs_journal_remove(int statefd, const char *name);
+
+/* Remove the temp files that killed writers of journals left behind (".NAME.state." and
+ * six random characters, from before the fixed name of RS_ATOMIC_LOCKED), of every NAME
+ * that is_account(NAME, arg) says is an account: one scan of the state dir for all of
+ * them, where a scan per account would make a sync quadratic. Each is removed under its
+ * account's lock (waiting up to timeout_ms for it), so a live writer's temp file is never
+ * touched. */
+void rs_journal_cleanup(int statefd, bool (*is_account)(const char *name, const void *arg),
+                        const void *arg, int timeout_ms);
+
+/* Whether each of an account's `ndeliver` consumers has j's secret (a journal following
+ * another set of consumers has not delivered to this one). */
+bool rs_journal_delivered(const struct rs_journal *j, size_t ndeliver);
+
+/* Whether j's rotation still waits for something: a consumer whose delivery is not ok
+ * (or deliveries the config has changed since), or the account's verify command (when
+ * it has one) not yet passed. */
+bool rs_journal_outstanding(const struct rs_journal *j, size_t ndeliver, bool verify);
 
 /* Seal `s` into j->sealed (bound to j->name and j->generation); unseal checks the binding. */
 int rs_journal_seal(const unsigned char key[RS_HOSTKEY_LEN], struct rs_journal *j,

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "metrics.h"
+#include "buf.h"
 #include "safefile.h"
 #include "version.h"
 
@@ -7,143 +8,144 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-struct out {
-	char *p;
-	size_t len, cap;
-	int err;
+static void head(struct rs_buf *o, const char *name, const char *type, const char *help)
+{
+	rs_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The value of one per-account metric. */
+typedef uint64_t (*metric_get)(const struct rs_status *x);
+
+static uint64_t m_since(const struct rs_status *x)
+{
+	return (uint64_t)x->current_since;
+}
+static uint64_t m_next(const struct rs_status *x)
+{
+	return (uint64_t)x->next_rotation;
+}
+static uint64_t m_until(const struct rs_status *x)
+{
+	return (uint64_t)x->previous_valid_until;
+}
+static uint64_t m_dfail(const struct rs_status *x)
+{
+	return x->delivery_failures;
+}
+static uint64_t m_vfail(const struct rs_status *x)
+{
+	return x->verify_failures;
+}
+static uint64_t m_degraded(const struct rs_status *x)
+{
+	return x->degraded;
+}
+static uint64_t m_generation(const struct rs_status *x)
+{
+	return x->generation;
+}
+
+static uint64_t m_tripwire(const struct rs_status *x)
+{
+	return x->have_usage ? x->usage.tripwire_count : 0;
+}
+
+static uint64_t m_logins_cur(const struct rs_status *x)
+{
+	return x->have_usage ? x->usage.current_count : 0;
+}
+
+static uint64_t m_logins_prev(const struct rs_status *x)
+{
+	return x->have_usage ? x->usage.previous_count : 0;
+}
+
+/*
+ * Every per-account family, in the order of the file. Rows of one name follow each other,
+ * one per value of their extra label; HELP and TYPE are written once, before the first.
+ */
+static const struct family {
+	const char *name, *type, *help;
+	const char *label; /* extra label, "key=\"value\"", or NULL */
+	metric_get get;
+} families[] = {
+        {"rotsec_last_rotation_timestamp_seconds", "gauge",
+         "When the current secret was activated.", NULL, m_since},
+        {"rotsec_next_rotation_timestamp_seconds", "gauge",
+         "When the next scheduled rotation is due.", NULL, m_next},
+        {"rotsec_previous_valid_until_timestamp_seconds", "gauge",
+         "Deadline of the previous secret, 0 when there is none in grace.", NULL, m_until},
+        {"rotsec_logins_total", "counter",
+         "Successful logins since the last rotation, by secret (resets at each rotation).",
+         "secret=\"current\"", m_logins_cur},
+        {"rotsec_logins_total", "counter", NULL, "secret=\"previous\"", m_logins_prev},
+        {"rotsec_delivery_failures_total", "counter", "Failed delivery attempts.", NULL, m_dfail},
+        {"rotsec_verify_failures_total", "counter", "Failed runs of the account's verify command.",
+         NULL, m_vfail},
+        {"rotsec_tripwire_hits_total", "counter", "Logins tried with a revoked secret.", NULL,
+         m_tripwire},
+        {"rotsec_degraded", "gauge",
+         "1 when max_grace passed with a delivery or the verify command still failing.", NULL,
+         m_degraded},
+        {"rotsec_generation", "gauge", "Generation of the current secret.", NULL, m_generation},
 };
 
-static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char *fmt, ...)
+/* Account names are [a-z0-9_-$]: nothing in them needs escaping in a label value. Within
+ * a family, the samples go account by account, each with every value of its label. */
+static void per_account(struct rs_buf *o, const struct rs_status *st, size_t n)
 {
-	va_list ap;
-	int n;
+	size_t f = 0;
 
-	for (;;) {
-		if (o->err)
-			return;
-		va_start(ap, fmt);
-		n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->err = -EINVAL;
-			return;
+	while (f < sizeof(families) / sizeof(families[0])) {
+		size_t end = f + 1;
+
+		while (end < sizeof(families) / sizeof(families[0]) &&
+		       strcmp(families[end].name, families[f].name) == 0)
+			end++;
+		head(o, families[f].name, families[f].type, families[f].help);
+		for (size_t i = 0; i < n; i++) {
+			if (!st[i].in_store)
+				continue;
+			for (size_t k = f; k < end; k++)
+				rs_buf_printf(o, "%s{account=\"%s\"%s%s} %" PRIu64 "\n",
+				              families[k].name, st[i].name,
+				              families[k].label ? "," : "",
+				              families[k].label ? families[k].label : "",
+				              families[k].get(&st[i]));
 		}
-		if (o->p && (size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		size_t cap = o->cap ? o->cap * 2 : 4096;
-		while (cap < o->len + (size_t)n + 1)
-			cap *= 2;
-		char *np = realloc(o->p, cap);
-		if (!np) {
-			o->err = -ENOMEM;
-			return;
-		}
-		o->p = np;
-		o->cap = cap;
+		f = end;
 	}
 }
 
-static void head(struct out *o, const char *name, const char *type, const char *help)
+int rs_metrics_render(const struct rs_status *st, size_t n, int64_t now, int64_t interval,
+                      char **res, size_t *len)
 {
-	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
+	struct rs_buf o;
 
-/* Account names are [a-z0-9_-$]: nothing in them needs escaping in a label value. */
-static void per_account(struct out *o, const struct rs_status *st, size_t n, const char *name,
-                        const char *type, const char *help, int which)
-{
-	head(o, name, type, help);
-	for (size_t i = 0; i < n; i++) {
-		const struct rs_status *x = &st[i];
-		uint64_t v = 0;
+	rs_buf_init(&o, SIZE_MAX, 0);
 
-		if (!x->in_store)
-			continue;
-		switch (which) {
-		case 0:
-			v = (uint64_t)x->current_since;
-			break;
-		case 1:
-			v = (uint64_t)x->next_rotation;
-			break;
-		case 2:
-			v = (uint64_t)x->previous_valid_until;
-			break;
-		case 3:
-			v = x->delivery_failures;
-			break;
-		case 4:
-			v = x->have_usage ? x->usage.tripwire_count : 0;
-			break;
-		case 5:
-			v = x->degraded;
-			break;
-		case 6:
-			v = x->generation;
-			break;
-		case 7:
-			v = x->verify_failures;
-			break;
-		}
-		put(o, "%s{account=\"%s\"} %" PRIu64 "\n", name, x->name, v);
-	}
-}
-
-int rs_metrics_render(const struct rs_status *st, size_t n, bool up, char **res, size_t *len)
-{
-	struct out o = {0};
-
-	head(&o, "rotsec_up", "gauge", "1 while rotsecd runs, 0 after it stopped cleanly.");
-	put(&o, "rotsec_up %d\n", up ? 1 : 0);
+	/* No "up" gauge: a daemon killed with SIGKILL cannot set it to 0, and a file that
+	 * says 1 for ever is worse than none. The time of the rewrite, with the interval the
+	 * daemon keeps, tells a scrape whether anyone still writes this file. */
+	head(&o, "rotsec_last_update_timestamp_seconds", "gauge",
+	     "When rotsecd last rewrote this file; older than a few intervals: it is not running.");
+	rs_buf_printf(&o, "rotsec_last_update_timestamp_seconds %" PRId64 "\n", now);
+	head(&o, "rotsec_metrics_interval_seconds", "gauge",
+	     "rotsecd rewrites this file at least this often (metrics_interval).");
+	rs_buf_printf(&o, "rotsec_metrics_interval_seconds %" PRId64 "\n", interval);
 	head(&o, "rotsec_build_info", "gauge", "rotsec version.");
-	put(&o, "rotsec_build_info{version=\"%s\"} 1\n", ROTSEC_VERSION);
-	per_account(&o, st, n, "rotsec_last_rotation_timestamp_seconds", "gauge",
-	            "When the current secret was activated.", 0);
-	per_account(&o, st, n, "rotsec_next_rotation_timestamp_seconds", "gauge",
-	            "When the next scheduled rotation is due.", 1);
-	per_account(&o, st, n, "rotsec_previous_valid_until_timestamp_seconds", "gauge",
-	            "Deadline of the previous secret, 0 when there is none in grace.", 2);
-	head(&o, "rotsec_logins_total", "counter",
-	     "Successful logins since the last rotation, by secret (resets at each rotation).");
-	for (size_t i = 0; i < n; i++) {
-		const struct rs_status *x = &st[i];
-
-		if (!x->in_store)
-			continue;
-		put(&o, "rotsec_logins_total{account=\"%s\",secret=\"current\"} %" PRIu64 "\n",
-		    x->name, x->have_usage ? x->usage.current_count : 0);
-		put(&o, "rotsec_logins_total{account=\"%s\",secret=\"previous\"} %" PRIu64 "\n",
-		    x->name, x->have_usage ? x->usage.previous_count : 0);
-	}
-	per_account(&o, st, n, "rotsec_delivery_failures_total", "counter",
-	            "Failed delivery attempts.", 3);
-	per_account(&o, st, n, "rotsec_verify_failures_total", "counter",
-	            "Failed runs of the account's verify command.", 7);
-	per_account(&o, st, n, "rotsec_tripwire_hits_total", "counter",
-	            "Logins tried with a revoked secret.", 4);
-	per_account(&o, st, n, "rotsec_degraded", "gauge",
-	            "1 when max_grace passed with a delivery or the verify command still failing.",
-	            5);
-	per_account(&o, st, n, "rotsec_generation", "gauge", "Generation of the current secret.",
-	            6);
-	if (o.err) {
-		free(o.p);
-		return o.err;
-	}
-	*res = o.p;
-	*len = o.len;
-	return 0;
+	rs_buf_printf(&o, "rotsec_build_info{version=\"%s\"} 1\n", ROTSEC_VERSION);
+	per_account(&o, st, n);
+	return rs_buf_take(&o, res, len);
 }
 
-int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, size_t n, bool up)
+int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, size_t n, int64_t now)
 {
 	char dir[PATH_MAX], *slash, *buf;
 	size_t len;
@@ -157,11 +159,11 @@ int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, si
 	dirfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
-	r = rs_metrics_render(st, n, up, &buf, &len);
-	if (r == 0) {
-		r = rs_atomic_replace(dirfd, slash + 1, buf, len, 0644, 0, 0);
-		free(buf);
-	}
+	if ((r = rs_metrics_render(st, n, now, cfg->metrics_interval, &buf, &len)) < 0)
+		goto out;
+	r = rs_atomic_replace(dirfd, slash + 1, buf, len, 0644, 0, 0);
+	free(buf);
+out:
 	close(dirfd);
 	return r;
 }

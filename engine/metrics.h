@@ -9,14 +9,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "engine.h"
 
 /* Render the metrics of `st` into a malloc'ed buffer (for tests and the writer). */
-int rs_metrics_render(const struct rs_status *st, size_t n, bool up, char **out, size_t *len);
+int rs_metrics_render(const struct rs_status *st, size_t n, int64_t now, int64_t interval,
+                      char **out, size_t *len);
 
 /* Render and replace cfg->metrics_file. -ENOENT when its directory is missing. */
-int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, size_t n, bool up);
+int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, size_t n,
+                     int64_t now);
 
 #endif

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,18 +25,6 @@
 /* A key line is 66 bytes. Anything much longer is not a key file, and reading it whole
  * into a fixed buffer keeps a secret key out of the heap. */
 #define KEYFILE_MAX 256
-
-static void __attribute__((format(printf, 3, 4)))
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * A public key is usable when multiplying it by a random scalar does not give the
@@ -80,29 +67,29 @@ static int read_key_file(const char *path, bool secret, unsigned char key[32], c
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
-		set_why(why, whylen, "%s: %s", path, strerror(-r));
+		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
 		goto out;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		set_why(why, whylen, "%s: %s", path, strerror(-r));
+		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
 		goto out;
 	}
 	r = -EINVAL;
 	if (!S_ISREG(st.st_mode)) {
-		set_why(why, whylen, "%s is not a regular file", path);
+		rs_set_why(why, whylen, "%s is not a regular file", path);
 		goto out;
 	}
 	r = -EPERM;
 	if (secret && (st.st_mode & 0077)) {
-		set_why(why, whylen,
-		        "%s is accessible by group or others (mode %04o); it must be 0600", path,
-		        (unsigned)(st.st_mode & 07777));
+		rs_set_why(why, whylen,
+		           "%s is accessible by group or others (mode %04o); it must be 0600", path,
+		           (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (!secret && (st.st_mode & 0022)) {
-		set_why(why, whylen,
-		        "%s is writable by group or others, who could substitute the key", path);
+		rs_set_why(why, whylen,
+		           "%s is writable by group or others, who could substitute the key", path);
 		goto out;
 	}
 	while (len < sizeof(buf)) {
@@ -112,7 +99,7 @@ static int read_key_file(const char *path, bool secret, unsigned char key[32], c
 			continue;
 		if (n < 0) {
 			r = -errno;
-			set_why(why, whylen, "%s: %s", path, strerror(-r));
+			rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
 			goto out;
 		}
 		if (n == 0)
@@ -121,7 +108,7 @@ static int read_key_file(const char *path, bool secret, unsigned char key[32], c
 	}
 	r = -EINVAL;
 	if (len > KEYFILE_MAX) {
-		set_why(why, whylen, "%s is too large to be a key file", path);
+		rs_set_why(why, whylen, "%s is too large to be a key file", path);
 		goto out;
 	}
 	if (len > 0 && buf[len - 1] == '\n')
@@ -130,24 +117,24 @@ static int read_key_file(const char *path, bool secret, unsigned char key[32], c
 		len--;
 	buf[len] = '\0';
 	if (strlen(buf) != len) {
-		set_why(why, whylen, "%s is not a rotsec key file (it holds a NUL byte)", path);
+		rs_set_why(why, whylen, "%s is not a rotsec key file (it holds a NUL byte)", path);
 		goto out;
 	}
 	if (strncmp(buf, other, strlen(other)) == 0 && buf[strlen(other)] == ' ') {
-		set_why(why, whylen, "%s is a %s key, not a %s key", path,
-		        secret ? "public" : "secret", kind);
+		rs_set_why(why, whylen, "%s is a %s key, not a %s key", path,
+		           secret ? "public" : "secret", kind);
 		goto out;
 	}
 	if (strncmp(buf, want, strlen(want)) != 0 || buf[strlen(want)] != ' ') {
-		set_why(why, whylen, "%s is not a rotsec %s key file (expected \"%s <base64>\")",
-		        path, kind, want);
+		rs_set_why(why, whylen, "%s is not a rotsec %s key file (expected \"%s <base64>\")",
+		           path, kind, want);
 		goto out;
 	}
 	b64 = buf + strlen(want) + 1;
 	b64len = len - strlen(want) - 1;
 	if (sodium_base642bin(key, 32, b64, b64len, NULL, &binlen, &b64end, B64_VARIANT) != 0 ||
 	    binlen != 32 || b64end != b64 + b64len) {
-		set_why(why, whylen, "%s does not hold a 32-byte key in base64", path);
+		rs_set_why(why, whylen, "%s does not hold a 32-byte key in base64", path);
 		goto out;
 	}
 	r = 0;
@@ -165,8 +152,8 @@ int rs_read_public_key(const char *path, unsigned char pk[RS_PK_LEN], char *why,
 	int r = read_key_file(path, false, pk, why, whylen);
 
 	if (r == 0 && pk_usable(pk) < 0) {
-		set_why(why, whylen, "%s is not a usable X25519 public key (low-order point)",
-		        path);
+		rs_set_why(why, whylen, "%s is not a usable X25519 public key (low-order point)",
+		           path);
 		sodium_memzero(pk, RS_PK_LEN);
 		r = -EINVAL;
 	}
@@ -188,17 +175,17 @@ static int create_key_file(const char *path, mode_t mode, char *why, size_t whyl
 	if (fd < 0) {
 		r = -errno;
 		if (r == -EEXIST)
-			set_why(why, whylen, "%s already exists; refusing to overwrite a key",
-			        path);
+			rs_set_why(why, whylen, "%s already exists; refusing to overwrite a key",
+			           path);
 		else
-			set_why(why, whylen, "cannot create %s: %s", path, strerror(-r));
+			rs_set_why(why, whylen, "cannot create %s: %s", path, strerror(-r));
 		return r;
 	}
 	/* The umask may have narrowed the mode given to open; set it exactly, before any
 	 * content is written. */
 	if (fchmod(fd, mode) < 0) {
 		r = -errno;
-		set_why(why, whylen, "cannot set the mode of %s: %s", path, strerror(-r));
+		rs_set_why(why, whylen, "cannot set the mode of %s: %s", path, strerror(-r));
 		close(fd);
 		return r;
 	}
@@ -215,13 +202,15 @@ static int write_key_line(int fd, const char *path, const char *label, const uns
 
 	sodium_bin2base64(b64, sizeof(b64), key, 32, B64_VARIANT);
 	(void)snprintf(line, sizeof(line), "%s %s\n", label, b64);
-	r = rs_write_all(fd, line, strlen(line));
-	if (r == 0 && fsync(fd) < 0)
+	if ((r = rs_write_all(fd, line, strlen(line))) < 0)
+		goto out;
+	if (fsync(fd) < 0)
 		r = -errno;
+out:
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r < 0)
-		set_why(why, whylen, "cannot write %s: %s", path, strerror(-r));
+		rs_set_why(why, whylen, "cannot write %s: %s", path, strerror(-r));
 	sodium_memzero(b64, sizeof(b64));
 	sodium_memzero(line, sizeof(line));
 	return r;
@@ -236,7 +225,7 @@ int rs_keygen_files(const char *prefix, char *why, size_t whylen)
 
 	if (snprintf(pub, sizeof(pub), "%s.pub", prefix) >= (int)sizeof(pub) ||
 	    snprintf(key, sizeof(key), "%s.key", prefix) >= (int)sizeof(key)) {
-		set_why(why, whylen, "key file prefix is too long");
+		rs_set_why(why, whylen, "key file prefix is too long");
 		r = -ENAMETOOLONG;
 		goto out;
 	}
@@ -244,12 +233,10 @@ int rs_keygen_files(const char *prefix, char *why, size_t whylen)
 
 	/* Create both files before writing either, so that refusing to overwrite one of
 	 * them never leaves a new half of a pair beside an old half. */
-	r = kfd = create_key_file(key, 0600, why, whylen);
-	if (r < 0)
+	if ((r = kfd = create_key_file(key, 0600, why, whylen)) < 0)
 		goto out;
 	made_key = true;
-	r = pfd = create_key_file(pub, 0644, why, whylen);
-	if (r < 0)
+	if ((r = pfd = create_key_file(pub, 0644, why, whylen)) < 0)
 		goto out;
 	made_pub = true;
 
@@ -317,28 +304,27 @@ int rs_unseal(const unsigned char *in, size_t inlen, const char *keyfile, struct
 
 	out->buf = NULL;
 	out->len = 0;
-	r = rs_read_secret_key(keyfile, sk, why, whylen);
-	if (r < 0)
+	if ((r = rs_read_secret_key(keyfile, sk, why, whylen)) < 0)
 		goto out;
 	r = -EBADMSG;
 	if (inlen < crypto_box_SEALBYTES) {
-		set_why(why, whylen, "the sealed data is too short to hold a secret");
+		rs_set_why(why, whylen, "the sealed data is too short to hold a secret");
 		goto out;
 	}
 	if (inlen - crypto_box_SEALBYTES > RS_SECRET_MAX) {
-		set_why(why, whylen, "the sealed data is larger than any secret rotsec makes");
+		rs_set_why(why, whylen, "the sealed data is larger than any secret rotsec makes");
 		goto out;
 	}
 	crypto_scalarmult_base(pk, sk);
-	r = rs_secret_alloc(out, inlen - crypto_box_SEALBYTES);
-	if (r < 0) {
-		set_why(why, whylen, "out of memory for the secret");
+	if ((r = rs_secret_alloc(out, inlen - crypto_box_SEALBYTES)) < 0) {
+		rs_set_why(why, whylen, "out of memory for the secret");
 		goto out;
 	}
 	r = crypto_box_seal_open((unsigned char *)out->buf, in, inlen, pk, sk);
 	rs_wipe_stack();
 	if (r != 0) {
-		set_why(why, whylen, "the sealed data does not open with the key in %s", keyfile);
+		rs_set_why(why, whylen, "the sealed data does not open with the key in %s",
+		           keyfile);
 		rs_secret_free(out);
 		r = -EBADMSG;
 		goto out;

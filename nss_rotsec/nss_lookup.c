@@ -160,7 +160,8 @@ int nss_getsp_name(const char *name, struct spwd *sp, char *buf, size_t len)
 		return r;
 	}
 
-	/* A secret record is about 2.5 KiB: not on the stack of whatever thread calls us. */
+	/* A secret record holds several hash strings (record.h): not on the stack of whatever
+	 * thread calls us. */
 	rec = malloc(sizeof(*rec));
 	if (!rec)
 		return -ENOMEM;

@@ -15,6 +15,7 @@
 #include "paths.h"
 #include "safefile.h"
 #include "sealed.h"
+#include "version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +35,8 @@
 static const char usage_text[] =
         "usage: rotsecctl [-c FILE] COMMAND [ARGS]\n"
         "\n"
-        "  check                          validate the configuration\n"
+        "  check [--effective NAME]       validate the configuration; --effective: print\n"
+        "                                 every setting of account NAME as it takes effect\n"
         "  sync                           create, update and remove accounts as configured\n"
         "  status [NAME] [--json]         state of every account, or of NAME\n"
         "  rotate NAME [--grace D] [--revoke-previous]\n"
@@ -48,7 +50,8 @@ static const char usage_text[] =
         "  fleet fetch|follow|status ...  consumer side of the fleet (fleet --help)\n"
         "  open --key FILE SEALED         decrypt a sealed delivery\n"
         "\n"
-        "  -c FILE   configuration (default " RS_DEFAULT_CONFIG ")\n";
+        "  -c FILE    configuration (default " RS_DEFAULT_CONFIG ")\n"
+        "  --version  print the version\n";
 
 static int usage_error(const char *msg)
 {
@@ -94,8 +97,24 @@ static void fmt_time(int64_t t, char *buf, size_t len)
 
 /* ---- verbs ---- */
 
-static int cmd_check(struct rs_config *cfg)
+/* With `effective`, that account's settings as they take effect, `sshd -T` style. */
+static int cmd_check(struct rs_config *cfg, const char *effective)
 {
+	const struct rs_account_cfg *a;
+
+	if (effective) {
+		a = rs_config_account(cfg, effective);
+		if (!a) {
+			(void)fprintf(stderr, "rotsecctl: %s has no account %s\n", cfg->file,
+			              effective);
+			return 1;
+		}
+		if (rs_config_print_account(stdout, a) < 0 || fflush(stdout) != 0) {
+			(void)fprintf(stderr, "rotsecctl: cannot write to stdout\n");
+			return 1;
+		}
+		return 0;
+	}
 	printf("%s: OK, %zu account%s, %zu group%s\n", cfg->file, cfg->naccounts,
 	       cfg->naccounts == 1 ? "" : "s", cfg->ngroups, cfg->ngroups == 1 ? "" : "s");
 	return 0;
@@ -493,6 +512,7 @@ int main(int argc, char **argv)
 {
 	const char *conf = RS_DEFAULT_CONFIG, *verb, *name = NULL, *keyfile = NULL;
 	const char *conf_given = NULL;
+	const char *effective = NULL;
 	struct rs_rotate_opts ropts = {.grace = -1, .compromise = false};
 	struct rs_config cfg;
 	struct rs_engine e;
@@ -512,6 +532,9 @@ int main(int argc, char **argv)
 			argv += 2;
 		} else if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 			(void)fputs(usage_text, stdout);
+			return 0;
+		} else if (strcmp(argv[1], "--version") == 0) {
+			printf("rotsecctl %s\n", ROTSEC_VERSION);
 			return 0;
 		} else {
 			return usage_error("unknown option");
@@ -539,6 +562,10 @@ int main(int argc, char **argv)
 			ropts.grace = d;
 		} else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
 			keyfile = argv[++i];
+		} else if (strcmp(argv[i], "--effective") == 0 && i + 1 < argc) {
+			effective = argv[++i];
+		} else if (strcmp(argv[i], "--effective") == 0) {
+			return usage_error("--effective needs an account NAME");
 		} else if (argv[i][0] == '-') {
 			return usage_error("unknown option");
 		} else if (!name) {
@@ -548,6 +575,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (effective && strcmp(verb, "check") != 0)
+		return usage_error("--effective applies to check only");
 	/* Verbs that need no configuration. */
 	if (strcmp(verb, "keygen") == 0 && sign)
 		return name ? rs_ctl_keygen_sign(name) : usage_error("keygen --sign needs PREFIX");
@@ -573,7 +602,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(verb, "check") == 0) {
-		rc = cmd_check(&cfg);
+		rc = cmd_check(&cfg, effective);
 		rs_config_free(&cfg);
 		return rc;
 	}

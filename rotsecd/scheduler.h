@@ -16,6 +16,7 @@
 #define ROTSEC_SCHEDULER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine.h"
@@ -31,7 +32,14 @@ struct rs_daemon {
 /* One pass. *next_wake: the earliest time something may become due. */
 void rs_daemon_tick(struct rs_daemon *d, int64_t now, int64_t *next_wake);
 
-/* Metrics for the current state (up = still running). */
-void rs_daemon_metrics(struct rs_daemon *d, bool up);
+/* The same pass over the accounts names[0..n) alone, whose usage records changed: what a
+ * login can make due (rotate_after_use, quiet_revoke) without reading every account.
+ * *next_wake: the earliest time something of theirs may become due. */
+void rs_daemon_tick_usage(struct rs_daemon *d, int64_t now, const char (*names)[RS_NAME_MAX + 1],
+                          size_t n, int64_t *next_wake);
+
+/* Metrics for the current state, stamped with the time; with `status`, the line for
+ * systemd's STATUS= (the accounts, the next rotation, how many are degraded). */
+void rs_daemon_metrics(struct rs_daemon *d, char *status, size_t len);
 
 #endif

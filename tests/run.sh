@@ -2,14 +2,19 @@
 # Runs every test tier and prints one summary line: "N passed, N failed[, N skipped]".
 #
 # Every test speaks TAP ("ok N - name", "not ok N - name", "# SKIP reason"):
-#   unit    $O/asan/tests/unit/test_*   cmocka, CMOCKA_MESSAGE_OUTPUT=TAP
-#   shell   tests/sh/t-*.sh              through tests/sh/lib.sh
+#   unit    $O/asan/tests/unit/test_*     cmocka, CMOCKA_MESSAGE_OUTPUT=TAP
+#   module  $O/asan/tests/module/test_*   cmocka, the PAM and NSS modules dlopened
+#   shell   tests/sh/t-*.sh                through tests/sh/lib.sh
 # A program that exits non-zero, or reports no test at all, counts as one failure.
 # TESTS="pattern ..." runs only the files whose name matches one of the shell patterns.
 set -u
 : "${O:?O must point at the build directory}"
 top=$(cd "$(dirname "$0")/.." && pwd)
 export O top
+# The system's commands only: every one comes from a Debian package that .ci/deps names
+# (t-deps.sh), never from /usr/local or a language version manager earlier in PATH.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export CMOCKA_MESSAGE_OUTPUT=TAP
@@ -58,11 +63,15 @@ run_one() {
 	grep '# SKIP' "$out" | sed 's/^/    /'
 }
 
-for t in "$O"/asan/tests/unit/test_*; do
-	[ -x "$t" ] || continue
-	case "$t" in *.o | *.d) continue ;; esac
-	selected "$(basename "$t")" || continue
-	run_one "unit/$(basename "$t")" "$t"
+for tier in unit module; do
+	for t in "$O/asan/tests/$tier"/test_*; do
+		[ -x "$t" ] || continue
+		case "$t" in *.o | *.d) continue ;; esac
+		# A program whose source is gone (moved to another tier) is a stale build.
+		[ -f "$top/tests/$tier/$(basename "$t").c" ] || continue
+		selected "$(basename "$t")" || continue
+		run_one "$tier/$(basename "$t")" "$t"
+	done
 done
 
 for t in "$top"/tests/sh/t-*.sh; do

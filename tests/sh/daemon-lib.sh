@@ -1,8 +1,9 @@
 # Helpers for the rotsecd tests (t-daemon-*.sh). Source after lib.sh and rotsec_env.
 #
-#   dmn_start [VAR=VALUE...]   start `rotsecd -c $CONF -f` in the background, with those
-#                              variables in its environment; stderr to $T/rotsecd.log.
-#                              Waits until the first metrics are written (rotsec_up 1),
+#   dmn_start [VAR=VALUE...]   start `rotsecd -c $CONF -f $DMN_ARGS` in the background,
+#                              with those variables in its environment; stderr to
+#                              $T/rotsecd.log.
+#                              Waits until the first metrics are written,
 #                              which happens after the start-up sync and the first pass.
 #                              Sets DPID. Fails when the daemon died or never got there.
 #   dmn_stop                   SIGTERM, wait; returns the daemon's exit status
@@ -44,12 +45,13 @@ _dmn_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
 _dmn_up() {
 	_dmn_alive || return 2
 	# Not grep's own status: 2 means a missing file to grep, "not yet" to us.
-	grep -q '^rotsec_up 1$' "$T/rotsec.prom" 2>/dev/null || return 1
+	grep -q '^rotsec_last_update_timestamp_seconds [0-9]' "$T/rotsec.prom" 2>/dev/null || return 1
 }
 
 dmn_start() {
 	rm -f "$T/rotsec.prom"
-	env "$@" "$ROTSECD" -c "$CONF" -f >>"$T/rotsecd.log" 2>&1 &
+	# shellcheck disable=SC2086 # DMN_ARGS are words
+	env "$@" "$ROTSECD" -c "$CONF" -f ${DMN_ARGS:-} >>"$T/rotsecd.log" 2>&1 &
 	DPID=$!
 	# Generous: it returns as soon as the daemon is up or dead, and a start-up sync
 	# fsyncs several files, which takes long on a disk busy with other work.

@@ -11,6 +11,9 @@
 
 set -u
 : "${O:?O must point at the build directory}"
+# As tests/run.sh does, for a test run on its own: the system's commands only.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
 top=${top:-$(cd "$(dirname "$0")/../.." && pwd)}
 ASAN=$O/asan
 REL=$O/rel

@@ -2,7 +2,7 @@
 # and a store with known secrets.
 #
 # Under pam_wrapper and inside programs that are not built with ASan (pamtester), the
-# release module is loaded; tests/unit/test_pam runs the same cases against the ASan one.
+# release module is loaded; tests/module/test_pam runs the same cases against the ASan one.
 
 PAM_REL=$REL/pam_rotsec.so
 PAM_ASAN=$ASAN/pam_rotsec.so

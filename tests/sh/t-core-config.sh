@@ -182,4 +182,28 @@ C
 n=$(ctl check 2>&1 | grep -c "^$CONF:")
 check "every error of a config is reported, not just the first ($n)" [ "$n" -ge 4 ]
 check_eq "after all that the store is byte-identical" "$(store_sum)" "$base"
+
+# check --effective NAME: every setting of one account as it takes effect, one per line,
+# from the account itself, from defaults or built in; nothing in the store changes.
+conf_write 'rotate_every = "2h"; grace = "1h"; max_grace = "2h";' '{ name = "svc"; gid = 60000; }' \
+	'{ name = "svc-a"; uid = 60001; group = "svc"; grace = "30m"; deliver = ( { file = "'"$T"'/out/svc-a.pw"; } ); }'
+out=$(ctl check --effective svc-a)
+rc=$?
+check_eq "check --effective exits 0" "$rc" "0"
+check_match "check --effective shows the account's own grace" "$out" '^grace 30m$'
+check_match "check --effective shows rotate_every from defaults" "$out" '^rotate_every 2h$'
+check_match "check --effective shows the built-in length" "$out" '^length 32$'
+check_match "check --effective shows the delivery with its defaults" "$out" \
+	"^deliver file $T/out/svc-a.pw owner root group root mode 0400\$"
+check_eq "check --effective prints each of the 23 settings once" \
+	"$(printf '%s\n' "$out" | cut -d' ' -f1 | sort | uniq -c | awk '$1 == 1' | wc -l | tr -d ' ')" "23"
+out=$(ctl check --effective nosuch 2>&1)
+rc=$?
+check_eq "check --effective of an account that is not configured exits 1" "$rc" "1"
+check_match "and names it" "$out" 'has no account nosuch'
+ctl status --effective svc-a >/dev/null 2>&1
+check_eq "--effective with another command is a usage error (exit 2)" "$?" "2"
+ctl check --effective >/dev/null 2>&1
+check_eq "--effective without a name is a usage error (exit 2)" "$?" "2"
+check_eq "check --effective leaves the store byte-identical" "$(store_sum)" "$base"
 done_testing

@@ -22,6 +22,8 @@ conf_write 'rotate_every = "1h"; grace = "1s"; max_grace = "1h"; retry_min = "1s
 	               { file = \"$T/later/svc-f.pw\"; } ); },
 	 { name = \"svc-q\"; uid = 60002; group = \"svc\"; grace = \"60s\"; quiet_revoke = \"1s\";
 	   deliver = ( { file = \"$T/out/svc-q.pw\"; } ); }"
+# Logins are looked at within a second, not the default 10 s (usage_interval).
+echo 'usage_interval = "1s";' >>"$CONF"
 
 touch "$T/fixed"
 mkdir -p "$T/later"

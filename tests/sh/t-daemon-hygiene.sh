@@ -40,7 +40,7 @@ wait_gen() {
 env CANARY=visible-in-rotsecd-only "$ROTSECD" -c "$CONF" 2>"$T/rotsecd.stderr" &
 pid=$!
 i=0
-while ! grep -q '^rotsec_up 1' "$T/rotsec.prom" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+while ! grep -q '^rotsec_last_update_timestamp_seconds [0-9]' "$T/rotsec.prom" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill -USR1 $pid && wait_gen 2 || exit 3
 sleep 1.1
 kill -USR1 $pid && wait_gen 3 || exit 4
@@ -106,7 +106,7 @@ else
 	rm -f "$T/rotsec.prom"
 	$noptrace "$ROTSECD" -c "$CONF" -f >>"$T/rotsecd.log" 2>&1 &
 	DPID=$!
-	wait_until 20 grep -q '^rotsec_up 1' "$T/rotsec.prom"
+	wait_until 20 grep -q '^rotsec_last_update_timestamp_seconds [0-9]' "$T/rotsec.prom"
 	if ! $noptrace readlink "/proc/$ctrl/exe" >/dev/null 2>&1; then
 		skip "rotsecd is not dumpable" "this kernel refuses /proc/PID/exe even for a dumpable process"
 	else

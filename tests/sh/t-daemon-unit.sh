@@ -64,7 +64,7 @@ conf_write 'rotate_every = "1h"; grace = "2s"; max_grace = "1h"; retry_min = "1h
 rm -f "$T/rotsec.prom"
 $confine "$ROTSECD" -c "$CONF" -f >>"$T/rotsecd.log" 2>&1 &
 DPID=$!
-if wait_until 20 grep -q '^rotsec_up 1' "$T/rotsec.prom"; then
+if wait_until 20 grep -q '^rotsec_last_update_timestamp_seconds [0-9]' "$T/rotsec.prom"; then
 	ok "rotsecd starts with only the unit's capabilities and no_new_privs"
 else
 	not_ok "rotsecd starts with only the unit's capabilities and no_new_privs"

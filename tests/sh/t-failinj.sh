@@ -20,7 +20,7 @@
 #
 # The call sites are counted first (FAILINJ_COUNT), then N goes over every one of them.
 # ROTSEC_FAILINJ_LONG=1 also runs every one of them under valgrind and more periods
-# (about half an hour on two CPUs). What failinj.so cannot fail: libconfig's parser,
+# (long: README.md, Tests). What failinj.so cannot fail: libconfig's parser,
 # which does not check its allocations and crashes on the first NULL
 # (FAILINJ_SPARE=libconfig).
 

@@ -38,6 +38,8 @@ expected() {
 	[ -f "$f" ] && echo "/usr/share/doc/rotsec/examples/nsswitch.conf.example 644 $f"
 	f=$top/conf/rotsecd.service
 	[ -f "$f" ] && echo "/lib/systemd/system/rotsecd.service 644 $f"
+	f=$top/conf/bash-completion/rotsecctl
+	[ -f "$f" ] && echo "/usr/share/bash-completion/completions/rotsecctl 644 $f"
 	return 0
 }
 
@@ -133,6 +135,11 @@ if command -v man >/dev/null 2>&1; then
 	done
 else
 	skip "man page rendering" "man (man-db) is not installed"
+fi
+
+comp=$root/usr/share/bash-completion/completions/rotsecctl
+if [ -f "$comp" ]; then
+	check "the bash completion is valid bash" bash -n "$comp"
 fi
 
 check "a second make install over the first succeeds" mk install

@@ -55,12 +55,12 @@ include_cycles() {
 				while read -r inc; do
 					[ "$inc" = "$stem" ] || echo "$stem $inc"
 				done
-		done | sort -u >edges
+		done | sort -u >"$T/edges"
 		while read -r a b; do
-			if grep -qx "$b $a" edges && [ "$a" \< "$b" ]; then
+			if grep -qx "$b $a" "$T/edges" && [ "$a" \< "$b" ]; then
 				echo "$a and $b include each other"
 			fi
-		done <edges
+		done <"$T/edges"
 	)
 }
 

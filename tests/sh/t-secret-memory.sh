@@ -103,7 +103,7 @@ rm -f "$T/rotsec.prom"
 mspid=$!
 at_exit "kill -KILL $mspid"
 i=0
-while ! grep -q '^rotsec_up 1' "$T/rotsec.prom" 2>/dev/null && kill -0 $mspid 2>/dev/null &&
+while ! grep -q '^rotsec_last_update_timestamp_seconds [0-9]' "$T/rotsec.prom" 2>/dev/null && kill -0 $mspid 2>/dev/null &&
 	[ $i -lt 300 ]; do
 	sleep 0.1
 	i=$((i + 1))

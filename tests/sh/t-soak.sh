@@ -9,7 +9,7 @@
 # that never re-reads, must start failing right after the first deadline of its account
 # (never before, and within a few seconds after), proving that the soak sees failures.
 #
-#   SOAK_ROTATIONS=N   rotations of each account (default 10, about 30 s; `make soak`: 100)
+#   SOAK_ROTATIONS=N   rotations of each account (default 10; `make soak`: 100)
 #
 # Release build throughout (rotsecd, rotsecctl, pam_rotsec.so, pam_consumer), as on a host.
 # It all runs in a private mount and network namespace: the usage records are on a tmpfs

@@ -215,7 +215,7 @@ consumers_log_in() {
 	[ "$(nss_name svc-a)" = svc-a ] || bad_at "$1" "$2" "$3: NSS does not resolve svc-a"
 }
 while read -r who step; do
-	# Progress for the long runs (FAULT_TRIALS=1000 takes about 20 minutes).
+	# Progress for the long runs (`make soak`, FAULT_TRIALS=1000).
 	[ "$trials" -gt 0 ] && [ $((trials % 100)) -eq 0 ] &&
 		diag "SIGKILL: $trials trials so far, $bad inconsistencies"
 	trials=$((trials + 1))

@@ -19,7 +19,7 @@ PL=$REL/tests/tools/pam_logins
 NC=$REL/tests/tools/nss_calls
 RCTL=$REL/rotsecctl
 RDMN=$REL/rotsecd
-for need in valgrind "$REL/tests/unit/test_pam" "$REL/tests/unit/test_nss" "$PL" "$NC" "$RCTL" \
+for need in valgrind "$REL/tests/module/test_pam" "$REL/tests/module/test_nss" "$PL" "$NC" "$RCTL" \
 	"$RDMN" "$PAM_REL" "$MKSTORE"; do
 	if ! [ -e "$need" ] && ! command -v "$need" >/dev/null 2>&1; then
 		skip "valgrind" "$need is missing"
@@ -30,8 +30,8 @@ done
 
 # The frames that valgrind.supp names can be deep in a stack: --num-callers records them.
 # --fair-sched: valgrind runs one thread at a time, and by default a thread that never
-# blocks (the busy readers of the fork tests) can starve the one that forks and waits;
-# test_nss's fork test took ten minutes instead of three seconds.
+# blocks (the busy readers of the fork tests) can starve the one that forks and waits,
+# and test_nss's fork test then spends its time waiting for its turn.
 VGOPTS="-q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 	--num-callers=40 --fair-sched=yes --suppressions=$top/tests/sh/valgrind.supp"
 
@@ -52,14 +52,14 @@ vg() {
 	return 1
 }
 
-# ---- the unit tests of the modules, release build ----
-# The longest part (a minute or two: their fork tests make valgrind check every child),
+# ---- the module tests (tests/module/), release build ----
+# The longest part (their fork tests make valgrind check every child),
 # so they run in the background while the rest goes on.
 export CMOCKA_MESSAGE_OUTPUT=TAP
 upids=""
 for u in test_pam test_nss; do
 	# shellcheck disable=SC2086 # VGOPTS are words
-	valgrind $VGOPTS "$REL/tests/unit/$u" >"$T/$u.out" 2>"$T/$u.log" &
+	valgrind $VGOPTS "$REL/tests/module/$u" >"$T/$u.out" 2>"$T/$u.log" &
 	upids="$upids $!"
 done
 
@@ -168,7 +168,7 @@ wait_for() {
 	"$@"
 }
 check "rotsecd under valgrind starts (its first metrics)" \
-	wait_for 60 grep -q '^rotsec_up 1' "$T/rotsec.prom"
+	wait_for 60 grep -q '^rotsec_last_update_timestamp_seconds [0-9]' "$T/rotsec.prom"
 kill -USR1 $dpid 2>/dev/null
 gen_moved() { [ "$(gen)" != "$g0" ]; }
 check "rotsecd under valgrind rotates on SIGUSR1" wait_for 60 gen_moved

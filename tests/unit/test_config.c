@@ -1,5 +1,6 @@
 /*
- * rotsec.conf loading and validation (engine/config.c).
+ * rotsec.conf loading and validation (engine/config*.c), and an account printed as
+ * `rotsecctl check --effective` prints it.
  *
  * Every test writes a config into a private temporary directory next to a fake passwd and
  * group file, so no test ever depends on the host's accounts. The config body a test
@@ -1457,10 +1458,10 @@ static void loading_writes_nothing(void **state)
 }
 
 /*
- * Configs of 100,000 accounts and passwd files of as many users are real; checking each
- * entry against all others made such a load take minutes. 20,000 of each, every account
- * with a delivery, in a group by its own `groups` and listed in another's `members`: the
- * quadratic loader took about a minute of CPU here under ASan, the sorted one a second.
+ * Every "which entry has this name or id" question of the load goes through a sorted
+ * index, so that a large config or passwd file does not make the load quadratic. 20,000
+ * accounts and as many system users, every account with a delivery, in a group by its own
+ * `groups` and listed in another's `members`: all of it resolved as in a small config.
  */
 static void twenty_thousand_accounts_and_system_users_resolve_correctly(void **state)
 {
@@ -1521,8 +1522,8 @@ static void twenty_thousand_accounts_and_system_users_resolve_correctly(void **s
 	}
 	assert_int_equal(e->cfg.groups[1].nmembers, n);
 	assert_int_equal(e->cfg.groups[2].nmembers, n);
-	/* The time is reported, not asserted (tests check behaviour; speed is measured by
-	 * make bench): a quadratic loader shows here as a minute instead of a second. */
+	/* The time is printed, not asserted: tests check behaviour, make bench measures
+	 * speed; a quadratic loader stands out in it. */
 }
 
 static void config_free_is_safe_after_failure_and_twice(void **state)
@@ -1542,6 +1543,159 @@ static void config_free_is_safe_after_failure_and_twice(void **state)
 	assert_int_equal(e->cfg.ndiags, 0);
 	rs_config_free(&e->cfg);
 	rs_config_free(NULL);
+}
+
+/* ---- check --effective -------------------------------------------------------------------- */
+
+/* What rs_config_print_account writes for account `name`, malloc'ed. */
+static char *effective(const struct env *e, const char *name)
+{
+	const struct rs_account_cfg *a = rs_config_account(&e->cfg, name);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(a);
+	assert_non_null(f);
+	assert_int_equal(rs_config_print_account(f, a), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void effective_settings_print_every_setting_once_inherited_or_own(void **state)
+{
+	struct env *e = *state;
+	char expected[4096], *out;
+	int r;
+
+	r = load(e,
+	         "defaults = { grace = \"2h\"; jitter = \"1h30m\"; window = \"22:00-04:00\"; };\n"
+	         "groups = ( { name = \"svc\"; gid = 60000; } );\n"
+	         "accounts = ( { name = \"svc-a\"; uid = 60001; group = \"svc\";\n"
+	         "  groups = [ \"users\" ]; gecos = \"Service A\"; rotate_every = \"7d\";\n"
+	         "  hash_cost = \"moderate\"; tripwire_keep = 5; verify = [ \"/bin/check\" ];\n"
+	         "  deliver = ( { file = \"@DIR@/a.pw\"; owner = \"backup\"; mode = \"0440\"; },\n"
+	         "    { command = [ \"/bin/push\", \"two words\", \"a \\\"quote\\\"\" ];\n"
+	         "      timeout = \"90s\"; user = \"daemon\"; } ); },\n"
+	         "  { name = \"svc-b\"; uid = 60002; group = \"svc\"; } );\n");
+	expect_clean(e, r);
+
+	/* Every setting of the tables, in their order: the account's own (rotate_every,
+	 * hash_cost, tripwire_keep), the defaults section's (grace, jitter, window) and the
+	 * built-in ones (max_grace, length, ...). */
+	(void)snprintf(expected, sizeof(expected),
+	               "name svc-a\n"
+	               "uid 60001\n"
+	               "group svc\n"
+	               "groups [ \"users\" ]\n"
+	               "gecos Service A\n"
+	               "home /nonexistent\n"
+	               "shell /usr/sbin/nologin\n"
+	               "disabled false\n"
+	               "deliver file %s/a.pw owner backup group backup mode 0440\n"
+	               "deliver command [ \"/bin/push\", \"two words\", \"a \\\"quote\\\"\" ] "
+	               "timeout 1m30s user daemon\n"
+	               "verify [ \"/bin/check\" ]\n"
+	               "rotate_every 7d\n"
+	               "grace 2h\n"
+	               "max_grace 1d\n"
+	               "length 32\n"
+	               "alphabet alnum\n"
+	               "hash_cost moderate\n"
+	               "window 22:00-04:00\n"
+	               "jitter 1h30m\n"
+	               "rotate_after_use 0s\n"
+	               "quiet_revoke 0s\n"
+	               "tripwire_keep 5\n"
+	               "retry_min 30s\n"
+	               "retry_max 1h\n",
+	               e->dir);
+	out = effective(e, "svc-a");
+	assert_string_equal(out, expected);
+	free(out);
+
+	/* What is not set, or empty, says so. */
+	out = effective(e, "svc-b");
+	assert_string_equal(out, "name svc-b\n"
+	                         "uid 60002\n"
+	                         "group svc\n"
+	                         "groups []\n"
+	                         "gecos \"\"\n"
+	                         "home /nonexistent\n"
+	                         "shell /usr/sbin/nologin\n"
+	                         "disabled false\n"
+	                         "deliver none\n"
+	                         "verify none\n"
+	                         "rotate_every 30d\n"
+	                         "grace 2h\n"
+	                         "max_grace 1d\n"
+	                         "length 32\n"
+	                         "alphabet alnum\n"
+	                         "hash_cost interactive\n"
+	                         "window 22:00-04:00\n"
+	                         "jitter 1h30m\n"
+	                         "rotate_after_use 0s\n"
+	                         "quiet_revoke 0s\n"
+	                         "tripwire_keep 3\n"
+	                         "retry_min 30s\n"
+	                         "retry_max 1h\n");
+	free(out);
+}
+
+/* Each policy line of `printed` as a setting of an account entry: a value that is a
+ * number stays one, "none" is left out, everything else is a string. */
+static void policy_as_config(const char *printed, char *out, size_t len)
+{
+	const char *line = strstr(printed, "rotate_every ");
+	size_t used = 0;
+
+	assert_non_null(line);
+	while (*line) {
+		const char *sp = strchr(line, ' '), *nl = strchr(line, '\n');
+		int klen = (int)(sp - line), vlen = (int)(nl - sp - 1);
+		bool number = strspn(sp + 1, "0123456789") == (size_t)vlen;
+
+		if (strncmp(sp + 1, "none\n", 5) != 0)
+			used += (size_t)snprintf(out + used, len - used,
+			                         number ? " %.*s = %.*s;" : " %.*s = \"%.*s\";",
+			                         klen, line, vlen, sp + 1);
+		assert_true(used < len);
+		line = nl + 1;
+	}
+}
+
+static void effective_policy_read_back_as_a_config_is_the_same_policy(void **state)
+{
+	struct env *e = *state;
+	struct rs_policy_cfg first;
+	char body[4096], settings[2048], *out, *again;
+	int r;
+
+	r = load(e, "groups = ( { name = \"svc\"; gid = 60000; } );\n"
+	            "accounts = ( { name = \"svc-a\"; uid = 60001; group = \"svc\";\n"
+	            "  rotate_every = \"2w3d4h5m6s\"; grace = \"90061s\"; max_grace = \"3d\";\n"
+	            "  length = 40; alphabet = \"abcdefghijkmnpqrstuvwxyz23456789!#%\";\n"
+	            "  hash_cost = \"moderate\"; window = \"00:05-23:59\"; jitter = \"59m\";\n"
+	            "  rotate_after_use = \"36h\"; quiet_revoke = \"45m\"; tripwire_keep = 0;\n"
+	            "  retry_min = \"1s\"; retry_max = \"100m\"; } );\n");
+	expect_clean(e, r);
+	first = rs_config_account(&e->cfg, "svc-a")->pol;
+	out = effective(e, "svc-a");
+	assert_non_null(strstr(out, "rotate_every 17d4h5m6s\n"));
+	assert_non_null(strstr(out, "grace 1d1h1m1s\n"));
+
+	policy_as_config(out, settings, sizeof(settings));
+	(void)snprintf(body, sizeof(body),
+	               "groups = ( { name = \"svc\"; gid = 60000; } );\n"
+	               "accounts = ( { name = \"svc-a\"; uid = 60001; group = \"svc\";%s } );\n",
+	               settings);
+	r = load(e, body);
+	expect_clean(e, r);
+	assert_memory_equal(&rs_config_account(&e->cfg, "svc-a")->pol, &first, sizeof(first));
+	again = effective(e, "svc-a");
+	assert_string_equal(again, out);
+	free(again);
+	free(out);
 }
 
 int main(void)
@@ -1600,6 +1754,8 @@ int main(void)
 	        T(loading_writes_nothing),
 	        T(config_free_is_safe_after_failure_and_twice),
 	        T(twenty_thousand_accounts_and_system_users_resolve_correctly),
+	        T(effective_settings_print_every_setting_once_inherited_or_own),
+	        T(effective_policy_read_back_as_a_config_is_the_same_policy),
 #undef T
 	};
 

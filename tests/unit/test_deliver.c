@@ -1,7 +1,7 @@
 /*
- * Delivery (engine/deliver.c): files replaced atomically with their owner and mode,
- * commands that get the secret on stdin and nowhere else, sealed files only the consumer
- * opens. Runs as root (CI is root): owners are changed and commands run as nobody.
+ * Delivery (rs_deliver_one, engine/deliver*.c): files replaced atomically with their owner
+ * and mode, commands that get the secret on stdin and nowhere else, sealed files only the
+ * consumer opens. Runs as root (CI is root): owners are changed and commands run as nobody.
  *
  * Command tests use small /bin/sh scripts written into the test's temp dir; each one records
  * what it saw (its stdin, /proc/self environ and cmdline, descriptors) into files there.

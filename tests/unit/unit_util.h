@@ -24,7 +24,7 @@
 /* A fresh directory /tmp/rotsec-ut.XXXXXX, mode 0755, root-owned. NULL on failure. */
 static inline char *ut_mkdtemp(char *buf, size_t len)
 {
-	snprintf(buf, len, "/tmp/rotsec-ut.XXXXXX");
+	(void)snprintf(buf, len, "/tmp/rotsec-ut.XXXXXX");
 	if (!mkdtemp(buf))
 		return NULL;
 	if (chmod(buf, 0755) < 0)
@@ -67,7 +67,7 @@ static inline char *ut_read_file(const char *path, size_t *len)
 
 			if (!nb) {
 				free(buf);
-				fclose(f);
+				(void)fclose(f);
 				return NULL;
 			}
 			buf = nb;
@@ -77,7 +77,7 @@ static inline char *ut_read_file(const char *path, size_t *len)
 		if (got == 0)
 			break;
 	}
-	fclose(f);
+	(void)fclose(f);
 	buf[n] = '\0';
 	*len = n;
 	return buf;

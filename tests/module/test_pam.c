@@ -290,7 +290,7 @@ static void find_module(void)
 		pathf(module, "%s", env);
 		return;
 	}
-	/* This program is $O/asan/tests/unit/test_pam; the module is $O/asan/pam_rotsec.so. */
+	/* This program is $O/asan/tests/module/test_pam; the module is $O/asan/pam_rotsec.so. */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	assert_true(n > 0);
 	exe[n] = '\0';
@@ -1459,7 +1459,7 @@ static void abort_on_alarm(int sig)
 /*
  * The sanitizer build's allocator (GCC 12's libasan) does not take its own locks around
  * fork: a child forked while another thread is inside malloc inherits that lock held and
- * hangs in its first malloc (a third of the runs here). That is the runtime's limit, not
+ * hangs in its first malloc (how often: bench/README.md). That is the runtime's limit, not
  * the module's, so under ASan the threads pause around each fork. The release build runs
  * this same test unpaused under valgrind (t-valgrind), whose allocator is fork-safe and
  * whose scheduler switches threads anywhere, mid-login and inside the module's locks

@@ -4,7 +4,7 @@
  * (common/store_write.c) in scratch directories under /tmp.
  *
  * The module under test is $ROTSEC_NSS_MODULE, else libnss_rotsec.so.2 three levels up
- * from this binary ($O/asan/tests/unit/test_nss -> $O/asan/libnss_rotsec.so.2), so it
+ * from this binary ($O/asan/tests/module/test_nss -> $O/asan/libnss_rotsec.so.2), so it
  * runs under ASan+UBSan like this program. Each dlopen is of a private copy of the file,
  * so a test that needs a module with fresh state (its own ROTSEC_STORE_DIR, nothing
  * logged yet) gets one.
@@ -1724,7 +1724,7 @@ static int group_setup(void **state)
 	if (env) {
 		(void)snprintf(module_src, sizeof(module_src), "%s", env);
 	} else {
-		/* $O/asan/tests/unit/test_nss -> $O/asan/libnss_rotsec.so.2 */
+		/* $O/asan/tests/module/test_nss -> $O/asan/libnss_rotsec.so.2 */
 		char exe[PATH_MAX];
 		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 

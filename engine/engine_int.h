@@ -1,0 +1,140 @@
+/*
+ * What the files of the engine share with each other and with nobody else; engine.h is
+ * the contract with the callers. By concern:
+ *   engine.c     open and close: the state dir, the host key, the store's group; the
+ *                helpers below that every operation uses (its lock, its audit)
+ *   store_txn.c  the store transaction: lock, read, change, write secrets.cdb (and
+ *                accounts.cdb), the tripwires, the sweep of expired previous secrets
+ *   rotate.c     a rotation: generate, journal, activate; revoke; degraded
+ *   rollout.c    what follows an activation: the deliveries, the verify command, the hold
+ *                of the previous secret while they fail, their retries and resumption
+ *   sync.c       bringing the store in line with the config
+ *   status.c     show, status and verify
+ *
+ * Functions return 0 or a negative errno and leave e->why set on failure, as engine.h's.
+ */
+#ifndef ROTSEC_ENGINE_INT_H
+#define ROTSEC_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "audit.h"
+#include "config.h"
+#include "journal.h"
+#include "store_read.h"
+#include "store_write.h"
+
+struct rs_engine;
+
+/* ---- engine.c ---- */
+
+static inline int64_t engine_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* How long an operation waits for a lock (the config's lock_timeout), in ms. */
+int engine_lock_ms(const struct rs_engine *e);
+
+/* Commit ev to the audit log; a log that cannot be appended to is said on syslog. */
+void engine_audit(struct rs_engine *e, struct rs_audit_ev *ev);
+
+/* NAME's config, or NULL with e->why naming the config that lacks it. */
+const struct rs_account_cfg *engine_account(struct rs_engine *e, const char *name);
+
+/* NAME's account lock (the fd to close), or a negative errno with e->why. */
+int engine_lock_account(struct rs_engine *e, const char *name);
+
+/* rs_journal_cleanup for the configured accounts. */
+void engine_journal_cleanup(struct rs_engine *e);
+
+/* ---- store_txn.c ---- */
+
+/*
+ * Two kinds of transaction. An operation on one account (rotate, activate, hold, release,
+ * revoke) reads that account's record alone from the mapped file (txn_begin_one) and
+ * writes the file back with it changed and every other record copied as it is
+ * (rs_store_stage_secrets): with many accounts, a copy of the file instead of decoding and
+ * encoding each. An operation on every account (sync, sweep) decodes them all
+ * (txn_begin_all). txn_end after either, whatever happened (also after a failed begin).
+ */
+struct txn {
+	struct rs_store_w w;
+	uint64_t sgen;
+	bool open;
+	bool all;
+	/* all: every record, sorted by name */
+	struct rs_secrets_data d;
+	/* one: the mapping the copy is made from (NULL when secrets.cdb does not exist yet),
+	 * the account's record to change in place, and whether the store had it */
+	struct rs_store s;
+	const struct rs_map *m;
+	struct rs_secret_rec rec;
+	bool found;
+	/* a new secrets.cdb written but not yet in place (txn_stage, txn_commit) */
+	struct rs_atomic staged;
+	bool is_staged;
+};
+
+int txn_begin_all(struct rs_engine *e, struct txn *t);
+/* Lock the store and read NAME's record (t->found says whether the store has one). */
+int txn_begin_one(struct rs_engine *e, struct txn *t, const char *name);
+void txn_end(struct txn *t);
+/* One account's transaction: the new secrets.cdb with t->rec changed, written to a temp
+ * file (every other record checked as it is copied) but not yet in place. */
+int txn_stage(struct rs_engine *e, struct txn *t);
+/* Put the staged file in place: fsync, rename, fsync of the store dir. */
+int txn_commit(struct rs_engine *e, struct txn *t);
+/* Stage and commit (one), or write every record (all). */
+int txn_write_secrets(struct rs_engine *e, struct txn *t);
+/* accounts.cdb from the config, under t's store lock. */
+int txn_write_accounts(struct rs_engine *e, struct txn *t);
+
+/* Records are kept sorted by name (and written so), so that finding one is a binary
+ * search: syncs and sweeps look up every account, and must not be quadratic. */
+void secrets_sort(struct rs_secrets_data *d);
+struct rs_secret_rec *secrets_find(struct rs_secret_rec *rec, size_t n, const char *name);
+
+/* How many tripwires NAME keeps (its policy, or the defaults for an account gone). */
+unsigned tripwire_keep(const struct rs_engine *e, const char *name);
+/* Push hash onto rec's tripwires, newest first; the oldest fall off beyond `keep`. */
+void push_tripwire(struct rs_secret_rec *rec, const char *hash, unsigned keep);
+/* The previous secret (if any) leaves the accepted set for the tripwires. */
+void drop_previous(struct rs_secret_rec *rec, unsigned keep);
+/* Previous secrets of d past their deadline to the tripwires, audited; how many. */
+unsigned sweep_expired(struct rs_engine *e, struct rs_secrets_data *d, int64_t now);
+
+/* ---- rotate.c ---- */
+
+/* A new secret for acc at `generation`: s, and j at step GENERATED with it sealed. */
+int new_secret(struct rs_engine *e, const struct rs_account_cfg *acc, uint64_t generation,
+               struct rs_journal *j, struct rs_secret *s);
+/* Journal j durably, or (lazy) so that a crash may bring back the journal it replaced:
+ * see deliver_locked for the one place where that is enough. */
+int save_journal(struct rs_engine *e, const struct rs_journal *j, bool lazy);
+/* The audit of a rotation step ("generate", "activate") of j. */
+void audit_step(struct rs_engine *e, const char *event, const struct rs_journal *j,
+                const char *step);
+/* The grace of j's rotation: rotate --grace, else the account's. */
+int64_t grace_of(const struct rs_account_cfg *acc, const struct rs_journal *j);
+/* Step GENERATED -> ACTIVATED, in its own store transaction unless `snap` (a read-only
+ * mapping of the store, may be NULL) shows that the store is already there. */
+int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+                       struct rs_store *snap);
+
+/* ---- rollout.c ---- */
+
+/* Deliver j's secret to the consumers that need it (all: every one), run the verify
+ * command when its turn has come, hold or release the previous secret, journal the
+ * outcome. Account lock held. */
+int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+                   bool all);
+/* Finish what acc's journal left unfinished. Account lock held. With only_due, failed
+ * deliveries are retried only once their backoff has passed. */
+int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+                  bool only_due, struct rs_store *snap);
+
+#endif

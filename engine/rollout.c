@@ -1,0 +1,319 @@
+/*
+ * What follows the activation of a new secret (DESIGN §3 steps 3 and 4): its delivery to
+ * every consumer, then the account's verify command; the outcome of each attempt in the
+ * journal, failures retried after a backoff; the previous secret held (up to max_grace)
+ * while a consumer may still hold only it, released once every consumer has the new one;
+ * and the resumption of all of it after a crash, from what the journal says.
+ */
+#define _GNU_SOURCE
+#include "engine.h"
+#include "engine_int.h"
+#include "deliver.h"
+#include "fault.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static int64_t backoff(const struct rs_account_cfg *acc, unsigned attempts)
+{
+	int64_t d = acc->pol.retry_min > 0 ? acc->pol.retry_min : 1;
+
+	for (unsigned i = 1; i < attempts && d < acc->pol.retry_max; i++)
+		d *= 2;
+	return d < acc->pol.retry_max ? d : acc->pol.retry_max;
+}
+
+/* The deadline the previous secret gets from set_hold, or 0 to leave it as it is. The
+ * grace of this rotation (rotate --grace) from now, never the account's default in its
+ * place. From the activation at the earliest: a clock stepped back below it must not cut
+ * the grace of consumers that are still within it. */
+static int64_t hold_deadline(const struct rs_account_cfg *acc, const struct rs_journal *j,
+                             const struct rs_secret_rec *rec, int hold, int64_t now)
+{
+	int64_t want;
+
+	if (rec->generation != j->generation || !rec->previous[0] ||
+	    now >= rs_previous_valid_until(rec))
+		return 0;
+	want = hold ? rec->previous_limit
+	            : (now > rec->current_since ? now : rec->current_since) + grace_of(acc, j);
+	if (want > rec->previous_limit)
+		want = rec->previous_limit;
+	return (hold ? want > rec->previous_deadline : want < rec->previous_deadline) ? want : 0;
+}
+
+/*
+ * Hold or release the previous secret while deliveries fail (DESIGN §3): a consumer that
+ * did not get the new secret still holds the old one, so its deadline moves out to the
+ * hard limit (activation + max_grace); once every consumer has the new secret it gets a
+ * normal grace from now, never past the limit.
+ */
+static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+                    int hold)
+{
+	struct rs_audit_ev ev;
+	struct txn t = {0};
+	int64_t want;
+	int r;
+
+	if (j->held == hold)
+		return 0;
+	if ((r = txn_begin_one(e, &t, acc->name)) < 0)
+		goto out;
+	if (t.found && (want = hold_deadline(acc, j, &t.rec, hold, engine_now())) != 0) {
+		t.rec.previous_deadline = want;
+		if ((r = txn_write_secrets(e, &t)) < 0)
+			goto out;
+	}
+	j->held = hold;
+	rs_audit_begin(&ev, hold ? "hold" : "release", acc->name);
+	rs_audit_int(&ev, "generation", (int64_t)j->generation);
+	rs_audit_prio(&ev, hold ? LOG_WARNING : LOG_INFO);
+	engine_audit(e, &ev);
+out:
+	txn_end(&t);
+	return r;
+}
+
+/*
+ * The outcome of one attempt at a delivery or at the verify command, r (why its text):
+ * the state's bookkeeping, a success resetting it and a failure scheduling the retry after
+ * the backoff, and the outcome in ev, an audit event the caller began. NULL on success,
+ * else the error text.
+ */
+static const char *record_attempt(const struct rs_account_cfg *acc, struct rs_dlv_state *d, int r,
+                                  const char *why, struct rs_audit_ev *ev)
+{
+	const char *err = why[0] ? why : strerror(-r);
+	int64_t now = engine_now();
+
+	d->last = now;
+	if (r == 0) {
+		d->status = RS_DLV_OK;
+		d->attempts = 0;
+		d->next = 0;
+		rs_audit_str(ev, "result", "ok");
+		return NULL;
+	}
+	d->attempts++;
+	d->status = RS_DLV_FAILED;
+	d->next = now + backoff(acc, d->attempts);
+	rs_audit_str(ev, "result", "failed");
+	rs_audit_str(ev, "error", err);
+	rs_audit_int(ev, "attempt", d->attempts);
+	rs_audit_prio(ev, LOG_WARNING);
+	return err;
+}
+
+/*
+ * DESIGN §3 step 4: the account's verify command, once every consumer has the secret. It
+ * says whether the consumers work with the new secret (a health check, a test login of
+ * the service): until it passes the rotation is not done, so the previous secret is held
+ * as for a failed delivery (up to max_grace, then degraded), and it is retried with the
+ * same backoff. Its outcome is journaled with the deliveries'.
+ */
+static void run_verify(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j)
+{
+	struct rs_audit_ev ev;
+	char why[512] = "";
+	const char *err;
+	int r;
+
+	r = rs_run_verify(acc, j->generation, why, sizeof(why));
+	rs_audit_begin(&ev, "verify", acc->name);
+	rs_audit_int(&ev, "generation", (int64_t)j->generation);
+	rs_audit_str(&ev, "command", acc->verify_argv[0]);
+	err = record_attempt(acc, &j->vfy, r, why, &ev);
+	if (err) {
+		e->verify_failures++;
+		j->verify_failures++;
+		rs_set_why(e->why, sizeof(e->why), "verify command of %s failed: %s", acc->name,
+		           err);
+	}
+	engine_audit(e, &ev);
+	(void)RS_FAULT("verify.done");
+}
+
+/* One attempt at consumer i of acc; true when it has the secret. */
+static bool deliver_to(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+                       size_t i, const struct rs_secret *s)
+{
+	struct rs_audit_ev ev;
+	char label[256], why[512] = "";
+	const char *err;
+	int r;
+
+	/* A consumer given the secret again must be checked again. */
+	j->vfy = (struct rs_dlv_state){0};
+	rs_delivery_label(&acc->deliver[i], label, sizeof(label));
+	r = rs_deliver_one(acc, &acc->deliver[i], s, j->generation, why, sizeof(why));
+	rs_audit_begin(&ev, "deliver", acc->name);
+	rs_audit_int(&ev, "generation", (int64_t)j->generation);
+	rs_audit_str(&ev, "consumer", label);
+	err = record_attempt(acc, &j->dlv[i], r, why, &ev);
+	if (!err) {
+		e->delivered++;
+	} else {
+		e->delivery_failures++;
+		j->failures++;
+		rs_set_why(e->why, sizeof(e->why), "delivery of %s to %s failed: %s", acc->name,
+		           label, err);
+	}
+	engine_audit(e, &ev);
+	(void)RS_FAULT("deliver.done");
+	return !err;
+}
+
+/*
+ * Deliver j's secret to the consumers that need it, then journal the outcome once.
+ *
+ * Not after each delivery, and lazily (rs_journal_save_lazy): every delivery is
+ * idempotent (a file replaced by the same content, a command or a sealed box given the
+ * same secret again), and j's own secret was journaled durably at step "generated"
+ * before the store changed. So a crash anywhere here, or one that undoes this save's
+ * rename, leaves an earlier journal of this same generation, "generated" at worst, and
+ * resuming it redelivers to everyone: a consumer may get the secret twice, none goes
+ * without. What a delivery writes is durable before this save (its own fsyncs), so the
+ * journal never says "ok" for a delivery a crash could still undo.
+ */
+int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+                   bool all)
+{
+	struct rs_secret s = {0};
+	size_t i, ok = 0;
+	int r;
+
+	if (j->ndeliver != acc->ndeliver) {
+		/* The config's consumers changed since: everyone gets this generation. */
+		j->ndeliver = acc->ndeliver < RS_MAX_DELIVERIES ? acc->ndeliver : RS_MAX_DELIVERIES;
+		for (i = 0; i < j->ndeliver; i++)
+			j->dlv[i].status = RS_DLV_PENDING;
+	}
+	if ((r = rs_journal_unseal(e->key, j, &s)) < 0) {
+		/* Only a box that does not open (or is bound to another account or generation)
+		 * points at the key; a malformed journal or no memory says so itself. */
+		rs_set_why(e->why, sizeof(e->why), "cannot unseal the journaled secret of %s%s: %s",
+		           acc->name, r == -EBADMSG ? " (host key changed?)" : "", strerror(-r));
+		goto out;
+	}
+	for (i = 0; i < j->ndeliver; i++)
+		if ((j->dlv[i].status == RS_DLV_OK && !all) || deliver_to(e, acc, j, i, &s))
+			ok++;
+	rs_secret_free(&s);
+	if (ok == j->ndeliver && acc->verify_argv && (j->vfy.status != RS_DLV_OK || all))
+		run_verify(e, acc, j);
+	if (!rs_journal_outstanding(j, acc->ndeliver, acc->verify_argv != NULL)) {
+		j->step = RS_STEP_DELIVERED;
+		j->degraded = 0;
+		r = set_hold(e, acc, j, 0);
+	} else {
+		/* Not done, also when it was (a `rotsecctl deliver` that failed this time): at
+		 * "activated" the daemon retries it, and marks it degraded at max_grace, rather
+		 * than leaving a held previous secret that nothing looks at again. */
+		j->step = RS_STEP_ACTIVATED;
+		r = set_hold(e, acc, j, 1);
+	}
+	if (r < 0)
+		goto out;
+	r = save_journal(e, j, true);
+out:
+	rs_secret_free(&s);
+	return r;
+}
+
+int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+                  bool only_due, struct rs_store *snap)
+{
+	bool due = j->ndeliver != acc->ndeliver, all_ok = true;
+	int64_t now = engine_now();
+	int r;
+
+	if (j->step == RS_STEP_GENERATED && (r = activate_journaled(e, acc, j, snap)) < 0)
+		return r;
+	if (j->step != RS_STEP_ACTIVATED && !due)
+		return 0;
+	for (size_t i = 0; i < j->ndeliver; i++) {
+		if (j->dlv[i].status != RS_DLV_OK && (!only_due || j->dlv[i].next <= now))
+			due = true;
+		all_ok = all_ok && j->dlv[i].status == RS_DLV_OK;
+	}
+	/* The verify command's turn comes once every delivery is ok. */
+	if (!due && all_ok && acc->verify_argv && j->vfy.status != RS_DLV_OK && only_due &&
+	    j->vfy.next > now)
+		return 0;
+	/* A crash after the last delivery but before the journal said "delivered": every
+	 * delivery reached OK, so only the bookkeeping is left (deliver_locked does it). */
+	return due || all_ok ? deliver_locked(e, acc, j, false) : 0;
+}
+
+int rs_engine_deliver(struct rs_engine *e, const char *name, bool all)
+{
+	const struct rs_account_cfg *acc = engine_account(e, name);
+	struct rs_journal j;
+	int lockfd, r;
+
+	if (!acc)
+		return -ENOENT;
+	if ((lockfd = engine_lock_account(e, name)) < 0)
+		return lockfd;
+	if ((r = rs_journal_load(e->statefd, name, &j)) < 0) {
+		rs_set_why(e->why, sizeof(e->why), "%s has no journaled secret to deliver (%s)",
+		           name, strerror(-r));
+		goto out;
+	}
+	if (j.step == RS_STEP_GENERATED && (r = activate_journaled(e, acc, &j, NULL)) < 0)
+		goto out;
+	r = deliver_locked(e, acc, &j, all);
+out:
+	close(lockfd);
+	return r;
+}
+
+/* resume_locked for one account under its lock: 0 when there is nothing to resume. */
+static int resume_account(struct rs_engine *e, const struct rs_account_cfg *acc, bool only_due,
+                          struct rs_store *snap)
+{
+	struct rs_journal j;
+	int lockfd, r;
+
+	if ((lockfd = engine_lock_account(e, acc->name)) < 0)
+		return lockfd;
+	r = rs_journal_load(e->statefd, acc->name, &j);
+	if (r == -ENOENT)
+		r = 0;
+	else if (r == 0)
+		r = resume_locked(e, acc, &j, only_due, snap);
+	close(lockfd);
+	return r;
+}
+
+int rs_engine_resume(struct rs_engine *e, const char *name, bool only_due)
+{
+	struct rs_store snap, *sp = NULL;
+	int first = 0;
+
+	if (!name) {
+		/* One scan of the state dir for every account, not one each. */
+		engine_journal_cleanup(e);
+		/* One read-only mapping of the store for every account, not a store
+		 * transaction each (activate_journaled). */
+		if (rs_store_init(&snap, e->cfg->store_dir, RS_SECRETS_FILE) == 0)
+			sp = &snap;
+	}
+	for (size_t i = 0; i < e->cfg->naccounts; i++) {
+		const struct rs_account_cfg *acc = &e->cfg->accounts[i];
+		int r;
+
+		if (name && strcmp(name, acc->name) != 0)
+			continue;
+		/* Every account is tried; the first failure is the answer. */
+		if ((r = resume_account(e, acc, only_due, sp)) < 0 && !first)
+			first = r;
+	}
+	if (sp)
+		rs_store_close(sp);
+	return first;
+}
