@@ -1,4 +1,4 @@
-# A 3-member etcd cluster for the fleet tests, from Debian's /usr/bin/etcd. Source it in
+# A 3-member etcd cluster for the fleet tests, from Debian's etcd (etcd-server). Source it in
 # place of lib.sh: it first moves the test into its own network and mount namespaces
 # (unshare -mn, loopback up), so that the fixed loopback ports below can never meet
 # anything else on the machine, and the data directories live on a tmpfs mounted there.
@@ -64,7 +64,8 @@ ectl() {
 }
 
 etcd_wait_healthy() {
-	_members=${*:-1 2 3}
+	_members="$*"
+	[ -n "$_members" ] || _members="1 2 3"
 	_i=0
 	while [ $_i -lt 150 ]; do
 		_ok=1

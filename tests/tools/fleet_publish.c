@@ -138,20 +138,20 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (r < 0) {
-			fprintf(stderr, "bad option: %s\n", why);
+			(void)fprintf(stderr, "bad option: %s\n", why);
 			rs_fleet_cfg_free(&cfg);
 			return 2;
 		}
 	}
 	r = rs_fleet_cfg_finish(&cfg, RS_FLEET_HOST, why, sizeof(why));
 	if (r < 0) {
-		fprintf(stderr, "settings: %s\n", why);
+		(void)fprintf(stderr, "settings: %s\n", why);
 		rs_fleet_cfg_free(&cfg);
 		return 2;
 	}
 	r = rs_fleet_open(&f, &cfg, true);
 	if (r < 0) {
-		fprintf(stderr, "error %d: %s\n", r, f.why);
+		(void)fprintf(stderr, "error %d: %s\n", r, f.why);
 		rs_fleet_cfg_free(&cfg);
 		return exit_for(r);
 	}
@@ -164,14 +164,14 @@ int main(int argc, char **argv)
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			r = rs_fleet_alive_tick(&f, (int64_t)ts.tv_sec);
 			if (r < 0)
-				fprintf(stderr, "alive: %s\n", f.why);
+				(void)fprintf(stderr, "alive: %s\n", f.why);
 			sleep(1);
 		}
 		rc = 0;
 		goto out;
 	}
 	if (optind + 2 > argc || !rev_file) {
-		fprintf(stderr, "usage: see the header of fleet_publish.c\n");
+		(void)fprintf(stderr, "usage: see the header of fleet_publish.c\n");
 		rc = 2;
 		goto out;
 	}
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 			goto out;
 		*eq = '\0';
 		if (rs_read_public_key(eq + 1, pks[ncons], why, sizeof(why)) < 0) {
-			fprintf(stderr, "%s\n", why);
+			(void)fprintf(stderr, "%s\n", why);
 			goto out;
 		}
 		cons[ncons] = (struct rs_fleet_consumer){argv[i], pks[ncons], "ok"};
@@ -209,12 +209,12 @@ int main(int argc, char **argv)
 			if (fscanf(fp, "%" SCNd64 " %" SCNu64, &last.mod_revision,
 			           &last.generation) != 2)
 				last = (struct rs_fleet_published){0};
-			fclose(fp);
+			(void)fclose(fp);
 		}
 	}
 	r = rs_fleet_publish(&f, &rot, cons, ncons, &last, &out);
 	if (r < 0) {
-		fprintf(stderr, "error %d: %s\n", r, f.why);
+		(void)fprintf(stderr, "error %d: %s\n", r, f.why);
 		rc = exit_for(r);
 		goto out;
 	}

@@ -38,8 +38,12 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	if (!f || rs_crypto_init() < 0 || !ut_mkdtemp(f->dir, sizeof(f->dir)))
+	if (!f)
 		return -1;
+	if (rs_crypto_init() < 0 || !ut_mkdtemp(f->dir, sizeof(f->dir))) {
+		free(f);
+		return -1;
+	}
 	f->host_sk = sodium_malloc(64);
 	f->evil_sk = sodium_malloc(64);
 	f->c_sk = sodium_malloc(32);
