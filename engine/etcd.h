@@ -6,7 +6,7 @@
  * What it speaks (field names as the gateway maps etcdserverpb/rpc.proto):
  *   /v3/kv/range, /v3/kv/put, /v3/kv/deleterange, /v3/kv/txn     unary calls
  *   /v3/watch                                                     a stream of JSON lines
- *   /v3/lease/grant, /v3/lease/keepalive                          the alive key's lease
+ *   /v3/lease/grant, /v3/lease/keepalive, /v3/kv/lease/revoke     the alive key's lease
  *   /v3/auth/authenticate                                         user/password -> token
  * Keys and values are bytes, base64 in JSON; 64-bit integers are JSON strings.
  *
@@ -89,6 +89,11 @@ struct rs_etcd_kvs {
 	bool more;
 };
 
+/* An endpoint is http:// or https://, a host and an optional port: no path (the gateway
+ * paths are appended), no user:password@ (credentials never go in a URL, where they would
+ * show up in logs and error messages), nothing that is not printable. */
+bool rs_etcd_endpoint_valid(const char *url);
+
 /* Check the settings (URLs, TLS files given in pairs, password file readable) and read
  * the password. Nothing is sent yet. */
 int rs_etcd_open(struct rs_etcd *c, const struct rs_etcd_cfg *cfg);
@@ -143,6 +148,7 @@ void rs_etcd_txn_cmp_version(struct rs_etcd_txn *t, const char *key, enum rs_etc
 void rs_etcd_txn_put(struct rs_etcd_txn *t, bool on_failure, const char *key, const void *value,
                      size_t len, int64_t lease);
 void rs_etcd_txn_get(struct rs_etcd_txn *t, bool on_failure, const char *key);
+void rs_etcd_txn_delete(struct rs_etcd_txn *t, bool on_failure, const char *key);
 int rs_etcd_txn_commit(struct rs_etcd *c, struct rs_etcd_txn *t, struct rs_etcd_txn_result *res);
 void rs_etcd_txn_result_free(struct rs_etcd_txn_result *res);
 
@@ -150,6 +156,8 @@ void rs_etcd_txn_result_free(struct rs_etcd_txn_result *res);
 int rs_etcd_lease_grant(struct rs_etcd *c, int64_t ttl, int64_t *id, int64_t *granted_ttl);
 /* Renew a lease once. -ENOENT when it has expired (etcd answers TTL 0). */
 int rs_etcd_lease_keepalive(struct rs_etcd *c, int64_t id, int64_t *ttl);
+/* End a lease now: the keys attached to it go at once. */
+int rs_etcd_lease_revoke(struct rs_etcd *c, int64_t id);
 
 /*
  * Watch: one streaming POST to /v3/watch on the current endpoint. With `progress_notify`,

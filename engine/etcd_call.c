@@ -53,10 +53,7 @@ static char *dup_or_null(const char *s, int *err)
 	return d;
 }
 
-/* An endpoint is http:// or https://, a host and an optional port: no path (the gateway
- * paths are appended), no user:password@ (credentials never go in a URL, where they would
- * show up in logs and error messages), nothing that is not printable. */
-static int endpoint_ok(const char *url)
+bool rs_etcd_endpoint_valid(const char *url)
 {
 	const char *p;
 
@@ -65,16 +62,16 @@ static int endpoint_ok(const char *url)
 	else if (strncmp(url, "https://", 8) == 0)
 		p = url + 8;
 	else
-		return 0;
-	if (!*p || strlen(url) >= RS_ETCD_URL_MAX)
-		return 0;
+		return false;
+	if (!*p || *p == '/' || strlen(url) >= RS_ETCD_URL_MAX)
+		return false;
 	for (; *p; p++) {
 		if (*p == '/' && p[1] == '\0')
 			break; /* one trailing slash is fine */
 		if (*p == '/' || *p == '@' || *p == '?' || *p == '#' || !isgraph((unsigned char)*p))
-			return 0;
+			return false;
 	}
-	return 1;
+	return true;
 }
 
 /* The first line of the password file, into guarded memory. The file must not be readable
@@ -175,7 +172,7 @@ int rs_etcd_open(struct rs_etcd *c, const struct rs_etcd_cfg *cfg)
 		const char *u = cfg->endpoints[i];
 		size_t n;
 
-		if (!u || !endpoint_ok(u)) {
+		if (!u || !rs_etcd_endpoint_valid(u)) {
 			rs_etcd_set_why(c,
 			                "etcd endpoint \"%s\" is not an http:// or https:// URL of "
 			                "a host and port",

@@ -242,6 +242,16 @@ void rs_etcd_txn_put(struct rs_etcd_txn *t, bool on_failure, const char *key, co
 	add_op(t, on_failure, "request_put", p);
 }
 
+void rs_etcd_txn_delete(struct rs_etcd_txn *t, bool on_failure, const char *key)
+{
+	int err = 0;
+	json_t *d = range_request(key, false, 0, &err);
+
+	if (err)
+		t->err = err;
+	add_op(t, on_failure, "request_delete_range", d);
+}
+
 void rs_etcd_txn_get(struct rs_etcd_txn *t, bool on_failure, const char *key)
 {
 	int err = 0;
@@ -350,6 +360,22 @@ int rs_etcd_lease_keepalive(struct rs_etcd *c, int64_t id, int64_t *ttl)
 	}
 	if (ttl)
 		*ttl = got;
+	json_decref(req);
+	json_decref(resp);
+	return r;
+}
+
+int rs_etcd_lease_revoke(struct rs_etcd *c, int64_t id)
+{
+	json_t *req = json_object(), *resp = NULL;
+	int r = req ? 0 : -ENOMEM;
+
+	if (req)
+		put_member(req, "ID", rs_etcd_jint(id), &r);
+	if (r == 0)
+		r = rs_etcd_call(c, "kv/lease/revoke", req, &resp);
+	else
+		rs_etcd_set_why(c, "out of memory");
 	json_decref(req);
 	json_decref(resp);
 	return r;

@@ -69,9 +69,9 @@ struct rs_fleet_rotation {
 	unsigned char version_id[RS_FLEET_VERSION_ID_LEN]; /* random per rotation, kept
 	                                                    * in the journal with it */
 	int64_t rotated_at;
-	const struct rs_secret *current;
+	const struct rs_secret *current;  /* NULL only for rs_fleet_status_digest */
 	const struct rs_secret *previous; /* NULL: none (revoked, or the first generation) */
-	int64_t previous_valid_until;
+	int64_t previous_valid_until;     /* 0 when there is no previous secret */
 	bool degraded;
 };
 
@@ -88,25 +88,45 @@ void rs_fleet_version_id_new(unsigned char id[RS_FLEET_VERSION_ID_LEN]);
 struct rs_fleet_published {
 	int64_t mod_revision; /* of the status key, as this host last wrote it */
 	uint64_t generation;  /* the generation it held then */
+	unsigned char digest[RS_FLEET_VERSION_ID_LEN]; /* of the status value written */
 };
 
 /*
  * Publish one rotation of `rot->account` to every consumer and its status, in one
- * transaction. *last: in, what the last publish of the account returned (zeroes: never
- * published); out, updated, to keep. A generation lower than last->generation is refused
- * before anything is sent (-EEXIST). *outcome (may be NULL) says what happened. Errors:
- * those of etcd.h (an ordinary failed delivery, to retry with backoff), -EEXIST (a newer
- * or foreign status, see above), -EBUSY (the status kept changing under us), -EINVAL
- * (bad names or secrets).
+ * transaction; in the same transaction, delete the sealed keys of the consumers named in
+ * removed[0..nremoved) (consumers published to before and no longer configured). *last:
+ * in, what the last publish of the account returned (zeroes: never published); out,
+ * updated, to keep. A generation lower than last->generation is refused before anything
+ * is sent (-EEXIST). *outcome (may be NULL) says what happened. Errors: those of etcd.h
+ * (an ordinary failed delivery, to retry with backoff), -EEXIST (a newer or foreign
+ * status, see above), -EBUSY (the status kept changing under us), -EINVAL (bad names or
+ * secrets).
  */
 int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
                      const struct rs_fleet_consumer *consumers, size_t nconsumers,
-                     struct rs_fleet_published *last, enum rs_fleet_outcome *outcome);
+                     const char *const *removed, size_t nremoved, struct rs_fleet_published *last,
+                     enum rs_fleet_outcome *outcome);
+
+/* The digest of the status rs_fleet_publish would write for host's rot and its consumers
+ * (no secret needed): when it differs from last->digest, the published status is out of
+ * date (a degraded flag, a previous secret revoked, a consumer added). */
+int rs_fleet_status_digest(const char *host, const struct rs_fleet_rotation *rot,
+                           const struct rs_fleet_consumer *consumers, size_t nconsumers,
+                           unsigned char digest[RS_FLEET_VERSION_ID_LEN]);
+
+/* Delete what this host published for `account` (its status and the sealed keys of the
+ * consumers named), compared with last->mod_revision: an account that leaves the config
+ * leaves etcd. -EEXIST when the status is not the one this host wrote last. */
+int rs_fleet_unpublish(struct rs_fleet *f, const char *account, const char *const *consumers,
+                       size_t nconsumers, const struct rs_fleet_published *last);
 
 /* Keep PREFIX/alive/H: call on every daemon tick with a monotonic clock in seconds.
  * Grants a lease and writes the key the first time (and after the lease expired), renews
- * it every TTL/3 otherwise; does nothing in between. */
-int rs_fleet_alive_tick(struct rs_fleet *f, int64_t now_mono);
+ * it every TTL/3 otherwise; does nothing in between. *next_mono (may be NULL): when the
+ * next call has something to do. */
+int rs_fleet_alive_tick(struct rs_fleet *f, int64_t now_mono, int64_t *next_mono);
+/* Revoke the alive lease (a clean stop): the host shows as not alive at once. */
+int rs_fleet_alive_stop(struct rs_fleet *f);
 
 /* ---- status (fleet_status.c) ---- */
 

@@ -1,9 +1,9 @@
 /*
  * Fleet settings: how to reach etcd and, per side, who we are.
  *
- * The host side will read them from the `fleet = { ... }` section of rotsec.conf, the
- * consumer side from the command line (`rotsecctl fleet ...`) and from a `consumer = { ... }`
- * section of the file given with -c:
+ * The host side reads them from the `fleet = { ... }` section of rotsec.conf (its loader is
+ * config_fleet.c), the consumer side from the command line (`rotsecctl fleet ...`) and from a
+ * `consumer = { ... }` section of the file given with -c:
  *
  *   consumer = {
  *     name = "backup1";                         # C; default: the key file's name
@@ -27,8 +27,9 @@
 
 #include "etcd.h"
 
-#define RS_FLEET_DEFAULT_PREFIX "rotsec/v1"
-#define RS_FLEET_MAX_TRUST      256
+#define RS_FLEET_DEFAULT_PREFIX      "rotsec/v1"
+#define RS_FLEET_DEFAULT_SIGNING_KEY "/etc/rotsec/sign.key"
+#define RS_FLEET_MAX_TRUST           256
 
 struct rs_fleet_trust_path {
 	char *host;
@@ -71,8 +72,7 @@ int rs_fleet_cfg_load(struct rs_fleet_cfg *cfg, const char *path, const char *se
                       size_t whylen);
 
 /* Parse one libconfig group (a config_setting_t *) into cfg: what rs_fleet_cfg_load does
- * after reading the file, for rotsec.conf's loader to call on its `fleet` section. `file`
- * names the file in messages ("file:line: ..."). */
+ * after reading the file. `file` names the file in messages ("file:line: ..."). */
 int rs_fleet_cfg_from_setting(struct rs_fleet_cfg *cfg, const void *setting, const char *file,
                               char *why, size_t whylen);
 

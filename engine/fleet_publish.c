@@ -53,7 +53,7 @@ static int seal_all(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 	m.rotated_at = rot->rotated_at;
 	/* Borrowed, not copied: the message struct is not freed below. */
 	m.current = *rot->current;
-	if (rot->previous && rot->previous->buf) {
+	if (rot->previous && rot->previous->buf && rot->previous_valid_until > 0) {
 		m.previous = *rot->previous;
 		m.previous_valid_until = rot->previous_valid_until;
 	}
@@ -81,7 +81,7 @@ static int seal_all(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 	return 0;
 }
 
-static int status_value(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
+static int status_value(const char *host, const struct rs_fleet_rotation *rot,
                         const struct rs_fleet_consumer *cons, size_t n, char **out)
 {
 	struct rs_fleet_status st = {0};
@@ -90,13 +90,12 @@ static int status_value(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 	st.consumers = calloc(n + 1, sizeof(*st.consumers));
 	if (!st.consumers)
 		return -ENOMEM;
-	(void)snprintf(st.host, sizeof(st.host), "%s", f->host);
+	(void)snprintf(st.host, sizeof(st.host), "%s", host);
 	(void)snprintf(st.account, sizeof(st.account), "%s", rot->account);
 	st.generation = rot->generation;
 	rs_fleet_version_hex(rot->version_id, st.version);
 	st.rotated_at = rot->rotated_at;
-	st.previous_valid_until =
-	        rot->previous && rot->previous->buf ? rot->previous_valid_until : 0;
+	st.previous_valid_until = rot->previous_valid_until > 0 ? rot->previous_valid_until : 0;
 	st.degraded = rot->degraded;
 	for (size_t i = 0; i < n; i++) {
 		(void)snprintf(st.consumers[i].name, sizeof(st.consumers[i].name), "%s",
@@ -110,10 +109,51 @@ static int status_value(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 	return r;
 }
 
+static void digest_of(const char *status, unsigned char digest[RS_FLEET_VERSION_ID_LEN])
+{
+	crypto_generichash(digest, RS_FLEET_VERSION_ID_LEN, (const unsigned char *)status,
+	                   strlen(status), NULL, 0);
+}
+
+int rs_fleet_status_digest(const char *host, const struct rs_fleet_rotation *rot,
+                           const struct rs_fleet_consumer *consumers, size_t nconsumers,
+                           unsigned char digest[RS_FLEET_VERSION_ID_LEN])
+{
+	char *status = NULL;
+	int r = status_value(host, rot, consumers, nconsumers, &status);
+
+	if (r == 0)
+		digest_of(status, digest);
+	free(status);
+	return r;
+}
+
+/* The sealed keys of consumers who are no longer published to, to delete. */
+static int removed_keys(struct rs_fleet *f, const char *account, const char *const *removed,
+                        size_t n, char (**out)[RS_FLEET_KEY_MAX])
+{
+	char(*k)[RS_FLEET_KEY_MAX] = calloc(n + 1, sizeof(*k));
+
+	*out = NULL;
+	if (!k)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!rs_fleet_name_valid(removed[i]) ||
+		    rs_fleet_key(f, k[i], sizeof(k[i]), "sealed", removed[i], f->host, account) <
+		            0) {
+			(void)snprintf(f->why, sizeof(f->why), "bad consumer name to remove");
+			free(k);
+			return -EINVAL;
+		}
+	}
+	*out = k;
+	return 0;
+}
+
 /* One round: the transaction, compared with `cmp` (0: the key must not exist). */
 static int one_round(struct rs_fleet *f, const char *skey, const char *status,
-                     const struct sealed_value *v, size_t n, int64_t cmp,
-                     struct rs_etcd_txn_result *res)
+                     const struct sealed_value *v, size_t n, char (*gone)[RS_FLEET_KEY_MAX],
+                     size_t ngone, int64_t cmp, struct rs_etcd_txn_result *res)
 {
 	struct rs_etcd_txn t;
 	int r;
@@ -125,6 +165,8 @@ static int one_round(struct rs_fleet *f, const char *skey, const char *status,
 		rs_etcd_txn_cmp_mod(&t, skey, RS_ETCD_EQUAL, cmp);
 	for (size_t i = 0; i < n; i++)
 		rs_etcd_txn_put(&t, false, v[i].key, v[i].box, v[i].len, 0);
+	for (size_t i = 0; i < ngone; i++)
+		rs_etcd_txn_delete(&t, false, gone[i]);
 	rs_etcd_txn_put(&t, false, skey, status, strlen(status), 0);
 	rs_etcd_txn_get(&t, true, skey);
 	r = rs_etcd_txn_commit(&f->etcd, &t, res);
@@ -136,8 +178,10 @@ static int one_round(struct rs_fleet *f, const char *skey, const char *status,
 
 int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
                      const struct rs_fleet_consumer *consumers, size_t nconsumers,
-                     struct rs_fleet_published *last, enum rs_fleet_outcome *outcome)
+                     const char *const *removed, size_t nremoved, struct rs_fleet_published *last,
+                     enum rs_fleet_outcome *outcome)
 {
+	char(*gone)[RS_FLEET_KEY_MAX] = NULL;
 	struct sealed_value *v = NULL;
 	char skey[RS_FLEET_KEY_MAX], vhex[33];
 	char *status = NULL;
@@ -166,8 +210,10 @@ int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 	rs_fleet_version_hex(rot->version_id, vhex);
 	r = rs_fleet_key(f, skey, sizeof(skey), "status", f->host, rot->account, NULL);
 	if (r == 0)
+		r = removed_keys(f, rot->account, removed, nremoved, &gone);
+	if (r == 0)
 		r = seal_all(f, rot, consumers, nconsumers, &v);
-	if (r == 0 && (r = status_value(f, rot, consumers, nconsumers, &status)) < 0)
+	if (r == 0 && (r = status_value(f->host, rot, consumers, nconsumers, &status)) < 0)
 		(void)snprintf(f->why, sizeof(f->why), "out of memory");
 	for (int round = 0; r == 0; round++) {
 		struct rs_etcd_txn_result res;
@@ -182,7 +228,7 @@ int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 			r = -EBUSY;
 			break;
 		}
-		r = one_round(f, skey, status, v, nconsumers, cmp, &res);
+		r = one_round(f, skey, status, v, nconsumers, gone, nremoved, cmp, &res);
 		if (r < 0)
 			break;
 		if (res.succeeded) {
@@ -236,22 +282,29 @@ int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 	}
 	if (r == 0) {
 		last->generation = rot->generation;
+		digest_of(status, last->digest);
 		if (outcome)
 			*outcome = done;
 	}
+	free(gone);
 	free_sealed(v, nconsumers);
 	free(status);
 	return r;
 }
 
-int rs_fleet_alive_tick(struct rs_fleet *f, int64_t now_mono)
+int rs_fleet_alive_tick(struct rs_fleet *f, int64_t now_mono, int64_t *next_mono)
 {
 	char key[RS_FLEET_KEY_MAX], *value = NULL;
 	int64_t ttl = 0;
 	int r;
 
-	if (f->lease && now_mono - f->lease_renewed < RS_FLEET_ALIVE_TTL / 3)
+	if (f->lease && now_mono - f->lease_renewed < RS_FLEET_ALIVE_TTL / 3) {
+		if (next_mono)
+			*next_mono = f->lease_renewed + RS_FLEET_ALIVE_TTL / 3;
 		return 0;
+	}
+	if (next_mono)
+		*next_mono = now_mono + RS_FLEET_ALIVE_TTL / 3;
 	if (f->lease) {
 		r = rs_etcd_lease_keepalive(&f->etcd, f->lease, &ttl);
 		if (r == 0) {
@@ -279,5 +332,53 @@ int rs_fleet_alive_tick(struct rs_fleet *f, int64_t now_mono)
 	else
 		(void)snprintf(f->why, sizeof(f->why), "%s", f->etcd.why);
 	free(value);
+	return r;
+}
+
+int rs_fleet_alive_stop(struct rs_fleet *f)
+{
+	int r = 0;
+
+	if (f->lease && (r = rs_etcd_lease_revoke(&f->etcd, f->lease)) < 0)
+		(void)snprintf(f->why, sizeof(f->why), "%s", f->etcd.why);
+	f->lease = 0;
+	return r;
+}
+
+int rs_fleet_unpublish(struct rs_fleet *f, const char *account, const char *const *consumers,
+                       size_t nconsumers, const struct rs_fleet_published *last)
+{
+	char(*gone)[RS_FLEET_KEY_MAX] = NULL;
+	char skey[RS_FLEET_KEY_MAX];
+	struct rs_etcd_txn t;
+	struct rs_etcd_txn_result res;
+	int r;
+
+	f->why[0] = '\0';
+	if (!rs_name_valid(account) || last->mod_revision <= 0)
+		return -EINVAL;
+	if ((r = rs_fleet_key(f, skey, sizeof(skey), "status", f->host, account, NULL)) < 0 ||
+	    (r = removed_keys(f, account, consumers, nconsumers, &gone)) < 0)
+		return r;
+	/* Only what this host wrote last: a status someone else wrote since (a host of the
+	 * same name, restored) is not ours to delete. */
+	rs_etcd_txn_init(&t);
+	rs_etcd_txn_cmp_mod(&t, skey, RS_ETCD_EQUAL, last->mod_revision);
+	for (size_t i = 0; i < nconsumers; i++)
+		rs_etcd_txn_delete(&t, false, gone[i]);
+	rs_etcd_txn_delete(&t, false, skey);
+	r = rs_etcd_txn_commit(&f->etcd, &t, &res);
+	rs_etcd_txn_free(&t);
+	free(gone);
+	if (r < 0) {
+		(void)snprintf(f->why, sizeof(f->why), "%s", f->etcd.why);
+		return r;
+	}
+	if (!res.succeeded) {
+		(void)snprintf(f->why, sizeof(f->why),
+		               "%s is not the status this host wrote last; leaving it", skey);
+		r = -EEXIST;
+	}
+	rs_etcd_txn_result_free(&res);
 	return r;
 }

@@ -157,6 +157,7 @@ static void forget_account(struct rs_engine *e, const char *name)
 	struct rs_audit_ev ev;
 	char usage[PATH_MAX];
 
+	fleet_forget(e, name);
 	(void)rs_journal_remove(e->statefd, name);
 	(void)snprintf(usage, sizeof(usage), "%s/%s.usage", e->cfg->run_dir, name);
 	(void)unlink(usage);

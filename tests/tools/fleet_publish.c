@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 			struct timespec ts;
 
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			r = rs_fleet_alive_tick(&f, (int64_t)ts.tv_sec);
+			r = rs_fleet_alive_tick(&f, (int64_t)ts.tv_sec, NULL);
 			if (r < 0)
 				(void)fprintf(stderr, "alive: %s\n", f.why);
 			sleep(1);
@@ -202,6 +202,8 @@ int main(int argc, char **argv)
 	rot.current = &cur;
 	if (read_line(&prev) == 0)
 		rot.previous = &prev;
+	else
+		rot.previous_valid_until = 0;
 	{
 		FILE *fp = fopen(rev_file, "r");
 
@@ -212,7 +214,7 @@ int main(int argc, char **argv)
 			(void)fclose(fp);
 		}
 	}
-	r = rs_fleet_publish(&f, &rot, cons, ncons, &last, &out);
+	r = rs_fleet_publish(&f, &rot, cons, ncons, NULL, 0, &last, &out);
 	if (r < 0) {
 		(void)fprintf(stderr, "error %d: %s\n", r, f.why);
 		rc = exit_for(r);
