@@ -162,11 +162,12 @@ follow_stop
 
 # ---- publish: retry after a lost answer; never older over newer ----
 s18=$(new_secret)
-out=$(echo "$s18" | PUB_EXTRA="--version 00112233445566778899aabbccddeeff" publish web1 svc 18 backup1 mon1)
+t18=$(date +%s)
+out=$(echo "$s18" | PUB_EXTRA="--version 00112233445566778899aabbccddeeff --rotated-at $t18" publish web1 svc 18 backup1 mon1)
 check_match "generation 18 is written, with one etcd request" "$out" '^written .* 1$'
 cp "$T/rev.web1.svc" "$T/rev.18"
 echo "1 17" >"$T/rev.web1.svc" # as if the answer had been lost: the old revision kept
-out=$(echo "$s18" | PUB_EXTRA="--version 00112233445566778899aabbccddeeff" publish web1 svc 18 backup1 mon1)
+out=$(echo "$s18" | PUB_EXTRA="--version 00112233445566778899aabbccddeeff --rotated-at $t18" publish web1 svc 18 backup1 mon1)
 check_match "the retry of generation 18 finds it there and counts as done" "$out" '^found '
 check_eq "and returns the revision that was written" "$(cat "$T/rev.web1.svc")" "$(cat "$T/rev.18")"
 out=$(echo "$(new_secret)" | publish web1 svc 17 backup1 mon1 2>&1)

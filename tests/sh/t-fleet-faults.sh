@@ -75,8 +75,9 @@ s13=$(new_secret)
 # write that timed out without quorum may still be committed once quorum returns, and the
 # next try must then find it as its own.
 v13=0123456789abcdef0123456789abcdef
+t13=$(date +%s)
 t0=$(date +%s)
-out=$(echo "$s13" | PUB_EXTRA="--version $v13" publish web1 svc 13 backup1 2>&1)
+out=$(echo "$s13" | PUB_EXTRA="--version $v13 --rotated-at $t13" publish web1 svc 13 backup1 2>&1)
 rc=$?
 check_eq "publishing without quorum fails as unreachable/unavailable (exit 4)" "$rc" 4
 check_match "with a clear reason" "$out" 'no leader|timed out|unreachable|no etcd endpoint answered'
@@ -86,7 +87,7 @@ check_eq "fetch without quorum exits 4 (a linearizable read needs the leader)" "
 for n in $others; do etcd_start "$n"; done
 etcd_wait_healthy
 tries=0
-until echo "$s13" | PUB_EXTRA="--version $v13" publish web1 svc 13 backup1 >"$T/pub13" 2>&1; do
+until echo "$s13" | PUB_EXTRA="--version $v13 --rotated-at $t13" publish web1 svc 13 backup1 >"$T/pub13" 2>&1; do
 	tries=$((tries + 1))
 	[ $tries -lt 40 ] || break
 	sleep 0.5

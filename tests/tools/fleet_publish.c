@@ -4,8 +4,11 @@
  * a file as the journal will, or keeps the alive key for a while.
  *
  *   fleet_publish [etcd options] --host H --sign-key K --rev-file F [--version HEX]
- *                 [--degraded] [--previous-until T] ACCOUNT GENERATION CONSUMER=PUB...
+ *                 [--degraded] [--previous-until T] [--rotated-at T]
+ *                 ACCOUNT GENERATION CONSUMER=PUB...
  *       stdin: the current secret on line 1, the previous one on line 2 (optional)
+ *       --rotated-at: the activation time (default now); the engine's is the journal's,
+ *       the same for every retry of a generation, and so must a test's retry be
  *   fleet_publish [etcd options] --host H --sign-key K --alive SECONDS
  *
  * etcd options: --endpoints L --prefix P --user U --password-file F --cacert C.
@@ -59,19 +62,14 @@ static int exit_for(int r)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"endpoints", 1, NULL, 'e'},
-	                                     {"prefix", 1, NULL, 'p'},
-	                                     {"user", 1, NULL, 'u'},
-	                                     {"password-file", 1, NULL, 'w'},
-	                                     {"cacert", 1, NULL, 'C'},
-	                                     {"host", 1, NULL, 'H'},
-	                                     {"sign-key", 1, NULL, 'k'},
-	                                     {"rev-file", 1, NULL, 'r'},
-	                                     {"version", 1, NULL, 'v'},
-	                                     {"degraded", 0, NULL, 'd'},
-	                                     {"previous-until", 1, NULL, 'P'},
-	                                     {"alive", 1, NULL, 'a'},
-	                                     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	        {"endpoints", 1, NULL, 'e'},      {"prefix", 1, NULL, 'p'},
+	        {"user", 1, NULL, 'u'},           {"password-file", 1, NULL, 'w'},
+	        {"cacert", 1, NULL, 'C'},         {"host", 1, NULL, 'H'},
+	        {"sign-key", 1, NULL, 'k'},       {"rev-file", 1, NULL, 'r'},
+	        {"version", 1, NULL, 'v'},        {"degraded", 0, NULL, 'd'},
+	        {"previous-until", 1, NULL, 'P'}, {"alive", 1, NULL, 'a'},
+	        {"rotated-at", 1, NULL, 't'},     {NULL, 0, NULL, 0}};
 	struct rs_fleet_cfg cfg;
 	struct rs_fleet f;
 	struct rs_fleet_rotation rot = {0};
@@ -131,6 +129,10 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			alive = strtoll(optarg, NULL, 10);
+			r = 0;
+			break;
+		case 't':
+			rot.rotated_at = strtoll(optarg, NULL, 10);
 			r = 0;
 			break;
 		default:
