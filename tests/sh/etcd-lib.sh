@@ -9,6 +9,10 @@
 #   etcd_wait_healthy [N...]       wait until members serve (all by default)
 #   ectl ARGS...                   etcdctl against the whole cluster (root creds if set)
 #   ETCD_ENDPOINTS                 the client URLs, comma-separated
+#   etcd_tls_setup                 before etcd_start_all: a CA in $T/pki, a server certificate
+#                                  for 127.0.0.1, and clients made with etcd_tls_client NAME
+#                                  ($T/pki/NAME.{crt,key}); the members then serve https://
+#                                  only, to clients with a certificate of that CA
 # Every member is killed by pid at exit. (Each member preallocates a 64 MiB WAL: the
 # tmpfs holds 1 GiB, in memory only as far as it is used.)
 if [ -z "${ROTSEC_ETCD_NS:-}" ]; then
@@ -25,7 +29,10 @@ at_exit 'umount -l "$ETCD_DIR"'
 
 etcd_client_port() { echo $(($1 * 10000 + 2379)); }
 etcd_peer_port() { echo $(($1 * 10000 + 2380)); }
+ETCD_SCHEME=http
 ETCD_ENDPOINTS="http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379"
+ETCD_TLS_OPTS=""
+ETCDCTL_TLS=""
 ETCD_CLUSTER="m1=http://127.0.0.1:12380,m2=http://127.0.0.1:22380,m3=http://127.0.0.1:32380"
 ETCD_EXTRA=${ETCD_EXTRA:-}
 ETCDCTL_API=3
@@ -37,15 +44,15 @@ etcd_start() {
 	# Progress notifications every 2 s: the follower's silent-watch handling is exercised.
 	# shellcheck disable=SC2086
 	etcd --name "m$_n" --data-dir "$ETCD_DIR/m$_n" \
-		--listen-client-urls "http://127.0.0.1:$(etcd_client_port "$_n")" \
-		--advertise-client-urls "http://127.0.0.1:$(etcd_client_port "$_n")" \
+		--listen-client-urls "$ETCD_SCHEME://127.0.0.1:$(etcd_client_port "$_n")" \
+		--advertise-client-urls "$ETCD_SCHEME://127.0.0.1:$(etcd_client_port "$_n")" \
 		--listen-peer-urls "http://127.0.0.1:$(etcd_peer_port "$_n")" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$(etcd_peer_port "$_n")" \
 		--initial-cluster "$ETCD_CLUSTER" --initial-cluster-state new \
 		--initial-cluster-token rotsec-test \
 		--heartbeat-interval 100 --election-timeout 1000 \
 		--experimental-watch-progress-notify-interval 2s \
-		--auth-token simple $ETCD_EXTRA >>"$ETCD_DIR/m$_n.log" 2>&1 &
+		--auth-token simple $ETCD_TLS_OPTS $ETCD_EXTRA >>"$ETCD_DIR/m$_n.log" 2>&1 &
 	echo $! >"$ETCD_DIR/m$_n.pid"
 }
 
@@ -59,7 +66,7 @@ at_exit 'etcd_kill 1; etcd_kill 2; etcd_kill 3'
 
 ectl() {
 	# shellcheck disable=SC2086
-	etcdctl --endpoints="$ETCD_ENDPOINTS" --dial-timeout=2s --command-timeout=5s \
+	etcdctl --endpoints="$ETCD_ENDPOINTS" --dial-timeout=2s --command-timeout=5s $ETCDCTL_TLS \
 		${ETCD_ROOT_PW:+--user=root:$ETCD_ROOT_PW} "$@"
 }
 
@@ -70,8 +77,9 @@ etcd_wait_healthy() {
 	while [ $_i -lt 150 ]; do
 		_ok=1
 		for _n in $_members; do
-			etcdctl --endpoints="http://127.0.0.1:$(etcd_client_port "$_n")" \
-				--dial-timeout=1s --command-timeout=2s endpoint health \
+			# shellcheck disable=SC2086
+			etcdctl --endpoints="$ETCD_SCHEME://127.0.0.1:$(etcd_client_port "$_n")" \
+				--dial-timeout=1s --command-timeout=2s $ETCDCTL_TLS endpoint health \
 				>/dev/null 2>&1 || _ok=0
 		done
 		[ $_ok = 1 ] && return 0
@@ -92,12 +100,46 @@ etcd_start_all() {
 etcd_leader() {
 	for _n in 1 2 3; do
 		[ -f "$ETCD_DIR/m$_n.pid" ] || continue
-		etcdctl --endpoints="http://127.0.0.1:$(etcd_client_port "$_n")" --dial-timeout=1s \
-			--command-timeout=2s endpoint status 2>/dev/null |
+		# shellcheck disable=SC2086
+		etcdctl --endpoints="$ETCD_SCHEME://127.0.0.1:$(etcd_client_port "$_n")" --dial-timeout=1s \
+			--command-timeout=2s $ETCDCTL_TLS endpoint status 2>/dev/null |
 			awk -F', ' '$5 == "true" { found = 1 } END { exit !found }' &&
 			{ echo "$_n"; return 0; }
 	done
 	return 1
+}
+
+# ---- TLS ----
+PKI=$T/pki
+# etcd_tls_cert NAME SUBJECT [SAN]: NAME.key and NAME.crt in $PKI, signed by the test CA.
+etcd_tls_cert() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$PKI/$1.key" -out "$PKI/$1.csr" -subj "$2" 2>/dev/null || return 1
+	if [ -n "${3:-}" ]; then
+		printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$3" >"$PKI/$1.ext"
+	else
+		printf 'extendedKeyUsage=clientAuth\n' >"$PKI/$1.ext"
+	fi
+	openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/${CA_NAME:-ca}.crt" \
+		-CAkey "$PKI/${CA_NAME:-ca}.key" -CAcreateserial -days 2 -extfile "$PKI/$1.ext" \
+		-out "$PKI/$1.crt" 2>/dev/null || return 1
+	chmod 0600 "$PKI/$1.key"
+}
+# etcd_tls_ca NAME: a self-signed CA, NAME.{crt,key}.
+etcd_tls_ca() {
+	mkdir -p "$PKI"
+	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$PKI/$1.key" -out "$PKI/$1.crt" -days 2 -subj "/CN=rotsec test $1" \
+		2>/dev/null
+}
+etcd_tls_client() { etcd_tls_cert "$1" "/CN=$1"; }
+etcd_tls_setup() {
+	etcd_tls_ca ca && etcd_tls_cert server "/CN=etcd" "IP:127.0.0.1" &&
+		etcd_tls_client root || return 1
+	ETCD_SCHEME=https
+	ETCD_ENDPOINTS="https://127.0.0.1:12379,https://127.0.0.1:22379,https://127.0.0.1:32379"
+	ETCD_TLS_OPTS="--cert-file $PKI/server.crt --key-file $PKI/server.key --client-cert-auth --trusted-ca-file $PKI/ca.crt"
+	ETCDCTL_TLS="--cacert $PKI/ca.crt --cert $PKI/root.crt --key $PKI/root.key"
 }
 
 # ---- fleet helpers ----
