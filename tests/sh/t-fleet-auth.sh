@@ -4,6 +4,7 @@
 # own slice (and the public status). A host cannot write another host's keys, a consumer
 # cannot read another's.
 . "$(dirname "$0")/etcd-lib.sh"
+. "$(dirname "$0")/daemon-lib.sh"
 
 etcd_start_all || { not_ok "the etcd cluster starts"; done_testing; exit 1; }
 fleet_host_keys web1 web2
@@ -104,6 +105,48 @@ check_eq "follow with a user runs CMD at start and for the new generation" "$(ca
 3 $s3"
 check_match "its ack was allowed" "$(ectl get --print-value-only "$P/ack/web1/backup1/svc")" '"generation":3'
 kill "$fpid"
+
+# ---- rotsecd with its host's etcd user ----
+rotsec_env
+conf_write 'rotate_every = "1h"; grace = "1s"; max_grace = "1h"; retry_min = "1s"; retry_max = "2s";' \
+	'{ name = "svc"; gid = 60000; }' \
+	"{ name = \"db\"; uid = 60001; group = \"svc\";
+	   deliver = ( { fleet = \"backup1\"; sealed_to = \"$T/keys/backup1.pub\"; },
+	               { fleet = \"mon1\"; sealed_to = \"$T/keys/mon1.pub\"; } ); }"
+cp "$CONF" "$T/base.conf"
+# fleet_conf HOST USER: the fleet section of host HOST, authenticated as USER.
+fleet_conf() {
+	cp "$T/base.conf" "$CONF"
+	cat >>"$CONF" <<C
+fleet = { endpoints = [ "http://127.0.0.1:12379", "http://127.0.0.1:22379" ];
+  host = "$1"; signing_key = "$T/keys/web2.key"; user = "$2"; password_file = "$T/$2.pw";
+  timeout = "2s"; };
+C
+}
+fleet_conf web2 web2
+dmn_start || { not_ok "rotsecd starts"; sed 's/^/# /' "$T/rotsecd.log"; }
+sdb=$(ctl show db 2>/dev/null)
+echo "$sdb" >>"$T/secrets.all"
+check_eq "rotsecd publishes as web2 with web2's user, and backup1 fetches it with its own" \
+	"$(auth_fetch backup1 --key "$T/keys/backup1.key" --trust "web2=$T/keys/web2.pub" web2 db)" \
+	"$sdb"
+check "rotsecd keeps its alive key with its user" wait_until 10 sh -c \
+	"ETCDCTL_API=3 etcdctl --endpoints='$ETCD_ENDPOINTS' --user=root:$ETCD_ROOT_PW get --keys-only $P/alive/web2 | grep -q web2"
+auth_fetch mon1 --key "$T/keys/backup1.key" --trust "web2=$T/keys/web2.pub" web2 db \
+	>/dev/null 2>&1
+check_eq "mon1's user cannot read backup1's message of it" "$?" 8
+dmn_stop
+# A host that names itself web1 with web2's credentials: etcd refuses, and it is an
+# ordinary failed delivery.
+fleet_conf web1 web2
+sleep 1.2
+ctl rotate db >"$T/rot.out" 2>&1
+check_match "web2's user cannot publish as web1 through rotsecctl rotate" "$(cat "$T/rot.out")" \
+	'delivery of db to fleet (backup1|mon1) failed: .*permission denied'
+check_eq "the rotation itself went on locally" "$(jfield db generation)" 2
+check_eq "and status says the deliveries failed" "$(jfield db delivery)" "failed 2/2"
+check_eq "nothing of web1's db is in etcd" "$(ectl get --prefix --keys-only "$P/status/web1/db")" ""
+ctl show db >>"$T/secrets.all" 2>/dev/null
 
 ectl get "" --prefix -w json >"$T/dump.json"
 ectl get "" --prefix --print-value-only >"$T/dump.txt"
