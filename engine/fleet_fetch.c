@@ -6,11 +6,65 @@
 #include "sealed.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
+
+/*
+ * A key file the consumer trusts (its own key, a host's public signing key), by the
+ * trust rule as it applies to a user's files (OpenSSH's StrictModes for ~/.ssh): owned by
+ * root or by the user running this, and so is the directory it is in, which nobody else
+ * may write (unless sticky, like /tmp). Whoever could replace a trusted host key could
+ * sign messages that the consumer takes for the host's; the modes of the files
+ * themselves are checked as they are read (keyfile.h).
+ */
+static int consumer_file_ok(const char *path, char *why, size_t whylen)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	uid_t me = geteuid();
+	char *slash;
+
+	if (stat(path, &st) < 0) {
+		int r = -errno;
+
+		(void)snprintf(why, whylen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (st.st_uid != 0 && st.st_uid != me) {
+		(void)snprintf(why, whylen, "%s is owned by uid %u, neither root nor this user",
+		               path, (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	(void)snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		(void)snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) < 0) {
+		int r = -errno;
+
+		(void)snprintf(why, whylen, "%s: %s", dir, strerror(-r));
+		return r;
+	}
+	if ((st.st_uid != 0 && st.st_uid != me) ||
+	    ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))) {
+		(void)snprintf(why, whylen,
+		               "%s is in %s, which others than root and this user can write: "
+		               "they could replace it",
+		               path, dir);
+		return -EPERM;
+	}
+	return 0;
+}
 
 int rs_fleet_reader_open(struct rs_fleet_reader *rd, const struct rs_fleet_cfg *cfg, char *why,
                          size_t whylen)
@@ -24,8 +78,8 @@ int rs_fleet_reader_open(struct rs_fleet_reader *rd, const struct rs_fleet_cfg *
 		(void)snprintf(why, whylen, "out of memory for the key");
 		return -ENOMEM;
 	}
-	r = rs_read_secret_key(cfg->key_file, rd->sk, why, whylen);
-	if (r < 0)
+	if ((r = consumer_file_ok(cfg->key_file, why, whylen)) < 0 ||
+	    (r = rs_read_secret_key(cfg->key_file, rd->sk, why, whylen)) < 0)
 		goto fail;
 	crypto_scalarmult_base(rd->pk, rd->sk);
 	if (cfg->ntrust == 0) {
@@ -41,8 +95,9 @@ int rs_fleet_reader_open(struct rs_fleet_reader *rd, const struct rs_fleet_cfg *
 	for (size_t i = 0; i < cfg->ntrust; i++) {
 		(void)snprintf(rd->trust[i].host, sizeof(rd->trust[i].host), "%s",
 		               cfg->trust[i].host);
-		r = rs_signkey_read_public(cfg->trust[i].file, rd->trust[i].pk, why, whylen);
-		if (r < 0)
+		if ((r = consumer_file_ok(cfg->trust[i].file, why, whylen)) < 0 ||
+		    (r = rs_signkey_read_public(cfg->trust[i].file, rd->trust[i].pk, why, whylen)) <
+		            0)
 			goto fail;
 		rd->ntrust++;
 	}

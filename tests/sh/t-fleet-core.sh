@@ -36,6 +36,19 @@ check_match "and says which endpoints it tried" "$(cat "$T/err")" 'no etcd endpo
 	--trust "web1=$T/keys/evil.pub" web1 svc >/dev/null 2>"$T/err"
 check_eq "a signature by another key than the trusted one exits 5" "$?" 5
 
+# ---- trusted keys that someone else could replace ----
+mkdir -p "$T/open"
+chmod 0777 "$T/open"
+cp "$T/keys/web1.pub" "$T/open/web1.pub"
+fetch_as backup1 web1 svc --trust "web1=$T/open/web1.pub" >/dev/null 2>"$T/err"
+check_eq "a trusted key in a directory anyone can write is refused" "$?" 1
+check_match "saying who could replace it" "$(cat "$T/err")" 'which others than root and this user can write'
+cp "$T/keys/web1.pub" "$T/keys/nobody.pub"
+chown 65534 "$T/keys/nobody.pub"
+fetch_as backup1 web1 svc --trust "web1=$T/keys/nobody.pub" >/dev/null 2>"$T/err"
+check_eq "a trusted key owned by another user is refused" "$?" 1
+check_match "saying whose it is" "$(cat "$T/err")" 'owned by uid 65534, neither root nor this user'
+
 # ---- forged: a message signed by another key, written where web1's goes ----
 s_forged=$(new_secret)
 echo "$s_forged" | "$PUB" --endpoints "$ETCD_ENDPOINTS" --host evil --sign-key "$T/keys/evil.key" \
