@@ -203,7 +203,8 @@ static int save_fleet_lines(const struct rs_journal_fleet *fl, char *buf, size_t
 	}
 	for (size_t i = 0; i < fl->nconsumers && i < RS_MAX_DELIVERIES; i++)
 		PUT("fleet_consumer %s\n", fl->consumers[i]);
-	if (fl->refresh.status != RS_DLV_PENDING || fl->refresh.attempts)
+	if (fl->refresh.status != RS_DLV_PENDING || fl->refresh.attempts || fl->refresh.last ||
+	    fl->refresh.next)
 		PUT("fleet_refresh %s %u %" PRId64 " %" PRId64 "\n",
 		    rs_dlv_status_name(fl->refresh.status), fl->refresh.attempts, fl->refresh.last,
 		    fl->refresh.next);

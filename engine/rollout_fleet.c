@@ -103,7 +103,8 @@ void rs_engine_fleet_close(struct rs_engine *e, bool stop)
 	if (!e->fleet)
 		return;
 	if (e->fleet->open) {
-		if (stop)
+		/* Not when etcd is failing already: a stop must not wait out its timeouts. */
+		if (stop && !e->fleet->alive_failing)
 			(void)rs_fleet_alive_stop(&e->fleet->f);
 		rs_fleet_close(&e->fleet->f);
 	}
@@ -395,15 +396,18 @@ int fleet_settle(struct rs_engine *e, const struct rs_account_cfg *acc, struct r
 	int64_t now = engine_now();
 	int r;
 
-	if (!e->cfg->fleet)
-		return 0;
-	if (view_of(e, acc, j, false, &v) == 0 && !v.store_has_previous &&
-	    j->fleet.prev_sealed[0]) {
-		/* Revoked (its deadline, revoke, a compromise): no message carries it again. */
+	/* Revoked (its deadline, revoke, a compromise), or no fleet to carry it any more: no
+	 * message carries it again, and the journal keeps it no longer. */
+	if (view_of(e, acc, j, false, &v) == 0 && j->fleet.prev_sealed[0] &&
+	    (!v.store_has_previous || !e->cfg->fleet || !fleet_has_consumers(acc))) {
 		sodium_memzero(j->fleet.prev_sealed, sizeof(j->fleet.prev_sealed));
 		j->fleet.prev_generation = 0;
 		changed = true;
 	}
+	/* Without a fleet section there is no etcd to tell: what this host published there
+	 * stays until an administrator removes it (README, "Fleet"). */
+	if (!e->cfg->fleet)
+		return changed ? 1 : 0;
 	if (fleet_has_consumers(acc)) {
 		/* Publishing this generation is the deliveries' business until they are done. */
 		if (!fleet_delivered(acc, j) || j->fleet.published_generation != j->generation ||

@@ -205,7 +205,7 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 	have_u = rs_usage_read(e->cfg->run_dir, acc->name, &u) == 0;
 	resume_step(d, idx, acc, &j, &have_j, now, wake);
 	failing = degraded_step(e, acc, have_j ? &j : NULL, rec, now, wake);
-	if (have_j && e->cfg->fleet && (j.fleet.nconsumers || j.fleet.prev_sealed[0]))
+	if (have_j && ((e->cfg->fleet && j.fleet.nconsumers) || j.fleet.prev_sealed[0]))
 		fleet_step(e, acc, now, wake);
 	in_grace = rec->previous[0] && now < until;
 	if (in_grace)
