@@ -132,7 +132,7 @@ static int parse_id(const char *hex, unsigned char id[RS_JOURNAL_FLEET_ID_LEN])
 	size_t n = 0;
 	const char *end = NULL;
 
-	if (strlen(hex) != 2 * RS_JOURNAL_FLEET_ID_LEN ||
+	if (strlen(hex) != (size_t)2 * RS_JOURNAL_FLEET_ID_LEN ||
 	    sodium_hex2bin(id, RS_JOURNAL_FLEET_ID_LEN, hex, strlen(hex), NULL, &n, &end) != 0 ||
 	    n != RS_JOURNAL_FLEET_ID_LEN || *end)
 		return -EPROTO;
