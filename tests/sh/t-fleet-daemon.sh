@@ -67,10 +67,13 @@ read -r s
 echo "\$ROTSEC_GENERATION \$s" >>"$T/runs"
 CMD
 chmod 0755 "$T/cmd.sh"
-"$CTL" fleet follow --endpoints "$ETCD_ENDPOINTS" --key "$T/keys/backup1.key" \
-	--trust "web1=$T/keys/sign.key.pub" --state "$T/follow" --check 2s --timeout 2 --ack \
-	web1 svc-a -- "$T/cmd.sh" >"$T/follow.log" 2>&1 &
-FPID=$!
+follow_start() {
+	"$CTL" fleet follow --endpoints "$ETCD_ENDPOINTS" --key "$T/keys/backup1.key" \
+		--trust "web1=$T/keys/sign.key.pub" --state "$T/follow" --check 2s --timeout 2 --ack \
+		web1 svc-a -- "$T/cmd.sh" >>"$T/follow.log" 2>&1 &
+	FPID=$!
+}
+follow_start
 at_exit 'kill $FPID 2>/dev/null'
 runs_reach() { [ "$(tail -n 1 "$T/runs" 2>/dev/null | cut -d' ' -f1)" = "$1" ]; }
 wait_until 20 runs_reach 1
@@ -96,19 +99,28 @@ check_eq "10 rotations by rotsecctl: CMD ran once per generation, in order, with
 	"$(cat "$T/runs")" "$expect"
 check_match "the follower's ack reaches the host's status" \
 	"$(ectl get --print-value-only "$P/ack/web1/backup1/svc-a")" '"generation":11'
+# ---- the follower stopped across 3 rotations ----
+kill "$FPID"
+wait "$FPID" 2>/dev/null
+for g in 12 13 14; do rotate_now || diag "rotation to $g failed"; done
+s14=$(shown)
+follow_start
+check "restarted after 3 rotations, the follower catches up" wait_until 20 runs_reach 14
+sleep 1
+check_eq "running CMD once, for the newest, with its secret" "$(tail -n +12 "$T/runs")" "14 $s14"
 check_match "one transaction per rotation" "$(grep '"event":"publish","account":"svc-a","generation":11' "$T/audit.jsonl" | head -1)" \
 	'"reason":"rotation".*"requests":1'
 
 # ---- the leader killed during rotations ----
 bad=0
-for g in 12 13 14 15 16 17; do
+for g in 15 16 17 18 19 20; do
 	case $g in
-	13 | 16)
+	16 | 19)
 		l=$(etcd_leader) && diag "killing leader m$l before generation $g"
 		etcd_kill "$l"
 		killed=$l
 		;;
-	15) etcd_start "$killed" ;;
+	18) etcd_start "$killed" ;;
 	esac
 	rotate_now || diag "rotation to $g failed"
 	s=$(shown)
@@ -125,7 +137,7 @@ etcd_wait_healthy
 check_eq "with the leader killed twice, fetch always answered a secret that works" "$bad" 0
 check "the newest generation is published once the cluster is whole" \
 	wait_until 30 sh -c "[ \"\$('$CTL' fleet fetch --endpoints '$ETCD_ENDPOINTS' --key '$T/keys/backup1.key' --trust 'web1=$T/keys/sign.key.pub' web1 svc-a 2>/dev/null)\" = '$s' ]"
-check "and the follower reached it" wait_until 30 runs_reach 17
+check "and the follower reached it" wait_until 30 runs_reach 20
 check "running CMD for increasing generations only" sh -c "cut -d' ' -f1 '$T/runs' | sort -n -c -u"
 
 # ---- quorum lost: rotations go on locally ----
@@ -136,33 +148,33 @@ for n in $down; do etcd_kill "$n"; done
 diag "killed members$down; m$l alone"
 rotate_now
 check_match "without quorum, a rotation goes on locally and says the delivery failed" \
-	"$(cat "$T/rot.out")" 'rotated to generation 18.*|delivery of svc-a to fleet'
-s18=$(shown)
-printf '%s\n' "$s" >"$T/s17"
+	"$(cat "$T/rot.out")" 'rotated to generation 21.*|delivery of svc-a to fleet'
+s21=$(shown)
+printf '%s\n' "$s" >"$T/s20"
 st=$(ctl status svc-a --json)
-c18=$(jget "$st" current_since)
+c21=$(jget "$st" current_since)
 check_eq "the previous secret is held to max_grace (activation + 8 s)" \
-	"$(jget "$st" previous_valid_until)" "$((c18 + 8))"
+	"$(jget "$st" previous_valid_until)" "$((c21 + 8))"
 check_eq "past its grace the previous secret still opens the account" \
-	"$(sleep 1.5; verify_as svc-a "$T/s17")" "previous"
+	"$(sleep 1.5; verify_as svc-a "$T/s20")" "previous"
 check "at max_grace the account is degraded" wait_until 20 sh -c \
 	"'$CTL' -c '$CONF' status svc-a --json | grep -q '\"degraded\": true'"
-check_eq "and the previous secret is revoked" "$(verify_as svc-a "$T/s17")" "revoked"
+check_eq "and the previous secret is revoked" "$(verify_as svc-a "$T/s20")" "revoked"
 rotate_now
-s19=$(shown)
-check_eq "rotations go on while etcd has no quorum" "$(jfield svc-a generation)" 19
+s22=$(shown)
+check_eq "rotations go on while etcd has no quorum" "$(jfield svc-a generation)" 22
 for n in $down; do etcd_start "$n"; done
 etcd_wait_healthy
 check "when quorum returns, the newest generation is published" \
-	wait_until 30 sh -c "[ \"\$('$CTL' fleet fetch --endpoints '$ETCD_ENDPOINTS' --key '$T/keys/backup1.key' --trust 'web1=$T/keys/sign.key.pub' web1 svc-a 2>/dev/null)\" = '$s19' ]"
+	wait_until 30 sh -c "[ \"\$('$CTL' fleet fetch --endpoints '$ETCD_ENDPOINTS' --key '$T/keys/backup1.key' --trust 'web1=$T/keys/sign.key.pub' web1 svc-a 2>/dev/null)\" = '$s22' ]"
 check "the account is no longer degraded" wait_until 20 sh -c \
 	"'$CTL' -c '$CONF' status svc-a --json | grep -q '\"degraded\": false'"
-check "the follower catches up" wait_until 30 runs_reach 19
-check_eq "running CMD once, for the newest (generation 18 was never published)" \
-	"$(grep -c '^18 ' "$T/runs")" 0
+check "the follower catches up" wait_until 30 runs_reach 22
+check_eq "running CMD once, for the newest (generation 21 was never published)" \
+	"$(grep -c '^21 ' "$T/runs")" 0
 check_match "fleet status shows it, not degraded" \
-	"$(wait_until 10 sh -c "'$CTL' fleet status --endpoints '$ETCD_ENDPOINTS' | grep -q '^web1 *svc-a *19 .* no '"; "$CTL" fleet status --endpoints "$ETCD_ENDPOINTS")" \
-	'^web1 +svc-a +19 .* no +'
+	"$(wait_until 10 sh -c "'$CTL' fleet status --endpoints '$ETCD_ENDPOINTS' | grep -q '^web1 *svc-a *22 .* no '"; "$CTL" fleet status --endpoints "$ETCD_ENDPOINTS")" \
+	'^web1 +svc-a +22 .* no +'
 check_match "the follower said why while the cluster was broken" "$(cat "$T/follow.log")" \
 	'no leader|timed out|unreachable|went silent|canceled'
 kill "$FPID"
@@ -174,7 +186,7 @@ conf "{ name = \"svc-a\"; uid = 60001; group = \"svc\"; max_grace = \"8s\";
 dmn_signal HUP
 check "a consumer removed from the config loses its sealed key in etcd" wait_until 20 sh -c \
 	"! ETCDCTL_API=3 etcdctl --endpoints='$ETCD_ENDPOINTS' get --keys-only --prefix $P/sealed/mon1/ | grep -q svc-a"
-check_eq "the other keeps it" "$(fetch backup1 svc-a)" "$s19"
+check_eq "the other keeps it" "$(fetch backup1 svc-a)" "$s22"
 conf "{ name = \"svc-a\"; uid = 60001; group = \"svc\"; max_grace = \"8s\";
 	   deliver = ( { fleet = \"backup1\"; sealed_to = \"$T/keys/backup1.pub\"; } ); }"
 dmn_signal HUP
@@ -199,6 +211,6 @@ while read -r x; do
 	fi
 done <"$T/secrets.all"
 check_eq "no secret of this test ($(sort -u "$T/secrets.all" | wc -l)) appears in etcd, raw or base64" "$leaked" 0
-check_fails "nor in rotsecd's log" grep -qF "$s19" "$T/rotsecd.log"
-check_fails "nor in the audit log" grep -qF "$s19" "$T/audit.jsonl"
+check_fails "nor in rotsecd's log" grep -qF "$s22" "$T/rotsecd.log"
+check_fails "nor in the audit log" grep -qF "$s22" "$T/audit.jsonl"
 done_testing
