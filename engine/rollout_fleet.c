@@ -396,6 +396,10 @@ int fleet_settle(struct rs_engine *e, const struct rs_account_cfg *acc, struct r
 	int64_t now = engine_now();
 	int r;
 
+	/* An account that has nothing in the fleet costs nothing here: no store read. */
+	if (!j->fleet.prev_sealed[0] &&
+	    (!e->cfg->fleet || (!fleet_has_consumers(acc) && !j->fleet.nconsumers)))
+		return 0;
 	/* Revoked (its deadline, revoke, a compromise), or no fleet to carry it any more: no
 	 * message carries it again, and the journal keeps it no longer. */
 	if (view_of(e, acc, j, false, &v) == 0 && j->fleet.prev_sealed[0] &&
