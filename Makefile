@@ -35,8 +35,8 @@ LDASAN := -fsanitize=address,undefined -pthread
 
 COMMON_SRC := $(wildcard common/*.c)
 # The NSS module is loaded into every process: libc and tinycdb only.
-NSS_COMMON := common/store_read.c common/record.c common/safefile.c common/why.c common/dirscan.c \
-              common/names.c common/fault.c
+NSS_COMMON := common/store_read.c common/record.c common/safefile.c common/trust.c common/why.c \
+              common/dirscan.c common/names.c common/fault.c
 NSS_SRC    := $(wildcard nss_rotsec/*.c)
 PAM_SRC    := $(wildcard pam_rotsec/*.c)
 ENGINE_SRC := $(wildcard engine/*.c)

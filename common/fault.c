@@ -56,6 +56,12 @@ int rs_fault(const char *point)
 		return -EIO;
 	return 0;
 }
+
+void rs_fault_stop(const char *point)
+{
+	if (matches("ROTSEC_FAULT_STOP", point))
+		kill(getpid(), SIGSTOP);
+}
 #else
 /* ISO C forbids an empty translation unit. */
 typedef int rs_fault_unused;

@@ -33,7 +33,7 @@ void rs_log(int prio, const char *fmt, ...)
 		va_end(ap);
 	}
 	if (log_flags & RS_LOG_STDERR) {
-		char line[1024];
+		char line[4096]; /* a failed command's stderr fits (engine/deliver_stderr.h) */
 
 		va_start(ap, fmt);
 		(void)vsnprintf(line, sizeof(line), fmt, ap);

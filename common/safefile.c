@@ -2,6 +2,7 @@
 #include "safefile.h"
 #include "dirscan.h"
 #include "fault.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,97 +29,11 @@ static int fault_at(const char *step, const char *name)
 #define fault_at(step, name) 0
 #endif
 
-/*
- * One directory of the path: root-owned (or `owner` for the last one), not writable by
- * group or others. Ancestors may be world-writable when sticky, like /tmp.
- */
-static int check_dir(const struct stat *st, const char *path, uid_t owner, int last, char *why,
-                     size_t whylen)
-{
-	if (!S_ISDIR(st->st_mode)) {
-		rs_set_why(why, whylen, "%s is not a directory", path);
-		return -EPERM;
-	}
-	if (st->st_uid != 0 && !(last && st->st_uid == owner)) {
-		rs_set_why(why, whylen, "%s is not owned by root", path);
-		return -EPERM;
-	}
-	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && (last || !(st->st_mode & S_ISVTX))) {
-		rs_set_why(why, whylen, "%s is writable by group or others", path);
-		return -EPERM;
-	}
-	return 0;
-}
-
 int rs_open_safe_dir(const char *path, uid_t owner, char *why, size_t whylen)
 {
-	char resolved[PATH_MAX], walked[PATH_MAX];
-	struct stat st;
-	char *comp, *save = NULL;
-	int fd, nfd, r;
-	size_t wlen = 0;
+	struct rs_trust t = {.last_owner = owner};
 
-	if (!path || path[0] != '/') {
-		rs_set_why(why, whylen, "%s is not an absolute path", path ? path : "(null)");
-		return -EINVAL;
-	}
-	if (!realpath(path, resolved)) {
-		r = -errno;
-		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	walked[0] = '\0';
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if ((r = check_dir(&st, "/", owner, strcmp(resolved, "/") == 0, why, whylen)) < 0)
-		goto out;
-
-	/* Walk the resolved path one component at a time without following links: a link
-	 * appearing between realpath() and here is a race and makes the path unsafe. */
-	for (comp = strtok_r(resolved, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
-		int last;
-
-		r = snprintf(walked + wlen, sizeof(walked) - wlen, "/%s", comp);
-		if (r < 0 || (size_t)r >= sizeof(walked) - wlen) {
-			r = -ENAMETOOLONG;
-			goto out;
-		}
-		wlen += (size_t)r;
-		nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (nfd < 0) {
-			r = -errno;
-			if (r == -ENOTDIR || r == -ELOOP) {
-				rs_set_why(why, whylen, "%s changed while it was checked", walked);
-				r = -EPERM;
-			} else {
-				rs_set_why(why, whylen, "%s: %s", walked, strerror(-r));
-			}
-			goto out;
-		}
-		close(fd);
-		fd = nfd;
-		if (fstat(fd, &st) < 0) {
-			r = -errno;
-			goto out;
-		}
-		last = (save == NULL || *save == '\0');
-		if ((r = check_dir(&st, walked, owner, last, why, whylen)) < 0)
-			goto out;
-	}
-
-	/* O_PATH descriptors cannot be fsync'ed or read: reopen the pinned directory. */
-	if ((r = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		r = -errno;
-		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
-	}
-out:
-	close(fd);
-	return r;
+	return rs_trust_dir(path, &t, why, whylen);
 }
 
 int rs_open_safe_file(int dirfd, const char *name, const char *label, off_t max_size,
@@ -143,17 +58,8 @@ int rs_open_safe_file(int dirfd, const char *name, const char *label, off_t max_
 		rs_set_why(why, whylen, "%s: %s", label, strerror(-r));
 		goto fail;
 	}
-	r = -EPERM;
-	if (!S_ISREG(st->st_mode)) {
-		rs_set_why(why, whylen, "%s is not a regular file", label);
-		goto fail;
-	}
-	if (st->st_uid != 0) {
-		rs_set_why(why, whylen, "%s is not owned by root", label);
-		goto fail;
-	}
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		rs_set_why(why, whylen, "%s is writable by group or others", label);
+	if (rs_trust_file_ok(fd, st, 0, label, why, whylen) < 0) {
+		r = -EPERM;
 		goto fail;
 	}
 	if (st->st_size > max_size) {
@@ -388,17 +294,4 @@ int rs_atomic_replace_noscan(int dirfd, const char *name, const void *buf, size_
                              uid_t uid, gid_t gid)
 {
 	return rs_atomic_replace_flags(dirfd, name, buf, len, mode, uid, gid, RS_ATOMIC_NOSCAN);
-}
-
-int rs_mkdir_p1(const char *path, mode_t mode)
-{
-	struct stat st;
-
-	if (mkdir(path, mode) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return -errno;
-	if (lstat(path, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }

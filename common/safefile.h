@@ -1,15 +1,17 @@
 /*
- * Safe file access: the path checks every reader applies before trusting a store file,
- * and the crash-safe write recipe every writer uses.
+ * Safe file access: the checks every reader applies before trusting a store file, and the
+ * crash-safe write recipe every writer uses.
  *
- * Trust rule (OpenSSH StrictModes, applied to the resolved path): the file is a regular
- * file owned by root and not writable by group or others; it sits in a directory, and
- * that directory under ancestors, that are owned by root and not writable by group or
- * others, except sticky directories such as /tmp, where nobody but the owner can rename
- * or delete an entry.
+ * The path checks are the trust rule of trust.h, the one rule for every path that decides
+ * what root reads, runs or writes: the file is a regular file owned by root and not
+ * writable by group or others, in a directory, under ancestors, that are root's and not
+ * writable by group or others (sticky directories such as /tmp excepted for ancestors,
+ * when the entry below is root's), reached through no symbolic link that anyone but root
+ * could have planted.
  *
  * All functions return 0 or a negative errno. Where a `why` buffer is passed it receives
- * one human sentence for the log ("/var/lib/rotsec/secrets.cdb is writable by group").
+ * one human sentence for the log ("/var/lib/rotsec/secrets.cdb is writable by group or
+ * others (mode 0664): chmod go-w /var/lib/rotsec/secrets.cdb").
  */
 #ifndef ROTSEC_SAFEFILE_H
 #define ROTSEC_SAFEFILE_H
@@ -22,7 +24,8 @@
 
 /*
  * Open directory `path` with O_DIRECTORY|O_CLOEXEC after checking it and every ancestor
- * of its resolved path. Returns the fd (>= 0) or a negative errno:
+ * by the trust rule (rs_trust_dir, following only links the rule allows). Returns the fd
+ * (>= 0) or a negative errno:
  * -ENOENT missing, -EACCES permission, -EPERM unsafe (why says which part).
  * `owner` is the uid the final directory may be owned by besides root (pass 0 for root only).
  */
@@ -106,9 +109,5 @@ enum {
 /* rs_atomic_replace with RS_ATOMIC_* flags. */
 int rs_atomic_replace_flags(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                             uid_t uid, gid_t gid, unsigned flags);
-
-/* Create directory `path` (one level) with `mode` if missing; fix nothing if it exists
- * but check that it is a directory. 0 or -errno. */
-int rs_mkdir_p1(const char *path, mode_t mode);
 
 #endif

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "store_write.h"
+#include "trust.h"
 #include "buf.h"
 #include "fault.h"
 #include "safefile.h"
@@ -68,8 +69,11 @@ static int group_ok(const struct rs_store_group *g)
 
 int rs_store_w_open(const char *dir, int timeout_ms, struct rs_store_w *w, char *why, size_t whylen)
 {
+	/* A path rotsec writes: no link on it is followed (trust.h). */
+	struct rs_trust t = {.flags = RS_TRUST_WRITE};
+
 	w->lockfd = -1;
-	w->dirfd = rs_open_safe_dir(dir, 0, why, whylen);
+	w->dirfd = rs_trust_dir(dir, &t, why, whylen);
 	if (w->dirfd < 0)
 		return w->dirfd;
 	w->lockfd = rs_lock(w->dirfd, RS_STORE_LOCK, timeout_ms);

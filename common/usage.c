@@ -2,6 +2,7 @@
 #include "usage.h"
 #include "names.h"
 #include "safefile.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,26 +52,20 @@ static int parse(const char *buf, struct rs_usage *u)
  * The record is rewritten in place by root (pam_rotsec inside sshd, su...), so where it
  * lives must be out of other users' reach: in a directory they could write to, a hard
  * link or a FIFO planted under NAME.usage would make that root process truncate some
- * other file or hang. The run dir must therefore be owned by root (or by us) and not
- * writable by group or others, and the record a regular file with a single link.
+ * other file or hang. The run dir is therefore a path rotsec writes (trust.h: walked
+ * without following links, every directory root's, or ours, and not writable by group or
+ * others), and the record a regular file with a single link.
  */
 static int open_record(const char *run_dir, const char *file, int flags, int *dirfd_out)
 {
+	struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF};
 	struct stat st;
 	int dirfd, fd = -1, r;
 
 	*dirfd_out = -1;
-	dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dirfd = rs_trust_dir(run_dir, &t, NULL, 0);
 	if (dirfd < 0)
-		return -errno;
-	if (fstat(dirfd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		r = -EPERM;
-		goto out;
-	}
+		return dirfd;
 	/* O_NONBLOCK: opening a FIFO must not block; it is refused below. */
 	fd = openat(dirfd, file, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
@@ -179,10 +174,13 @@ static int update(const char *run_dir, const char *file, uint64_t generation, en
 	int dirfd, fd, r, len;
 
 	fd = open_record(run_dir, file, O_RDWR | O_CREAT, &dirfd);
-	/* The run dir is root's: never create it anywhere a non-root caller chose. */
 	if (fd == -ENOENT) {
-		if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
-			return -errno;
+		struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF | RS_TRUST_MKDIR,
+		                     .mode = 0700};
+
+		if ((r = rs_trust_dir(run_dir, &t, NULL, 0)) < 0)
+			return r;
+		close(r);
 		fd = open_record(run_dir, file, O_RDWR | O_CREAT, &dirfd);
 	}
 	if (fd < 0)
@@ -286,4 +284,19 @@ int rs_usage_dummy(const char *run_dir, int64_t now, const char *service, const 
 	/* Exactly the update of an account's record, counters and all, of a file that no
 	 * account name can clash with (names never start with a dot). */
 	return update(run_dir, RS_USAGE_DUMMY_FILE, 1, USE_CURRENT, now, service, rhost, ruser);
+}
+
+int rs_usage_remove(const char *run_dir, const char *name)
+{
+	struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF};
+	char file[RS_NAME_MAX + 8];
+	int dirfd, r;
+
+	if ((r = record_file(name, file)) < 0)
+		return r;
+	if ((dirfd = rs_trust_dir(run_dir, &t, NULL, 0)) < 0)
+		return dirfd;
+	r = unlinkat(dirfd, file, 0) < 0 && errno != ENOENT ? -errno : 0;
+	close(dirfd);
+	return r;
 }

@@ -61,4 +61,8 @@ int rs_usage_dummy(const char *run_dir, int64_t now, const char *service, const 
  * -EPERM when the run dir or the record is unsafe (see usage.c). */
 int rs_usage_read(const char *run_dir, const char *name, struct rs_usage *u);
 
+/* Remove NAME's record (an account the config dropped), through the run dir walked as
+ * usage records are. 0 also when there was none. */
+int rs_usage_remove(const char *run_dir, const char *name);
+
 #endif

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "audit.h"
 #include "safefile.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,32 +107,44 @@ void rs_audit_prio(struct rs_audit_ev *e, int prio)
 	e->prio = prio;
 }
 
+/*
+ * The log's directory is a path rotsec writes (trust.h), made 0750 when missing, and the
+ * log is appended to relative to the directory fd that was checked. The file itself must
+ * be a regular file of root's with one link and not writable by others: root appends to
+ * whatever is there, and a hard link to another file, had anyone been able to make one,
+ * would have root write into that file.
+ */
 int rs_audit_commit(const char *path, struct rs_audit_ev *e)
 {
+	struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_MKDIR, .mode = 0750};
 	const char *end = rs_buf_err(&e->j) ? JSON_END_TRUNCATED : JSON_END;
 	size_t n = rs_buf_err(&e->j) ? e->jfields : rs_buf_len(&e->j);
-	char dir[PATH_MAX], *slash;
-	int fd, r;
+	const char *name;
+	struct stat st;
+	int dirfd, fd, r;
 
 	/* Into the room the buffer left at the end of the array (rs_audit_begin). */
 	memcpy(e->json + n, end, strlen(end));
 	n += strlen(end);
 	syslog(LOG_AUTHPRIV | e->prio, "%s", rs_buf_str(&e->t));
 
-	if (!path || path[0] != '/')
-		return -EINVAL;
-	(void)snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		(void)rs_mkdir_p1(dir, 0750);
-	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return -errno;
+	if ((dirfd = rs_trust_parent(path, &t, &name, NULL, 0)) < 0)
+		return dirfd;
+	fd = openat(dirfd, name,
+	            O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+	            0600);
+	r = fd < 0 ? -errno : 0;
+	close(dirfd);
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (rs_trust_file_ok(fd, &st, 0, path, NULL, 0) < 0 || st.st_nlink != 1)
+		r = -EPERM;
 	/* One write(2) per line with O_APPEND: concurrent writers (daemon and CLI) never
 	 * interleave inside a line. */
-	r = rs_write_all(fd, e->json, n);
+	if (r == 0)
+		r = rs_write_all(fd, e->json, n);
 	close(fd);
 	return r;
 }

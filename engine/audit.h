@@ -22,8 +22,9 @@
  * into it).
  */
 struct rs_audit_ev {
-	char json[2048];
-	char text[1024];
+	/* Room for a failed command's stderr in "error" (deliver_stderr.h): 2 KiB, escaped. */
+	char json[6144];
+	char text[4096];
 	struct rs_buf j, t; /* over json (less the room for its end) and text */
 	size_t jfields;     /* length of j up to its last whole field */
 	int prio;

@@ -45,10 +45,18 @@ static const struct {
 static void load_sysdb(struct loader *ld, const config_setting_t *root, const char *key,
                        const char *path, bool with_gid, struct sysdb *db, bool *ok)
 {
-	int r = sysdb_load(path, with_gid, db);
+	char why[RS_DIAG_MAX] = "";
+	int r = sysdb_load(path, with_gid, db, why, sizeof(why));
 
 	if (r == -ENOMEM) {
 		ld->err = r;
+		return;
+	}
+	if (r == -EPERM) {
+		cfg_error_at(ld, config_setting_get_member(root, key),
+		             "%s \"%s\" cannot be trusted: %s; whoever can change it decides which "
+		             "names rotsec takes for local ones",
+		             key, path, why);
 		return;
 	}
 	if (r < 0) {
@@ -167,24 +175,10 @@ static int index_accounts(struct rs_config *cfg)
 	return 0;
 }
 
-/* Who may write the config, and whether it is text at all: the checks on the bytes read,
- * before anything parses them. */
-static int check_file(struct loader *ld, const struct stat *st, const char *text, size_t len)
+/* Whether the config is text at all: the check on the bytes read, before anything parses
+ * them. Who may write it was settled when it was read (cfg_read_text). */
+static int check_text(struct loader *ld, const char *text, size_t len)
 {
-	/* The config names commands rotsecd runs as root: whoever can edit it owns the host.
-	 * Reported, not fatal at once, so the other problems are listed too. The caller's
-	 * own uid is accepted besides root so an unprivileged rotsecctl check works. */
-	if (st->st_mode & 0022)
-		cfg_error_at(ld, NULL,
-		             "the configuration is writable by group or others (mode %04o): "
-		             "anyone who can edit it can run commands as root; chmod go-w it",
-		             (unsigned)(st->st_mode & 07777));
-	if (st->st_uid != 0 && st->st_uid != geteuid())
-		cfg_error_at(ld, NULL,
-		             "the configuration is owned by uid %u, not root: its owner could run "
-		             "commands as root; chown root it",
-		             (unsigned)st->st_uid);
-
 	/* A NUL byte is not configuration text, and libconfig would read past it from the
 	 * file (includes and all) where the checks below read up to it. */
 	if (memchr(text, '\0', len)) {
@@ -195,10 +189,11 @@ static int check_file(struct loader *ld, const struct stat *st, const char *text
 	return 0;
 }
 
-int rs_config_load(const char *file, struct rs_config *cfg)
+static int load(const char *file, struct rs_config *cfg, bool refs)
 {
 	struct loader ld = {0};
 	const config_setting_t *root;
+	char why[RS_DIAG_MAX] = "";
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0, before;
@@ -215,17 +210,28 @@ int rs_config_load(const char *file, struct rs_config *cfg)
 	}
 	/* Read here rather than by libconfig, which reports an unreadable file as "file I/O
 	 * error" without errno: the caller can tell a missing config from a forbidden one. */
-	r = cfg_read_text(file, &st, &text, &len);
+	r = cfg_read_text(file, &st, &text, &len, why, sizeof(why));
 	if (r >= 0 && !text)
 		r = -EIO; /* never: for the analyzer, which cannot tell that errno is positive */
 	if (r == -ENOMEM)
 		goto out;
+	/* The config names commands rotsecd runs as root: whoever can edit it owns the
+	 * host. The caller's own uid is trusted besides root (RS_TRUST_SELF) so that an
+	 * unprivileged rotsecctl check of its own config works. */
+	if (r == -EPERM) {
+		cfg_error_at(&ld, NULL,
+		             "the configuration cannot be trusted: %s; whoever can change it can "
+		             "run commands as root",
+		             why);
+		r = -EINVAL;
+		goto out;
+	}
 	if (r != 0) {
 		cfg_error_at(&ld, NULL, "cannot read the configuration: %s",
 		             r == -EISDIR ? "not a regular file" : strerror(-r));
 		goto out;
 	}
-	if ((r = check_file(&ld, &st, text, len)) < 0)
+	if ((r = check_text(&ld, text, len)) < 0)
 		goto out;
 	before = cfg->nerrors;
 	cfg_check_includes(&ld, file, text, 0);
@@ -255,6 +261,9 @@ int rs_config_load(const char *file, struct rs_config *cfg)
 	cfg_resolve_memberships(&ld);
 	if (!ld.err)
 		cfg_resolve_deliveries(&ld);
+	/* Pass 3, for rotsecctl check: what the entries refer to on this host. */
+	if (!ld.err && refs)
+		cfg_check_refs(&ld);
 	if ((r = ld.err) < 0)
 		goto out;
 	dummy_policy(cfg);
@@ -272,6 +281,16 @@ out:
 	sysdb_free(&ld.gr);
 	config_destroy(&ld.lc);
 	return r;
+}
+
+int rs_config_load(const char *file, struct rs_config *cfg)
+{
+	return load(file, cfg, false);
+}
+
+int rs_config_check(const char *file, struct rs_config *cfg)
+{
+	return load(file, cfg, true);
 }
 
 void rs_config_free(struct rs_config *cfg)

@@ -66,8 +66,9 @@ struct rs_delivery {
 #define RS_ACCOUNT_DECL_NAME(key)  char key[RS_NAME_MAX + 1];
 #define RS_ACCOUNT_DECL_ID(key)    uint32_t key;
 #define RS_ACCOUNT_DECL_GROUP(key) char key[RS_NAME_MAX + 1];
+/* key is the declarator's name: it cannot be parenthesized alone. */
 #define RS_ACCOUNT_DECL_GROUPS(key)                                                                \
-	char(*key)[RS_NAME_MAX + 1];                                                               \
+	char(*key)[RS_NAME_MAX + 1]; /* NOLINT(bugprone-macro-parentheses) */                      \
 	size_t n##key;
 #define RS_ACCOUNT_DECL_TEXT(key) char *key;
 #define RS_ACCOUNT_DECL_PATH(key) char *key;
@@ -145,6 +146,15 @@ struct rs_config {
  * cannot be read. cfg must be freed with rs_config_free in every case.
  */
 int rs_config_load(const char *file, struct rs_config *cfg);
+/*
+ * rs_config_load, and then what the config refers to on this host, as `sshd -t` and
+ * `visudo -c` do (rotsecctl check): the directories rotsec writes exist or can be made
+ * and are safe, key_file and the audit log are safe, every delivery's directory exists
+ * and is safe, every command and verify program exists, is executable and is safe.
+ * Problems are diagnostics like any other (errors, or warnings for what rotsec can live
+ * without, such as a missing metrics collector directory).
+ */
+int rs_config_check(const char *file, struct rs_config *cfg);
 void rs_config_free(struct rs_config *cfg);
 /* The account of that name, or NULL. */
 const struct rs_account_cfg *rs_config_account(const struct rs_config *cfg, const char *name);

@@ -336,6 +336,8 @@ int cfg_get_strv(struct loader *ld, const config_setting_t *s, bool command, cha
 	*out = v;
 	if (count)
 		*count = (size_t)n;
+	if (command)
+		cfg_trust_program(ld, config_setting_get_elem(s, 0), v[0]);
 	return 0;
 }
 

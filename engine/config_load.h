@@ -276,11 +276,29 @@ void cfg_deliveries_free(struct rs_delivery *d, size_t n);
 void cfg_load_fleet(struct loader *ld, const config_setting_t *root);
 void cfg_fleet_free(struct rs_config *cfg);
 
+/* ---- config_trust.c ---- */
+
+/* The program argv[0] of the `command` or `verify` at s, by the trust rule as execve
+ * would run it (trust.h): one that exists and breaks the rule is an error of the config.
+ * A missing or non-executable one is left to rotsecctl check (cfg_check_refs), as it may
+ * be installed after the config is written. */
+void cfg_trust_program(struct loader *ld, const config_setting_t *s, const char *prog);
+/* With `rotsecctl check`, after passes 1 and 2: what the config refers to, as sshd -t
+ * does. The directories rotsec writes (exist or can be made, safe), key_file, the audit
+ * log, every delivery's directory (exists, safe), every command and verify program
+ * (exists, executable). Each problem at the line of its setting. */
+void cfg_check_refs(struct loader *ld);
+
 /* ---- config_include.c ---- */
 
-/* The whole of a regular file into *text (NUL-terminated, *len bytes before the NUL).
- * 0, or a negative errno (-EISDIR for anything but a regular file). */
-int cfg_read_text(const char *file, struct stat *st, char **text, size_t *len);
+/* `file` made absolute (relative to the working directory) into out. 0 or -errno. */
+int cfg_abs_path(const char *file, char *out, size_t len);
+/* The whole of a regular file into *text (NUL-terminated, *len bytes before the NUL),
+ * read only when it passes the trust rule (trust.h, RS_TRUST_SELF). 0, or a negative
+ * errno with `why` (-EISDIR for anything but a regular file, -EPERM when the rule
+ * refuses it). */
+int cfg_read_text(const char *file, struct stat *st, char **text, size_t *len, char *why,
+                  size_t whylen);
 /* The directory of `file`, where a relative @include is looked up; NULL when out of
  * memory. */
 char *cfg_dir_of(const char *file);

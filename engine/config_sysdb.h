@@ -30,10 +30,11 @@ struct sysdb {
 };
 
 /*
- * Read NAME:PASSWORD:ID[:GID:...] lines (with_gid: the passwd format) into a zeroed db.
- * 0, or a negative errno (the db is then empty).
+ * Read NAME:PASSWORD:ID[:GID:...] lines (with_gid: the passwd format) into a zeroed db,
+ * from a file that passes the trust rule (trust.h). 0, or a negative errno with `why`
+ * (-EPERM: it cannot be trusted; the db is then empty).
  */
-int sysdb_load(const char *path, bool with_gid, struct sysdb *db);
+int sysdb_load(const char *path, bool with_gid, struct sysdb *db, char *why, size_t whylen);
 void sysdb_free(struct sysdb *db);
 
 /* The first entry with this name or id, as getpwnam(3) would answer, or NULL. */

@@ -41,7 +41,7 @@ int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d
 	case RS_DELIVER_FILE:
 		return deliver_file(d, secret, why, whylen);
 	case RS_DELIVER_COMMAND:
-		return deliver_command(acc, d, secret, generation, why, whylen);
+		return deliver_command(acc, d, secret, NULL, generation, why, whylen);
 	case RS_DELIVER_SEALED:
 		return deliver_sealed(d, secret, why, whylen);
 	case RS_DELIVER_FLEET:

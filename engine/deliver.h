@@ -20,9 +20,14 @@
 #include "config.h"
 #include "secret.h"
 
+/* How much room a `why` of these functions wants: a sentence and, for a command that
+ * failed, the end of its stderr (deliver_stderr.h, RS_STDERR_KEEP). */
+#define RS_DELIVER_WHY_MAX 3072
+
 /* 0 delivered, or a negative errno with one sentence in `why` (never the secret):
  * -ETIMEDOUT command timed out, -ECHILD command exited non-zero or died, -errno for
- * filesystem errors. */
+ * filesystem errors. A command that failed adds "; stderr: " and the end of what it wrote
+ * there, the secret redacted. */
 int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d,
                    const struct rs_secret *secret, uint64_t generation, char *why, size_t whylen);
 
@@ -30,9 +35,11 @@ int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d
  * shell, the same clean environment, own process group, killed after RS_VERIFY_TIMEOUT s) but as
  * root, with stdin on /dev/null: it is given no secret, only ROTSEC_ACCOUNT and ROTSEC_GENERATION,
  * and checks that the consumers work with the new one. 0 when it exits 0; otherwise as
- * rs_deliver_one. */
+ * rs_deliver_one. `redact` (may be NULL), the secret it checks, is kept out of the end of
+ * its stderr in `why`: it may have read it from a consumer and printed it. */
 #define RS_VERIFY_TIMEOUT 30 /* seconds */
-int rs_run_verify(const struct rs_account_cfg *acc, uint64_t generation, char *why, size_t whylen);
+int rs_run_verify(const struct rs_account_cfg *acc, uint64_t generation,
+                  const struct rs_secret *redact, char *why, size_t whylen);
 
 /* "file /run/rotsec/x.pw", "command /usr/local/bin/push", "sealed /var/.../x.sealed",
  * "fleet backup1":

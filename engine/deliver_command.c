@@ -2,12 +2,18 @@
  * Command delivery (DESIGN §5), and the account's verify command, which runs the same way
  * without a secret. fork + execve(argv) with no shell, a clean environment (PATH,
  * ROTSEC_ACCOUNT, ROTSEC_GENERATION only), the secret and "\n" on stdin and nowhere else,
- * stdout and stderr to /dev/null, in its own process group, killed (SIGKILL to the group)
- * after the timeout; exit status 0 = delivered. Optionally as `user`.
+ * stdout to /dev/null, stderr to a pipe of ours, in its own process group, killed (SIGKILL
+ * to the group) after the timeout; exit status 0 = delivered. Optionally as `user`.
+ *
+ * When it fails, the end of what it wrote to stderr goes into `why`, the secret redacted
+ * (deliver_stderr.h): the admin reads "connection refused" in the error, the log line and
+ * the audit event, not just "exited with status 1".
  */
 #define _GNU_SOURCE
 #include "deliver.h"
 #include "deliver_int.h"
+#include "deliver_stderr.h"
+#include "trust.h"
 #include "safefile.h"
 
 #include <errno.h>
@@ -48,7 +54,7 @@ struct child_failure {
 struct child_args {
 	char *const *argv;
 	char *const *envp;
-	int in_fd, null_fd, err_fd;
+	int in_fd, null_fd, err_fd, stderr_fd;
 	bool drop; /* switch to uid/gid/groups before execve */
 	uid_t uid;
 	gid_t gid;
@@ -89,10 +95,10 @@ static void __attribute__((noreturn)) child_exec(const struct child_args *c)
 	if (setpgid(0, 0) < 0)
 		child_fail(c->err_fd, STEP_SETUP, errno);
 
-	/* The secret arrives on stdin and only there. Output goes to /dev/null: a command
-	 * that echoes its input must not put the secret into our logs. */
+	/* The secret arrives on stdin and only there. Standard output goes to /dev/null;
+	 * stderr to us, who keep its end, the secret redacted, to say why it failed. */
 	if (dup2(c->in_fd, STDIN_FILENO) < 0 || dup2(c->null_fd, STDOUT_FILENO) < 0 ||
-	    dup2(c->null_fd, STDERR_FILENO) < 0)
+	    dup2(c->stderr_fd, STDERR_FILENO) < 0)
 		child_fail(c->err_fd, STEP_SETUP, errno);
 
 	if (c->drop) {
@@ -188,57 +194,150 @@ static int ms_left(int64_t deadline)
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
+/* Whatever the command has written to stderr so far, into the tail; false at EOF or on an
+ * error (the pipe is then of no more use). Non-blocking: never waits for more. What was
+ * read may hold the secret (a command that echoes its stdin): the buffer is wiped, the
+ * tail keeps its copy in guarded memory. */
+static bool drain_stderr(int fd, struct rs_stderr_tail *tail)
+{
+	char buf[4096];
+	bool more = true;
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n > 0) {
+			rs_stderr_tail_add(tail, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		more = n < 0 && errno == EAGAIN;
+		break;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return more;
+}
+
+static int set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The command's side of the run: its pid and pidfd, the pipe of its stdin with what is
+ * left to write, the pipe of its stderr with what it wrote. */
+struct run {
+	pid_t pid;
+	int pidfd;
+	int in_fd; /* -1 once everything is written, or the command closed its end */
+	const char *p;
+	size_t left;
+	int err_fd; /* -1 at EOF */
+	struct rs_stderr_tail *tail;
+	int status;
+	/* Reaped, or waitpid failed: then the child is no longer ours to reap (someone else
+	 * collected it), and its pid may already be reused, so it must not be signalled. */
+	bool gone;
+};
+
 /*
- * Write the secret line to the command's stdin before the deadline.
+ * Write what is left of the secret line, as much as the pipe takes now. 0, or -errno.
  *
  * A command may exit without reading its stdin; it did its job if it exits 0, so EPIPE is
- * not a failure here. But the write would also raise SIGPIPE, whose default action kills
- * the daemon. It is blocked in this thread for the write and the one we caused is
- * swallowed, leaving the process-wide disposition (which other threads may rely on) alone.
- * The pipe is non-blocking so that a command that never reads cannot hold us past the
- * deadline, whatever the secret's length.
+ * not a failure here (the caller blocks SIGPIPE and swallows the one we cause). The pipe
+ * is non-blocking so that a command that never reads cannot hold us past the deadline,
+ * whatever the secret's length.
  */
-static int feed_stdin(int fd, const struct rs_secret *line, int64_t deadline)
+static int feed_some(struct run *x, bool *broken)
 {
-	const char *p = line->buf;
-	size_t left = line->len;
+	while (x->left > 0) {
+		ssize_t w = write(x->in_fd, x->p, x->left);
+
+		if (w > 0) {
+			x->p += w;
+			x->left -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return 0;
+		if (w < 0 && errno == EPIPE) {
+			*broken = true;
+			break;
+		}
+		return w < 0 ? -errno : -EIO;
+	}
+	/* Done, or nobody reads: EOF for the command, it must not wait for more. */
+	close_fd(&x->in_fd);
+	return 0;
+}
+
+/*
+ * Feed the command its stdin, collect its stderr and wait for it to exit, all before the
+ * deadline, in one loop: a command that writes much to stderr before it reads its stdin
+ * (or before it exits) would otherwise block on a full pipe while we block on it.
+ * 0 with x->status when it exited, -ETIMEDOUT, or -errno (x->pid is then still ours to
+ * kill). Once it has exited, what is in the stderr pipe is read without waiting for EOF:
+ * something it started in the background may keep the pipe open for ever.
+ *
+ * SIGPIPE, which a write to a command that closed its stdin raises and whose default
+ * action kills the daemon, is blocked in this thread for the loop and the one we caused
+ * is swallowed, leaving the process-wide disposition (other threads may rely on it) alone.
+ */
+static int run_child(struct run *x, int64_t deadline)
+{
 	sigset_t pipe_set, old, pending;
 	bool was_pending, broken = false;
-	int flags, r = 0;
+	int r = 0;
 
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 	was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
 
-	flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		r = -errno;
+	if ((x->in_fd >= 0 && (r = set_nonblock(x->in_fd)) < 0) ||
+	    (x->err_fd >= 0 && (r = set_nonblock(x->err_fd)) < 0))
 		goto out;
-	}
-	while (left > 0) {
-		ssize_t w = write(fd, p, left);
-		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	for (;;) {
+		struct pollfd pfd[3];
+		nfds_t n = 0;
+		pid_t w;
+		int left;
 
-		if (w > 0) {
-			p += w;
-			left -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EPIPE) {
-			broken = true;
+		if (x->in_fd >= 0 && (r = feed_some(x, &broken)) < 0)
+			break;
+		if (x->err_fd >= 0 && !drain_stderr(x->err_fd, x->tail))
+			close_fd(&x->err_fd);
+		w = waitpid(x->pid, &x->status, WNOHANG);
+		if (w == x->pid) {
+			x->gone = true;
+			if (x->err_fd >= 0)
+				(void)drain_stderr(x->err_fd, x->tail);
+			r = 0;
 			break;
 		}
-		if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		if (w < 0 && errno != EINTR) {
 			r = -errno;
+			x->gone = true;
 			break;
 		}
-		if (ms_left(deadline) == 0) {
+		if ((left = ms_left(deadline)) == 0) {
 			r = -ETIMEDOUT;
 			break;
 		}
-		/* POLLERR when the reader is gone: the next write reports EPIPE. */
-		(void)poll(&pfd, 1, ms_left(deadline));
+		if (x->in_fd >= 0)
+			pfd[n++] = (struct pollfd){.fd = x->in_fd, .events = POLLOUT};
+		if (x->err_fd >= 0)
+			pfd[n++] = (struct pollfd){.fd = x->err_fd, .events = POLLIN};
+		if (x->pidfd >= 0)
+			pfd[n++] = (struct pollfd){.fd = x->pidfd, .events = POLLIN};
+		/* Without a pidfd (old kernel) nothing wakes us at the exit: look every 20 ms. */
+		(void)poll(pfd, n, x->pidfd >= 0 ? left : (left < 20 ? left : 20));
 	}
 out:
 	if (broken && !was_pending) {
@@ -249,33 +348,6 @@ out:
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
-}
-
-/* Wait for `pid` until the deadline: 0 with *status, -ETIMEDOUT, or -errno. A pidfd wakes
- * us the moment the child exits; without one (old kernel) we poll every 20 ms. */
-static int wait_child(pid_t pid, int pidfd, int64_t deadline, int *status)
-{
-	for (;;) {
-		pid_t w = waitpid(pid, status, WNOHANG);
-		int left;
-
-		if (w == pid)
-			return 0;
-		if (w < 0 && errno != EINTR)
-			return -errno;
-		left = ms_left(deadline);
-		if (left == 0)
-			return -ETIMEDOUT;
-		if (pidfd >= 0) {
-			struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-
-			(void)poll(&pfd, 1, left);
-		} else {
-			struct timespec ts = {0, 20L * 1000 * 1000};
-
-			(void)nanosleep(&ts, NULL);
-		}
-	}
 }
 
 /* SIGKILL the command and everything it started that stayed in its process group. */
@@ -303,20 +375,21 @@ static int exec_result(int fd, struct child_failure *f)
 }
 
 /* The descriptors the child is given, all CLOEXEC and above stdio: in, the pipe of the
- * secret (only when there is one to feed), err, its error pipe, and /dev/null. */
-static int open_channels(bool feed, int in[2], int err[2], int *null_fd)
+ * secret (only when there is one to feed), err, its error pipe, out, the pipe of its
+ * stderr, and /dev/null. */
+static int open_channels(bool feed, int in[2], int err[2], int out[2], int *null_fd)
 {
 	int r;
 
 	if (feed && pipe2(in, O_CLOEXEC) < 0)
 		return -errno;
-	if (pipe2(err, O_CLOEXEC) < 0)
+	if (pipe2(err, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
 		return -errno;
 	if ((*null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		return -errno;
 	if (feed && (r = above_stdio(&in[0])) < 0)
 		return r;
-	if ((r = above_stdio(null_fd)) < 0)
+	if ((r = above_stdio(null_fd)) < 0 || (r = above_stdio(&out[1])) < 0)
 		return r;
 	return above_stdio(&err[1]);
 }
@@ -351,6 +424,17 @@ static int exit_result(const char *prog, int status, char *why, size_t whylen)
 	return -ECHILD;
 }
 
+/* why, and then what the command said on stderr, if anything. */
+static void add_stderr(const struct rs_stderr_tail *tail, char *why, size_t whylen)
+{
+	char text[RS_STDERR_KEEP + 16];
+	size_t n = why ? strlen(why) : 0;
+
+	rs_stderr_tail_text(tail, text, sizeof(text));
+	if (text[0] && why && n < whylen)
+		(void)snprintf(why + n, whylen - n, "; stderr: %s", text);
+}
+
 /*
  * Run the command with the secret on its stdin. Why no shell: argv goes to execve as the
  * admin wrote it, so no quoting, globbing or variable in the config can ever be
@@ -360,37 +444,51 @@ static int exit_result(const char *prog, int status, char *why, size_t whylen)
  * exit status is lost (-ECHILD from waitpid).
  */
 int deliver_command(const struct rs_account_cfg *acc, const struct rs_delivery *d,
-                    const struct rs_secret *secret, uint64_t generation, char *why, size_t whylen)
+                    const struct rs_secret *secret, const struct rs_secret *redact,
+                    uint64_t generation, char *why, size_t whylen)
 {
 	char env_account[sizeof("ROTSEC_ACCOUNT=") + RS_NAME_MAX];
 	char env_gen[sizeof("ROTSEC_GENERATION=") + 20];
 	char *envp[] = {env_path, env_account, env_gen, NULL};
-	struct child_args c = {.in_fd = -1, .null_fd = -1, .err_fd = -1};
+	struct child_args c = {.in_fd = -1, .null_fd = -1, .err_fd = -1, .stderr_fd = -1};
 	struct rs_secret line = {0};
+	struct rs_stderr_tail tail = {0};
+	struct run x = {.pidfd = -1, .in_fd = -1, .err_fd = -1, .tail = &tail};
 	struct child_failure f;
-	int in[2] = {-1, -1}, err[2] = {-1, -1}, null_fd = -1, pidfd = -1;
+	int in[2] = {-1, -1}, err[2] = {-1, -1}, out[2] = {-1, -1}, null_fd = -1;
 	gid_t *groups = NULL;
 	size_t ngroups = 0;
 	int64_t timeout = d->timeout > 0 ? d->timeout : DEFAULT_TIMEOUT, deadline;
-	pid_t pid = -1;
 	bool reaped = false;
-	int status = 0, r;
+	int r;
 
+	x.pid = -1;
 	if (!d->argv || !d->argv[0] || d->argv[0][0] != '/') {
 		rs_set_why(why, whylen, "a command needs an absolute program path");
 		r = -EINVAL;
 		goto out;
 	}
+	/* Checked when the config was loaded, and again now: a program whose file or
+	 * directories someone else can change runs their code as root (trust.h). One that
+	 * is missing or not executable is left to execve, which says so. */
+	if ((r = rs_trust_exec(d->argv[0], RS_TRUST_SELF, why, whylen)) == -EPERM)
+		goto out;
 	(void)snprintf(env_account, sizeof(env_account), "ROTSEC_ACCOUNT=%s", acc->name);
 	(void)snprintf(env_gen, sizeof(env_gen), "ROTSEC_GENERATION=%" PRIu64, generation);
 	if (d->user[0] && (r = user_groups(d->user, d->run_gid, &groups, &ngroups)) < 0) {
 		rs_set_why(why, whylen, "cannot look up the groups of user %s", d->user);
 		goto out;
 	}
+	/* What is kept of its stderr must never show the secret it was given, nor the one
+	 * it is checked against (a verify command that reads a delivered file). */
+	if ((r = rs_stderr_tail_init(&tail, secret ? secret : redact)) < 0) {
+		rs_set_why(why, whylen, "cannot prepare command %s: %s", d->argv[0], strerror(-r));
+		goto out;
+	}
 	/* Without a secret (a verify command) stdin is /dev/null: nothing to feed. */
 	if (secret && (r = deliver_secret_line(secret, &line, why, whylen)) < 0)
 		goto out;
-	if ((r = open_channels(secret != NULL, in, err, &null_fd)) < 0) {
+	if ((r = open_channels(secret != NULL, in, err, out, &null_fd)) < 0) {
 		rs_set_why(why, whylen, "cannot prepare command %s: %s", d->argv[0], strerror(-r));
 		goto out;
 	}
@@ -400,6 +498,7 @@ int deliver_command(const struct rs_account_cfg *acc, const struct rs_delivery *
 	c.in_fd = secret ? in[0] : null_fd;
 	c.null_fd = null_fd;
 	c.err_fd = err[1];
+	c.stderr_fd = out[1];
 	c.drop = d->user[0] != '\0';
 	c.uid = d->run_uid;
 	c.gid = d->run_gid;
@@ -411,36 +510,38 @@ int deliver_command(const struct rs_account_cfg *acc, const struct rs_delivery *
 	if (timeout > INT64_MAX / 2000)
 		timeout = INT64_MAX / 2000;
 	deadline = now_ms() + timeout * 1000;
-	if ((pid = fork()) < 0) {
+	if ((x.pid = fork()) < 0) {
 		r = -errno;
 		rs_set_why(why, whylen, "cannot start command %s: %s", d->argv[0], strerror(-r));
 		goto out;
 	}
-	if (pid == 0)
+	if (x.pid == 0)
 		child_exec(&c);
 
 	/* Set the group from this side too: whichever of us runs first, it exists before
 	 * kill_group can be called. (Fails harmlessly once the child has exec'ed.) */
-	(void)setpgid(pid, pid);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	(void)setpgid(x.pid, x.pid);
+	x.pidfd = (int)syscall(SYS_pidfd_open, x.pid, 0);
 	close_fd(&in[0]);
 	close_fd(&err[1]);
+	close_fd(&out[1]);
 
 	if (exec_result(err[0], &f)) {
 		r = child_failed(d, &f, why, whylen);
 		goto out;
 	}
 
-	r = secret ? feed_stdin(in[1], &line, deadline) : 0;
-	/* EOF for the command: it must not wait for more input than the one line. */
-	close_fd(&in[1]);
-	if (r == 0) {
-		r = wait_child(pid, pidfd, deadline, &status);
-		/* Reaped, or waitpid failed: then the child is no longer ours to reap (someone
-		 * else collected it), and its pid may already be reused, so it must not be
-		 * signalled. A feed that failed leaves it running: it is killed below. */
-		reaped = r != -ETIMEDOUT;
+	if (secret) {
+		x.in_fd = in[1];
+		in[1] = -1;
+		x.p = line.buf;
+		x.left = line.len;
 	}
+	x.err_fd = out[0];
+	out[0] = -1;
+	r = run_child(&x, deadline);
+	/* A run that failed on our side, or timed out, leaves it running: killed below. */
+	reaped = x.gone;
 	if (r == -ETIMEDOUT) {
 		rs_set_why(why, whylen,
 		           "command %s did not finish within %" PRId64 " s and was killed",
@@ -451,28 +552,40 @@ int deliver_command(const struct rs_account_cfg *acc, const struct rs_delivery *
 		rs_set_why(why, whylen, "command %s: %s", d->argv[0], strerror(-r));
 		goto out;
 	}
-	r = exit_result(d->argv[0], status, why, whylen);
+	r = exit_result(d->argv[0], x.status, why, whylen);
 out:
-	if (pid > 0 && !reaped) {
+	if (x.pid > 0 && !reaped) {
 		/* Timeout or an error on our side: nothing of this delivery may outlive it. The
 		 * group is killed before the reap, while the leader's pid still pins the group id.
 		 */
-		kill_group(pid);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		kill_group(x.pid);
+		while (waitpid(x.pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		/* What it wrote until then, without waiting for an EOF that whatever it left
+		 * behind outside its group could withhold. */
+		if (x.err_fd >= 0)
+			(void)drain_stderr(x.err_fd, &tail);
 	}
-	close_fd(&pidfd);
+	if (r < 0 && x.pid > 0)
+		add_stderr(&tail, why, whylen);
+	close_fd(&x.pidfd);
+	close_fd(&x.in_fd);
+	close_fd(&x.err_fd);
 	close_fd(&in[0]);
 	close_fd(&in[1]);
 	close_fd(&err[0]);
 	close_fd(&err[1]);
+	close_fd(&out[0]);
+	close_fd(&out[1]);
 	close_fd(&null_fd);
 	free(groups);
 	rs_secret_free(&line);
+	rs_stderr_tail_free(&tail);
 	return r;
 }
 
-int rs_run_verify(const struct rs_account_cfg *acc, uint64_t generation, char *why, size_t whylen)
+int rs_run_verify(const struct rs_account_cfg *acc, uint64_t generation,
+                  const struct rs_secret *redact, char *why, size_t whylen)
 {
 	struct rs_delivery d = {.kind = RS_DELIVER_COMMAND, .timeout = RS_VERIFY_TIMEOUT};
 
@@ -483,5 +596,5 @@ int rs_run_verify(const struct rs_account_cfg *acc, uint64_t generation, char *w
 		return -EINVAL;
 	}
 	d.argv = acc->verify_argv;
-	return deliver_command(acc, &d, NULL, generation, why, whylen);
+	return deliver_command(acc, &d, NULL, redact, generation, why, whylen);
 }

@@ -8,6 +8,7 @@
 #include "deliver.h"
 #include "deliver_int.h"
 #include "safefile.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,41 +22,26 @@
 /*
  * Replace `path` with `len` bytes owned by uid:gid with `mode`, atomically.
  *
- * The parent directory is opened through rs_open_safe_dir: every ancestor of its resolved
- * path is root-owned and not writable by group or others (sticky ones excepted), and the
- * directory itself is owned by root or by the file's owner and writable by nobody else.
- * Anyone else who could write there could swap the file for their own between deliveries.
- * Links in the directory's path are resolved first (/var/run -> /run is common) and the
- * resolved path is what gets checked; the walk then opens each component with O_NOFOLLOW,
- * so a link swapped in meanwhile makes the path unsafe instead of redirecting us, and the
- * directory fd we create, rename and fsync through is pinned.
+ * The directory is a path rotsec writes (trust.h): walked from / one component at a time
+ * without following any link, every directory above it root's and not writable by group
+ * or others (sticky ones excepted, over an entry of root's), and the directory itself
+ * owned by root or by the file's owner and writable by nobody else. Anyone else who could
+ * write there could swap the file for their own between deliveries. The temp file is
+ * made, renamed and fsync'ed relative to the directory fd the walk checked, never through
+ * the path again: a component swapped for a link after the check (by the owner of the
+ * directory, say) changes nothing about where the secret goes.
  */
 static int write_file(const char *path, const void *buf, size_t len, uid_t uid, gid_t gid,
                       mode_t mode, char *why, size_t whylen)
 {
-	char dir[PATH_MAX];
-	const char *slash, *name;
+	struct rs_trust t = {.flags = RS_TRUST_WRITE, .last_owner = uid};
 	struct rs_atomic a = {.dirfd = -1, .fd = -1};
+	const char *name;
 	struct stat st;
 	bool begun = false;
 	int dirfd = -1, r;
 
-	slash = path ? strrchr(path, '/') : NULL;
-	name = slash ? slash + 1 : "";
-	if (!path || path[0] != '/' || !*name || strcmp(name, ".") == 0 ||
-	    strcmp(name, "..") == 0 || strlen(name) >= sizeof(a.name) ||
-	    (size_t)(slash - path) >= sizeof(dir)) {
-		rs_set_why(why, whylen, "%s is not an absolute file path", path ? path : "(null)");
-		r = -EINVAL;
-		goto out;
-	}
-	if (slash == path) {
-		strcpy(dir, "/");
-	} else {
-		memcpy(dir, path, (size_t)(slash - path));
-		dir[slash - path] = '\0';
-	}
-	if ((r = dirfd = rs_open_safe_dir(dir, uid, why, whylen)) < 0)
+	if ((r = dirfd = rs_trust_parent(path, &t, &name, why, whylen)) < 0)
 		goto out;
 
 	/* rename() would replace a symlink (or a FIFO, a directory...) at the destination

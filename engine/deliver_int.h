@@ -31,8 +31,10 @@ int deliver_file(const struct rs_delivery *d, const struct rs_secret *secret, ch
                  size_t whylen);
 int deliver_sealed(const struct rs_delivery *d, const struct rs_secret *secret, char *why,
                    size_t whylen);
-/* secret NULL: stdin on /dev/null (the verify command). */
+/* secret NULL: stdin on /dev/null (the verify command). What the command wrote to stderr
+ * goes into why when it fails, with secret (or else redact, may be NULL) redacted. */
 int deliver_command(const struct rs_account_cfg *acc, const struct rs_delivery *d,
-                    const struct rs_secret *secret, uint64_t generation, char *why, size_t whylen);
+                    const struct rs_secret *secret, const struct rs_secret *redact,
+                    uint64_t generation, char *why, size_t whylen);
 
 #endif

@@ -6,7 +6,9 @@
 #include "engine.h"
 #include "engine_int.h"
 #include "hostkey.h"
+#include "owndirs.h"
 #include "statedir.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,14 +70,26 @@ gid_t rs_rotsec_gid(const struct rs_config *cfg)
 	size_t cap = 0;
 	gid_t gid = 0;
 	ssize_t n;
-	int err;
-	FILE *f = fopen(cfg->group_file, "re");
+	int err, fd;
+	FILE *f;
 
-	/* A group_file that cannot be read is not one without group rotsec: taking it for
-	 * one would rewrite secrets.cdb 0600 root:root after a passing EMFILE or ENOMEM,
-	 * and lock every service of group rotsec out of its logins. */
-	if (!f)
-		return errno == ENOENT ? 0 : (gid_t)-1;
+	/* Read by the trust rule (trust.h): whoever could edit it could name a group of
+	 * their own as rotsec's, and secrets.cdb would be theirs to read. A group_file that
+	 * cannot be read is not one without group rotsec: taking it for one would rewrite
+	 * secrets.cdb 0600 root:root after a passing EMFILE or ENOMEM, and lock every
+	 * service of group rotsec out of its logins. */
+	fd = rs_trust_file(cfg->group_file, &(struct rs_trust){.flags = RS_TRUST_SELF}, NULL, 0);
+	if (fd < 0) {
+		errno = -fd;
+		return fd == -ENOENT ? 0 : (gid_t)-1;
+	}
+	f = fdopen(fd, "re");
+	if (!f) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return (gid_t)-1;
+	}
 	/* group(5): name:password:gid:members. Read directly: the store's own group must
 	 * never depend on NSS, which may be answering from this very store. */
 	errno = 0;
@@ -114,7 +128,8 @@ static void open_readonly(struct rs_engine *e)
 
 	if (e->secrets_gid == (gid_t)-1)
 		e->secrets_gid = 0;
-	e->statefd = open(e->cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	e->statefd = rs_trust_dir(e->cfg->state_dir, &(struct rs_trust){.flags = RS_TRUST_WRITE},
+	                          NULL, 0);
 	e->key = sodium_malloc(RS_HOSTKEY_LEN);
 	if (e->key && rs_hostkey_load(e->cfg->key_file, 0, e->key, why, sizeof(why)) < 0) {
 		sodium_free(e->key);
@@ -151,6 +166,12 @@ int rs_engine_open(struct rs_engine *e, const struct rs_config *cfg, bool readon
 		r = -ENOMEM;
 		goto out;
 	}
+	/* A fresh install has none of them yet. One that exists but is unsafe is left as
+	 * it is and named in e->warning: each use walks it again and refuses it with the
+	 * fix (the state dir right below; a sync in an unsafe store dir fails, and rotsecd
+	 * retries it until an admin has fixed the directory; no audit line is written into
+	 * an unsafe audit dir). */
+	(void)rs_own_dirs_make(cfg, e->warning, sizeof(e->warning));
 	if ((r = e->statefd = rs_state_dir_open(cfg->state_dir, e->why, sizeof(e->why))) < 0)
 		goto out;
 	r = rs_hostkey_load(cfg->key_file, 1, e->key, e->why, sizeof(e->why));

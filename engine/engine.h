@@ -26,7 +26,10 @@ struct rs_engine {
 	int statefd;
 	unsigned char *key; /* host key, in guarded memory */
 	gid_t secrets_gid;  /* group "rotsec" from group_file, 0 when there is none */
-	char why[1024];
+	char why[4096];     /* room for a command's stderr (deliver.h, RS_DELIVER_WHY_MAX) */
+	/* rs_engine_open: a directory rotsec owns that exists but is unsafe, and so is not
+	 * used (owndirs.h); "" when all are fine. For the caller to say, not fatal. */
+	char warning[1024];
 	struct rs_engine_fleet *fleet; /* the etcd client of fleet deliveries, opened on first
 	                                * use (rollout_fleet.c) */
 	/* Counters of the last operation, for messages. */
@@ -38,7 +41,8 @@ struct rs_rotate_opts {
 	bool compromise; /* --revoke-previous: no grace for the secret replaced */
 };
 
-/* Open the state dir (creating it) and load the host key (creating it). With readonly
+/* Make the directories rotsec owns that are missing (owndirs.h; an unsafe one is named in
+ * e->warning), open the state dir and load the host key (creating it). With readonly
  * (status, verify: may run without root) nothing is created, and a state dir or key that
  * cannot be opened only leaves those parts out (statefd -1, key NULL). */
 int rs_engine_open(struct rs_engine *e, const struct rs_config *cfg, bool readonly);
@@ -80,6 +84,17 @@ int rs_engine_sweep(struct rs_engine *e, unsigned *changed);
 /* The current plaintext (break-glass); root only, audited by the caller's verb. */
 int rs_engine_show(struct rs_engine *e, const char *name, struct rs_secret *out);
 
+/* How an account fares, in the words of a monitoring plugin; rotsecctl status exits with
+ * the worst of its accounts (rotsecctl(8), EXIT STATUS). */
+enum rs_health {
+	RS_HEALTH_OK = 0,
+	RS_HEALTH_WARNING = 1,  /* needs a look: a delivery retrying, a consumer not switched */
+	RS_HEALTH_CRITICAL = 2, /* logins may fail now: degraded, a delivery failing too long */
+	RS_HEALTH_UNKNOWN = 3,  /* cannot tell: the journal is not readable to the caller */
+};
+
+#define RS_STATUS_PROBLEMS 4
+
 struct rs_status {
 	char name[RS_NAME_MAX + 1];
 	uint32_t uid;
@@ -95,9 +110,21 @@ struct rs_status {
 	char verify[16];   /* "ok", "failed", "pending", "none" (no verify command) */
 	bool have_usage;
 	struct rs_usage usage;
+	bool have_journal;
+	enum rs_health health;
+	/* Why health is not ok, one sentence each, gravest first. */
+	unsigned nproblems;
+	char problems[RS_STATUS_PROBLEMS][256];
 };
 
-/* Status of every configured account (name NULL) or of one; *out malloc'ed. */
+/* "ok", "warning", "critical", "unknown". */
+const char *rs_health_name(enum rs_health h);
+/* The graver of a and b: critical, then unknown, then warning, then ok. */
+enum rs_health rs_health_worst(enum rs_health a, enum rs_health b);
+
+/* Status of every configured account (name NULL) or of one; *out malloc'ed. A store that
+ * cannot be read fails (e->why says why; when the caller lacks the permission, what it
+ * needs); one that does not exist yet shows every account as not in it. */
 int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **out, size_t *n);
 
 /* Verify a password against NAME exactly as pam_rotsec would (the store, the policy),

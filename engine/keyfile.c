@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "keyfile.h"
 #include "safefile.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,11 +122,23 @@ int rs_keyfile_read(const char *path, const struct rs_keyfile_kind *kind, bool s
 	struct stat st;
 	int fd, r;
 
-	/* O_NONBLOCK: a FIFO planted at the path must not hang us; it is refused below. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* A public key decides who can open what rotsec seals or whose signature it trusts:
+	 * it is read by the trust rule (trust.h), or whoever could replace it would get the
+	 * next secret. A secret key is read by its owner, whoever that is, from wherever they
+	 * keep it. O_NONBLOCK: a FIFO planted at the path must not hang us; it is refused
+	 * below. */
+	if (secret) {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0) {
+			r = -errno;
+			rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
+		}
+	} else {
+		fd = rs_trust_file(path, &(struct rs_trust){.flags = RS_TRUST_SELF}, why, whylen);
+		/* Not a regular file is a key file refused, as below. */
+		r = fd == -EISDIR ? -EINVAL : fd;
+	}
 	if (fd < 0) {
-		r = -errno;
-		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
 		sodium_memzero(key, RS_KEYFILE_KEY_LEN);
 		return r;
 	}

@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "metrics.h"
 #include "buf.h"
+#include "owndirs.h"
 #include "safefile.h"
+#include "trust.h"
 #include "version.h"
 
 #include <errno.h>
@@ -145,23 +147,23 @@ int rs_metrics_render(const struct rs_status *st, size_t n, int64_t now, int64_t
 	return rs_buf_take(&o, res, len);
 }
 
+/* The directory is a path rotsec writes (trust.h), made when it is rotsec's own
+ * (owndirs.h); the file is replaced relative to the directory fd that was checked. */
 int rs_metrics_write(const struct rs_config *cfg, const struct rs_status *st, size_t n, int64_t now)
 {
-	char dir[PATH_MAX], *slash, *buf;
+	struct rs_trust t = {.flags = RS_TRUST_WRITE, .mode = 0755};
+	const char *name;
+	char *buf;
 	size_t len;
 	int dirfd, r;
 
-	(void)snprintf(dir, sizeof(dir), "%s", cfg->metrics_file);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = '\0';
-	dirfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return -errno;
+	if (rs_metrics_dir_is_ours(cfg))
+		t.flags |= RS_TRUST_MKDIR;
+	if ((dirfd = rs_trust_parent(cfg->metrics_file, &t, &name, NULL, 0)) < 0)
+		return dirfd;
 	if ((r = rs_metrics_render(st, n, now, cfg->metrics_interval, &buf, &len)) < 0)
 		goto out;
-	r = rs_atomic_replace(dirfd, slash + 1, buf, len, 0644, 0, 0);
+	r = rs_atomic_replace(dirfd, name, buf, len, 0644, 0, 0);
 	free(buf);
 out:
 	close(dirfd);

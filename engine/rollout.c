@@ -115,14 +115,15 @@ static const char *record_attempt(const struct rs_account_cfg *acc, struct rs_dl
  * as for a failed delivery (up to max_grace, then degraded), and it is retried with the
  * same backoff. Its outcome is journaled with the deliveries'.
  */
-static void run_verify(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j)
+static void run_verify(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+                       const struct rs_secret *s)
 {
 	struct rs_audit_ev ev;
-	char why[512] = "";
+	char why[RS_DELIVER_WHY_MAX] = "";
 	const char *err;
 	int r;
 
-	r = rs_run_verify(acc, j->generation, why, sizeof(why));
+	r = rs_run_verify(acc, j->generation, s, why, sizeof(why));
 	rs_audit_begin(&ev, "verify", acc->name);
 	rs_audit_int(&ev, "generation", (int64_t)j->generation);
 	rs_audit_str(&ev, "command", acc->verify_argv[0]);
@@ -143,7 +144,7 @@ static bool deliver_to(struct rs_engine *e, const struct rs_account_cfg *acc, st
                        size_t i, const struct rs_secret *s, struct fleet_round *fr)
 {
 	struct rs_audit_ev ev;
-	char label[256], why[512] = "";
+	char label[256], why[RS_DELIVER_WHY_MAX] = "";
 	const char *err;
 	int r;
 
@@ -214,9 +215,9 @@ int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct
 	for (i = 0; i < j->ndeliver; i++)
 		if ((j->dlv[i].status == RS_DLV_OK && !all) || deliver_to(e, acc, j, i, &s, &fr))
 			ok++;
-	rs_secret_free(&s);
 	if (ok == j->ndeliver && acc->verify_argv && (j->vfy.status != RS_DLV_OK || all))
-		run_verify(e, acc, j);
+		run_verify(e, acc, j, &s);
+	rs_secret_free(&s);
 	if (!rs_journal_outstanding(j, acc->ndeliver, acc->verify_argv != NULL)) {
 		j->step = RS_STEP_DELIVERED;
 		j->degraded = 0;

@@ -6,6 +6,7 @@
 #include "sealed.h"
 #include "keyfile.h"
 #include "safefile.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <limits.h>

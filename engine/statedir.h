@@ -7,9 +7,10 @@
 
 #include <stddef.h>
 
-/* Open (creating 0700 when missing) and check the state dir: an absolute path, safe as
- * rs_open_safe_dir checks it, root-owned, no access for group or others. Returns a
- * directory fd or a negative errno with `why`. */
+/* Open (creating it 0700, and its missing parents 0755, when missing) and check the state
+ * dir: an absolute path that rotsec writes (trust.h: walked without following a link,
+ * every directory root's and not writable by others), root-owned, no access for group or
+ * others. Returns a directory fd or a negative errno with `why`. */
 int rs_state_dir_open(const char *path, char *why, size_t whylen);
 
 #endif

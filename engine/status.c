@@ -9,22 +9,53 @@
 #include "schedule.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
-/* secrets.cdb mapped for reading into *m (NULL until it is). unmap_secrets afterwards,
- * whatever this returned. */
-static int map_secrets(const char *dir, struct rs_store *s, const struct rs_map **m, char *why,
-                       size_t whylen)
+/* How long past its due time a rotation may be before status calls it overdue: the
+ * daemon's window and jitter are already in the due time, so this is only slack for a
+ * busy or restarting daemon (the README's RotsecOverdue alert uses the same hour). */
+#define OVERDUE_SLACK 3600
+
+/*
+ * secrets.cdb mapped for reading into *m (NULL until it is). unmap_secrets afterwards,
+ * whatever this returned. Status and verify run without root: a caller that may not read
+ * the file is told what it needs rather than a bare "Permission denied" (DESIGN §2:
+ * root, or group rotsec where that group exists).
+ */
+static int map_secrets(const struct rs_config *cfg, struct rs_store *s, const struct rs_map **m,
+                       char *why, size_t whylen)
 {
+	char what[512];
 	int r;
 
 	*m = NULL;
-	if ((r = rs_store_init(s, dir, RS_SECRETS_FILE)) < 0)
+	if ((r = rs_store_init(s, cfg->store_dir, RS_SECRETS_FILE)) < 0)
 		return r;
-	return rs_store_acquire(s, m, why, whylen);
+	r = rs_store_acquire(s, m, why, whylen);
+	if ((r == -EACCES || r == -EPERM) && geteuid() != 0) {
+		gid_t gid = rs_rotsec_gid(cfg);
+
+		(void)snprintf(what, sizeof(what), "%s", why[0] ? why : strerror(-r));
+		if (gid != 0 && gid != (gid_t)-1)
+			rs_set_why(why, whylen,
+			           "cannot read %s/%s: needs root, or membership of group rotsec "
+			           "(gid %u) to read it (%s)",
+			           cfg->store_dir, RS_SECRETS_FILE, (unsigned)gid, what);
+		else
+			rs_set_why(
+			        why, whylen,
+			        "cannot read %s/%s: needs root (there is no group rotsec in %s, so "
+			        "it is root's alone) (%s)",
+			        cfg->store_dir, RS_SECRETS_FILE, cfg->group_file, what);
+	}
+	return r;
 }
 
 static void unmap_secrets(struct rs_store *s, const struct rs_map *m)
@@ -50,7 +81,7 @@ int rs_engine_show(struct rs_engine *e, const char *name, struct rs_secret *out)
 		           strerror(-r));
 		return r;
 	}
-	if ((r = map_secrets(e->cfg->store_dir, &s, &m, e->why, sizeof(e->why))) == 0)
+	if ((r = map_secrets(e->cfg, &s, &m, e->why, sizeof(e->why))) == 0)
 		found = rs_map_secret_by_name(m, name, &rec);
 	unmap_secrets(&s, m);
 	if (r < 0)
@@ -97,6 +128,150 @@ static void delivery_summary(const struct rs_account_cfg *acc, const struct rs_j
 		(void)snprintf(buf, len, "failed %zu/%zu", failed, acc->ndeliver);
 	else
 		(void)snprintf(buf, len, "pending %zu/%zu", acc->ndeliver - ok, acc->ndeliver);
+}
+
+const char *rs_health_name(enum rs_health h)
+{
+	switch (h) {
+	case RS_HEALTH_OK:
+		return "ok";
+	case RS_HEALTH_WARNING:
+		return "warning";
+	case RS_HEALTH_CRITICAL:
+		return "critical";
+	case RS_HEALTH_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+/* Critical first: a check that cannot see everything must still page for what it sees. */
+static int health_rank(enum rs_health h)
+{
+	static const int rank[] = {[RS_HEALTH_OK] = 0,
+	                           [RS_HEALTH_WARNING] = 1,
+	                           [RS_HEALTH_UNKNOWN] = 2,
+	                           [RS_HEALTH_CRITICAL] = 3};
+
+	return (unsigned)h < sizeof(rank) / sizeof(rank[0]) ? rank[h] : 2;
+}
+
+enum rs_health rs_health_worst(enum rs_health a, enum rs_health b)
+{
+	return health_rank(b) > health_rank(a) ? b : a;
+}
+
+static void fmt_when(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	(void)strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm);
+}
+
+/* x's health becomes at least h, and the sentence is one of its problems. */
+static void __attribute__((format(printf, 3, 4)))
+problem(struct rs_status *x, enum rs_health h, const char *fmt, ...)
+{
+	va_list ap;
+
+	x->health = rs_health_worst(x->health, h);
+	if (x->nproblems == RS_STATUS_PROBLEMS)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(x->problems[x->nproblems], sizeof(x->problems[0]), fmt, ap);
+	va_end(ap);
+	x->nproblems++;
+}
+
+/* Deliveries and the verify command of j that failed: "delivery failing (failed 1/3)". */
+static bool failing(const struct rs_account_cfg *acc, const struct rs_journal *j,
+                    const struct rs_status *x, char *what, size_t len)
+{
+	if (strncmp(x->delivery, "failed", 6) == 0) {
+		(void)snprintf(what, len, "delivery failing (%s consumers)", x->delivery);
+		return true;
+	}
+	if (acc->verify_argv && strcmp(x->delivery, "ok") == 0 && j->vfy.status == RS_DLV_FAILED) {
+		(void)snprintf(what, len, "the verify command is failing");
+		return true;
+	}
+	return false;
+}
+
+/*
+ * x->health and x->problems from what status found (rotsecctl(8), EXIT STATUS):
+ *   critical  degraded; a delivery or the verify command failing with no previous secret
+ *             left to fall back on, or past the grace of the rotation (the previous secret
+ *             is only held now, and goes at max_grace)
+ *   warning   not in the store yet; a delivery or the verify command failing within the
+ *             grace (retried), or pending; the previous secret used by a login since the
+ *             rotation and in the second half of its validity (a consumer that has not
+ *             switched, with less time left than it has had); a rotation overdue
+ *   unknown   the journal cannot be read by the caller (it is root's): the delivery state,
+ *             and so a degraded mark, cannot be seen
+ */
+static void account_health(const struct rs_engine *e, const struct rs_account_cfg *acc,
+                           const struct rs_journal *j, struct rs_status *x, int64_t now)
+{
+	char what[160], when[64];
+
+	x->health = RS_HEALTH_OK;
+	x->nproblems = 0;
+	if (!x->in_store) {
+		problem(x, RS_HEALTH_WARNING, "not in the store yet (rotsecctl sync creates it)");
+		return;
+	}
+	if (!x->have_journal) {
+		if (e->statefd < 0)
+			problem(x, RS_HEALTH_UNKNOWN,
+			        "delivery state unknown: the journal in %s is readable by root "
+			        "only",
+			        e->cfg->state_dir);
+		else
+			problem(x, RS_HEALTH_WARNING, "no rotation journal in %s",
+			        e->cfg->state_dir);
+	} else if (j->degraded) {
+		problem(x, RS_HEALTH_CRITICAL,
+		        "degraded: max_grace passed while a delivery or the verify command failed, "
+		        "so a consumer may hold no valid secret");
+	} else if (failing(acc, j, x, what, sizeof(what))) {
+		if (!x->previous_valid_until) {
+			problem(x, RS_HEALTH_CRITICAL, "%s and no previous secret is valid", what);
+		} else if (now > x->current_since + grace_of(acc, j)) {
+			fmt_when(x->previous_valid_until, when, sizeof(when));
+			problem(x, RS_HEALTH_CRITICAL,
+			        "%s past the grace; the previous secret is held only until %s",
+			        what, when);
+		} else {
+			fmt_when(x->previous_valid_until, when, sizeof(when));
+			problem(x, RS_HEALTH_WARNING,
+			        "%s, retried; the previous secret is valid until %s", what, when);
+		}
+	} else if (strncmp(x->delivery, "pending", 7) == 0) {
+		problem(x, RS_HEALTH_WARNING, "delivery pending (%s consumers)", x->delivery);
+	} else if (acc->verify_argv && strcmp(x->delivery, "ok") == 0 &&
+	           j->vfy.status != RS_DLV_OK) {
+		problem(x, RS_HEALTH_WARNING, "the verify command has not passed yet");
+	}
+	if (x->previous_valid_until && x->have_usage && x->usage.previous_count &&
+	    now >= x->previous_valid_until - (x->previous_valid_until - x->current_since) / 2) {
+		char last[64];
+
+		fmt_when(x->usage.previous_last, last, sizeof(last));
+		fmt_when(x->previous_valid_until, when, sizeof(when));
+		problem(x, RS_HEALTH_WARNING,
+		        "the previous secret is still in use (%" PRIu64 " login%s, the last at %s) "
+		        "and valid only until %s",
+		        x->usage.previous_count, x->usage.previous_count == 1 ? "" : "s", last,
+		        when);
+	}
+	if (!acc->disabled && x->next_rotation > 0 && now > x->next_rotation + OVERDUE_SLACK) {
+		fmt_when(x->next_rotation, when, sizeof(when));
+		problem(x, RS_HEALTH_WARNING, "rotation overdue since %s (is rotsecd running?)",
+		        when);
+	}
 }
 
 /* acc's status in x, from its record in m (NULL: no store yet), its journal and its usage. */
@@ -147,6 +322,25 @@ static void account_status(struct rs_engine *e, const struct rs_account_cfg *acc
 		memset(&x->usage, 0, sizeof(x->usage));
 		x->usage.tripwire_count = hits;
 	}
+	x->have_journal = have_j;
+	account_health(e, acc, &j, x, engine_now());
+}
+
+/* accounts.cdb can be used, judged as nss_rotsec judges it: a store half of which the
+ * modules refuse (no account resolves, so no login either) is no store. */
+static int check_accounts(const struct rs_config *cfg, char *why, size_t whylen)
+{
+	const struct rs_map *m = NULL;
+	struct rs_store s;
+	int r;
+
+	if ((r = rs_store_init(&s, cfg->store_dir, RS_ACCOUNTS_FILE)) < 0)
+		return r;
+	r = rs_store_acquire(&s, &m, why, whylen);
+	if (m)
+		rs_store_release(&s, m);
+	rs_store_close(&s);
+	return r;
 }
 
 int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **out, size_t *n)
@@ -163,9 +357,12 @@ int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **o
 		return -ENOENT;
 	if ((st = calloc(cfg->naccounts + 1, sizeof(*st))) == NULL)
 		return -ENOMEM;
-	/* No store yet: the accounts are shown as not in it. */
-	if ((r = map_secrets(cfg->store_dir, &s, &m, e->why, sizeof(e->why))) == -ENOENT)
+	/* No store yet: the accounts are shown as not in it. Once there is one, both of its
+	 * files must be usable (secrets.cdb is written first and removed last). */
+	if ((r = map_secrets(cfg, &s, &m, e->why, sizeof(e->why))) == -ENOENT)
 		r = 0;
+	else if (r == 0)
+		r = check_accounts(cfg, e->why, sizeof(e->why));
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < cfg->naccounts; i++)
@@ -207,7 +404,7 @@ int rs_verify_password(const struct rs_config *cfg, const char *name, const char
 	int r;
 
 	/* A store that cannot be read gives no answer, and so no audit of one. */
-	if ((r = map_secrets(cfg->store_dir, &s, &m, why, whylen)) < 0)
+	if ((r = map_secrets(cfg, &s, &m, why, whylen)) < 0)
 		goto out;
 	r = verify_in(cfg, m, name, pw, len, res, why, whylen);
 	rs_audit_begin(&ev, "verify", name);

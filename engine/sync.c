@@ -155,12 +155,10 @@ out:
 static void forget_account(struct rs_engine *e, const char *name)
 {
 	struct rs_audit_ev ev;
-	char usage[PATH_MAX];
 
 	fleet_forget(e, name);
 	(void)rs_journal_remove(e->statefd, name);
-	(void)snprintf(usage, sizeof(usage), "%s/%s.usage", e->cfg->run_dir, name);
-	(void)unlink(usage);
+	(void)rs_usage_remove(e->cfg->run_dir, name);
 	rs_audit_begin(&ev, "remove", name);
 	engine_audit(e, &ev);
 	e->removed++;

@@ -30,6 +30,7 @@
 #include "scheduler.h"
 #include "engine.h"
 #include "log.h"
+#include "owndirs.h"
 #include "paths.h"
 #include "safefile.h"
 #include "version.h"
@@ -270,6 +271,7 @@ static void reload(const char *file, struct rs_config **cfg, struct rs_engine *e
                    int wds[3], struct sync_retry *sr)
 {
 	struct rs_config *fresh = calloc(1, sizeof(*fresh));
+	char why[RS_WHY_MAX];
 	int r;
 
 	notify("RELOADING=1");
@@ -290,7 +292,15 @@ static void reload(const char *file, struct rs_config **cfg, struct rs_engine *e
 	    strcmp(fresh->key_file, (*cfg)->key_file) != 0)
 		rs_log(LOG_WARNING, "reload: state_dir and key_file changes take effect only "
 		                    "when rotsecd is restarted");
-	(void)mkdir(fresh->run_dir, 0700);
+	/* The directories the new config names: made when missing, and an unsafe one
+	 * refuses the config as an error in it would. */
+	if (rs_own_dirs_make(fresh, why, sizeof(why)) < 0) {
+		rs_log(LOG_ERR, "reload: %s; still running on the previous config", why);
+		rs_config_free(fresh);
+		free(fresh);
+		notify("READY=1");
+		return;
+	}
 	e->cfg = fresh;
 	sr->pending = false;
 	sync_now(e, sr, "reload");
@@ -461,6 +471,8 @@ int main(int argc, char **argv)
 		rs_log(LOG_ERR, "%s", e.why);
 		goto fail_cfg;
 	}
+	if (e.warning[0])
+		rs_log(LOG_ERR, "%s; not used until it is fixed", e.warning);
 	lockfd = instance_lock(&e);
 	if (lockfd < 0) {
 		rs_engine_close(&e);
@@ -488,7 +500,7 @@ int main(int argc, char **argv)
 		goto fail_cfg;
 	}
 
-	(void)mkdir(cfg->run_dir, 0700);
+	/* rs_engine_open made the directories rotsec owns, the run dir among them. */
 	sync_now(&e, &sr, "start-up");
 	watch_dirs(ifd, cfg, wds);
 	d.e = &e;

@@ -56,7 +56,7 @@ check_eq "an empty command line offers every command of rotsecctl --help" \
 check_eq "'rotsecctl st' offers status" "$(comp "$T/bin" 'rotsecctl st')" "status"
 check_eq "'rotsecctl re' offers revoke" "$(comp "$T/bin" 'rotsecctl re')" "revoke"
 check_eq "'rotsecctl -' offers the options taken before the command" \
-	"$(comp "$T/bin" 'rotsecctl -')" "$(lines -c --version)"
+	"$(comp "$T/bin" 'rotsecctl -')" "$(lines -c --config -h --help -V --version)"
 
 conf_write 'rotate_every = "30d";' '{ name = "svc"; gid = 60000; }' \
 	'{ name = "svc-a"; uid = 60001; group = "svc"; },
@@ -75,6 +75,7 @@ check_eq "'show svc' offers the accounts named svc*" \
 check_eq "after the account, 'rotate svc-a --' offers rotate's options" \
 	"$(comp "$T/bin" "rotsecctl -c $CONF rotate svc-a --")" "$(lines --grace --revoke-previous)"
 check_eq "'status --' offers --json" "$(comp "$T/bin" "rotsecctl -c $CONF status --")" "--json"
+check_eq "'show svc-a --' offers --json" "$(comp "$T/bin" "rotsecctl -c $CONF show svc-a --")" "--json"
 check_eq "a duration after --grace is not completed from files" \
 	"$(comp "$T/bin" "rotsecctl -c $CONF rotate svc-a --grace ")" ""
 check_eq "nothing is offered after the account of a command that takes one" \

@@ -31,7 +31,7 @@ for round in 1 2 3 4 5; do
 done
 check "two simultaneous rotations of one account: exactly one wins, five times over" [ "$bad" -eq 0 ]
 
-gen_before=$(ctl status --json | python3 -c 'import json,sys; print(sum(o["generation"] for o in json.load(sys.stdin)[1:]))')
+gen_before=$(ctl status --json | python3 -c 'import json,sys; print(sum(o["generation"] for o in json.load(sys.stdin)["accounts"][1:]))')
 pids=""
 for i in 2 3 4 5 6; do
 	ctl rotate "svc-$i" >/dev/null 2>&1 &
@@ -40,7 +40,7 @@ done
 fails=0
 for p in $pids; do wait "$p" || fails=$((fails + 1)); done
 check_eq "five accounts rotated at once all succeed" "$fails" "0"
-gen_after=$(ctl status --json | python3 -c 'import json,sys; print(sum(o["generation"] for o in json.load(sys.stdin)[1:]))')
+gen_after=$(ctl status --json | python3 -c 'import json,sys; print(sum(o["generation"] for o in json.load(sys.stdin)["accounts"][1:]))')
 check_eq "no store update was lost (each generation went up by one)" "$gen_after" "$((gen_before + 5))"
 allcur=0
 for i in 2 3 4 5 6; do [ "$(verify_as "svc-$i" "$T/out/svc-$i.pw")" = current ] && allcur=$((allcur + 1)); done

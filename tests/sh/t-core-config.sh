@@ -202,8 +202,8 @@ rc=$?
 check_eq "check --effective of an account that is not configured exits 1" "$rc" "1"
 check_match "and names it" "$out" 'has no account nosuch'
 ctl status --effective svc-a >/dev/null 2>&1
-check_eq "--effective with another command is a usage error (exit 2)" "$?" "2"
+check_eq "--effective with another command is a usage error (exit 3)" "$?" "3"
 ctl check --effective >/dev/null 2>&1
-check_eq "--effective without a name is a usage error (exit 2)" "$?" "2"
+check_eq "--effective without a name is a usage error (exit 3)" "$?" "3"
 check_eq "check --effective leaves the store byte-identical" "$(store_sum)" "$base"
 done_testing

@@ -46,7 +46,7 @@ for p in $points; do
 	v1=$(verify_as svc-a "$T/out/svc-a.pw")
 	v2=$(verify_as svc-a "$T/out/svc-a.copy")
 	vo=$(verify_as svc-a "$old")
-	gen=$(ctl status svc-a --json | python3 -c 'import json,sys; o=json.load(sys.stdin)[0]; print(o["generation"], o["step"], o["delivery"])')
+	gen=$(ctl status svc-a --json | python3 -c 'import json,sys; o=json.load(sys.stdin)["accounts"][0]; print(o["generation"], o["step"], o["delivery"])')
 	if [ "$v1" != current ] || [ "$v2" != current ]; then
 		diag "after kill at $p and resume: delivered secrets say '$v1' '$v2'"
 		bad=$((bad + 1))

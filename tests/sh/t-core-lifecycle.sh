@@ -73,7 +73,7 @@ check_eq "the new one is current" "$(verify_as svc-a "$T/gen4")" "current"
 sleep 0.1
 check "rotate with --grace 1h" ctl rotate svc-a --grace 1h
 cp "$T/out/svc-a.pw" "$T/gen5"
-until=$(ctl status svc-a --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["previous_valid_until"])')
+until=$(ctl status svc-a --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["accounts"][0]["previous_valid_until"])')
 now=$(date +%s)
 check "--grace sets the deadline (about now + 1h)" [ $((until - now)) -ge 3590 -a $((until - now)) -le 3600 ]
 check "revoke ends the grace now" ctl revoke svc-a
@@ -94,12 +94,14 @@ table=$(ctl status)
 check_match "status table has a header" "$table" '^ACCOUNT +UID +GEN +AGE'
 check_match "status table lists svc-a with its uid" "$table" 'svc-a +60001 +[0-9]+ '
 json=$(ctl status --json)
-check "status --json is a JSON array with the documented fields" python3 -c '
+check "status --json is the verdict and the accounts with the documented fields" python3 -c '
 import json, sys
-a = json.loads(sys.argv[1])
+j = json.loads(sys.argv[1])
+assert j["verdict"] in ("ok", "warning") and j["exit_status"] in (0, 1), j
+a = j["accounts"]
 assert isinstance(a, list) and len(a) == 2
 for o in a:
-    for k in ("name", "uid", "generation", "current_since", "previous_valid_until", "next_rotation", "delivery"):
+    for k in ("name", "verdict", "problems", "uid", "generation", "current_since", "previous_valid_until", "next_rotation", "delivery"):
         assert k in o, k
 assert a[0]["name"] == "svc-a" and a[0]["generation"] >= 5
 assert a[1]["previous_valid_until"] is None

@@ -79,6 +79,9 @@ check "at max_grace the account is marked degraded" wait_until 20 sh -c \
 	"\"$CTL\" -c \"$CONF\" status svc-f --json | grep -q '\"degraded\": true'"
 now=$(date +%s)
 check "not before max_grace" [ "$now" -ge $((c2 + 8)) ]
+ctl status svc-f >"$T/st.out" 2>&1
+check_eq "status exits 2, critical, for a degraded account" "$?" 2
+check_match "and says why" "$(cat "$T/st.out")" "^svc-f: CRITICAL: degraded: max_grace passed"
 check_eq "the previous secret is revoked" "$(verify_as svc-f "$T/f.gen1")" "revoked"
 check_eq "status shows no previous secret in grace" "$(jfield svc-f previous_valid_until)" "null"
 check "the metrics say rotsec_degraded 1" wait_until 20 sh -c \

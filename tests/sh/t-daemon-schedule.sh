@@ -62,7 +62,7 @@ if start <= now:
 print(int(start.timestamp()))' "$away")
 check_eq "its next rotation is the window's next opening" "$(jfield svc-away next_rotation)" "$want"
 check "a rotation due inside its window ($here) happens" wait_until 20 sh -c \
-	"[ \$(\"$CTL\" -c \"$CONF\" status svc-here --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"generation\"])') -ge 2 ]"
+	"[ \$(\"$CTL\" -c \"$CONF\" status svc-here --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accounts\"][0][\"generation\"])') -ge 2 ]"
 
 # ---- jitter ----
 wait_until 20 gen_is svc-jitter 3

@@ -76,6 +76,9 @@ check_eq "the scanner finds a secret that a program still holds (a shell variabl
 
 clean "rotsecctl show leaves no copy of the secret it printed" "$PW" "$CTL" -c "$CONF" show svc-a
 check_eq "...and printed it" "$(cat "$T/ms.out")" "$(cat "$PW")"
+clean "rotsecctl show --json leaves no copy of the secret it printed" "$PW" \
+	"$CTL" -c "$CONF" show svc-a --json
+check_match "...and printed it" "$(cat "$T/ms.out")" "\"secret\": \"$(cat "$PW")\""
 clean "rotsecctl open leaves no copy of the secret it unsealed" "$PW" \
 	"$CTL" open --key "$T/keys/consumer.key" "$T/out/svc-a.sealed"
 check_eq "...and printed it" "$(cat "$T/ms.out")" "$(cat "$PW")"
@@ -96,6 +99,19 @@ conf_write 'rotate_every = "2h"; grace = "1h"; max_grace = "2h";' '{ name = "svc
 	 { name = "svc-n"; uid = 60002; group = "svc"; deliver = ( { file = "'"$T"'/out/svc-n.pw"; } ); }'
 clean "rotsecctl sync leaves no copy of the first secret of a new account" "$T/out/svc-n.pw" \
 	"$CTL" -c "$CONF" sync
+
+# A command that echoes the secret to stderr and fails: what rotsecctl read of its stderr
+# to say why (engine/deliver_stderr.h) is wiped as well.
+printf '#!/bin/sh\ncat >&2\nexit 1\n' >"$T/echoer"
+chmod 0755 "$T/echoer"
+cp "$CONF" "$T/echo.conf"
+sed -i 's|^accounts = ($|accounts = ( { name = "svc-e"; uid = 60003; group = "svc"; deliver = ( { file = "'"$T"'/out/svc-e.pw"; }, { command = [ "'"$T"'/echoer" ]; } ); },|' \
+	"$T/echo.conf"
+"$CTL" -c "$T/echo.conf" sync >/dev/null 2>&1
+"$MS" "$T/out/svc-e.pw" "$CTL" -c "$T/echo.conf" deliver svc-e >"$T/ms.out" 2>"$T/ms.err"
+check_eq "rotsecctl deliver to a command that echoes the secret to stderr and fails leaves no copy (2: it failed, nothing found)" \
+	"$?" 2
+check_match "...and said why, redacted" "$(cat "$T/ms.err")" 'stderr: \[redacted\]$'
 
 # rotsecd: one rotation on SIGUSR1, then SIGTERM; memscan is rotsecd's parent.
 rm -f "$T/rotsec.prom"

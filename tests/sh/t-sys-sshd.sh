@@ -167,10 +167,10 @@ t_not "su-less pamtester: the old secret is refused after the grace" \
 # ---- rotsecd rotating on its own while a consumer keeps logging in through sshd
 "$T/consumer" 25 "$T/consumer.result" &
 cons=$!
-before_gen=$($CTL status svc-soak --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["generation"])')
+before_gen=$($CTL status svc-soak --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["accounts"][0]["generation"])')
 wait $cons
 read -r logins fails <"$T/consumer.result"
-after_gen=$($CTL status svc-soak --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["generation"])')
+after_gen=$($CTL status svc-soak --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["accounts"][0]["generation"])')
 [ "$after_gen" -gt "$before_gen" ] && t_ok "rotsecd rotated on schedule meanwhile ($before_gen -> $after_gen)" ||
 	t_no "rotsecd rotated on schedule meanwhile ($before_gen -> $after_gen)"
 [ "$fails" = 0 ] && [ "$logins" = 25 ] && t_ok "a consumer re-reading its file logged in $logins times through sshd, 0 failures" ||

@@ -140,6 +140,8 @@ c 0 "rotate svc-b --revoke-previous"
 c 0 "deliver svc-a"
 c 0 "show svc-a"
 check_eq "show printed the delivered secret" "$(cat "$T/vg.out")" "$(cat "$T/out/svc-a.pw")"
+c 0 "show svc-a --json"
+c 3 "rotate svc-a --no-such-option" "rotate with an unknown option (usage error)"
 vg 0 "rotsecctl keygen" "$CTL" keygen "$T/keys/other"
 vg 0 "rotsecctl open of a sealed delivery" "$CTL" open --key "$T/keys/consumer.key" \
 	"$T/out/svc-a.sealed"

@@ -143,7 +143,7 @@ static void an_event_too_long_keeps_its_whole_fields_and_says_truncated(void **s
 {
 	struct fx *f = *state;
 	struct rs_audit_ev ev;
-	char big[3000], *s;
+	char big[sizeof(ev.json) + sizeof(ev.text)], *s;
 
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -173,7 +173,8 @@ static void a_line_filled_to_the_brim_is_still_one_whole_line(void **state)
 		val[n] = '\0';
 		assert_int_equal(unlink(f->log) == 0 || errno == ENOENT, 1);
 		rs_audit_begin(&ev, "show", "svc-a");
-		for (i = 0; i < 400; i++) /* 400 of at least 8 bytes: past 2 KiB */
+		/* Fields of at least 8 bytes, enough of them to fill the line. */
+		for (i = 0; i < (int)sizeof(ev.json) / 8 + 10; i++)
 			rs_audit_str(&ev, "k", val);
 		assert_int_equal(rs_audit_commit(f->log, &ev), 0);
 		s = trail(f);

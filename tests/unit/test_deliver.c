@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "deliver.h"
+#include "deliver_stderr.h"
 #include "sealed.h"
 #include "secret.h"
 
@@ -40,7 +41,7 @@ struct fx {
 	char dir[64];
 	char path[160]; /* the file destination: DIR/secret.pw */
 	char script[160];
-	char why[256];
+	char why[RS_DELIVER_WHY_MAX];
 	char *argv[4];
 	struct rs_account_cfg acc;
 	struct rs_delivery d;
@@ -479,7 +480,8 @@ static void command_never_sees_the_secret_in_its_argv_or_environment(void **stat
 	assert_file_is(in_dir(f, "stdin", out, sizeof(out)), SECRET "\n");
 }
 
-static void command_output_goes_to_dev_null_and_it_inherits_no_daemon_descriptor(void **state)
+static void
+command_stdout_goes_to_dev_null_stderr_to_us_and_it_inherits_no_daemon_descriptor(void **state)
 {
 	struct fx *f = *state;
 	char out[160], marker[160], *fds;
@@ -497,11 +499,14 @@ static void command_output_goes_to_dev_null_and_it_inherits_no_daemon_descriptor
 	assert_int_equal(deliver(f, 1), 0);
 	close(fd);
 	assert_file_is(in_dir(f, "fd1", out, sizeof(out)), "/dev/null\n");
-	assert_file_is(in_dir(f, "fd2", out, sizeof(out)), "/dev/null\n");
+	fds = slurp(in_dir(f, "fd2", out, sizeof(out)), NULL);
+	assert_memory_equal(fds, "pipe:", 5);
+	free(fds);
 	fds = slurp(in_dir(f, "fds", out, sizeof(out)), NULL);
 	assert_non_null(strstr(fds, "pipe:")); /* stdin */
 	assert_null(strstr(fds, "inherited-marker"));
 	free(fds);
+	/* It succeeded: what it said on stderr is nobody's business. */
 	assert_string_equal(f->why, "");
 }
 
@@ -533,6 +538,93 @@ static void command_exiting_with_status_1_is_echild(void **state)
 	assert_non_null(strstr(f->why, "exited with status 1"));
 	assert_non_null(strstr(f->why, f->script));
 	assert_why_clean(f);
+}
+
+static void command_that_fails_says_why_with_the_end_of_its_stderr(void **state)
+{
+	struct fx *f = *state;
+
+	use_script(f, "cat >/dev/null\necho 'connecting to db1' >&2\n"
+	              "echo 'error: connection refused' >&2\nexit 3\n");
+	assert_int_equal(deliver(f, 1), -ECHILD);
+	assert_non_null(strstr(f->why, "exited with status 3; stderr: connecting to db1\\n"
+	                               "error: connection refused"));
+	assert_null(strchr(f->why, '\n'));
+}
+
+/* No piece of SECRET 8 characters long or longer is in f->why. */
+static void assert_why_has_no_piece(const struct fx *f)
+{
+	for (size_t i = 0; i + 8 <= strlen(SECRET); i++)
+		if (memmem(f->why, strlen(f->why), SECRET + i, 8))
+			fail_msg("why carries a piece of the secret: %s", f->why);
+}
+
+static void command_echoing_its_stdin_secret_to_stderr_has_it_redacted(void **state)
+{
+	struct fx *f = *state;
+
+	use_script(f, "read -r pw\necho \"usage: push-pw HOST, not '$pw'\" >&2\nexit 2\n");
+	assert_int_equal(deliver(f, 1), -ECHILD);
+	assert_non_null(strstr(f->why, "stderr: usage: push-pw HOST, not '[redacted]'"));
+	assert_why_clean(f);
+	assert_why_has_no_piece(f);
+}
+
+static void command_writing_the_secret_in_pieces_or_cut_short_has_it_redacted(void **state)
+{
+	struct fx *f = *state;
+
+	/* Its first 10 characters, a pause (another read on our side), the rest; then the
+	 * first 20 characters alone, as a tool that truncates what it shows would. */
+	use_script(f, "read -r pw\n"
+	              "printf '%s' \"$pw\" | head -c 10 >&2\nsleep 0.2\n"
+	              "printf '%s\\n' \"$pw\" | tail -c +11 >&2\n"
+	              "printf 'retry with %s...\\n' \"$(printf '%s' \"$pw\" | head -c 20)\" >&2\n"
+	              "exit 1\n");
+	assert_int_equal(deliver(f, 1), -ECHILD);
+	assert_non_null(strstr(f->why, "stderr: [redacted]\\nretry with [redacted]..."));
+	assert_why_has_no_piece(f);
+}
+
+static void
+command_writing_much_to_stderr_before_reading_stdin_neither_blocks_nor_times_out(void **state)
+{
+	struct fx *f = *state;
+	const char *s;
+
+	/* 1 MiB: far more than a pipe holds before anyone reads it. */
+	use_script(f, "head -c 1048576 /dev/zero | tr '\\0' a >&2\n"
+	              "cat >/dev/null\necho '\\tthe end' >&2\nexit 1\n");
+	f->d.timeout = 20;
+	assert_int_equal(deliver(f, 1), -ECHILD);
+	s = strstr(f->why, "; stderr: ...aaa");
+	assert_non_null(s);
+	assert_true(strlen(s) <= strlen("; stderr: ") + RS_STDERR_KEEP + 3);
+	assert_string_equal(f->why + strlen(f->why) - 12, "aaa\\tthe end");
+}
+
+static void command_that_times_out_says_what_it_wrote_until_then(void **state)
+{
+	struct fx *f = *state;
+
+	use_script(f, "echo 'waiting for the lock on db1' >&2\nsleep 60\n");
+	f->d.timeout = 1;
+	assert_int_equal(deliver(f, 1), -ETIMEDOUT);
+	assert_non_null(strstr(f->why, "was killed; stderr: waiting for the lock on db1"));
+}
+
+static void verify_command_printing_the_secret_it_checks_has_it_redacted(void **state)
+{
+	struct fx *f = *state;
+
+	use_script(f, "echo \"login as $ROTSEC_ACCOUNT with " SECRET " failed\" >&2\nexit 1\n");
+	f->acc.verify_argv = f->argv;
+	f->why[0] = '\0';
+	assert_int_equal(rs_run_verify(&f->acc, 4, &f->s, f->why, sizeof(f->why)), -ECHILD);
+	assert_non_null(strstr(f->why, "stderr: login as svc-test with [redacted] failed"));
+	assert_why_clean(f);
+	f->acc.verify_argv = NULL;
 }
 
 static void command_killed_by_a_signal_is_echild(void **state)
@@ -799,9 +891,15 @@ int main(void)
 	        T(command_receives_a_secret_larger_than_the_pipe_buffer_whole),
 	        T(command_environment_is_exactly_path_account_and_generation),
 	        T(command_never_sees_the_secret_in_its_argv_or_environment),
-	        T(command_output_goes_to_dev_null_and_it_inherits_no_daemon_descriptor),
+	        T(command_stdout_goes_to_dev_null_stderr_to_us_and_it_inherits_no_daemon_descriptor),
 	        T(command_runs_in_a_process_group_of_its_own),
 	        T(command_exiting_with_status_1_is_echild),
+	        T(command_that_fails_says_why_with_the_end_of_its_stderr),
+	        T(command_echoing_its_stdin_secret_to_stderr_has_it_redacted),
+	        T(command_writing_the_secret_in_pieces_or_cut_short_has_it_redacted),
+	        T(command_writing_much_to_stderr_before_reading_stdin_neither_blocks_nor_times_out),
+	        T(command_that_times_out_says_what_it_wrote_until_then),
+	        T(verify_command_printing_the_secret_it_checks_has_it_redacted),
 	        T(command_killed_by_a_signal_is_echild),
 	        T(command_that_outlives_its_timeout_is_killed_with_its_whole_process_group),
 	        T(command_that_exits_0_without_reading_stdin_succeeds),

@@ -1846,22 +1846,6 @@ static void safe_dir_refuses_relative_paths_and_files(void **state)
 	}
 }
 
-static void mkdir_p1_creates_once_and_refuses_non_directories(void **state)
-{
-	struct fx *f = *state;
-	struct stat st;
-
-	assert_int_equal(rs_mkdir_p1(in_dir(f, "sub"), 0700), 0);
-	assert_int_equal(lstat(in_dir(f, "sub"), &st), 0);
-	assert_true(S_ISDIR(st.st_mode));
-	assert_int_equal(st.st_mode & 07777, 0700);
-	assert_int_equal(rs_mkdir_p1(in_dir(f, "sub"), 0755), 0);
-	assert_int_equal(ut_write_file(in_dir(f, "file"), "x", 1, 0644), 0);
-	assert_int_equal(rs_mkdir_p1(in_dir(f, "file"), 0700), -ENOTDIR);
-	assert_int_equal(symlink(f->aux, in_dir(f, "link")), 0);
-	assert_int_equal(rs_mkdir_p1(in_dir(f, "link"), 0700), -ENOTDIR);
-}
-
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1926,7 +1910,6 @@ int main(void)
 	        T(atomic_replace_writes_content_mode_and_owner),
 	        T(atomic_replace_replaces_a_symlink_instead_of_writing_through_it),
 	        T(safe_dir_refuses_relative_paths_and_files),
-	        T(mkdir_p1_creates_once_and_refuses_non_directories),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -1,0 +1,162 @@
+/*
+ * rotate NAME [--grace D] [--revoke-previous], and revoke NAME: a new secret now, and the
+ * end of the previous one's grace now.
+ */
+#define _GNU_SOURCE
+#include "rotsecctl.h"
+
+#include "duration.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { OPT_GRACE = 256, OPT_REVOKE_PREVIOUS };
+
+static const struct option rotate_options[] = {
+        {"grace", required_argument, NULL, OPT_GRACE},
+        {"revoke-previous", no_argument, NULL, OPT_REVOKE_PREVIOUS},
+        {0},
+};
+
+/* What the rotation did, and what the previous secret got. */
+static void report(struct rs_engine *e, const char *name, const struct rs_rotate_opts *o,
+                   const struct rs_account_cfg *acc)
+{
+	struct rs_status *st;
+	size_t n;
+	char until[64], asked[32], cap[32];
+
+	if (rs_engine_status(e, name, &st, &n) < 0 || n != 1)
+		return;
+	ctl_fmt_time(st->previous_valid_until, until, sizeof(until));
+	printf("%s %s to generation %" PRIu64, name,
+	       e->resumed ? "finished the interrupted rotation" : "rotated", st->generation);
+	if (st->previous_valid_until)
+		printf("; previous secret valid until %s", until);
+	else if (o->compromise)
+		printf("; previous secret revoked");
+	printf("\n");
+	/* The engine never lets a deadline pass activation + max_grace: say so rather than
+	 * let the admin believe the consumers have the grace they asked for. */
+	if (o->grace > acc->pol.max_grace && !o->compromise && !e->resumed) {
+		rs_duration_format(o->grace, asked, sizeof(asked));
+		rs_duration_format(acc->pol.max_grace, cap, sizeof(cap));
+		(void)fflush(stdout);
+		ctl_err("--grace %s was capped to max_grace (%s) of %s: the previous secret is "
+		        "valid until %s",
+		        asked, cap, name, until);
+	}
+	free(st);
+}
+
+static int run_rotate(struct ctl *c)
+{
+	struct rs_rotate_opts ropts = {.grace = -1, .compromise = false};
+	const struct rs_account_cfg *acc;
+	struct rs_config cfg;
+	struct rs_engine e;
+	const char *name;
+	int64_t d;
+	int o, r, rc;
+
+	while ((o = ctl_getopt(c)) >= 0) {
+		if (o == OPT_GRACE) {
+			if ((r = rs_duration_parse(c->optarg, &d)) == -ERANGE)
+				return ctl_usage_error(c, "--grace '%s' is too long", c->optarg);
+			if (r < 0)
+				return ctl_usage_error(
+				        c,
+				        "--grace takes a duration like 90s, 15m, 2h or "
+				        "1h30m, not '%s'",
+				        c->optarg);
+			ropts.grace = d;
+		} else if (o == OPT_REVOKE_PREVIOUS) {
+			ropts.compromise = true;
+		}
+	}
+	if (o == CTL_STOP)
+		return c->rc;
+	if ((rc = ctl_want_args(c, 1, 1, "the account NAME")) != 0)
+		return rc;
+	name = c->args[0];
+	rc = CTL_EXIT_FAILED;
+	if (ctl_load_config(c, &cfg) < 0)
+		goto out;
+	if (ctl_need_root(c, "writes the store, the journal and the deliveries") != 0)
+		goto out;
+	if (ctl_open_engine(c, &e, &cfg, false) < 0)
+		goto out;
+	if ((r = rs_engine_rotate(&e, name, &ropts)) < 0) {
+		rc = ctl_fail(&e, r);
+		goto close;
+	}
+	acc = rs_config_account(&cfg, name);
+	if (acc)
+		report(&e, name, &ropts, acc);
+	if (e.delivery_failures || e.verify_failures) {
+		(void)fflush(stdout);
+		ctl_err("%s; the previous secret stays valid until max_grace while %s retried "
+		        "(rotsecctl deliver %s)",
+		        e.why, e.delivery_failures ? "delivery is" : "the check is", name);
+		goto close;
+	}
+	rc = CTL_EXIT_OK;
+close:
+	rs_engine_close(&e);
+out:
+	rs_config_free(&cfg);
+	return rc;
+}
+
+static int run_revoke(struct ctl *c)
+{
+	struct rs_config cfg;
+	struct rs_engine e;
+	int o, r, rc;
+
+	while ((o = ctl_getopt(c)) >= 0)
+		;
+	if (o == CTL_STOP)
+		return c->rc;
+	if ((rc = ctl_want_args(c, 1, 1, "the account NAME")) != 0)
+		return rc;
+	rc = CTL_EXIT_FAILED;
+	if (ctl_load_config(c, &cfg) < 0)
+		goto out;
+	if (ctl_need_root(c, "writes the store") != 0)
+		goto out;
+	if (ctl_open_engine(c, &e, &cfg, false) < 0)
+		goto out;
+	if ((r = rs_engine_revoke(&e, c->args[0], "admin")) < 0) {
+		rc = ctl_fail(&e, r);
+	} else {
+		printf("%s: previous secret revoked\n", c->args[0]);
+		rc = CTL_EXIT_OK;
+	}
+	rs_engine_close(&e);
+out:
+	rs_config_free(&cfg);
+	return rc;
+}
+
+const struct ctl_verb ctl_rotate = {
+        .name = "rotate",
+        .synopsis = "NAME [--grace D] [--revoke-previous]",
+        .summary = "rotate now (--revoke-previous: compromise, no grace)",
+        .help = "      --grace D           keep the replaced secret valid for D (90s, 15m, 2h,\n"
+                "                          1h30m) instead of the account's grace; never longer\n"
+                "                          than its max_grace (said when capped)\n"
+                "      --revoke-previous   compromise: revoke the replaced secret (and one still\n"
+                "                          in grace) at once; consumers fail until delivered to\n",
+        .options = rotate_options,
+        .run = run_rotate,
+};
+
+const struct ctl_verb ctl_revoke = {
+        .name = "revoke",
+        .synopsis = "NAME",
+        .summary = "end the previous secret's grace now",
+        .run = run_revoke,
+};
