@@ -39,7 +39,8 @@ static const char fleet_usage[] =
         "  --state DIR                generation held (follow: kept there; fetch: replay check)\n"
         "  --cmd-timeout D            follow: kill CMD after D (default 30s)\n"
         "  --check D                  follow: read the key after D of silence (default 30s)\n"
-        "  --ack                      follow: write PREFIX/ack/HOST/CONSUMER/ACCOUNT\n";
+        "  --ack                      follow: write PREFIX/ack/HOST/CONSUMER/ACCOUNT\n"
+        "  -h, --help                 print this help and exit\n";
 
 static int usage(const char *msg)
 {
