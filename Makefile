@@ -50,7 +50,9 @@ MODULE_SRC := $(wildcard tests/module/test_*.c)
 # Every file of tests/tools is a program but failinj.c, a shared object (see REL_TOOLS).
 TOOL_SRC   := $(filter-out tests/tools/failinj.c,$(wildcard tests/tools/*.c))
 
-LIBS_ENGINE := -lconfig -lsodium $(CDB_PIC) -lm
+# libcurl and jansson are the fleet's etcd client (engine/etcd*.c): the engine and the two
+# programs only; tests/sh/t-fleet-link.sh checks that no module links them.
+LIBS_ENGINE := -lconfig -lsodium $(CDB_PIC) -lm -lcurl -ljansson
 # The PAM module verifies and never generates: no alphabets, so no libm (common/alphabet.c).
 LIBS_PAM    := -lpam -lsodium $(CDB_PIC)
 # libpam dlopens the module at every pam_start and dlcloses it at pam_end. -z nodelete
@@ -125,6 +127,13 @@ $(O)/$(1)/tests/module/test_%: $(O)/$(1)/obj/tests/module/test_%.o $(O)/$(1)/lib
 $(O)/$(1)/tests/tools/%: $(O)/$(1)/obj/tests/tools/%.o $(O)/$(1)/librotsec.a
 	@mkdir -p $$(@D)
 	$$(CC) $(3) -o $$@ $$^ $(LIBS_PAM) -lpamtest
+
+# The fleet test tools drive the engine's publishing (the shorter stem wins over the rule
+# above).
+$(O)/$(1)/tests/tools/fleet_%: $(O)/$(1)/obj/tests/tools/fleet_%.o \
+		$(O)/$(1)/librotsec-engine.a $(O)/$(1)/librotsec.a
+	@mkdir -p $$(@D)
+	$$(CC) $(3) -o $$@ $$^ $(LIBS_ENGINE)
 endef
 
 $(eval $(call variant,rel,$(CREL),$(LDREL)))

@@ -2,7 +2,7 @@
 # make bench: rotsec next to its peers, side by side in one run, printing ratios.
 #
 #   O=BUILD sh bench/run.sh            every bench (make bench builds and runs it so)
-#   BENCH="pam rotate" ...             only those (pam, rotate, nss)
+#   BENCH="pam rotate" ...             only those (pam, rotate, nss, fleet)
 #   BENCH_QUICK=1 ...                  fewer rounds: a quick look, noisier figures
 #
 # Each bench prints its table with every target next to its ratio and "ok" or "MISSED":
@@ -23,7 +23,7 @@ start=$(date +%s)
 echo "rotsec bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores," \
 	"load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(times are medians; a ratio is the median over rounds of the two cases run side by side)"
-for b in ${BENCH:-pam rotate nss}; do
+for b in ${BENCH:-pam rotate nss fleet}; do
 	echo
 	if [ ! -f "$top/bench/$b.sh" ]; then
 		echo "$b: no such bench" >&2

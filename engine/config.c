@@ -20,9 +20,10 @@
 #include "paths.h"
 
 static const char *const top_keys[] = {
-        "store_dir",      "state_dir",   "key_file",   "run_dir",      "audit_log",
-        "metrics_file",   "passwd_file", "group_file", "lock_timeout", "metrics_interval",
-        "usage_interval", "defaults",    "groups",     "accounts",     NULL};
+        "store_dir",    "state_dir",        "key_file",       "run_dir",
+        "audit_log",    "metrics_file",     "passwd_file",    "group_file",
+        "lock_timeout", "metrics_interval", "usage_interval", "defaults",
+        "groups",       "accounts",         "fleet",          NULL};
 
 static const struct {
 	const char *key;
@@ -235,6 +236,7 @@ static int load(const char *file, struct rs_config *cfg, bool refs)
 
 	root = config_root_setting(&ld.lc);
 	parse_top(&ld);
+	cfg_load_fleet(&ld, root);
 	if ((r = ld.err) < 0 || (r = cfg_load_groups(&ld, root)) < 0 ||
 	    (r = cfg_load_accounts(&ld, root)) < 0 || (r = index_accounts(cfg)) < 0)
 		goto out;
@@ -287,6 +289,7 @@ void rs_config_free(struct rs_config *cfg)
 		cfg_account_free(&cfg->accounts[i]);
 	free(cfg->accounts);
 	free(cfg->by_name);
+	cfg_fleet_free(cfg);
 	free(cfg->diags);
 	memset(cfg, 0, sizeof(*cfg));
 }

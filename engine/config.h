@@ -28,6 +28,7 @@ enum rs_delivery_kind {
 	RS_DELIVER_FILE = 0, /* plaintext into a file (atomic replace) */
 	RS_DELIVER_COMMAND,  /* execve argv, secret on stdin */
 	RS_DELIVER_SEALED,   /* crypto_box_seal to a consumer key, into a file */
+	RS_DELIVER_FLEET,    /* signed, sealed to a consumer key, published to etcd (fleet.h) */
 };
 
 struct rs_delivery {
@@ -35,8 +36,9 @@ struct rs_delivery {
 	char *file;  /* FILE, SEALED: absolute destination path */
 	char **argv; /* COMMAND: NULL-terminated, argv[0] absolute */
 	size_t argc;
-	char *sealed_to;             /* SEALED: absolute path of the consumer's public key file */
-	unsigned char sealed_pk[32]; /* SEALED: the key, read and checked at load */
+	char *fleet;                 /* FLEET: the consumer's name */
+	char *sealed_to;             /* SEALED, FLEET: absolute path of the consumer's public key */
+	unsigned char sealed_pk[32]; /* SEALED, FLEET: the key, read and checked at load */
 	char owner[RS_NAME_MAX + 1]; /* FILE, SEALED: owner name ("root" by default) */
 	char group[RS_NAME_MAX + 1]; /* FILE, SEALED: group name (owner's primary by default) */
 	uid_t uid;                   /* resolved owner */
@@ -105,6 +107,9 @@ struct rs_group_cfg {
 	int line;
 };
 
+/* The `fleet` section (fleet_conf.h), finished for the host side. */
+struct rs_fleet_cfg;
+
 struct rs_diag {
 	bool warning;
 	char msg[RS_DIAG_MAX]; /* "file:line: message" */
@@ -123,6 +128,7 @@ struct rs_config {
 	struct rs_account_cfg *accounts;
 	size_t naccounts;
 	struct rs_account_cfg **by_name; /* accounts sorted by name, for rs_config_account */
+	struct rs_fleet_cfg *fleet;      /* NULL: no fleet section, no fleet deliveries */
 	struct rs_diag *diags;
 	size_t ndiags;
 	size_t nerrors; /* diags that are errors, not warnings */

@@ -11,18 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fleet_msg.h"
 #include "journal.h"
 #include "sealed.h"
 
-static const char *const deliver_keys[] = {"file",    "owner", "group",     "mode", "command",
-                                           "timeout", "user",  "sealed_to", NULL};
+static const char *const deliver_keys[] = {"file",    "owner", "group",     "mode",  "command",
+                                           "timeout", "user",  "sealed_to", "fleet", NULL};
 static const char *const file_keys[] = {"file", "owner", "group", "mode", NULL};
 static const char *const command_keys[] = {"command", "timeout", "user", NULL};
 static const char *const sealed_keys[] = {"sealed_to", "file", "owner", "group", "mode", NULL};
+static const char *const fleet_keys[] = {"fleet", "sealed_to", NULL};
 
 static const char *kind_name(enum rs_delivery_kind k)
 {
-	return k == RS_DELIVER_COMMAND ? "command" : k == RS_DELIVER_SEALED ? "sealed" : "file";
+	return k == RS_DELIVER_COMMAND  ? "command"
+	       : k == RS_DELIVER_SEALED ? "sealed"
+	       : k == RS_DELIVER_FLEET  ? "fleet"
+	                                : "file";
 }
 
 /* The bits a delivery's file must not have, by kind. */
@@ -93,12 +98,38 @@ static void load_sealed_key(struct loader *ld, const config_setting_t *s, struct
 		cfg_error_at(ld, s, "cannot read sealed_to key %s: %s", d->sealed_to, strerror(-r));
 }
 
+/* A fleet delivery: the consumer's name and the key its messages are sealed to. */
+static void parse_fleet(struct loader *ld, const config_setting_t *fleet_s,
+                        const config_setting_t *sealed_s, struct rs_delivery *d)
+{
+	const char *v;
+
+	if (cfg_get_string(ld, fleet_s, "the consumer's name in quotes", &v) == 0) {
+		/* It is a part of etcd keys (PREFIX/sealed/C/H/A) and of the signed message. */
+		if (rs_fleet_name_valid(v))
+			d->fleet = cfg_strdup(ld, v);
+		else
+			cfg_error_at(ld, fleet_s,
+			             "fleet consumer \"%s\" is not 1 to %d of A-Z a-z 0-9 . _ -", v,
+			             RS_FLEET_NAME_MAX);
+	}
+	if (!sealed_s) {
+		cfg_error_at(ld, fleet_s,
+		             "a fleet delivery needs sealed_to = \"/path/CONSUMER.pub\": the "
+		             "consumer's key, which its messages are sealed to");
+		return;
+	}
+	if (cfg_get_path(ld, sealed_s, &d->sealed_to) == 0)
+		load_sealed_key(ld, sealed_s, d);
+}
+
 static void parse_delivery(struct loader *ld, const config_setting_t *e, const char *acc_name,
                            struct rs_delivery *d)
 {
 	const config_setting_t *file_s = config_setting_get_member(e, "file");
 	const config_setting_t *cmd_s = config_setting_get_member(e, "command");
 	const config_setting_t *sealed_s = config_setting_get_member(e, "sealed_to");
+	const config_setting_t *fleet_s = config_setting_get_member(e, "fleet");
 	const char *const *allowed;
 	const config_setting_t *s;
 	char ctx[96];
@@ -114,29 +145,37 @@ static void parse_delivery(struct loader *ld, const config_setting_t *e, const c
 		(void)snprintf(ctx, sizeof(ctx), "in a deliver entry");
 	cfg_check_keys(ld, e, deliver_keys, false, ctx);
 
-	if (cmd_s && (file_s || sealed_s)) {
+	if ((cmd_s && (file_s || sealed_s || fleet_s)) || (fleet_s && file_s)) {
 		cfg_error_at(ld, e,
-		             "a deliver entry must be exactly one kind: file, command or "
-		             "sealed_to; this one has command and %s: split it into separate "
-		             "entries",
-		             sealed_s ? "sealed_to" : "file");
+		             "a deliver entry must be exactly one kind: file, command, sealed_to "
+		             "or fleet; this one has %s and %s: split it into separate entries",
+		             cmd_s ? "command" : "fleet",
+		             !cmd_s     ? "file"
+		             : fleet_s  ? "fleet"
+		             : sealed_s ? "sealed_to"
+		                        : "file");
 		return;
 	}
-	if (!cmd_s && !file_s && !sealed_s) {
+	if (!cmd_s && !file_s && !sealed_s && !fleet_s) {
 		cfg_error_at(ld, e,
 		             "a deliver entry needs one of file = \"/path\", command = [ "
-		             "\"/prog\" ] or sealed_to = \"/key.pub\" with file = \"/path\"");
+		             "\"/prog\" ] or sealed_to = \"/key.pub\" with either file = "
+		             "\"/path\" or fleet = \"CONSUMER\"");
 		return;
 	}
-	if (sealed_s && !file_s) {
+	if (sealed_s && !file_s && !fleet_s) {
 		cfg_error_at(
 		        ld, sealed_s,
 		        "sealed_to needs file = \"/path\": where the sealed secret is written");
 		return;
 	}
-	d->kind = cmd_s ? RS_DELIVER_COMMAND : sealed_s ? RS_DELIVER_SEALED : RS_DELIVER_FILE;
+	d->kind = cmd_s      ? RS_DELIVER_COMMAND
+	          : fleet_s  ? RS_DELIVER_FLEET
+	          : sealed_s ? RS_DELIVER_SEALED
+	                     : RS_DELIVER_FILE;
 	allowed = d->kind == RS_DELIVER_COMMAND  ? command_keys
 	          : d->kind == RS_DELIVER_SEALED ? sealed_keys
+	          : d->kind == RS_DELIVER_FLEET  ? fleet_keys
 	                                         : file_keys;
 	n = config_setting_length(e);
 	for (int i = 0; i < n; i++) {
@@ -157,6 +196,10 @@ static void parse_delivery(struct loader *ld, const config_setting_t *e, const c
 		s = config_setting_get_member(e, "user");
 		if (s)
 			(void)cfg_get_ref_name(ld, s, d->user);
+		return;
+	}
+	if (d->kind == RS_DELIVER_FLEET) {
+		parse_fleet(ld, fleet_s, sealed_s, d);
 		return;
 	}
 
@@ -204,6 +247,7 @@ void cfg_deliveries_free(struct rs_delivery *d, size_t n)
 {
 	for (size_t j = 0; j < n; j++) {
 		free(d[j].file);
+		free(d[j].fleet);
 		free(d[j].sealed_to);
 		for (size_t k = 0; d[j].argv && d[j].argv[k]; k++)
 			free(d[j].argv[k]);
@@ -219,6 +263,14 @@ static void resolve_delivery(struct loader *ld, const config_setting_t *e, struc
 	const config_setting_t *s;
 	uint32_t uid, gid;
 
+	if (d->kind == RS_DELIVER_FLEET) {
+		/* Published under this host's fleet section, which must exist. */
+		if (!ld->cfg->fleet)
+			cfg_error_at(ld, e,
+			             "a fleet delivery needs the fleet = { endpoints = [ ... ]; } "
+			             "section at the top level: how to reach etcd");
+		return;
+	}
 	if (d->kind == RS_DELIVER_COMMAND) {
 		/* "" runs the command as root, like the daemon itself. */
 		if (!d->user[0])
@@ -323,6 +375,29 @@ out:
 	free(refs);
 }
 
+/* Two fleet deliveries of one account to one consumer would publish to one key, each
+ * over the other. Few per account (RS_MAX_DELIVERIES): pairs are compared. */
+static void check_unique_consumers(struct loader *ld, const struct rs_account_cfg *a,
+                                   const config_setting_t *dl)
+{
+	for (size_t j = 0; j < a->ndeliver; j++) {
+		const struct rs_delivery *d = &a->deliver[j];
+
+		if (d->kind != RS_DELIVER_FLEET || !d->fleet)
+			continue;
+		for (size_t k = 0; k < j; k++) {
+			if (a->deliver[k].kind == RS_DELIVER_FLEET && a->deliver[k].fleet &&
+			    strcmp(a->deliver[k].fleet, d->fleet) == 0) {
+				cfg_error_at(ld, config_setting_get_elem(dl, (unsigned)j),
+				             "fleet consumer \"%s\" already has a deliver entry of "
+				             "this account at line %d",
+				             d->fleet, a->deliver[k].line);
+				break;
+			}
+		}
+	}
+}
+
 void cfg_resolve_deliveries(struct loader *ld)
 {
 	const struct rs_config *cfg = ld->cfg;
@@ -333,6 +408,7 @@ void cfg_resolve_deliveries(struct loader *ld)
 		for (size_t j = 0; j < cfg->accounts[i].ndeliver; j++)
 			resolve_delivery(ld, config_setting_get_elem(dl, (unsigned)j),
 			                 &cfg->accounts[i].deliver[j]);
+		check_unique_consumers(ld, &cfg->accounts[i], dl);
 	}
 	check_unique_files(ld);
 }

@@ -8,6 +8,7 @@
  *   config_policy.c    the policy settings (RS_POLICY_FIELDS) and their rules
  *   config_accounts.c  groups and accounts (RS_ACCOUNT_FIELDS), uniqueness, memberships
  *   config_deliver.c   an account's deliveries
+ *   config_fleet.c     the fleet section (the fleet deliveries' etcd and signing key)
  *   config_print.c     an account's settings as `rotsecctl check --effective` prints them
  *   config_sysdb.c     passwd_file and group_file;  config_index.c  sorted indexes
  *
@@ -268,6 +269,12 @@ void cfg_parse_deliveries(struct loader *ld, const config_setting_t *s, struct r
 /* Pass 2: owners, groups and users of every delivery, one file per delivery. */
 void cfg_resolve_deliveries(struct loader *ld);
 void cfg_deliveries_free(struct rs_delivery *d, size_t n);
+
+/* ---- config_fleet.c ---- */
+
+/* The `fleet` section of the top level into cfg->fleet (left NULL without one). */
+void cfg_load_fleet(struct loader *ld, const config_setting_t *root);
+void cfg_fleet_free(struct rs_config *cfg);
 
 /* ---- config_trust.c ---- */
 

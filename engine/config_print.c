@@ -104,6 +104,13 @@ static void put_delivery(FILE *out, const struct rs_delivery *d)
 		put_text(out, d->user[0] ? d->user : "root");
 		return;
 	}
+	if (d->kind == RS_DELIVER_FLEET) {
+		(void)fputs(" fleet ", out);
+		put_text(out, d->fleet ? d->fleet : "");
+		(void)fputs(" sealed_to ", out);
+		put_text(out, d->sealed_to ? d->sealed_to : "");
+		return;
+	}
 	if (d->kind == RS_DELIVER_SEALED) {
 		(void)fputs(" sealed_to ", out);
 		put_text(out, d->sealed_to);

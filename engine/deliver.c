@@ -44,6 +44,11 @@ int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d
 		return deliver_command(acc, d, secret, NULL, generation, why, whylen);
 	case RS_DELIVER_SEALED:
 		return deliver_sealed(d, secret, why, whylen);
+	case RS_DELIVER_FLEET:
+		/* All of an account's fleet consumers are published together, with its status,
+		 * by the engine (rollout_fleet.c), not one by one. */
+		rs_set_why(why, whylen, "a fleet delivery is published by the engine");
+		return -EINVAL;
 	}
 	rs_set_why(why, whylen, "unknown delivery kind %d", (int)d->kind);
 	return -EINVAL;
@@ -62,6 +67,9 @@ void rs_delivery_label(const struct rs_delivery *d, char *buf, size_t len)
 		break;
 	case RS_DELIVER_SEALED:
 		(void)snprintf(buf, len, "sealed %s", d->file ? d->file : "?");
+		break;
+	case RS_DELIVER_FLEET:
+		(void)snprintf(buf, len, "fleet %s", d->fleet ? d->fleet : "?");
 		break;
 	default:
 		(void)snprintf(buf, len, "unknown delivery");

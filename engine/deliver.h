@@ -8,6 +8,8 @@
  *            stdout/stderr to /dev/null, in its own process group, killed (SIGKILL to the
  *            group) after the timeout; exit status 0 = delivered. Optionally as `user`.
  *   sealed   crypto_box_seal to the consumer's key, written to `file` like a file delivery.
+ *   fleet    signed and sealed to the consumer's key, published to etcd with the
+ *            account's other fleet consumers by the engine (rollout_fleet.c, fleet.h).
  */
 #ifndef ROTSEC_DELIVER_H
 #define ROTSEC_DELIVER_H
@@ -39,7 +41,8 @@ int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d
 int rs_run_verify(const struct rs_account_cfg *acc, uint64_t generation,
                   const struct rs_secret *redact, char *why, size_t whylen);
 
-/* "file /run/rotsec/x.pw", "command /usr/local/bin/push", "sealed /var/.../x.sealed":
+/* "file /run/rotsec/x.pw", "command /usr/local/bin/push", "sealed /var/.../x.sealed",
+ * "fleet backup1":
  * how status and audit name a consumer. */
 void rs_delivery_label(const struct rs_delivery *d, char *buf, size_t len);
 

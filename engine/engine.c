@@ -183,6 +183,7 @@ out:
 
 void rs_engine_close(struct rs_engine *e)
 {
+	rs_engine_fleet_close(e, false);
 	if (e->statefd >= 0)
 		close(e->statefd);
 	e->statefd = -1;

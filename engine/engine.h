@@ -30,6 +30,8 @@ struct rs_engine {
 	/* rs_engine_open: a directory rotsec owns that exists but is unsafe, and so is not
 	 * used (owndirs.h); "" when all are fine. For the caller to say, not fatal. */
 	char warning[1024];
+	struct rs_engine_fleet *fleet; /* the etcd client of fleet deliveries, opened on first
+	                                * use (rollout_fleet.c) */
 	/* Counters of the last operation, for messages. */
 	unsigned created, removed, resumed, delivered, delivery_failures, verify_failures;
 };
@@ -129,6 +131,23 @@ int rs_engine_status(struct rs_engine *e, const char *name, struct rs_status **o
  * and audit the answer. */
 int rs_verify_password(const struct rs_config *cfg, const char *name, const char *pw, size_t len,
                        struct rs_verify_result *res, char *why, size_t whylen);
+
+/*
+ * Fleet (DESIGN §5, fleet.h). rs_engine_fleet_refresh: for an account with fleet
+ * deliveries (or one that had them), bring what it published in line with what it is now
+ * (the previous secret revoked, degraded set or cleared, consumers removed), once its
+ * backoff allows; and forget the previous secret once the store no longer accepts it.
+ * Nothing to do, and no etcd request, when nothing changed. *wake (may be NULL): when a
+ * failed refresh is due again.
+ */
+int rs_engine_fleet_refresh(struct rs_engine *e, const char *name, int64_t *wake);
+/* Keep PREFIX/alive/H on its lease (the daemon, on every turn of its loop, with a
+ * monotonic clock in seconds). *next_mono: when it has something to do again. A failure
+ * is retried every few seconds, and returned once: -EALREADY while it goes on failing. */
+int rs_engine_fleet_alive(struct rs_engine *e, int64_t now_mono, int64_t *next_mono);
+/* Close the etcd client (after a reload, so that the next use opens the new config's);
+ * with stop, end the alive lease first (a clean stop). rs_engine_close does this too. */
+void rs_engine_fleet_close(struct rs_engine *e, bool stop);
 
 /* gid of group "rotsec" in the config's group_file, 0 when absent, (gid_t)-1 with errno
  * set when group_file cannot be read. */

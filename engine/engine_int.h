@@ -8,6 +8,8 @@
  *   rotate.c     a rotation: generate, journal, activate; revoke; degraded
  *   rollout.c    what follows an activation: the deliveries, the verify command, the hold
  *                of the previous secret while they fail, their retries and resumption
+ *   rollout_fleet.c  the fleet deliveries: one publish for all of an account's consumers,
+ *                its status kept current, the alive key
  *   sync.c       bringing the store in line with the config
  *   status.c     show, status and verify
  *
@@ -139,5 +141,34 @@ int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct
  * deliveries are retried only once their backoff has passed. */
 int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
                   bool only_due, struct rs_store *snap);
+
+/* ---- rollout_fleet.c ---- */
+
+/* One round of deliveries publishes once for every fleet consumer of the account. */
+struct fleet_round {
+	bool done;
+	int r;
+	char why[512];
+};
+
+bool fleet_has_consumers(const struct rs_account_cfg *acc);
+/* A fleet delivery of j's secret (the first of a round publishes for all). */
+int fleet_deliver(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+                  struct fleet_round *fr, char *why, size_t whylen);
+/* What a new rotation's journal takes from the one it replaces (old): the last publish,
+ * and the replaced secret, still sealed, for the messages, unless it is compromised. */
+void fleet_carry(const struct rs_account_cfg *acc, const struct rs_journal *old,
+                 struct rs_journal_fleet *out, bool compromise);
+/* The published status brought up to date, the revoked previous secret wiped from j (see
+ * rs_engine_fleet_refresh); with only_due, a failed refresh waits out its backoff.
+ * 1 when j changed (the caller saves it), 0 when not, a negative errno (j changed too)
+ * when republishing failed. Account lock held. */
+int fleet_settle(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
+                 bool only_due);
+/* fleet_settle on acc's journal, saved when it changed. Account lock held. */
+int fleet_refresh_locked(struct rs_engine *e, const struct rs_account_cfg *acc, bool only_due,
+                         int64_t *wake);
+/* An account that left the config: what it published leaves etcd (best effort, audited). */
+void fleet_forget(struct rs_engine *e, const char *name);
 
 #endif

@@ -14,7 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JOURNAL_MAX 8192
+/* The deliveries' lines, two sealed secrets and the fleet consumers' names fit. */
+#define JOURNAL_MAX 12288
 
 /* The names of the steps and of the states of a delivery: what the journal writes and
  * reads back, and what status shows. */
@@ -123,6 +124,94 @@ static int parse_i64(const char *v, int64_t *out)
 	return 0;
 }
 
+/* ---- the fleet's lines (journal.h) ---- */
+
+/* 32 hex digits into id. */
+static int parse_id(const char *hex, unsigned char id[RS_JOURNAL_FLEET_ID_LEN])
+{
+	size_t n = 0;
+	const char *end = NULL;
+
+	if (strlen(hex) != (size_t)2 * RS_JOURNAL_FLEET_ID_LEN ||
+	    sodium_hex2bin(id, RS_JOURNAL_FLEET_ID_LEN, hex, strlen(hex), NULL, &n, &end) != 0 ||
+	    n != RS_JOURNAL_FLEET_ID_LEN || *end)
+		return -EPROTO;
+	return 0;
+}
+
+static int parse_fleet_line(const char *key, const char *v, struct rs_journal_fleet *fl)
+{
+	char a[RS_SEALED_B64_MAX + 1], b[2 * RS_JOURNAL_FLEET_ID_LEN + 2];
+	unsigned long long g;
+	long long rev;
+
+	if (strcmp(key, "previous_sealed") == 0) {
+		if (sscanf(v, "%llu %1024s", &g, a) != 2 || g < 1 || strlen(a) >= RS_SEALED_B64_MAX)
+			return -EPROTO;
+		fl->prev_generation = g;
+		(void)snprintf(fl->prev_sealed, sizeof(fl->prev_sealed), "%s", a);
+	} else if (strcmp(key, "fleet_version") == 0) {
+		if (sscanf(v, "%llu %33s", &g, b) != 2 || g < 1 || parse_id(b, fl->version) < 0)
+			return -EPROTO;
+		fl->version_generation = g;
+	} else if (strcmp(key, "fleet_published") == 0) {
+		if (sscanf(v, "%lld %llu %33s", &rev, &g, b) != 3 || rev < 1 || g < 1 ||
+		    parse_id(b, fl->digest) < 0)
+			return -EPROTO;
+		fl->published_rev = rev;
+		fl->published_generation = g;
+	} else if (strcmp(key, "fleet_consumer") == 0) {
+		/* A part of etcd keys: fleet_msg.h's rule for names. */
+		if (fl->nconsumers >= RS_MAX_DELIVERIES || !v[0] ||
+		    strlen(v) > RS_JOURNAL_FLEET_NAME_MAX ||
+		    strspn(v,
+		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+		            strlen(v) ||
+		    strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+			return -EPROTO;
+		(void)snprintf(fl->consumers[fl->nconsumers++], RS_JOURNAL_FLEET_NAME_MAX + 1, "%s",
+		               v);
+	} else if (strcmp(key, "fleet_refresh") == 0) {
+		return parse_dlv_state(v, &fl->refresh);
+	}
+	return 0;
+}
+
+/* The fleet's lines after buf[*len], only those with something to say. */
+static int save_fleet_lines(const struct rs_journal_fleet *fl, char *buf, size_t cap, size_t *len)
+{
+	char hex[2 * RS_JOURNAL_FLEET_ID_LEN + 1];
+	int n = 0;
+
+#define PUT(...)                                                                                   \
+	do {                                                                                       \
+		n = snprintf(buf + *len, cap - *len, __VA_ARGS__);                                 \
+		if (n < 0 || (size_t)n >= cap - *len)                                              \
+			return -EOVERFLOW;                                                         \
+		*len += (size_t)n;                                                                 \
+	} while (0)
+	if (fl->prev_sealed[0])
+		PUT("previous_sealed %" PRIu64 " %s\n", fl->prev_generation, fl->prev_sealed);
+	if (fl->version_generation) {
+		sodium_bin2hex(hex, sizeof(hex), fl->version, sizeof(fl->version));
+		PUT("fleet_version %" PRIu64 " %s\n", fl->version_generation, hex);
+	}
+	if (fl->published_rev) {
+		sodium_bin2hex(hex, sizeof(hex), fl->digest, sizeof(fl->digest));
+		PUT("fleet_published %" PRId64 " %" PRIu64 " %s\n", fl->published_rev,
+		    fl->published_generation, hex);
+	}
+	for (size_t i = 0; i < fl->nconsumers && i < RS_MAX_DELIVERIES; i++)
+		PUT("fleet_consumer %s\n", fl->consumers[i]);
+	if (fl->refresh.status != RS_DLV_PENDING || fl->refresh.attempts || fl->refresh.last ||
+	    fl->refresh.next)
+		PUT("fleet_refresh %s %u %" PRId64 " %" PRId64 "\n",
+		    rs_dlv_status_name(fl->refresh.status), fl->refresh.attempts, fl->refresh.last,
+		    fl->refresh.next);
+#undef PUT
+	return 0;
+}
+
 static int parse_line(char *line, struct rs_journal *j)
 {
 	char *v = strchr(line, ' ');
@@ -173,6 +262,8 @@ static int parse_line(char *line, struct rs_journal *j)
 		if (parse_i64(v, &x) < 0 || x < 0)
 			return -EPROTO;
 		j->verify_failures = (uint64_t)x;
+	} else if (strncmp(line, "fleet_", 6) == 0 || strcmp(line, "previous_sealed") == 0) {
+		return parse_fleet_line(line, v, &j->fleet);
 	}
 	/* Unknown keys are ignored so that a newer rotsec's journal can be read back after a
 	 * downgrade; the ones that matter are checked below. */
@@ -253,6 +344,8 @@ static int journal_save(int statefd, const struct rs_journal *j, unsigned flags)
 	if (n < 0 || (size_t)n >= sizeof(buf) - len)
 		return -EOVERFLOW;
 	len += (size_t)n;
+	if ((r = save_fleet_lines(&j->fleet, buf, sizeof(buf), &len)) < 0)
+		return r;
 	/* Every writer of a journal holds its account's lock (rs_account_lock). */
 	return rs_atomic_replace_flags(statefd, file, buf, len, 0600, 0, 0,
 	                               RS_ATOMIC_LOCKED | flags);

@@ -18,6 +18,14 @@
  *   delivery I STATUS ATTEMPTS LAST NEXT   (STATUS pending|ok|failed)
  *   verify STATUS ATTEMPTS LAST NEXT       (the account's verify command, DESIGN §3 step 4)
  *   verify_failures N
+ * and for an account with fleet deliveries (fleet.h), when there is something to say:
+ *   previous_sealed G BASE64               (the previous secret, sealed as `sealed` is, bound
+ *                                           to its own generation G; kept while in grace)
+ *   fleet_version G HEX                    (this rotation's version id, made once)
+ *   fleet_published REV G DIGEST           (the status key's mod_revision, the generation
+ *                                           and a digest of the status, as last published)
+ *   fleet_consumer NAME                    (one line per consumer it was published to)
+ *   fleet_refresh STATUS ATTEMPTS LAST NEXT  (republishing a changed status)
  */
 #ifndef ROTSEC_JOURNAL_H
 #define ROTSEC_JOURNAL_H
@@ -54,6 +62,33 @@ struct rs_dlv_state {
 	int64_t next; /* next retry (FAILED), 0 = now */
 };
 
+/* The fleet's part of a journal (fleet.h, rollout_fleet.c). Sizes are fleet_msg.h's. */
+#define RS_JOURNAL_FLEET_NAME_MAX 64
+#define RS_JOURNAL_FLEET_ID_LEN   16
+struct rs_journal_fleet {
+	/* The secret this generation replaced, sealed under the host key and bound to its own
+	 * generation prev_generation, for the fleet messages, which carry it with its
+	 * deadline: a consumer never holds only one secret that may be wrong. Empty (and 0)
+	 * when there is none: revoked, a compromise rotation, no fleet delivery. */
+	uint64_t prev_generation;
+	char prev_sealed[RS_SEALED_B64_MAX];
+	/* This rotation's random version id (fleet.h), made once for `version_generation`
+	 * and used by every try to publish it, so that a try whose answer was lost is found
+	 * as our own by the next. */
+	uint64_t version_generation;
+	unsigned char version[RS_JOURNAL_FLEET_ID_LEN];
+	/* The last publish that succeeded, carried across generations: never an older
+	 * generation over it, and the status key's revision for the next one's compare. */
+	int64_t published_rev;
+	uint64_t published_generation;
+	unsigned char digest[RS_JOURNAL_FLEET_ID_LEN]; /* of the status it published */
+	char consumers[RS_MAX_DELIVERIES][RS_JOURNAL_FLEET_NAME_MAX + 1];
+	size_t nconsumers;
+	/* A status that changed after the deliveries (degraded, revoked, held): its
+	 * republishing and backoff, apart from the deliveries' hold and degraded rules. */
+	struct rs_dlv_state refresh;
+};
+
 struct rs_journal {
 	char name[RS_NAME_MAX + 1];
 	uint64_t generation;
@@ -72,6 +107,7 @@ struct rs_journal {
 	uint64_t verify_failures; /* verify failures ever (carried across generations) */
 	size_t ndeliver;
 	struct rs_dlv_state dlv[RS_MAX_DELIVERIES];
+	struct rs_journal_fleet fleet;
 };
 
 int rs_journal_load(int statefd, const char *name, struct rs_journal *j);

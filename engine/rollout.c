@@ -138,9 +138,10 @@ static void run_verify(struct rs_engine *e, const struct rs_account_cfg *acc, st
 	(void)RS_FAULT("verify.done");
 }
 
-/* One attempt at consumer i of acc; true when it has the secret. */
+/* One attempt at consumer i of acc; true when it has the secret. A fleet consumer is
+ * published to with the account's others, once per round (fr). */
 static bool deliver_to(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
-                       size_t i, const struct rs_secret *s)
+                       size_t i, const struct rs_secret *s, struct fleet_round *fr)
 {
 	struct rs_audit_ev ev;
 	char label[256], why[RS_DELIVER_WHY_MAX] = "";
@@ -150,11 +151,21 @@ static bool deliver_to(struct rs_engine *e, const struct rs_account_cfg *acc, st
 	/* A consumer given the secret again must be checked again. */
 	j->vfy = (struct rs_dlv_state){0};
 	rs_delivery_label(&acc->deliver[i], label, sizeof(label));
-	r = rs_deliver_one(acc, &acc->deliver[i], s, j->generation, why, sizeof(why));
+	if (acc->deliver[i].kind == RS_DELIVER_FLEET)
+		r = fleet_deliver(e, acc, j, fr, why, sizeof(why));
+	else
+		r = rs_deliver_one(acc, &acc->deliver[i], s, j->generation, why, sizeof(why));
 	rs_audit_begin(&ev, "deliver", acc->name);
 	rs_audit_int(&ev, "generation", (int64_t)j->generation);
 	rs_audit_str(&ev, "consumer", label);
 	err = record_attempt(acc, &j->dlv[i], r, why, &ev);
+	if (r == -EEXIST && acc->deliver[i].kind == RS_DELIVER_FLEET) {
+		/* A newer or foreign status in etcd: retrying soon would not change it, and
+		 * publishing over it would hand the consumers an older secret. An admin
+		 * decides (fleet.h); until then, once per retry_max. */
+		j->dlv[i].next = j->dlv[i].last + acc->pol.retry_max;
+		rs_audit_prio(&ev, LOG_ALERT);
+	}
 	if (!err) {
 		e->delivered++;
 	} else {
@@ -183,6 +194,7 @@ static bool deliver_to(struct rs_engine *e, const struct rs_account_cfg *acc, st
 int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
                    bool all)
 {
+	struct fleet_round fr = {0};
 	struct rs_secret s = {0};
 	size_t i, ok = 0;
 	int r;
@@ -201,7 +213,7 @@ int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct
 		goto out;
 	}
 	for (i = 0; i < j->ndeliver; i++)
-		if ((j->dlv[i].status == RS_DLV_OK && !all) || deliver_to(e, acc, j, i, &s))
+		if ((j->dlv[i].status == RS_DLV_OK && !all) || deliver_to(e, acc, j, i, &s, &fr))
 			ok++;
 	if (ok == j->ndeliver && acc->verify_argv && (j->vfy.status != RS_DLV_OK || all))
 		run_verify(e, acc, j, &s);
@@ -219,6 +231,8 @@ int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct
 	}
 	if (r < 0)
 		goto out;
+	/* What the hold and the outcome changed in the fleet's status: republished. */
+	(void)fleet_settle(e, acc, j, false);
 	r = save_journal(e, j, true);
 out:
 	rs_secret_free(&s);

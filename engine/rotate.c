@@ -271,6 +271,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	const struct rs_account_cfg *acc = engine_account(e, name);
 	struct rs_secret s = {0};
 	struct rs_journal j;
+	struct rs_journal_fleet fleet = {0};
 	struct txn t = {0};
 	uint64_t failures, verify_failures;
 	int64_t now;
@@ -288,6 +289,8 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	}
 	failures = r == 0 ? j.failures : 0;
 	verify_failures = r == 0 ? j.verify_failures : 0;
+	if (r == 0)
+		fleet_carry(acc, &j, &fleet, opts->compromise);
 	if ((r = txn_begin_one(e, &t, name)) < 0)
 		goto out;
 	if (!t.found) {
@@ -304,6 +307,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	j.grace = opts->grace;
 	j.failures = failures;
 	j.verify_failures = verify_failures;
+	j.fleet = fleet;
 	now = engine_now();
 	activate_rec(acc, &j, &t.rec, now);
 	if ((r = staged = txn_stage(e, &t)) == -EPROTO)
@@ -354,6 +358,9 @@ int rs_engine_revoke(struct rs_engine *e, const char *name, const char *reason)
 	rs_audit_str(&ev, "reason", reason);
 	rs_audit_int(&ev, "generation", (int64_t)gen - 1);
 	engine_audit(e, &ev);
+	/* Its fleet messages stop carrying it, and its sealed copy goes (rollout_fleet.c). */
+	txn_end(&t);
+	(void)fleet_refresh_locked(e, engine_account(e, name), false, NULL);
 out:
 	txn_end(&t);
 	close(lockfd);

@@ -1,31 +1,20 @@
 /*
- * Sealed delivery keys: reading and writing the one-line key files, sealing a secret to a
- * consumer's X25519 key and opening it again (see sealed.h for the formats).
+ * Sealed delivery keys: the X25519 pairs (their files are keyfile.c's), sealing a secret
+ * to a consumer's key and opening it again (see sealed.h for the formats).
  */
 #define _GNU_SOURCE
 #include "sealed.h"
+#include "keyfile.h"
 #include "safefile.h"
 #include "trust.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
-
-#define PK_LABEL    "rotsec-x25519-public"
-#define SK_LABEL    "rotsec-x25519-secret"
-#define B64_VARIANT sodium_base64_VARIANT_ORIGINAL
-#define KEY_B64_LEN sodium_base64_ENCODED_LEN(RS_PK_LEN, B64_VARIANT) /* with NUL */
-/* A key line is 66 bytes. Anything much longer is not a key file, and reading it whole
- * into a fixed buffer keeps a secret key out of the heap. */
-#define KEYFILE_MAX 256
 
 /*
  * A public key is usable when multiplying it by a random scalar does not give the
@@ -48,119 +37,16 @@ static int pk_usable(const unsigned char pk[RS_PK_LEN])
 	return r == 0 ? 0 : -EINVAL;
 }
 
-/*
- * Read "LABEL <base64 of 32 bytes>\n" from `path` into key. `secret` selects the label and
- * the mode rule: a secret key must not be accessible to group or others at all, a public
- * key must not be writable by them (whoever can replace it receives the secrets).
- */
-static int read_key_file(const char *path, bool secret, unsigned char key[32], char *why,
-                         size_t whylen)
-{
-	const char *want = secret ? SK_LABEL : PK_LABEL, *other = secret ? PK_LABEL : SK_LABEL;
-	const char *kind = secret ? "secret" : "public";
-	char buf[KEYFILE_MAX + 1];
-	const char *b64, *b64end = NULL;
-	size_t len = 0, b64len, binlen = 0;
-	struct stat st;
-	int fd, r;
-
-	/* A public key decides who can open what rotsec seals as root: it is read by the
-	 * trust rule (trust.h), or whoever could replace it would get the next secret. A
-	 * secret key is read by its consumer, as whoever that is, from wherever they keep
-	 * it. O_NONBLOCK: a FIFO planted at the path must not hang us; it is refused below. */
-	if (secret)
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	else
-		fd = rs_trust_file(path, &(struct rs_trust){.flags = RS_TRUST_SELF}, why, whylen);
-	if (fd < 0) {
-		r = secret ? -errno : fd;
-		if (secret)
-			rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
-		/* Not a regular file (-EISDIR) is a key file refused, as below. */
-		if (r == -EISDIR)
-			r = -EINVAL;
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
-		goto out;
-	}
-	r = -EINVAL;
-	if (!S_ISREG(st.st_mode)) {
-		rs_set_why(why, whylen, "%s is not a regular file", path);
-		goto out;
-	}
-	r = -EPERM;
-	if (secret && (st.st_mode & 0077)) {
-		rs_set_why(why, whylen,
-		           "%s is accessible by group or others (mode %04o); it must be 0600", path,
-		           (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	if (!secret && (st.st_mode & 0022)) {
-		rs_set_why(why, whylen,
-		           "%s is writable by group or others, who could substitute the key", path);
-		goto out;
-	}
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	r = -EINVAL;
-	if (len > KEYFILE_MAX) {
-		rs_set_why(why, whylen, "%s is too large to be a key file", path);
-		goto out;
-	}
-	if (len > 0 && buf[len - 1] == '\n')
-		len--;
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		rs_set_why(why, whylen, "%s is not a rotsec key file (it holds a NUL byte)", path);
-		goto out;
-	}
-	if (strncmp(buf, other, strlen(other)) == 0 && buf[strlen(other)] == ' ') {
-		rs_set_why(why, whylen, "%s is a %s key, not a %s key", path,
-		           secret ? "public" : "secret", kind);
-		goto out;
-	}
-	if (strncmp(buf, want, strlen(want)) != 0 || buf[strlen(want)] != ' ') {
-		rs_set_why(why, whylen, "%s is not a rotsec %s key file (expected \"%s <base64>\")",
-		           path, kind, want);
-		goto out;
-	}
-	b64 = buf + strlen(want) + 1;
-	b64len = len - strlen(want) - 1;
-	if (sodium_base642bin(key, 32, b64, b64len, NULL, &binlen, &b64end, B64_VARIANT) != 0 ||
-	    binlen != 32 || b64end != b64 + b64len) {
-		rs_set_why(why, whylen, "%s does not hold a 32-byte key in base64", path);
-		goto out;
-	}
-	r = 0;
-out:
-	sodium_memzero(buf, sizeof(buf));
-	if (fd >= 0)
-		close(fd);
-	if (r < 0)
-		sodium_memzero(key, 32);
-	return r;
-}
+/* The sealing pairs, in the one format of keyfile.h. */
+static const struct rs_keyfile_kind sealing_kind = {
+        .secret_label = "rotsec-x25519-secret",
+        .public_label = "rotsec-x25519-public",
+        .noun = "key",
+};
 
 int rs_read_public_key(const char *path, unsigned char pk[RS_PK_LEN], char *why, size_t whylen)
 {
-	int r = read_key_file(path, false, pk, why, whylen);
+	int r = rs_keyfile_read(path, &sealing_kind, false, pk, why, whylen);
 
 	if (r == 0 && pk_usable(pk) < 0) {
 		rs_set_why(why, whylen, "%s is not a usable X25519 public key (low-order point)",
@@ -173,104 +59,24 @@ int rs_read_public_key(const char *path, unsigned char pk[RS_PK_LEN], char *why,
 
 int rs_read_secret_key(const char *path, unsigned char sk[RS_SK_LEN], char *why, size_t whylen)
 {
-	return read_key_file(path, true, sk, why, whylen);
-}
-
-/* Create `path` exclusively with exactly `mode`, whatever the umask. */
-static int create_key_file(const char *path, mode_t mode, char *why, size_t whylen)
-{
-	int fd, r;
-
-	/* O_EXCL never opens an existing file, nor follows a symlink planted at the path. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0) {
-		r = -errno;
-		if (r == -EEXIST)
-			rs_set_why(why, whylen, "%s already exists; refusing to overwrite a key",
-			           path);
-		else
-			rs_set_why(why, whylen, "cannot create %s: %s", path, strerror(-r));
-		return r;
-	}
-	/* The umask may have narrowed the mode given to open; set it exactly, before any
-	 * content is written. */
-	if (fchmod(fd, mode) < 0) {
-		r = -errno;
-		rs_set_why(why, whylen, "cannot set the mode of %s: %s", path, strerror(-r));
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* Write one key line and make it durable: a key pair the consumer believes it has must
- * still be there after a crash. Closes fd in every case. */
-static int write_key_line(int fd, const char *path, const char *label, const unsigned char *key,
-                          char *why, size_t whylen)
-{
-	char b64[KEY_B64_LEN], line[sizeof(SK_LABEL) + KEY_B64_LEN + 2];
-	int r;
-
-	sodium_bin2base64(b64, sizeof(b64), key, 32, B64_VARIANT);
-	(void)snprintf(line, sizeof(line), "%s %s\n", label, b64);
-	if ((r = rs_write_all(fd, line, strlen(line))) < 0)
-		goto out;
-	if (fsync(fd) < 0)
-		r = -errno;
-out:
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r < 0)
-		rs_set_why(why, whylen, "cannot write %s: %s", path, strerror(-r));
-	sodium_memzero(b64, sizeof(b64));
-	sodium_memzero(line, sizeof(line));
-	return r;
+	return rs_keyfile_read(path, &sealing_kind, true, sk, why, whylen);
 }
 
 int rs_keygen_files(const char *prefix, char *why, size_t whylen)
 {
 	char pub[PATH_MAX], key[PATH_MAX];
 	unsigned char pk[RS_PK_LEN], sk[RS_SK_LEN];
-	bool made_pub = false, made_key = false;
-	int pfd = -1, kfd = -1, r;
+	int r;
 
 	if (snprintf(pub, sizeof(pub), "%s.pub", prefix) >= (int)sizeof(pub) ||
 	    snprintf(key, sizeof(key), "%s.key", prefix) >= (int)sizeof(key)) {
 		rs_set_why(why, whylen, "key file prefix is too long");
-		r = -ENAMETOOLONG;
-		goto out;
+		return -ENAMETOOLONG;
 	}
 	crypto_box_keypair(pk, sk);
-
-	/* Create both files before writing either, so that refusing to overwrite one of
-	 * them never leaves a new half of a pair beside an old half. */
-	if ((r = kfd = create_key_file(key, 0600, why, whylen)) < 0)
-		goto out;
-	made_key = true;
-	if ((r = pfd = create_key_file(pub, 0644, why, whylen)) < 0)
-		goto out;
-	made_pub = true;
-
-	r = write_key_line(kfd, key, SK_LABEL, sk, why, whylen);
-	kfd = -1;
-	if (r < 0)
-		goto out;
-	r = write_key_line(pfd, pub, PK_LABEL, pk, why, whylen);
-	pfd = -1;
-out:
-	if (kfd >= 0)
-		close(kfd);
-	if (pfd >= 0)
-		close(pfd);
-	if (r < 0) {
-		/* Only what this call created: an existing key is never removed. */
-		if (made_key)
-			(void)unlink(key);
-		if (made_pub)
-			(void)unlink(pub);
-	}
+	r = rs_keyfile_write_pair(key, pub, &sealing_kind, sk, pk, why, whylen);
 	sodium_memzero(sk, sizeof(sk));
-	return r < 0 ? r : 0;
+	return r;
 }
 
 int rs_seal(const struct rs_secret *s, const unsigned char pk[RS_PK_LEN], unsigned char **out,

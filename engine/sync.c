@@ -156,6 +156,7 @@ static void forget_account(struct rs_engine *e, const char *name)
 {
 	struct rs_audit_ev ev;
 
+	fleet_forget(e, name);
 	(void)rs_journal_remove(e->statefd, name);
 	(void)rs_usage_remove(e->cfg->run_dir, name);
 	rs_audit_begin(&ev, "remove", name);

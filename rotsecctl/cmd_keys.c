@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "rotsecctl.h"
 
+#include "fleet_cli.h"
 #include "sealed.h"
 
 #include <errno.h>
@@ -13,17 +14,28 @@
 #include <string.h>
 #include <unistd.h>
 
+enum { OPT_SIGN = 256, OPT_KEY };
+
+static const struct option keygen_options[] = {
+        {"sign", no_argument, NULL, OPT_SIGN},
+        {0},
+};
+
 static int run_keygen(struct ctl *c)
 {
 	char why[512] = "";
+	bool sign = false;
 	int o, r, rc;
 
 	while ((o = ctl_getopt(c)) >= 0)
-		;
+		if (o == OPT_SIGN)
+			sign = true;
 	if (o == CTL_STOP)
 		return c->rc;
 	if ((rc = ctl_want_args(c, 1, 1, "the file name PREFIX")) != 0)
 		return rc;
+	if (sign)
+		return rs_ctl_keygen_sign(c->args[0]);
 	if (rs_crypto_init() < 0)
 		return CTL_EXIT_FAILED;
 	r = rs_keygen_files(c->args[0], why, sizeof(why));
@@ -36,8 +48,6 @@ static int run_keygen(struct ctl *c)
 	       c->args[0], c->args[0]);
 	return CTL_EXIT_OK;
 }
-
-enum { OPT_KEY = 256 };
 
 static const struct option open_options[] = {
         {"key", required_argument, NULL, OPT_KEY},
@@ -90,10 +100,28 @@ static int run_open(struct ctl *c)
 
 const struct ctl_verb ctl_keygen = {
         .name = "keygen",
-        .synopsis = "PREFIX",
-        .summary = "make a consumer key pair PREFIX.pub, PREFIX.key",
+        .synopsis = "[--sign] PREFIX",
+        .summary = "make a consumer key pair PREFIX.pub, PREFIX.key\n"
+                   "(--sign: a fleet host's signing pair)",
+        .help = "      --sign              an Ed25519 signing pair for a fleet host (its\n"
+                "                          signing_key), not an X25519 consumer pair\n",
+        .options = keygen_options,
         .no_config = true,
         .run = run_keygen,
+};
+
+/* The consumer side of the fleet parses its own subcommands and options (fleet_cmd.c). */
+static int run_fleet(struct ctl *c)
+{
+	return rs_ctl_fleet(c->conf_given ? c->conf : NULL, c->argc, c->argv);
+}
+
+const struct ctl_verb ctl_fleet = {
+        .name = "fleet",
+        .synopsis = "fetch|follow|status ...",
+        .summary = "the consumer side of the fleet (fleet --help)",
+        .no_config = true,
+        .run = run_fleet,
 };
 
 const struct ctl_verb ctl_open = {

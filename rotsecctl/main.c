@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 static const struct ctl_verb *const verbs[] = {
-        &ctl_check,   &ctl_sync,   &ctl_status, &ctl_rotate, &ctl_revoke,
-        &ctl_deliver, &ctl_verify, &ctl_show,   &ctl_keygen, &ctl_open,
+        &ctl_check,  &ctl_sync, &ctl_status, &ctl_rotate, &ctl_revoke, &ctl_deliver,
+        &ctl_verify, &ctl_show, &ctl_keygen, &ctl_open,   &ctl_fleet,
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -152,6 +152,7 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'c':
 			c.conf = optarg;
+			c.conf_given = true;
 			break;
 		case 'h':
 			help();

@@ -54,6 +54,7 @@ struct ctl_verb {
 
 struct ctl {
 	const char *conf; /* -c, --config */
+	bool conf_given;  /* -c was given (the fleet consumer has no default config) */
 	const struct ctl_verb *verb;
 	char prog[64]; /* "rotsecctl rotate": how messages about the command begin */
 	int argc;      /* the command's own arguments, argv[0] its name */
@@ -69,7 +70,7 @@ struct ctl {
 
 /* The commands; main.c's table lists them in the order of rotsecctl --help. */
 extern const struct ctl_verb ctl_check, ctl_sync, ctl_status, ctl_rotate, ctl_revoke, ctl_deliver,
-        ctl_verify, ctl_show, ctl_keygen, ctl_open;
+        ctl_verify, ctl_show, ctl_keygen, ctl_open, ctl_fleet;
 
 /* ---- args.c ---- */
 

@@ -17,6 +17,10 @@
  * nothing. The metrics are rewritten after each pass and at least every metrics_interval,
  * with the time of the rewrite, so that a stale file shows a dead daemon.
  *
+ * With a fleet section, the loop also keeps this host's alive key in etcd on its lease
+ * (renewed every 20 s; etcd out of reach is retried every few seconds and said once), and
+ * a clean stop revokes the lease so the host shows as down at once.
+ *
  * SIGHUP reloads (a bad config is logged with file:line and the old one kept), SIGUSR1
  * rotates every account not in grace, SIGTERM/SIGINT stop after the current step.
  */
@@ -305,6 +309,8 @@ static void reload(const char *file, struct rs_config **cfg, struct rs_engine *e
 	rs_config_free(*cfg);
 	free(*cfg);
 	*cfg = fresh;
+	/* The next publish or alive key opens etcd with the new fleet section. */
+	rs_engine_fleet_close(e, false);
 	watch_dirs(ifd, fresh, wds);
 	notify("READY=1");
 }
@@ -333,6 +339,34 @@ struct loop {
 static int64_t min_due(int64_t a, int64_t b)
 {
 	return b && b < a ? b : a;
+}
+
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* The alive key of the fleet (engine.h): its failure said once, its return too. Returns
+ * how many ms until it needs the loop again (-1: no fleet). */
+static int fleet_alive(struct rs_engine *e, bool *failing)
+{
+	int64_t now = mono_now(), next = now;
+	int r;
+
+	if (!e->cfg->fleet)
+		return -1;
+	r = rs_engine_fleet_alive(e, now, &next);
+	if (r < 0 && r != -EALREADY) {
+		rs_log(LOG_WARNING, "fleet: %s", e->why);
+		*failing = true;
+	} else if (r == 0 && *failing) {
+		rs_log(LOG_NOTICE, "fleet: the alive key is kept again");
+		*failing = false;
+	}
+	return next > now ? (int)((next - now) * 1000) : 0;
 }
 
 /* One turn: the passes that are due, then the metrics and the status line if a pass ran
@@ -385,6 +419,7 @@ int main(int argc, char **argv)
 	struct loop l = {0};
 	sigset_t mask;
 	int foreground = 0, debug = 0, opt, r, sfd, ifd, lockfd, wds[3] = {-1, -1, -1};
+	bool alive_failing = false;
 
 	while ((opt = getopt_long(argc, argv, "c:fdhV", opts, NULL)) != -1) {
 		switch (opt) {
@@ -479,7 +514,7 @@ int main(int argc, char **argv)
 		struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {ifd, POLLIN, 0}};
 		struct signalfd_siginfo si;
 		int64_t now = (int64_t)time(NULL), wake;
-		int timeout;
+		int timeout, alive_ms;
 
 		if (read_events(ifd, wds, cfg, &batch, now))
 			l.full = true;
@@ -494,9 +529,12 @@ int main(int argc, char **argv)
 		run_due(&d, &l, &batch, &sr);
 		if (d.stop)
 			break;
+		alive_ms = fleet_alive(&e, &alive_failing);
 		now = (int64_t)time(NULL);
 		wake = min_due(min_due(l.next_pass, batch.at), l.metrics_due);
 		timeout = wake > now ? (int)((wake - now) * 1000) : 0;
+		if (alive_ms >= 0 && alive_ms < timeout)
+			timeout = alive_ms;
 		r = poll(pfd, 2, timeout);
 		if (r < 0 && errno != EINTR)
 			break;
@@ -529,6 +567,7 @@ int main(int argc, char **argv)
 		}
 	}
 	notify("STOPPING=1");
+	rs_engine_fleet_close(&e, true);
 	rs_daemon_metrics(&d, NULL, 0);
 	rs_log(LOG_INFO, "rotsecd stopping");
 	free(d.retry_after);

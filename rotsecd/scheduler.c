@@ -114,6 +114,18 @@ static bool degraded_step(struct rs_engine *e, const struct rs_account_cfg *acc,
 	return true;
 }
 
+/* 2b. The fleet's published status follows what changed since it was published (the
+ * degraded flag, a hold, a revoked previous secret), on its own backoff. */
+static void fleet_step(struct rs_engine *e, const struct rs_account_cfg *acc, int64_t now,
+                       int64_t *wake)
+{
+	int64_t due = 0;
+
+	if (rs_engine_fleet_refresh(e, acc->name, &due) < 0)
+		rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
+	earliest(wake, due, now);
+}
+
 /* 3. quiet_revoke, for a previous secret in grace (u: NULL without a usage record).
  * Returns whether it is still in grace. */
 static bool quiet_step(struct rs_engine *e, const struct rs_account_cfg *acc,
@@ -193,6 +205,8 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 	have_u = rs_usage_read(e->cfg->run_dir, acc->name, &u) == 0;
 	resume_step(d, idx, acc, &j, &have_j, now, wake);
 	failing = degraded_step(e, acc, have_j ? &j : NULL, rec, now, wake);
+	if (have_j && ((e->cfg->fleet && j.fleet.nconsumers) || j.fleet.prev_sealed[0]))
+		fleet_step(e, acc, now, wake);
 	in_grace = rec->previous[0] && now < until;
 	if (in_grace)
 		earliest(wake, until, now);

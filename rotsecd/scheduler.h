@@ -7,6 +7,7 @@
  * In order, per account:
  *   1. finish an interrupted rotation; retry deliveries whose backoff has passed;
  *   2. mark the account degraded when max_grace passed with a delivery still failing;
+ *      republish its fleet status when that, a hold or a revocation changed it;
  *   3. revoke early when quiet_revoke says the previous secret is no longer used;
  *   4. rotate when due (schedule.h), or on SIGUSR1, unless the previous secret is still
  *      in grace (then wait for it).

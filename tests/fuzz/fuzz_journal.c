@@ -85,6 +85,21 @@ static void same_journal(const struct rs_journal *a, const struct rs_journal *b)
 	FZ_CHECK(a->vfy.status == b->vfy.status && a->vfy.attempts == b->vfy.attempts);
 	FZ_CHECK(a->vfy.last == b->vfy.last && a->vfy.next == b->vfy.next);
 	FZ_CHECK(a->verify_failures == b->verify_failures);
+	/* The fleet's part (rollout_fleet.c). */
+	FZ_CHECK(a->fleet.prev_generation == b->fleet.prev_generation);
+	FZ_CHECK(strcmp(a->fleet.prev_sealed, b->fleet.prev_sealed) == 0);
+	FZ_CHECK(a->fleet.version_generation == b->fleet.version_generation);
+	FZ_CHECK(memcmp(a->fleet.version, b->fleet.version, sizeof(a->fleet.version)) == 0);
+	FZ_CHECK(a->fleet.published_rev == b->fleet.published_rev);
+	FZ_CHECK(a->fleet.published_generation == b->fleet.published_generation);
+	FZ_CHECK(memcmp(a->fleet.digest, b->fleet.digest, sizeof(a->fleet.digest)) == 0);
+	FZ_CHECK(a->fleet.nconsumers == b->fleet.nconsumers);
+	for (size_t i = 0; i < a->fleet.nconsumers; i++)
+		FZ_CHECK(strcmp(a->fleet.consumers[i], b->fleet.consumers[i]) == 0);
+	FZ_CHECK(a->fleet.refresh.status == b->fleet.refresh.status);
+	FZ_CHECK(a->fleet.refresh.attempts == b->fleet.refresh.attempts);
+	FZ_CHECK(a->fleet.refresh.last == b->fleet.refresh.last);
+	FZ_CHECK(a->fleet.refresh.next == b->fleet.refresh.next);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

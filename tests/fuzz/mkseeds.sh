@@ -123,6 +123,16 @@ for f in "$T"/ctl/state/*.state; do
 		cat "$f" - >"$C/journal/$n-more"
 	{ grep -v '^verify' "$f"; printf 'verify failed 3 1700000000 1700000004\nverify_failures 5\n'; } \
 		>"$C/journal/$n-verify"
+	# The fleet's lines: the previous secret (this one's sealed box, as generation 1),
+	# the version id, the last publish, the consumers, a failing refresh.
+	{
+		cat "$f"
+		printf 'previous_sealed 1 %s\n' "$(sed -n 's/^sealed //p' "$f")"
+		printf 'fleet_version 2 3ea3f80289eb98ccac3877d69e7f211c\n'
+		printf 'fleet_published 5 2 74d5524ffceecdc287cafa04891ddce2\n'
+		printf 'fleet_consumer backup1\nfleet_consumer mon1\n'
+		printf 'fleet_refresh failed 2 1700000000 1700000060\n'
+	} >"$C/journal/$n-fleet"
 done
 
 # pam SEED FLAGS USER PASSWORD STORE [RHOST]

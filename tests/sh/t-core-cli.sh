@@ -26,8 +26,8 @@ check_match "and the options before the command, short and long" "$(cat "$T/o")"
 	'^  -c, --config FILE  '
 check_match "and the exit statuses" "$(cat "$T/o")" '3 usage error'
 verbs=$("$CTL" --help | awk '/^  [a-z]/ { print $1 }')
-check_eq "it lists the ten commands" "$(echo $verbs)" \
-	"check sync status rotate revoke deliver verify show keygen open"
+check_eq "it lists the eleven commands" "$(echo $verbs)" \
+	"check sync status rotate revoke deliver verify show keygen open fleet"
 for v in $verbs; do
 	out "$CTL" "$v" --help
 	check_eq "rotsecctl $v --help exits 0" "$rc" 0

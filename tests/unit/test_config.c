@@ -1242,8 +1242,8 @@ static void deliver_entry_with_no_kind_or_two_kinds_is_refused(void **state)
 	             "a deliver entry needs one of file = \"/path\", command = [ \"/prog\" ] "
 	             "or sealed_to");
 	expect_error(e, 4,
-	             "a deliver entry must be exactly one kind: file, command or sealed_to; "
-	             "this one has command and file");
+	             "a deliver entry must be exactly one kind: file, command, sealed_to or "
+	             "fleet; this one has command and file");
 	expect_error(e, 5, "this one has command and sealed_to");
 	expect_error(e, 7, "deliver entry 4 must be a group { ... }, not a string");
 }
