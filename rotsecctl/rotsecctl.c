@@ -36,7 +36,8 @@ static const char usage_text[] =
         "\n"
         "  check [--effective NAME]       validate the configuration; --effective: print\n"
         "                                 every setting of account NAME as it takes effect\n"
-        "  sync                           create, update and remove accounts as configured\n"
+        "  sync [--dry-run]               create, update and remove accounts as configured;\n"
+        "                                 --dry-run: print what it would do, change nothing\n"
         "  status [NAME] [--json]         state of every account, or of NAME\n"
         "  rotate NAME [--grace D] [--revoke-previous]\n"
         "                                 rotate now (--revoke-previous: compromise, no grace)\n"
@@ -123,11 +124,68 @@ static int fail(struct rs_engine *e, int r)
 	return 1;
 }
 
-static int cmd_sync(struct rs_engine *e)
+/* One line per thing the engine does, on stdout: what `sync` changes, as it goes. */
+static void print_event(void *arg, const struct rs_event *ev)
 {
-	int r = rs_engine_sync(e);
+	char line[1024];
 
-	if (r < 0)
+	(void)arg;
+	rs_event_format(ev, line, sizeof(line));
+	printf("%s\n", line);
+}
+
+/* Which secrets of NAME the store accepts now, on stderr: said when a rotation or a revoke
+ * did not get as far as it should, so that nobody takes a leaked secret for dead. */
+static void say_accepted(struct rs_engine *e, const char *name)
+{
+	struct rs_status *st;
+	size_t n;
+
+	if (rs_engine_status(e, name, &st, &n) < 0 || n != 1) {
+		(void)fprintf(stderr,
+		              "rotsecctl: %s: the store cannot be read to say which of its "
+		              "secrets it accepts\n",
+		              name);
+		return;
+	}
+	if (!st->in_store) {
+		(void)fprintf(stderr,
+		              "rotsecctl: %s is not in the store: no secret of it is "
+		              "accepted\n",
+		              name);
+	} else if (st->previous_valid_until) {
+		char until[64];
+		time_t t = (time_t)st->previous_valid_until;
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		(void)strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S %Z", &tm);
+		(void)fprintf(
+		        stderr,
+		        "rotsecctl: %s: still accepted: the current secret (generation %" PRIu64
+		        ") and the previous one (generation %" PRIu64 ") until %s\n",
+		        name, st->generation, st->generation - 1, until);
+	} else {
+		(void)fprintf(stderr,
+		              "rotsecctl: %s: accepted: the current secret (generation %" PRIu64
+		              ") alone\n",
+		              name, st->generation);
+	}
+	free(st);
+}
+
+static int cmd_sync(struct rs_engine *e, int dry_run)
+{
+	int r;
+
+	e->on_event = print_event;
+	if (dry_run) {
+		if ((r = rs_engine_sync_plan(e)) < 0)
+			return fail(e, r);
+		printf("dry run: nothing was changed\n");
+		return 0;
+	}
+	if ((r = rs_engine_sync(e)) < 0)
 		return fail(e, r);
 	printf("synced %zu account%s: %u created, %u removed, %u resumed, %u delivered",
 	       e->cfg->naccounts, e->cfg->naccounts == 1 ? "" : "s", e->created, e->removed,
@@ -145,14 +203,36 @@ static int cmd_sync(struct rs_engine *e)
 	return 0;
 }
 
+/* After a rotation or revoke whose delivery or check failed: what that means for logins. */
+static int rollout_failed(struct rs_engine *e, const char *name, const struct rs_status *st)
+{
+	const char *what = e->delivery_failures ? "delivery is" : "the check is";
+
+	if (st && st->in_store && !st->previous_valid_until)
+		(void)fprintf(stderr,
+		              "rotsecctl: %s; no earlier secret is accepted, so a consumer that "
+		              "lacks generation %" PRIu64 " cannot log in until it has it (the %s "
+		              "retried: rotsecctl deliver %s)\n",
+		              e->why, st->generation, what, name);
+	else
+		(void)fprintf(stderr,
+		              "rotsecctl: %s; the previous secret stays valid until max_grace "
+		              "while %s retried (rotsecctl deliver %s)\n",
+		              e->why, what, name);
+	return 1;
+}
+
 static int cmd_rotate(struct rs_engine *e, const char *name, const struct rs_rotate_opts *o)
 {
-	struct rs_status *st;
+	struct rs_status *st = NULL;
 	size_t n;
-	int r = rs_engine_rotate(e, name, o);
+	int r = rs_engine_rotate(e, name, o), rc = 0;
 
-	if (r < 0)
-		return fail(e, r);
+	if (r < 0) {
+		rc = fail(e, r);
+		say_accepted(e, name);
+		return rc;
+	}
 	if (rs_engine_status(e, name, &st, &n) == 0 && n == 1) {
 		char until[32];
 		time_t t = (time_t)st->previous_valid_until;
@@ -166,29 +246,47 @@ static int cmd_rotate(struct rs_engine *e, const char *name, const struct rs_rot
 		if (st->previous_valid_until)
 			printf("; previous secret valid until %s", until);
 		else if (o->compromise)
-			printf("; previous secret revoked");
+			printf("; every earlier secret revoked");
 		printf("\n");
+	} else if (st) {
 		free(st);
+		st = NULL;
 	}
-	if (e->delivery_failures || e->verify_failures) {
-		(void)fprintf(
-		        stderr,
-		        "rotsecctl: %s; the previous secret stays valid until max_grace while "
-		        "%s retried (rotsecctl deliver %s)\n",
-		        e->why, e->delivery_failures ? "delivery is" : "the check is", name);
-		return 1;
-	}
-	return 0;
+	if (e->delivery_failures || e->verify_failures)
+		rc = rollout_failed(e, name, st);
+	free(st);
+	return rc;
 }
 
 static int cmd_revoke(struct rs_engine *e, const char *name)
 {
-	int r = rs_engine_revoke(e, name, "admin");
+	struct rs_status *st = NULL;
+	size_t n;
+	int r = rs_engine_revoke(e, name, "admin", true), rc = 0;
 
-	if (r < 0)
-		return fail(e, r);
-	printf("%s: previous secret revoked\n", name);
-	return 0;
+	if (r < 0) {
+		rc = fail(e, r);
+		say_accepted(e, name);
+		return rc;
+	}
+	if (rs_engine_status(e, name, &st, &n) == 0 && n == 1) {
+		if (e->resumed)
+			printf("%s finished the interrupted rotation to generation %" PRIu64
+			       "; every earlier secret revoked\n",
+			       name, st->generation);
+		else
+			printf("%s: previous secret revoked; only generation %" PRIu64
+			       " is accepted\n",
+			       name, st->generation);
+	} else {
+		free(st);
+		st = NULL;
+		printf("%s: previous secret revoked\n", name);
+	}
+	if (e->delivery_failures || e->verify_failures)
+		rc = rollout_failed(e, name, st);
+	free(st);
+	return rc;
 }
 
 static int cmd_deliver(struct rs_engine *e, const char *name)
@@ -512,7 +610,7 @@ int main(int argc, char **argv)
 	struct rs_rotate_opts ropts = {.grace = -1, .compromise = false};
 	struct rs_config cfg;
 	struct rs_engine e;
-	int json = 0, rc, r, readonly;
+	int json = 0, dry_run = 0, rc, r, readonly;
 	int64_t d;
 
 	harden_process();
@@ -546,6 +644,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			dry_run = 1;
 		} else if (strcmp(argv[i], "--revoke-previous") == 0) {
 			ropts.compromise = true;
 		} else if (strcmp(argv[i], "--grace") == 0 && i + 1 < argc) {
@@ -569,6 +669,8 @@ int main(int argc, char **argv)
 
 	if (effective && strcmp(verb, "check") != 0)
 		return usage_error("--effective applies to check only");
+	if (dry_run && strcmp(verb, "sync") != 0)
+		return usage_error("--dry-run applies to sync only");
 	/* Verbs that need no configuration. */
 	if (strcmp(verb, "keygen") == 0)
 		return name ? cmd_keygen(name) : usage_error("keygen needs PREFIX");
@@ -602,7 +704,8 @@ int main(int argc, char **argv)
 		return rc;
 	}
 
-	readonly = strcmp(verb, "status") == 0;
+	/* A dry run creates nothing, not even the state dir or the host key. */
+	readonly = strcmp(verb, "status") == 0 || (strcmp(verb, "sync") == 0 && dry_run);
 	r = rs_engine_open(&e, &cfg, readonly);
 	if (r < 0) {
 		(void)fprintf(stderr, "rotsecctl: %s\n", e.why[0] ? e.why : strerror(-r));
@@ -610,7 +713,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(verb, "sync") == 0)
-		rc = cmd_sync(&e);
+		rc = cmd_sync(&e, dry_run);
 	else if (strcmp(verb, "status") == 0)
 		rc = cmd_status(&e, name, json);
 	else if (strcmp(verb, "rotate") == 0)
