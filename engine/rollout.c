@@ -283,6 +283,16 @@ static bool deliver_to(struct rs_engine *e, const struct rs_account_cfg *acc, st
  * without. What a delivery writes is durable before this save (its own fsyncs), so the
  * journal never says "ok" for a delivery a crash could still undo.
  */
+/* Why j is degraded when no previous secret is valid while a consumer lacks its own. */
+static const char *degraded_reason(const struct rs_account_cfg *acc, const struct rs_journal *j)
+{
+	if (engine_now() < j->activated + acc->pol.max_grace)
+		return "a consumer lacks the current secret and no previous secret is valid";
+	return rs_journal_delivered(j, acc->ndeliver)
+	               ? "verify command still failing at max_grace; the previous secret is revoked"
+	               : "delivery still failing at max_grace; the previous secret is revoked";
+}
+
 /* The degraded mark cleared: every consumer has the current secret (and it verified). */
 static void recovered(struct rs_engine *e, struct rs_journal *j)
 {
@@ -340,10 +350,7 @@ int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct
 		 * not only at max_grace. A first secret had nothing before it to hold. */
 		if (r == 0 && j->generation > 1 && !j->degraded &&
 		    !previous_accepted(e, acc->name, j->generation))
-			r = degrade_locked(e, j,
-			                   "a consumer lacks the current secret and no previous "
-			                   "secret is valid",
-			                   false);
+			r = degrade_locked(e, j, degraded_reason(acc, j), false);
 	}
 	if (r < 0)
 		goto out;
