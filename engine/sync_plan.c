@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void plan_free(struct plan *p)
 {
@@ -440,9 +441,19 @@ int rs_engine_sync_plan(struct rs_engine *e)
 	struct rs_store as;
 	const struct rs_map *am = NULL;
 	struct plan p = {0};
+	struct stat st;
 	uint64_t gen;
 	int r;
 
+	/* Without the journals the plan would leave out every delivery still to be made:
+	 * only a state dir that does not exist yet (a first sync) means that there are none. */
+	if (e->statefd < 0 && lstat(cfg->state_dir, &st) == 0) {
+		rs_set_why(e->why, sizeof(e->why),
+		           "cannot read the journals in %s, which say what is left to deliver: "
+		           "sync --dry-run needs root",
+		           cfg->state_dir);
+		return -EACCES;
+	}
 	if ((r = rs_store_load_secrets(cfg->store_dir, &d, &gen, e->why, sizeof(e->why))) < 0)
 		return r;
 	secrets_sort(&d);
