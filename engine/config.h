@@ -62,8 +62,9 @@ struct rs_delivery {
 #define RS_ACCOUNT_DECL_NAME(key)  char key[RS_NAME_MAX + 1];
 #define RS_ACCOUNT_DECL_ID(key)    uint32_t key;
 #define RS_ACCOUNT_DECL_GROUP(key) char key[RS_NAME_MAX + 1];
+/* key names a member being declared: it cannot be parenthesised as an expression is. */
 #define RS_ACCOUNT_DECL_GROUPS(key)                                                                \
-	char(*key)[RS_NAME_MAX + 1];                                                               \
+	char(*key)[RS_NAME_MAX + 1]; /* NOLINT(bugprone-macro-parentheses) */                      \
 	size_t n##key;
 #define RS_ACCOUNT_DECL_TEXT(key) char *key;
 #define RS_ACCOUNT_DECL_PATH(key) char *key;

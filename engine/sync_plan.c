@@ -133,7 +133,7 @@ static void account_changes(const struct rs_account_cfg *a, const struct rs_pw_v
                             const uint32_t *ig, size_t nig, const struct rs_secret_rec *rec,
                             struct rs_buf *b)
 {
-	struct rs_store_account want;
+	struct rs_store_account want = {0};
 
 	engine_store_account(a, &want);
 	if (!pw) {
