@@ -63,9 +63,11 @@ struct rs_delivery {
 #define RS_ACCOUNT_DECL_ID(key)    uint32_t key;
 #define RS_ACCOUNT_DECL_GROUP(key) char key[RS_NAME_MAX + 1];
 /* key names a member being declared: it cannot be parenthesised as an expression is. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define RS_ACCOUNT_DECL_GROUPS(key)                                                                \
-	char(*key)[RS_NAME_MAX + 1]; /* NOLINT(bugprone-macro-parentheses) */                      \
+	char(*key)[RS_NAME_MAX + 1];                                                               \
 	size_t n##key;
+/* NOLINTEND(bugprone-macro-parentheses) */
 #define RS_ACCOUNT_DECL_TEXT(key) char *key;
 #define RS_ACCOUNT_DECL_PATH(key) char *key;
 #define RS_ACCOUNT_DECL_BOOL(key) bool key;
