@@ -9,6 +9,8 @@
  *   rollout.c    what follows an activation: the deliveries, the verify command, the hold
  *                of the previous secret while they fail, their retries and resumption
  *   sync.c       bringing the store in line with the config
+ *   sync_plan.c  what a sync changes, worked out before it does (and for sync --dry-run)
+ *   event.c      the line that tells an event of the engine (engine.h, rs_event)
  *   status.c     show, status and verify
  *
  * Functions return 0 or a negative errno and leave e->why set on failure, as engine.h's.
