@@ -82,9 +82,8 @@ static void resume_step(struct rs_daemon *d, size_t idx, const struct rs_account
 	e->verify_failures = 0;
 	/* What it did, a failed delivery included, the engine's events have logged. */
 	r = rs_engine_resume(e, acc->name, true);
-	if (r < 0)
-		rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
 	if (r < 0) {
+		rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
 		retry_later(d, idx, acc, now);
 		earliest(wake, d->retry_after[idx], now);
 	}
