@@ -66,9 +66,8 @@ struct rs_delivery {
 #define RS_ACCOUNT_DECL_NAME(key)  char key[RS_NAME_MAX + 1];
 #define RS_ACCOUNT_DECL_ID(key)    uint32_t key;
 #define RS_ACCOUNT_DECL_GROUP(key) char key[RS_NAME_MAX + 1];
-/* key is the declarator's name: it cannot be parenthesized alone. */
 #define RS_ACCOUNT_DECL_GROUPS(key)                                                                \
-	char(*key)[RS_NAME_MAX + 1]; /* NOLINT(bugprone-macro-parentheses) */                      \
+	char(*key)[RS_NAME_MAX + 1];                                                               \
 	size_t n##key;
 #define RS_ACCOUNT_DECL_TEXT(key) char *key;
 #define RS_ACCOUNT_DECL_PATH(key) char *key;

@@ -8,9 +8,11 @@
  */
 #include "deliver.h"
 #include "deliver_int.h"
+#include "journal.h"
 #include "safefile.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,4 +77,45 @@ void rs_delivery_label(const struct rs_delivery *d, char *buf, size_t len)
 		(void)snprintf(buf, len, "unknown delivery");
 		break;
 	}
+}
+
+/* One field into the digest, its length first: no two different settings hash alike by
+ * moving bytes from one field to the next. */
+static void digest_field(crypto_generichash_state *st, const void *p, size_t len)
+{
+	uint64_t n = len;
+
+	crypto_generichash_update(st, (const unsigned char *)&n, sizeof(n));
+	if (len)
+		crypto_generichash_update(st, p, len);
+}
+
+static void digest_str(crypto_generichash_state *st, const char *s)
+{
+	digest_field(st, s ? s : "", s ? strlen(s) + 1 : 0);
+}
+
+void rs_delivery_digest(const struct rs_delivery *d, char *out)
+{
+	crypto_generichash_state st;
+	unsigned char h[RS_DLV_DIGEST_HEX / 2];
+	uint64_t ids[6] = {(uint64_t)d->kind, d->uid, d->gid, d->mode, d->run_uid, d->argc};
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	digest_str(&st, "rotsec delivery 1");
+	digest_field(&st, ids, sizeof(ids));
+	digest_str(&st, d->file);
+	for (size_t i = 0; d->argv && i < d->argc; i++)
+		digest_str(&st, d->argv[i]);
+	digest_str(&st, d->sealed_to);
+	/* A sealed or fleet consumer whose key changed is another consumer. */
+	digest_field(
+	        &st,
+	        d->kind == RS_DELIVER_SEALED || d->kind == RS_DELIVER_FLEET ? d->sealed_pk : NULL,
+	        d->kind == RS_DELIVER_SEALED || d->kind == RS_DELIVER_FLEET ? sizeof(d->sealed_pk)
+	                                                                    : 0);
+	digest_str(&st, d->fleet);
+	digest_str(&st, d->user);
+	crypto_generichash_final(&st, h, sizeof(h));
+	(void)sodium_bin2hex(out, RS_DLV_DIGEST_HEX + 1, h, sizeof(h));
 }

@@ -46,4 +46,12 @@ int rs_run_verify(const struct rs_account_cfg *acc, uint64_t generation,
  * how status and audit name a consumer. */
 void rs_delivery_label(const struct rs_delivery *d, char *buf, size_t len);
 
+/* What the consumer d is, as RS_DLV_DIGEST_HEX hex characters of a hash of every setting
+ * that decides who ends up holding the secret: the kind, the file, the command and its
+ * arguments, the sealed_to key (its path and the key itself), the owner, group, mode and
+ * the user a command runs as; not the timeout. The journal records it with each delivery
+ * (journal.h), so that a consumer the config adds or changes is known not to have the
+ * secret yet. `out` has room for RS_DLV_DIGEST_HEX + 1 bytes. */
+void rs_delivery_digest(const struct rs_delivery *d, char *out);
+
 #endif

@@ -33,6 +33,12 @@ void engine_audit(struct rs_engine *e, struct rs_audit_ev *ev)
 		       e->cfg->audit_log, strerror(-r));
 }
 
+void engine_event(struct rs_engine *e, const struct rs_event *ev)
+{
+	if (e->on_event)
+		e->on_event(e->event_arg, ev);
+}
+
 const struct rs_account_cfg *engine_account(struct rs_engine *e, const char *name)
 {
 	const struct rs_account_cfg *acc = rs_config_account(e->cfg, name);

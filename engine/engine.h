@@ -21,8 +21,54 @@
 #include "secret.h"
 #include "usage.h"
 
+/*
+ * What the engine does, one event at a time, for a person: rotsecd logs one line per event,
+ * `rotsecctl sync` prints one per thing it changes, and `sync --dry-run` the same lines
+ * for what it would change (rs_engine_sync_plan). The audit trail is written besides, in
+ * its own form (audit.h). rs_event_format turns an event into its line.
+ */
+enum rs_event_kind {
+	RS_EV_CREATE,       /* an account the config adds: its first secret */
+	RS_EV_UPDATE,       /* attributes of an account (detail: which, old -> new) */
+	RS_EV_REMOVE,       /* an account the config dropped */
+	RS_EV_GROUP_CREATE, /* groups of the config in accounts.cdb */
+	RS_EV_GROUP_UPDATE,
+	RS_EV_GROUP_REMOVE,
+	RS_EV_ROTATE,    /* a new secret activated (detail: why) */
+	RS_EV_FINISH,    /* an interrupted rotation activated by a later operation */
+	RS_EV_DELIVER,   /* a consumer given the secret (detail: which; reason: why again) */
+	RS_EV_VERIFY,    /* the account's verify command */
+	RS_EV_HOLD,      /* the previous secret kept valid past its grace (detail: why) */
+	RS_EV_RELEASE,   /* ... and given its grace back */
+	RS_EV_REVOKE,    /* a previous secret no longer accepted (detail: why) */
+	RS_EV_DEGRADED,  /* a consumer lacks the current secret and no previous one is valid */
+	RS_EV_RECOVERED, /* every consumer has the current secret again */
+};
+
+struct rs_event {
+	enum rs_event_kind kind;
+	const char *name;    /* the account (or group) */
+	uint64_t generation; /* the secret concerned: the new one, or the one revoked */
+	/* ROTATE, FINISH, HOLD, RELEASE: until when the previous secret is accepted after
+	 * this event, 0 when no earlier secret is */
+	int64_t deadline;
+	const char *detail;
+	const char *reason;
+	int result;        /* 0: planned, not done (a dry run); 1: done; -1: failed */
+	const char *error; /* result -1: why */
+	int64_t retry;     /* result -1: when it is tried again, 0 = not on its own */
+};
+
+typedef void rs_event_fn(void *arg, const struct rs_event *ev);
+
+/* ev as one line without a newline, e.g. "rotate svc-a: generation 3 (scheduled);
+ * previous secret valid until 2026-12-07 10:00:00 UTC". Nothing secret is in an event. */
+void rs_event_format(const struct rs_event *ev, char *buf, size_t len);
+
 struct rs_engine {
 	const struct rs_config *cfg;
+	rs_event_fn *on_event; /* NULL: events are not told to anyone */
+	void *event_arg;
 	int statefd;
 	unsigned char *key; /* host key, in guarded memory */
 	gid_t secrets_gid;  /* group "rotsec" from group_file, 0 when there is none */
@@ -37,8 +83,9 @@ struct rs_engine {
 };
 
 struct rs_rotate_opts {
-	int64_t grace;   /* -1: the account's grace */
-	bool compromise; /* --revoke-previous: no grace for the secret replaced */
+	int64_t grace;      /* -1: the account's grace */
+	bool compromise;    /* --revoke-previous: no grace for the secret replaced */
+	const char *reason; /* for the event and the audit: "scheduled", ...; NULL "requested" */
 };
 
 /* Make the directories rotsec owns that are missing (owndirs.h; an unsafe one is named in
@@ -53,25 +100,51 @@ void rs_engine_close(struct rs_engine *e);
  * resume interrupted rotations. */
 int rs_engine_sync(struct rs_engine *e);
 
+/* What rs_engine_sync would do, told as planned events (result 0) to e->on_event, in the
+ * order and with the lines a sync tells what it does: the accounts it would create, update
+ * (which attributes) and remove, the groups, the previous secrets it would revoke, the
+ * interrupted rotations it would finish and the consumers it would deliver to. Changes
+ * nothing: no file is written or created, no lock taken, nothing audited; works on an
+ * engine opened readonly. */
+int rs_engine_sync_plan(struct rs_engine *e);
+
 /* Rotate NAME. -EBUSY while the previous secret is in grace (why gives the end) unless
- * opts->compromise. A rotation interrupted earlier is resumed instead of starting anew
- * (e->resumed = 1). Returns 0 when the new secret is active even if a delivery failed
- * (e->delivery_failures > 0) or the verify command did (e->verify_failures > 0); the
- * previous secret is then held until max_grace. */
+ * opts->compromise. A rotation interrupted earlier is finished instead of starting anew
+ * (e->resumed = 1), with these options (a compromise stays one). Returns 0 when the new
+ * secret is active even if a delivery failed (e->delivery_failures > 0) or the verify
+ * command did (e->verify_failures > 0); the previous secret is then held until max_grace,
+ * or, after a compromise, none is valid and the account is degraded. With
+ * opts->compromise, 0 means that the newest secret is the only one accepted. */
 int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rotate_opts *opts);
 
-/* End the previous secret's grace now (it becomes a tripwire); `reason` goes to the
- * audit trail ("admin", "quiet"). -ENOENT when there is none in grace. */
-int rs_engine_revoke(struct rs_engine *e, const char *name, const char *reason);
+/* End the previous secret's grace now (it becomes a tripwire); `reason` goes to the audit
+ * trail ("admin", "quiet"). -ENOENT when there is none in grace. With `admin` (rotsecctl
+ * revoke), 0 means that only the newest secret is accepted, whatever the journal said: an
+ * interrupted rotation is finished as a compromise rotation first. Without it (the
+ * daemon's quiet_revoke) an interrupted rotation is -EBUSY. */
+int rs_engine_revoke(struct rs_engine *e, const char *name, const char *reason, bool admin);
 
-/* Mark NAME degraded (DESIGN §3): max_grace passed while a delivery still fails, so the
- * previous secret is gone and some consumer may hold nothing that works. Alert-level
- * audit; cleared when every consumer has the current secret. */
-int rs_engine_set_degraded(struct rs_engine *e, const char *name);
+/* Mark NAME degraded (DESIGN §3): a consumer lacks the current secret and no previous
+ * one is valid (max_grace passed while a delivery still fails), so it may hold nothing
+ * that works. Alert-level audit and event, `reason` in both; cleared when every consumer
+ * has the current secret, not by a rotation. */
+int rs_engine_set_degraded(struct rs_engine *e, const char *name, const char *reason);
 
 /* Deliver NAME's current secret again to every consumer (all = true) or only to those
  * whose delivery has not succeeded. */
 int rs_engine_deliver(struct rs_engine *e, const char *name, bool all);
+
+/*
+ * The states of j's deliveries matched to acc's consumers by their digests
+ * (rs_delivery_digest), in the config's order: a consumer the journal has no state for (new,
+ * changed, or a journal older than the digests) is pending and `fresh`; a state of a
+ * consumer the config no longer has is dropped. Whatever reads a journal to say or decide
+ * whether a consumer has the secret does it through this. true when anything changed.
+ */
+bool rs_journal_follow_config(const struct rs_account_cfg *acc, struct rs_journal *j);
+/* rs_journal_load of acc's journal, then rs_journal_follow_config. */
+int rs_engine_load_journal(const struct rs_engine *e, const struct rs_account_cfg *acc,
+                           struct rs_journal *j);
 
 /* Finish whatever NAME's journal says is unfinished (NULL: every account). With only_due,
  * failed deliveries are retried only when their backoff has passed (the daemon's loop). */

@@ -11,6 +11,8 @@
  *   rollout_fleet.c  the fleet deliveries: one publish for all of an account's consumers,
  *                its status kept current, the alive key
  *   sync.c       bringing the store in line with the config
+ *   sync_plan.c  what a sync changes, worked out before it does (and for sync --dry-run)
+ *   event.c      the line that tells an event of the engine (engine.h, rs_event)
  *   status.c     show, status and verify
  *
  * Functions return 0 or a negative errno and leave e->why set on failure, as engine.h's.
@@ -43,6 +45,8 @@ int engine_lock_ms(const struct rs_engine *e);
 
 /* Commit ev to the audit log; a log that cannot be appended to is said on syslog. */
 void engine_audit(struct rs_engine *e, struct rs_audit_ev *ev);
+/* Tell ev to whoever listens (e->on_event). */
+void engine_event(struct rs_engine *e, const struct rs_event *ev);
 
 /* NAME's config, or NULL with e->why naming the config that lacks it. */
 const struct rs_account_cfg *engine_account(struct rs_engine *e, const char *name);
@@ -94,6 +98,8 @@ int txn_commit(struct rs_engine *e, struct txn *t);
 int txn_write_secrets(struct rs_engine *e, struct txn *t);
 /* accounts.cdb from the config, under t's store lock. */
 int txn_write_accounts(struct rs_engine *e, struct txn *t);
+/* The store's copy of a configured account: what NSS answers from. */
+void engine_store_account(const struct rs_account_cfg *a, struct rs_store_account *s);
 
 /* Records are kept sorted by name (and written so), so that finding one is a binary
  * search: syncs and sweeps look up every account, and must not be quadratic. */
@@ -106,8 +112,37 @@ unsigned tripwire_keep(const struct rs_engine *e, const char *name);
 void push_tripwire(struct rs_secret_rec *rec, const char *hash, unsigned keep);
 /* The previous secret (if any) leaves the accepted set for the tripwires. */
 void drop_previous(struct rs_secret_rec *rec, unsigned keep);
+/* Whether rec has a previous secret past its deadline, which a sweep revokes. */
+bool sweep_due(const struct rs_secret_rec *rec, int64_t now);
 /* Previous secrets of d past their deadline to the tripwires, audited; how many. */
 unsigned sweep_expired(struct rs_engine *e, struct rs_secrets_data *d, int64_t now);
+
+/* ---- sync_plan.c ---- */
+
+/* One change a sync makes to the store, as the event that tells it. */
+struct plan_item {
+	enum rs_event_kind kind;
+	char name[RS_NAME_MAX + 1];
+	uint64_t generation;
+	char detail[768];
+};
+
+struct plan {
+	struct plan_item *it;
+	size_t n, cap;
+	int err; /* the first failure to add an item (-ENOMEM) */
+};
+
+void plan_free(struct plan *p);
+/* What bringing the store to the config changes, from am (accounts.cdb mapped, NULL when
+ * there is none) and d (secrets.cdb, sorted): the accounts created, updated (detail: the
+ * attributes, old -> new), removed, the groups created, updated, removed, and the previous
+ * secrets past their deadline revoked. Appended to p; 0 or -ENOMEM. */
+int plan_store(struct rs_engine *e, const struct rs_map *am, struct rs_secrets_data *d, int64_t now,
+               struct plan *p);
+/* p's items as events with `result` (0 planned, 1 done); done ones that no other step
+ * audits (updates, groups) are audited. */
+void plan_emit(struct rs_engine *e, const struct plan *p, int result);
 
 /* ---- rotate.c ---- */
 
@@ -126,9 +161,16 @@ void audit_step(struct rs_engine *e, const char *event, const struct rs_journal 
 /* The grace of j's rotation: rotate --grace, else the account's. */
 int64_t grace_of(const struct rs_account_cfg *acc, const struct rs_journal *j);
 /* Step GENERATED -> ACTIVATED, in its own store transaction unless `snap` (a read-only
- * mapping of the store, may be NULL) shows that the store is already there. */
+ * mapping of the store, may be NULL) shows that the store is already there. With
+ * `reapply`, a store that has j's secret already is made to follow j's options (a
+ * compromise revokes the previous secret). */
 int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
-                       struct rs_store *snap);
+                       struct rs_store *snap, bool reapply);
+/* Until when rec's previous secret is accepted at `now`, 0 when it is not. */
+int64_t previous_until(const struct rs_secret_rec *rec, int64_t now);
+/* Mark j degraded (when it is not yet): audit at alert level, event; journaled durably
+ * with `save` (otherwise by the caller's next save). Account lock held. */
+int degrade_locked(struct rs_engine *e, struct rs_journal *j, const char *reason, bool save);
 
 /* ---- rollout.c ---- */
 
@@ -137,6 +179,10 @@ int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *acc, st
  * outcome. Account lock held. */
 int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
                    bool all);
+/* Why consumer state d is delivered to: "new or changed consumer", "retry after N failed
+ * attempts", "again", or "" (its first delivery of this generation); buf is the room for
+ * the text of a retry. */
+const char *deliver_reason(const struct rs_dlv_state *d, char *buf, size_t len);
 /* Finish what acc's journal left unfinished. Account lock held. With only_due, failed
  * deliveries are retried only once their backoff has passed. */
 int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,

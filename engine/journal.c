@@ -78,15 +78,25 @@ static int parse_step(const char *s, enum rs_step *out)
 	return 0;
 }
 
-/* "STATUS ATTEMPTS LAST NEXT" into d. */
-static int parse_dlv_state(const char *v, struct rs_dlv_state *d)
+static bool digest_ok(const char *s)
 {
-	char status[16];
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n == RS_DLV_DIGEST_HEX && s[n] == '\0';
+}
+
+/* "STATUS ATTEMPTS LAST NEXT" into d, and a DIGEST after them for a delivery. Without
+ * one (a journal of an older rotsec) the digest stays "", which matches no consumer. */
+static int parse_dlv_state(const char *v, struct rs_dlv_state *d, bool delivery)
+{
+	char status[16], digest[RS_DLV_DIGEST_HEX + 2] = "";
 	unsigned attempts;
 	int64_t last, next;
-	int i;
+	int i, n;
 
-	if (sscanf(v, "%15s %u %" SCNd64 " %" SCNd64, status, &attempts, &last, &next) != 4)
+	n = sscanf(v, "%15s %u %" SCNd64 " %" SCNd64 " %17s", status, &attempts, &last, &next,
+	           digest);
+	if (n < 4 || (n == 5 && (!delivery || !digest_ok(digest))))
 		return -EPROTO;
 	if ((i = name_index(dlv_names, NNAMES(dlv_names), status)) < 0)
 		return -EPROTO;
@@ -94,6 +104,7 @@ static int parse_dlv_state(const char *v, struct rs_dlv_state *d)
 	d->attempts = attempts;
 	d->last = last;
 	d->next = next;
+	(void)snprintf(d->digest, sizeof(d->digest), "%s", n == 5 ? digest : "");
 	return 0;
 }
 
@@ -104,7 +115,7 @@ static int parse_dlv(const char *v, struct rs_journal *j)
 
 	if (sscanf(v, "%u %n", &idx, &skip) != 1 || skip == 0 || idx >= RS_MAX_DELIVERIES)
 		return -EPROTO;
-	if ((r = parse_dlv_state(v + skip, &j->dlv[idx])) < 0)
+	if ((r = parse_dlv_state(v + skip, &j->dlv[idx], true)) < 0)
 		return r;
 	if (idx + 1 > j->ndeliver)
 		j->ndeliver = idx + 1;
@@ -172,7 +183,7 @@ static int parse_fleet_line(const char *key, const char *v, struct rs_journal_fl
 		(void)snprintf(fl->consumers[fl->nconsumers++], RS_JOURNAL_FLEET_NAME_MAX + 1, "%s",
 		               v);
 	} else if (strcmp(key, "fleet_refresh") == 0) {
-		return parse_dlv_state(v, &fl->refresh);
+		return parse_dlv_state(v, &fl->refresh, false);
 	}
 	return 0;
 }
@@ -257,7 +268,7 @@ static int parse_line(char *line, struct rs_journal *j)
 	} else if (strcmp(line, "delivery") == 0) {
 		return parse_dlv(v, j);
 	} else if (strcmp(line, "verify") == 0) {
-		return parse_dlv_state(v, &j->vfy);
+		return parse_dlv_state(v, &j->vfy, false);
 	} else if (strcmp(line, "verify_failures") == 0) {
 		if (parse_i64(v, &x) < 0 || x < 0)
 			return -EPROTO;
@@ -331,8 +342,9 @@ static int journal_save(int statefd, const struct rs_journal *j, unsigned flags)
 		const struct rs_dlv_state *d = &j->dlv[i];
 
 		n = snprintf(buf + len, sizeof(buf) - len,
-		             "delivery %zu %s %u %" PRId64 " %" PRId64 "\n", i,
-		             rs_dlv_status_name(d->status), d->attempts, d->last, d->next);
+		             "delivery %zu %s %u %" PRId64 " %" PRId64 "%s%s\n", i,
+		             rs_dlv_status_name(d->status), d->attempts, d->last, d->next,
+		             d->digest[0] ? " " : "", d->digest);
 		if (n < 0 || (size_t)n >= sizeof(buf) - len)
 			return -EOVERFLOW;
 		len += (size_t)n;

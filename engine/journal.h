@@ -15,7 +15,8 @@
  *   sealed BASE64        (nonce || crypto_secretbox("NAME\nG\n" || secret))
  *   compromise 0|1       grace SECONDS|-1  held 0|1
  *   degraded 0|1         failures N
- *   delivery I STATUS ATTEMPTS LAST NEXT   (STATUS pending|ok|failed)
+ *   delivery I STATUS ATTEMPTS LAST NEXT DIGEST   (STATUS pending|ok|failed; DIGEST names
+ *                                          the consumer's settings, see rs_delivery_digest)
  *   verify STATUS ATTEMPTS LAST NEXT       (the account's verify command, DESIGN §3 step 4)
  *   verify_failures N
  * and for an account with fleet deliveries (fleet.h), when there is something to say:
@@ -41,6 +42,8 @@
 
 #define RS_MAX_DELIVERIES 32
 #define RS_SEALED_B64_MAX 1024
+/* Hex characters of a delivery digest (rs_delivery_digest). */
+#define RS_DLV_DIGEST_HEX 16
 
 enum rs_step {
 	RS_STEP_NONE = 0,
@@ -60,6 +63,14 @@ struct rs_dlv_state {
 	unsigned attempts;
 	int64_t last; /* last attempt, 0 = never */
 	int64_t next; /* next retry (FAILED), 0 = now */
+	/* Deliveries only: the digest of the consumer's settings this state is about, "" in a
+	 * journal written before rotsec kept it (then no consumer is taken to have the
+	 * secret). A state is only ever true of the consumer its digest names: a target the
+	 * config adds or changes has not been delivered to, whatever its index says. */
+	char digest[RS_DLV_DIGEST_HEX + 1];
+	/* Not journaled: set when the state was made for a consumer no state of the journal
+	 * named (rs_journal_follow_config), so that a delivery can say why it is done. */
+	bool fresh;
 };
 
 /* The fleet's part of a journal (fleet.h, rollout_fleet.c). Sizes are fleet_msg.h's. */

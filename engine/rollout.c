@@ -17,6 +17,52 @@
 #include <syslog.h>
 #include <unistd.h>
 
+bool rs_journal_follow_config(const struct rs_account_cfg *acc, struct rs_journal *j)
+{
+	struct rs_dlv_state old[RS_MAX_DELIVERIES];
+	bool used[RS_MAX_DELIVERIES] = {false};
+	size_t n = acc->ndeliver < RS_MAX_DELIVERIES ? acc->ndeliver : RS_MAX_DELIVERIES;
+	size_t nold = j->ndeliver < RS_MAX_DELIVERIES ? j->ndeliver : RS_MAX_DELIVERIES;
+	bool changed = n != nold;
+
+	memcpy(old, j->dlv, sizeof(old));
+	for (size_t i = 0; i < n; i++) {
+		char dg[RS_DLV_DIGEST_HEX + 1];
+		size_t k = nold;
+
+		rs_delivery_digest(&acc->deliver[i], dg);
+		/* The same index first: two consumers with the same settings keep their own. */
+		if (i < nold && !used[i] && strcmp(old[i].digest, dg) == 0)
+			k = i;
+		for (size_t m = 0; k == nold && m < nold; m++)
+			if (!used[m] && strcmp(old[m].digest, dg) == 0)
+				k = m;
+		if (k < nold) {
+			used[k] = true;
+			j->dlv[i] = old[k];
+			changed = changed || k != i;
+		} else {
+			j->dlv[i] = (struct rs_dlv_state){.status = RS_DLV_PENDING, .fresh = true};
+			memcpy(j->dlv[i].digest, dg, sizeof(dg));
+			changed = true;
+		}
+	}
+	for (size_t i = n; i < RS_MAX_DELIVERIES; i++)
+		j->dlv[i] = (struct rs_dlv_state){0};
+	j->ndeliver = n;
+	return changed;
+}
+
+int rs_engine_load_journal(const struct rs_engine *e, const struct rs_account_cfg *acc,
+                           struct rs_journal *j)
+{
+	int r = e->statefd >= 0 ? rs_journal_load(e->statefd, acc->name, j) : -EBADF;
+
+	if (r == 0)
+		(void)rs_journal_follow_config(acc, j);
+	return r;
+}
+
 static int64_t backoff(const struct rs_account_cfg *acc, unsigned attempts)
 {
 	int64_t d = acc->pol.retry_min > 0 ? acc->pol.retry_min : 1;
@@ -55,27 +101,70 @@ static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struc
                     int hold)
 {
 	struct rs_audit_ev ev;
+	struct rs_event hev = {.kind = hold ? RS_EV_HOLD : RS_EV_RELEASE,
+	                       .name = acc->name,
+	                       .generation = j->generation,
+	                       .detail = hold ? "a consumer lacks the new secret"
+	                                      : "every consumer has the new secret",
+	                       .result = 1};
 	struct txn t = {0};
-	int64_t want;
+	int64_t want, now = engine_now();
 	int r;
 
 	if (j->held == hold)
 		return 0;
 	if ((r = txn_begin_one(e, &t, acc->name)) < 0)
 		goto out;
-	if (t.found && (want = hold_deadline(acc, j, &t.rec, hold, engine_now())) != 0) {
+	if (t.found && (want = hold_deadline(acc, j, &t.rec, hold, now)) != 0) {
 		t.rec.previous_deadline = want;
 		if ((r = txn_write_secrets(e, &t)) < 0)
 			goto out;
 	}
 	j->held = hold;
+	hev.deadline = t.found ? previous_until(&t.rec, now) : 0;
 	rs_audit_begin(&ev, hold ? "hold" : "release", acc->name);
 	rs_audit_int(&ev, "generation", (int64_t)j->generation);
 	rs_audit_prio(&ev, hold ? LOG_WARNING : LOG_INFO);
 	engine_audit(e, &ev);
+	engine_event(e, &hev);
 out:
 	txn_end(&t);
 	return r;
+}
+
+/* Whether the store accepts a previous secret of NAME besides its current one of
+ * generation `gen`; true when it cannot tell (a store that cannot be read now is not a
+ * reason to call an account degraded). */
+static bool previous_accepted(const struct rs_engine *e, const char *name, uint64_t gen)
+{
+	struct rs_store s;
+	const struct rs_map *m;
+	struct rs_secret_rec rec;
+	bool yes = true;
+
+	if (rs_store_init(&s, e->cfg->store_dir, RS_SECRETS_FILE) < 0)
+		return true;
+	if (rs_store_acquire(&s, &m, NULL, 0) == 0) {
+		if (rs_map_secret_by_name(m, name, &rec) == 1 && rec.generation == gen)
+			yes = previous_until(&rec, engine_now()) != 0;
+		rs_store_release(&s, m);
+	}
+	rs_store_close(&s);
+	return yes;
+}
+
+const char *deliver_reason(const struct rs_dlv_state *d, char *buf, size_t len)
+{
+	if (d->fresh)
+		return "new or changed consumer";
+	if (d->status == RS_DLV_FAILED) {
+		(void)snprintf(buf, len, "retry after %u failed attempt%s", d->attempts,
+		               d->attempts == 1 ? "" : "s");
+		return buf;
+	}
+	if (d->status == RS_DLV_OK)
+		return "again";
+	return "";
 }
 
 /*
@@ -119,6 +208,8 @@ static void run_verify(struct rs_engine *e, const struct rs_account_cfg *acc, st
                        const struct rs_secret *s)
 {
 	struct rs_audit_ev ev;
+	struct rs_event vev = {
+	        .kind = RS_EV_VERIFY, .name = acc->name, .generation = j->generation};
 	char why[RS_DELIVER_WHY_MAX] = "";
 	const char *err;
 	int r;
@@ -135,6 +226,10 @@ static void run_verify(struct rs_engine *e, const struct rs_account_cfg *acc, st
 		           err);
 	}
 	engine_audit(e, &ev);
+	vev.result = err ? -1 : 1;
+	vev.error = err;
+	vev.retry = err ? j->vfy.next : 0;
+	engine_event(e, &vev);
 	(void)RS_FAULT("verify.done");
 }
 
@@ -144,13 +239,17 @@ static bool deliver_to(struct rs_engine *e, const struct rs_account_cfg *acc, st
                        size_t i, const struct rs_secret *s, struct fleet_round *fr)
 {
 	struct rs_audit_ev ev;
-	char label[256], why[RS_DELIVER_WHY_MAX] = "";
+	struct rs_event dev = {
+	        .kind = RS_EV_DELIVER, .name = acc->name, .generation = j->generation};
+	char label[256], why[RS_DELIVER_WHY_MAX] = "", rbuf[64];
 	const char *err;
 	int r;
 
 	/* A consumer given the secret again must be checked again. */
 	j->vfy = (struct rs_dlv_state){0};
 	rs_delivery_label(&acc->deliver[i], label, sizeof(label));
+	dev.detail = label;
+	dev.reason = deliver_reason(&j->dlv[i], rbuf, sizeof(rbuf));
 	if (acc->deliver[i].kind == RS_DELIVER_FLEET)
 		r = fleet_deliver(e, acc, j, fr, why, sizeof(why));
 	else
@@ -166,6 +265,7 @@ static bool deliver_to(struct rs_engine *e, const struct rs_account_cfg *acc, st
 		j->dlv[i].next = j->dlv[i].last + acc->pol.retry_max;
 		rs_audit_prio(&ev, LOG_ALERT);
 	}
+	j->dlv[i].fresh = false;
 	if (!err) {
 		e->delivered++;
 	} else {
@@ -175,6 +275,10 @@ static bool deliver_to(struct rs_engine *e, const struct rs_account_cfg *acc, st
 		           label, err);
 	}
 	engine_audit(e, &ev);
+	dev.result = err ? -1 : 1;
+	dev.error = err;
+	dev.retry = err ? j->dlv[i].next : 0;
+	engine_event(e, &dev);
 	(void)RS_FAULT("deliver.done");
 	return !err;
 }
@@ -191,6 +295,34 @@ static bool deliver_to(struct rs_engine *e, const struct rs_account_cfg *acc, st
  * without. What a delivery writes is durable before this save (its own fsyncs), so the
  * journal never says "ok" for a delivery a crash could still undo.
  */
+/* Why j is degraded when no previous secret is valid while a consumer lacks its own. */
+static const char *degraded_reason(const struct rs_account_cfg *acc, const struct rs_journal *j)
+{
+	if (engine_now() < j->activated + acc->pol.max_grace)
+		return "a consumer lacks the current secret and no previous secret is valid";
+	return rs_journal_delivered(j, acc->ndeliver)
+	               ? "verify command still failing at max_grace; the previous secret is revoked"
+	               : "delivery still failing at max_grace; the previous secret is revoked";
+}
+
+/* The degraded mark cleared: every consumer has the current secret (and it verified). */
+static void recovered(struct rs_engine *e, struct rs_journal *j)
+{
+	struct rs_audit_ev ev;
+	struct rs_event rev = {.kind = RS_EV_RECOVERED,
+	                       .name = j->name,
+	                       .generation = j->generation,
+	                       .detail =
+	                               "every consumer has the current secret; no longer degraded",
+	                       .result = 1};
+
+	j->degraded = 0;
+	rs_audit_begin(&ev, "recovered", j->name);
+	rs_audit_int(&ev, "generation", (int64_t)j->generation);
+	engine_audit(e, &ev);
+	engine_event(e, &rev);
+}
+
 int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
                    bool all)
 {
@@ -199,12 +331,9 @@ int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct
 	size_t i, ok = 0;
 	int r;
 
-	if (j->ndeliver != acc->ndeliver) {
-		/* The config's consumers changed since: everyone gets this generation. */
-		j->ndeliver = acc->ndeliver < RS_MAX_DELIVERIES ? acc->ndeliver : RS_MAX_DELIVERIES;
-		for (i = 0; i < j->ndeliver; i++)
-			j->dlv[i].status = RS_DLV_PENDING;
-	}
+	/* The config's consumers may have changed since: those it adds or changes get this
+	 * generation, the others keep what they have. */
+	(void)rs_journal_follow_config(acc, j);
 	if ((r = rs_journal_unseal(e->key, j, &s)) < 0) {
 		/* Only a box that does not open (or is bound to another account or generation)
 		 * points at the key; a malformed journal or no memory says so itself. */
@@ -220,7 +349,8 @@ int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct
 	rs_secret_free(&s);
 	if (!rs_journal_outstanding(j, acc->ndeliver, acc->verify_argv != NULL)) {
 		j->step = RS_STEP_DELIVERED;
-		j->degraded = 0;
+		if (j->degraded)
+			recovered(e, j);
 		r = set_hold(e, acc, j, 0);
 	} else {
 		/* Not done, also when it was (a `rotsecctl deliver` that failed this time): at
@@ -228,6 +358,12 @@ int deliver_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct
 		 * than leaving a held previous secret that nothing looks at again. */
 		j->step = RS_STEP_ACTIVATED;
 		r = set_hold(e, acc, j, 1);
+		/* No previous secret to hold (a compromise rotation, an admin's revoke, a grace
+		 * that ended before the failure): a consumer may hold nothing that works now,
+		 * not only at max_grace. A first secret had nothing before it to hold. */
+		if (r == 0 && j->generation > 1 && !j->degraded &&
+		    !previous_accepted(e, acc->name, j->generation))
+			r = degrade_locked(e, j, degraded_reason(acc, j), false);
 	}
 	if (r < 0)
 		goto out;
@@ -242,11 +378,11 @@ out:
 int resume_locked(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
                   bool only_due, struct rs_store *snap)
 {
-	bool due = j->ndeliver != acc->ndeliver, all_ok = true;
+	bool due = rs_journal_follow_config(acc, j), all_ok = true;
 	int64_t now = engine_now();
 	int r;
 
-	if (j->step == RS_STEP_GENERATED && (r = activate_journaled(e, acc, j, snap)) < 0)
+	if (j->step == RS_STEP_GENERATED && (r = activate_journaled(e, acc, j, snap, false)) < 0)
 		return r;
 	if (j->step != RS_STEP_ACTIVATED && !due)
 		return 0;
@@ -274,12 +410,12 @@ int rs_engine_deliver(struct rs_engine *e, const char *name, bool all)
 		return -ENOENT;
 	if ((lockfd = engine_lock_account(e, name)) < 0)
 		return lockfd;
-	if ((r = rs_journal_load(e->statefd, name, &j)) < 0) {
+	if ((r = rs_engine_load_journal(e, acc, &j)) < 0) {
 		rs_set_why(e->why, sizeof(e->why), "%s has no journaled secret to deliver (%s)",
 		           name, strerror(-r));
 		goto out;
 	}
-	if (j.step == RS_STEP_GENERATED && (r = activate_journaled(e, acc, &j, NULL)) < 0)
+	if (j.step == RS_STEP_GENERATED && (r = activate_journaled(e, acc, &j, NULL, false)) < 0)
 		goto out;
 	r = deliver_locked(e, acc, &j, all);
 out:

@@ -39,11 +39,14 @@ int new_secret(struct rs_engine *e, const struct rs_account_cfg *acc,
 	j->step = RS_STEP_GENERATED;
 	j->created = engine_now();
 	j->grace = -1;
-	j->ndeliver = acc->ndeliver < RS_MAX_DELIVERIES ? acc->ndeliver : RS_MAX_DELIVERIES;
+	/* Every consumer the config has now, by its digest: a new generation is for all. */
+	(void)rs_journal_follow_config(acc, j);
+	for (size_t i = 0; i < j->ndeliver; i++)
+		j->dlv[i].fresh = false;
 	if ((r = rs_secret_generate(&acc->pol.alphabet, acc->pol.length, s)) < 0)
 		goto out;
-	if ((r = rs_hash_secret_like(s->buf, s->len, acc->pol.entropy_bits, acc->pol.hash_cost,
-	                             rec, j->hash)) < 0)
+	if ((r = rs_hash_secret_like(s->buf, s->len, acc->pol.entropy_bits, acc->pol.hash_cost, rec,
+	                             j->hash)) < 0)
 		goto out;
 	r = rs_journal_seal(e->key, j, s);
 out:
@@ -131,32 +134,94 @@ void audit_step(struct rs_engine *e, const char *event, const struct rs_journal 
 	engine_audit(e, &ev);
 }
 
+int64_t previous_until(const struct rs_secret_rec *rec, int64_t now)
+{
+	int64_t until = rs_previous_valid_until(rec);
+
+	return rec->previous[0] && now < until ? until : 0;
+}
+
 /*
- * The store holds j's secret as current since `since`: the step, in memory, and its
- * audit. Not journaled: the store itself says that j is active (its generation and hash
- * are the journal's), and every resume of a journal at "generated" looks there first
- * (activate_locked, already_active). The next save, after the deliveries, records it.
+ * The store holds j's secret as current since `since`, and the previous secret until
+ * `deadline` (0: none): the step, in memory, its audit and its event (`why`: what started
+ * the rotation; `resumed`: an interrupted one finished). Not journaled: the store itself
+ * says that j is active (its generation and hash are the journal's), and every resume of
+ * a journal at "generated" looks there first (activate_locked, already_active). The next
+ * save, after the deliveries, records it.
  */
 static void journal_activated(struct rs_engine *e, const struct rs_account_cfg *acc,
-                              struct rs_journal *j, int64_t since)
+                              struct rs_journal *j, int64_t since, int64_t deadline,
+                              const char *why, bool resumed)
 {
 	j->activated = since;
 	j->held = hold_while_delivering(acc, j);
 	j->step = RS_STEP_ACTIVATED;
 	audit_step(e, j->generation == 1 ? "create" : "rotate", j, "activate");
+	/* A first secret is part of creating the account, which sync tells. */
+	if (j->generation > 1) {
+		struct rs_event ev = {.kind = resumed ? RS_EV_FINISH : RS_EV_ROTATE,
+		                      .name = j->name,
+		                      .generation = j->generation,
+		                      .deadline = deadline,
+		                      .detail = j->compromise ? "compromise" : why,
+		                      .result = 1};
+
+		engine_event(e, &ev);
+	}
 	if (j->held) {
 		struct rs_audit_ev ev;
+		struct rs_event hev = {.kind = RS_EV_HOLD,
+		                       .name = j->name,
+		                       .generation = j->generation,
+		                       .deadline = deadline,
+		                       .detail = "while delivering",
+		                       .result = 1};
 
 		rs_audit_begin(&ev, "hold", acc->name);
 		rs_audit_int(&ev, "generation", (int64_t)j->generation);
 		rs_audit_str(&ev, "reason", "delivering");
 		engine_audit(e, &ev);
+		engine_event(e, &hev);
 	}
 }
 
-/* Activate a journal at step GENERATED, in t, a transaction on acc alone. */
+/* The previous secret of generation `gen` revoked for `reason`: audit and event. */
+static void revoked(struct rs_engine *e, const char *name, uint64_t gen, const char *reason,
+                    const char *detail)
+{
+	struct rs_audit_ev ev;
+	struct rs_event rev = {.kind = RS_EV_REVOKE,
+	                       .name = name,
+	                       .generation = gen,
+	                       .detail = detail,
+	                       .result = 1};
+
+	rs_audit_begin(&ev, "revoke", name);
+	rs_audit_str(&ev, "reason", reason);
+	rs_audit_int(&ev, "generation", (int64_t)gen);
+	engine_audit(e, &ev);
+	engine_event(e, &rev);
+}
+
+/*
+ * A journal at "generated" whose secret the store already has as current (the rotation
+ * was killed after the store write) finished by an operation whose options differ from
+ * the ones it was activated with: a compromise (rotate --revoke-previous, revoke) must not
+ * leave the secret it replaced valid as "previous". Whether rec changed.
+ */
+static bool follow_compromise(const struct rs_account_cfg *acc, const struct rs_journal *j,
+                              struct rs_secret_rec *rec)
+{
+	if (!j->compromise || !rec->previous[0])
+		return false;
+	drop_previous(rec, acc->pol.tripwire_keep);
+	return true;
+}
+
+/* Activate a journal at step GENERATED, in t, a transaction on acc alone; with `reapply`,
+ * make a store that already has it follow its options (follow_compromise). */
 static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc,
-                           struct rs_journal *j, struct txn *t)
+                           struct rs_journal *j, struct txn *t, bool reapply)
 {
 	struct rs_secret_rec *rec = &t->rec;
 	int64_t now = engine_now();
@@ -169,7 +234,13 @@ static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc
 	}
 	if (rec->generation == j->generation && strcmp(rec->current, j->hash) == 0) {
 		/* Crashed after the store write, before the deliveries were journaled. */
-		journal_activated(e, acc, j, rec->current_since);
+		if (reapply && follow_compromise(acc, j, rec)) {
+			if ((r = txn_write_secrets(e, t)) < 0)
+				return r;
+			revoked(e, acc->name, j->generation - 1, "compromise", "compromise");
+		}
+		journal_activated(e, acc, j, rec->current_since, previous_until(rec, now), NULL,
+		                  true);
 		return 0;
 	}
 	if (rec->generation + 1 != j->generation) {
@@ -177,57 +248,55 @@ static int activate_locked(struct rs_engine *e, const struct rs_account_cfg *acc
 		           "journal of %s (generation %" PRIu64 ") does not follow the store "
 		           "(generation %" PRIu64 "); not touching it",
 		           acc->name, j->generation, rec->generation);
-		return -EPROTO;
+		return -ESTALE;
 	}
 	activate_rec(acc, j, rec, now);
 	if ((r = txn_write_secrets(e, t)) < 0)
 		return r;
 	(void)RS_FAULT("rotate.activated");
-	journal_activated(e, acc, j, now);
+	journal_activated(e, acc, j, now, previous_until(rec, now), NULL, true);
 	return 0;
 }
 
 /*
  * Whether the store already holds j's secret as current (a sync wrote the first secrets
  * of its new accounts in one store write before journaling them), looked up in `snap`, a
- * read-only mapping kept across accounts: 1 and its activation time, 0 when not (or when
- * the mapping cannot tell: the caller then takes the store transaction). No store lock is
+ * read-only mapping kept across accounts: 1 and its record, 0 when not (or when the
+ * mapping cannot tell: the caller then takes the store transaction). No store lock is
  * needed: the current secret and generation of an account change only under its account
  * lock, which the caller holds.
  */
-static int already_active(struct rs_store *snap, const struct rs_journal *j, int64_t *since)
+static int already_active(struct rs_store *snap, const struct rs_journal *j,
+                          struct rs_secret_rec *rec)
 {
 	const struct rs_map *m;
-	struct rs_secret_rec rec;
 	int found;
 
 	if (!snap || rs_store_acquire(snap, &m, NULL, 0) < 0)
 		return 0;
-	found = rs_map_secret_by_name(m, j->name, &rec);
+	found = rs_map_secret_by_name(m, j->name, rec);
 	rs_store_release(snap, m);
-	if (found != 1 || rec.generation != j->generation || strcmp(rec.current, j->hash) != 0)
-		return 0;
-	*since = rec.current_since;
-	return 1;
+	return found == 1 && rec->generation == j->generation && strcmp(rec->current, j->hash) == 0;
 }
 
 /* A transaction reads the whole store, and one per account would make a sync of N new
  * accounts quadratic: hence `snap`. */
 int activate_journaled(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
-                       struct rs_store *snap)
+                       struct rs_store *snap, bool reapply)
 {
+	struct rs_secret_rec rec;
 	struct txn t;
-	int64_t since;
 	int r;
 
-	if (already_active(snap, j, &since)) {
-		journal_activated(e, acc, j, since);
+	if (already_active(snap, j, &rec) && !(reapply && j->compromise && rec.previous[0])) {
+		journal_activated(e, acc, j, rec.current_since, previous_until(&rec, engine_now()),
+		                  NULL, true);
 		e->resumed++;
 		return 0;
 	}
 	if ((r = txn_begin_one(e, &t, acc->name)) < 0)
 		goto out;
-	if ((r = activate_locked(e, acc, j, &t)) < 0)
+	if ((r = activate_locked(e, acc, j, &t, reapply)) < 0)
 		goto out;
 	e->resumed++;
 out:
@@ -253,6 +322,30 @@ static int refuse_in_grace(struct rs_engine *e, const char *name, const struct r
 }
 
 /*
+ * Finish j, a rotation a crash or a failed store write left at "generated", under the
+ * account lock, with the options of the command that found it (opts): its grace, and a
+ * compromise when either it or the command asked for one. A compromise is never undone
+ * by a later plain rotate: its secret is presumed known to someone else. The options are
+ * journaled before the store changes, so that a crash in between resumes with them; a
+ * store that already has j's secret is made to follow a compromise (follow_compromise).
+ * -ESTALE when j does not follow the store (e->why says so).
+ */
+static int finish_interrupted(struct rs_engine *e, const struct rs_account_cfg *acc,
+                              struct rs_journal *j, const struct rs_rotate_opts *opts)
+{
+	bool changed = (opts->compromise && !j->compromise) || opts->grace != j->grace;
+	int r;
+
+	j->compromise = j->compromise || opts->compromise;
+	j->grace = opts->grace;
+	if (changed && (r = save_journal(e, j, false)) < 0)
+		return r;
+	if ((r = activate_journaled(e, acc, j, NULL, true)) < 0)
+		return r;
+	return resume_locked(e, acc, j, false, NULL);
+}
+
+/*
  * A rotation (DESIGN §3), in the order that makes every crash resumable:
  *  1. the new secret, generated and hashed, and the new secrets.cdb with it current,
  *     written to a temp file; a store with a damaged record refuses the rotation here,
@@ -265,6 +358,12 @@ static int refuse_in_grace(struct rs_engine *e, const char *name, const struct r
  * Killed before 2: nothing happened (a stale temp file at most, removed by the next
  * writer). After 2: the journal says "generated", and a resume activates it (3, or finds
  * it active) and delivers.
+ *
+ * A journal found at "generated" is that rotation interrupted: it is finished, with this
+ * call's options (finish_interrupted), instead of starting another. For a compromise, one
+ * that does not follow the store (its secret was never this store's) is set aside and a
+ * new rotation made: whatever the journal says, a compromise rotation that returns 0 leaves
+ * the new secret the only one accepted.
  */
 int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rotate_opts *opts)
 {
@@ -274,8 +373,8 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	struct rs_journal_fleet fleet = {0};
 	struct txn t = {0};
 	uint64_t failures, verify_failures;
-	int64_t now;
-	int lockfd, r, staged;
+	int64_t now, until;
+	int lockfd, r, staged, degraded;
 
 	if (!acc)
 		return -ENOENT;
@@ -283,14 +382,19 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 		return lockfd;
 	r = rs_journal_load(e->statefd, name, &j);
 	if (r == 0 && j.step == RS_STEP_GENERATED) {
-		/* An earlier rotation was interrupted: finish it rather than start another. */
-		r = resume_locked(e, acc, &j, false, NULL);
-		goto out;
+		r = finish_interrupted(e, acc, &j, opts);
+		if (r != -ESTALE || !opts->compromise)
+			goto out;
+		e->why[0] = '\0';
+		r = 0;
 	}
 	failures = r == 0 ? j.failures : 0;
 	verify_failures = r == 0 ? j.verify_failures : 0;
 	if (r == 0)
 		fleet_carry(acc, &j, &fleet, opts->compromise);
+	/* Degraded holds until every consumer has the current secret: a rotation started
+	 * while one lacks it does not clear the mark, its deliveries do (deliver_locked). */
+	degraded = r == 0 && j.degraded;
 	if ((r = txn_begin_one(e, &t, name)) < 0)
 		goto out;
 	if (!t.found) {
@@ -308,6 +412,7 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	j.failures = failures;
 	j.verify_failures = verify_failures;
 	j.fleet = fleet;
+	j.degraded = degraded;
 	now = engine_now();
 	activate_rec(acc, &j, &t.rec, now);
 	if ((r = staged = txn_stage(e, &t)) == -EPROTO)
@@ -322,8 +427,9 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
 	if ((r = txn_commit(e, &t)) < 0)
 		goto out;
 	(void)RS_FAULT("rotate.activated");
+	until = previous_until(&t.rec, now);
 	txn_end(&t);
-	journal_activated(e, acc, &j, now);
+	journal_activated(e, acc, &j, now, until, opts->reason ? opts->reason : "requested", false);
 	r = deliver_locked(e, acc, &j, true);
 out:
 	txn_end(&t);
@@ -332,21 +438,78 @@ out:
 	return r;
 }
 
-int rs_engine_revoke(struct rs_engine *e, const char *name, const char *reason)
+int degrade_locked(struct rs_engine *e, struct rs_journal *j, const char *reason, bool save)
 {
 	struct rs_audit_ev ev;
+	struct rs_event dev = {.kind = RS_EV_DEGRADED,
+	                       .name = j->name,
+	                       .generation = j->generation,
+	                       .detail = reason,
+	                       .result = 1};
+	int r = 0;
+
+	if (j->degraded)
+		return 0;
+	j->degraded = 1;
+	if (save && (r = save_journal(e, j, false)) < 0)
+		return r;
+	rs_audit_begin(&ev, "degraded", j->name);
+	rs_audit_int(&ev, "generation", (int64_t)j->generation);
+	rs_audit_str(&ev, "reason", reason);
+	rs_audit_prio(&ev, LOG_ALERT);
+	engine_audit(e, &ev);
+	engine_event(e, &dev);
+	return 0;
+}
+
+/*
+ * End the previous secret's grace now. An admin's revoke (`admin`) is a compromise: when it
+ * returns 0 only the newest secret is accepted, whatever the journal says. A rotation
+ * interrupted at "generated" is finished first, as a compromise rotation (the secret it
+ * replaces gets no grace); one whose consumers do not all have the current secret leaves
+ * the account degraded (some consumer may now hold nothing that works). The daemon's quiet
+ * revoke (not `admin`) leaves an interrupted rotation to the daemon's resume (-EBUSY).
+ */
+int rs_engine_revoke(struct rs_engine *e, const char *name, const char *reason, bool admin)
+{
+	const struct rs_account_cfg *acc = engine_account(e, name);
+	struct rs_journal j;
 	struct txn t = {0};
 	uint64_t gen;
 	int lockfd, r;
+	bool have_j;
 
-	if (!engine_account(e, name))
+	if (!acc)
 		return -ENOENT;
 	if ((lockfd = engine_lock_account(e, name)) < 0)
 		return lockfd;
+	have_j = rs_engine_load_journal(e, acc, &j) == 0;
+	if (have_j && j.step == RS_STEP_GENERATED) {
+		struct rs_rotate_opts o = {.grace = -1, .compromise = true};
+
+		if (!admin) {
+			rs_set_why(e->why, sizeof(e->why),
+			           "an interrupted rotation of %s is still to be finished", name);
+			r = -EBUSY;
+			goto out;
+		}
+		/* Its secret is the newest: made current, with no earlier one left. */
+		if ((r = finish_interrupted(e, acc, &j, &o)) != -ESTALE)
+			goto out;
+		/* Not this store's rotation: the store's own previous secret is what goes. */
+		e->why[0] = '\0';
+		have_j = false;
+	}
 	if ((r = txn_begin_one(e, &t, name)) < 0)
 		goto out;
-	if (!t.found || !t.rec.previous[0] || engine_now() >= rs_previous_valid_until(&t.rec)) {
-		rs_set_why(e->why, sizeof(e->why), "%s has no previous secret in grace", name);
+	if (!t.found || !previous_until(&t.rec, engine_now())) {
+		if (t.found)
+			rs_set_why(e->why, sizeof(e->why),
+			           "%s has no previous secret in grace: only its current secret "
+			           "(generation %" PRIu64 ") is accepted",
+			           name, t.rec.generation);
+		else
+			rs_set_why(e->why, sizeof(e->why), "%s is not in the store", name);
 		r = -ENOENT;
 		goto out;
 	}
@@ -354,23 +517,28 @@ int rs_engine_revoke(struct rs_engine *e, const char *name, const char *reason)
 	drop_previous(&t.rec, tripwire_keep(e, name));
 	if ((r = txn_write_secrets(e, &t)) < 0)
 		goto out;
-	rs_audit_begin(&ev, "revoke", name);
-	rs_audit_str(&ev, "reason", reason);
-	rs_audit_int(&ev, "generation", (int64_t)gen - 1);
-	engine_audit(e, &ev);
+	revoked(e, name, gen - 1, reason,
+	        strcmp(reason, "quiet") == 0   ? "quiet_revoke: no longer in use"
+	        : strcmp(reason, "admin") == 0 ? "rotsecctl revoke"
+	                                       : reason);
+	if (have_j && j.generation == gen && j.step != RS_STEP_GENERATED &&
+	    rs_journal_outstanding(&j, acc->ndeliver, acc->verify_argv != NULL))
+		r = degrade_locked(e, &j,
+		                   "previous secret revoked while a consumer lacks the current one",
+		                   true);
 	/* Its fleet messages stop carrying it, and its sealed copy goes (rollout_fleet.c). */
 	txn_end(&t);
-	(void)fleet_refresh_locked(e, engine_account(e, name), false, NULL);
+	if (r == 0)
+		(void)fleet_refresh_locked(e, acc, false, NULL);
 out:
 	txn_end(&t);
 	close(lockfd);
 	return r;
 }
 
-int rs_engine_set_degraded(struct rs_engine *e, const char *name)
+int rs_engine_set_degraded(struct rs_engine *e, const char *name, const char *reason)
 {
 	struct rs_journal j;
-	struct rs_audit_ev ev;
 	int lockfd, r;
 
 	if ((lockfd = engine_lock_account(e, name)) < 0)
@@ -378,15 +546,7 @@ int rs_engine_set_degraded(struct rs_engine *e, const char *name)
 	r = rs_journal_load(e->statefd, name, &j);
 	if (r < 0 || j.degraded || j.step != RS_STEP_ACTIVATED)
 		goto out;
-	j.degraded = 1;
-	r = save_journal(e, &j, false);
-	rs_audit_begin(&ev, "degraded", name);
-	rs_audit_int(&ev, "generation", (int64_t)j.generation);
-	rs_audit_str(&ev, "reason",
-	             "max_grace reached with a delivery or the verify command still failing; "
-	             "previous secret revoked");
-	rs_audit_prio(&ev, LOG_ALERT);
-	engine_audit(e, &ev);
+	r = degrade_locked(e, &j, reason, true);
 out:
 	close(lockfd);
 	return r;

@@ -285,7 +285,8 @@ static void account_status(struct rs_engine *e, const struct rs_account_cfg *acc
 	(void)snprintf(x->name, sizeof(x->name), "%s", acc->name);
 	x->uid = acc->uid;
 	x->disabled = acc->disabled;
-	have_j = e->statefd >= 0 && rs_journal_load(e->statefd, acc->name, &j) == 0;
+	/* Matched to the config's consumers: one it adds or changes has not got the secret. */
+	have_j = rs_engine_load_journal(e, acc, &j) == 0;
 	if (m && rs_map_secret_by_name(m, acc->name, &rec) == 1) {
 		x->in_store = true;
 		x->generation = rec.generation;

@@ -144,6 +144,11 @@ void drop_previous(struct rs_secret_rec *rec, unsigned keep)
 	rec->previous_limit = 0;
 }
 
+bool sweep_due(const struct rs_secret_rec *rec, int64_t now)
+{
+	return rec->previous[0] && now >= rs_previous_valid_until(rec);
+}
+
 /* PAM already refuses a previous secret past its deadline on time; the sweep makes the
  * store say so too, and keeps it as a tripwire. */
 unsigned sweep_expired(struct rs_engine *e, struct rs_secrets_data *d, int64_t now)
@@ -153,14 +158,20 @@ unsigned sweep_expired(struct rs_engine *e, struct rs_secrets_data *d, int64_t n
 	for (size_t i = 0; i < d->n; i++) {
 		struct rs_secret_rec *rec = &d->rec[i];
 
-		if (rec->previous[0] && now >= rs_previous_valid_until(rec)) {
+		if (sweep_due(rec, now)) {
 			struct rs_audit_ev ev;
+			struct rs_event rev = {.kind = RS_EV_REVOKE,
+			                       .name = rec->name,
+			                       .generation = rec->generation - 1,
+			                       .detail = "its deadline passed",
+			                       .result = 1};
 
 			drop_previous(rec, tripwire_keep(e, rec->name));
 			rs_audit_begin(&ev, "revoke", rec->name);
 			rs_audit_str(&ev, "reason", "deadline");
 			rs_audit_int(&ev, "generation", (int64_t)rec->generation - 1);
 			engine_audit(e, &ev);
+			engine_event(e, &rev);
 			changed++;
 		}
 	}
@@ -268,8 +279,7 @@ out:
 	return r;
 }
 
-/* The store's copy of a configured account: what NSS answers from. */
-static void store_account(const struct rs_account_cfg *a, struct rs_store_account *s)
+void engine_store_account(const struct rs_account_cfg *a, struct rs_store_account *s)
 {
 	(void)snprintf(s->name, sizeof(s->name), "%s", a->name);
 	s->uid = a->uid;
@@ -298,7 +308,7 @@ int txn_write_accounts(struct rs_engine *e, struct txn *t)
 		goto out;
 	}
 	for (size_t i = 0; i < cfg->naccounts; i++)
-		store_account(&cfg->accounts[i], &ad.acc[i]);
+		engine_store_account(&cfg->accounts[i], &ad.acc[i]);
 	ad.nacc = cfg->naccounts;
 	for (size_t i = 0; i < cfg->ngroups; i++) {
 		const struct rs_group_cfg *g = &cfg->groups[i];

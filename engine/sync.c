@@ -113,12 +113,44 @@ static int add_new(struct rs_engine *e, struct txn *t, const struct pending_new 
 	return 0;
 }
 
+/* accounts.cdb as it is, mapped into *m (NULL when there is none yet); unmap_accounts
+ * afterwards whatever this returned. */
+static int map_accounts(struct rs_engine *e, struct rs_store *s, const struct rs_map **m)
+{
+	int r;
+
+	*m = NULL;
+	if ((r = rs_store_init(s, e->cfg->store_dir, RS_ACCOUNTS_FILE)) < 0)
+		return r;
+	if ((r = rs_store_acquire(s, m, e->why, sizeof(e->why))) == 0)
+		return 0;
+	*m = NULL;
+	if (r == -ENOENT) {
+		e->why[0] = '\0';
+		return 0;
+	}
+	return r;
+}
+
+static void unmap_accounts(struct rs_store *s, const struct rs_map *m)
+{
+	if (m)
+		rs_store_release(s, m);
+	rs_store_close(s);
+}
+
 /* Phase 2: the store. secrets.cdb (with the new accounts) before accounts.cdb, and
- * removed accounts out of accounts.cdb before their secrets go (DESIGN §2). */
+ * removed accounts out of accounts.cdb before their secrets go (DESIGN §2). What changes is
+ * worked out first, under the store lock, by the code that plans a dry run (plan_store),
+ * and told once it is done. */
 static int sync_store(struct rs_engine *e, const struct pending_new *pn, size_t npn,
                       char (*removed)[RS_NAME_MAX + 1], size_t *nremoved)
 {
 	struct txn t = {0};
+	struct plan plan = {0};
+	struct rs_store as = {0};
+	const struct rs_map *am = NULL;
+	rs_event_fn *tell = e->on_event;
 	int64_t now = engine_now();
 	size_t keep = 0;
 	int r;
@@ -126,9 +158,18 @@ static int sync_store(struct rs_engine *e, const struct pending_new *pn, size_t 
 	*nremoved = 0;
 	if ((r = txn_begin_all(e, &t)) < 0)
 		goto out;
+	r = map_accounts(e, &as, &am);
+	if (r == 0)
+		r = plan_store(e, am, &t.d, now, &plan);
+	unmap_accounts(&as, am);
+	if (r < 0)
+		goto out;
 	if ((r = add_new(e, &t, pn, npn, now)) < 0)
 		goto out;
+	/* Its revokes are told with the plan, once the store has them. */
+	e->on_event = NULL;
 	sweep_expired(e, &t.d, now);
+	e->on_event = tell;
 	if ((r = txn_write_secrets(e, &t)) < 0)
 		goto out;
 	(void)RS_FAULT("sync.secrets");
@@ -144,9 +185,12 @@ static int sync_store(struct rs_engine *e, const struct pending_new *pn, size_t 
 	}
 	if (*nremoved) {
 		t.d.n = keep;
-		r = txn_write_secrets(e, &t);
+		if ((r = txn_write_secrets(e, &t)) < 0)
+			goto out;
 	}
+	plan_emit(e, &plan, 1);
 out:
+	plan_free(&plan);
 	txn_end(&t);
 	return r;
 }

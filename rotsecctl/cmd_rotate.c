@@ -20,6 +20,54 @@ static const struct option rotate_options[] = {
         {0},
 };
 
+/* Which secrets of NAME the store accepts now, on stderr: said when a rotation or a revoke
+ * did not get as far as it should, so that nobody takes a leaked secret for dead. */
+static void say_accepted(struct rs_engine *e, const char *name)
+{
+	struct rs_status *st;
+	char until[64];
+	size_t n;
+
+	if (rs_engine_status(e, name, &st, &n) < 0 || n != 1) {
+		ctl_err("%s: the store cannot be read to say which of its secrets it accepts",
+		        name);
+		return;
+	}
+	if (!st->in_store) {
+		ctl_err("%s is not in the store: no secret of it is accepted", name);
+	} else if (st->previous_valid_until) {
+		ctl_fmt_time(st->previous_valid_until, until, sizeof(until));
+		ctl_err("%s: still accepted: the current secret (generation %" PRIu64
+		        ") and the previous one (generation %" PRIu64 ") until %s",
+		        name, st->generation, st->generation - 1, until);
+	} else {
+		ctl_err("%s: accepted: the current secret (generation %" PRIu64 ") alone", name,
+		        st->generation);
+	}
+	free(st);
+}
+
+/* After a rotation or revoke whose delivery or check failed: what that means for logins. */
+static void rollout_failed(struct rs_engine *e, const char *name)
+{
+	const char *what = e->delivery_failures ? "delivery is" : "the check is";
+	struct rs_status *st = NULL;
+	size_t n;
+
+	(void)fflush(stdout);
+	if (rs_engine_status(e, name, &st, &n) == 0 && n == 1 && st->in_store &&
+	    !st->previous_valid_until)
+		ctl_err("%s; no earlier secret is accepted, so a consumer that lacks generation "
+		        "%" PRIu64 " cannot log in until it has it (the %s retried: rotsecctl "
+		        "deliver %s)",
+		        e->why, st->generation, what, name);
+	else
+		ctl_err("%s; the previous secret stays valid until max_grace while %s retried "
+		        "(rotsecctl deliver %s)",
+		        e->why, what, name);
+	free(st);
+}
+
 /* What the rotation did, and what the previous secret got. */
 static void report(struct rs_engine *e, const char *name, const struct rs_rotate_opts *o,
                    const struct rs_account_cfg *acc)
@@ -36,7 +84,7 @@ static void report(struct rs_engine *e, const char *name, const struct rs_rotate
 	if (st->previous_valid_until)
 		printf("; previous secret valid until %s", until);
 	else if (o->compromise)
-		printf("; previous secret revoked");
+		printf("; every earlier secret revoked");
 	printf("\n");
 	/* The engine never lets a deadline pass activation + max_grace: say so rather than
 	 * let the admin believe the consumers have the grace they asked for. */
@@ -90,16 +138,14 @@ static int run_rotate(struct ctl *c)
 		goto out;
 	if ((r = rs_engine_rotate(&e, name, &ropts)) < 0) {
 		rc = ctl_fail(&e, r);
+		say_accepted(&e, name);
 		goto close;
 	}
 	acc = rs_config_account(&cfg, name);
 	if (acc)
 		report(&e, name, &ropts, acc);
 	if (e.delivery_failures || e.verify_failures) {
-		(void)fflush(stdout);
-		ctl_err("%s; the previous secret stays valid until max_grace while %s retried "
-		        "(rotsecctl deliver %s)",
-		        e.why, e.delivery_failures ? "delivery is" : "the check is", name);
+		rollout_failed(&e, name);
 		goto close;
 	}
 	rc = CTL_EXIT_OK;
@@ -129,11 +175,31 @@ static int run_revoke(struct ctl *c)
 		goto out;
 	if (ctl_open_engine(c, &e, &cfg, false) < 0)
 		goto out;
-	if ((r = rs_engine_revoke(&e, c->args[0], "admin")) < 0) {
+	if ((r = rs_engine_revoke(&e, c->args[0], "admin", true)) < 0) {
 		rc = ctl_fail(&e, r);
+		say_accepted(&e, c->args[0]);
 	} else {
-		printf("%s: previous secret revoked\n", c->args[0]);
+		struct rs_status *st;
+		size_t n;
+
+		if (rs_engine_status(&e, c->args[0], &st, &n) == 0 && n == 1) {
+			if (e.resumed)
+				printf("%s finished the interrupted rotation to generation %" PRIu64
+				       "; every earlier secret revoked\n",
+				       c->args[0], st->generation);
+			else
+				printf("%s: previous secret revoked; only generation %" PRIu64
+				       " is accepted\n",
+				       c->args[0], st->generation);
+			free(st);
+		} else {
+			printf("%s: previous secret revoked\n", c->args[0]);
+		}
 		rc = CTL_EXIT_OK;
+		if (e.delivery_failures || e.verify_failures) {
+			rollout_failed(&e, c->args[0]);
+			rc = CTL_EXIT_FAILED;
+		}
 	}
 	rs_engine_close(&e);
 out:

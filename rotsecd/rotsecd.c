@@ -88,6 +88,25 @@ static void harden_process(void)
 	(void)setrlimit(RLIMIT_CORE, &no_core);
 }
 
+/* One log line per thing the engine does (rotate, deliver, revoke, hold, degraded ...),
+ * with its generation and the previous secret's deadline: a log alone says what is valid
+ * until when. Nothing secret is in an event. */
+static void log_event(void *arg, const struct rs_event *ev)
+{
+	char line[1024];
+	int prio = LOG_INFO;
+
+	(void)arg;
+	rs_event_format(ev, line, sizeof(line));
+	if (ev->kind == RS_EV_DEGRADED)
+		prio = LOG_ALERT;
+	else if (ev->result < 0 || ev->kind == RS_EV_HOLD)
+		prio = LOG_WARNING;
+	else if (ev->kind == RS_EV_REVOKE || ev->kind == RS_EV_RECOVERED)
+		prio = LOG_NOTICE;
+	rs_log(prio, "%s", line);
+}
+
 static void log_diags(const struct rs_config *cfg)
 {
 	for (size_t i = 0; i < cfg->ndiags; i++)
@@ -473,6 +492,7 @@ int main(int argc, char **argv)
 	}
 	if (e.warning[0])
 		rs_log(LOG_ERR, "%s; not used until it is fixed", e.warning);
+	e.on_event = log_event;
 	lockfd = instance_lock(&e);
 	if (lockfd < 0) {
 		rs_engine_close(&e);

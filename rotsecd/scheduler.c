@@ -64,7 +64,11 @@ static void resume_step(struct rs_daemon *d, size_t idx, const struct rs_account
 	struct rs_engine *e = d->e;
 	int r;
 
-	if (!*have_j || (j->step != RS_STEP_GENERATED && j->step != RS_STEP_ACTIVATED) ||
+	/* A rotation that was done but whose consumers the config has changed since is not:
+	 * the new ones lack the secret (rs_journal_follow_config). */
+	if (!*have_j ||
+	    (j->step == RS_STEP_DELIVERED &&
+	     !rs_journal_outstanding(j, acc->ndeliver, acc->verify_argv != NULL)) ||
 	    !journal_due(acc, j, now, wake))
 		return;
 	/* A resume that failed (a full disk, an unsafe store) waits out its backoff. Its
@@ -76,14 +80,14 @@ static void resume_step(struct rs_daemon *d, size_t idx, const struct rs_account
 	}
 	e->delivery_failures = 0;
 	e->verify_failures = 0;
+	/* What it did, a failed delivery included, the engine's events have logged. */
 	r = rs_engine_resume(e, acc->name, true);
-	if (r < 0 || e->delivery_failures || e->verify_failures)
-		rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
 	if (r < 0) {
+		rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
 		retry_later(d, idx, acc, now);
 		earliest(wake, d->retry_after[idx], now);
 	}
-	*have_j = rs_journal_load(e->statefd, acc->name, j) == 0;
+	*have_j = rs_engine_load_journal(e, acc, j) == 0;
 }
 
 /* 2. max_grace passed and a consumer still lacks the new secret (j: NULL without a
@@ -106,11 +110,13 @@ static bool degraded_step(struct rs_engine *e, const struct rs_account_cfg *acc,
 		earliest(wake, limit, now);
 		return true;
 	}
-	rs_log(LOG_ALERT,
-	       "%s: %s still failing at max_grace; the previous secret is revoked and the "
-	       "account is degraded",
-	       acc->name, rs_journal_delivered(j, acc->ndeliver) ? "verify command" : "delivery");
-	(void)rs_engine_set_degraded(e, acc->name);
+	/* The engine logs it, at alert level, as its "degraded" event. */
+	(void)rs_engine_set_degraded(e, acc->name,
+	                             rs_journal_delivered(j, acc->ndeliver)
+	                                     ? "verify command still failing at max_grace; the "
+	                                       "previous secret is revoked"
+	                                     : "delivery still failing at max_grace; the previous "
+	                                       "secret is revoked");
 	return true;
 }
 
@@ -132,19 +138,34 @@ static bool quiet_step(struct rs_engine *e, const struct rs_account_cfg *acc,
                        const struct rs_secret_rec *rec, const struct rs_usage *u, int64_t now,
                        int64_t *wake)
 {
-	if (rs_quiet_revoke_due(&acc->pol, rec, u, now)) {
-		if (rs_engine_revoke(e, acc->name, "quiet") != 0)
-			return true;
-		rs_log(LOG_INFO, "%s: previous secret revoked early (quiet for %" PRId64 "s)",
-		       acc->name, acc->pol.quiet_revoke);
-		return false;
-	}
+	if (rs_quiet_revoke_due(&acc->pol, rec, u, now))
+		/* Its "revoke" event is logged by the engine. */
+		return rs_engine_revoke(e, acc->name, "quiet", false) != 0;
 	if (acc->pol.quiet_revoke > 0 && u && u->generation == rec->generation && u->current_count)
 		earliest(wake,
 		         (u->previous_count ? u->previous_last : rec->current_since) +
 		                 acc->pol.quiet_revoke,
 		         now);
 	return true;
+}
+
+/* One line for an account that SIGUSR1 does not rotate, and why: `why`, then the time `t`
+ * when there is one. */
+static void log_skip(const struct rs_account_cfg *acc, const struct rs_secret_rec *rec,
+                     const char *why, int64_t t)
+{
+	char when[64] = "";
+
+	if (t > 0) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+
+		localtime_r(&tt, &tm);
+		when[0] = ' ';
+		(void)strftime(when + 1, sizeof(when) - 1, "%Y-%m-%d %H:%M:%S %Z", &tm);
+	}
+	rs_log(LOG_NOTICE, "skip %s (SIGUSR1): generation %" PRIu64 " stays current: %s%s",
+	       acc->name, rec->generation, why, when);
 }
 
 /* 4. Rotation: on schedule, on use, or on SIGUSR1 (u: NULL without a usage record). */
@@ -169,6 +190,9 @@ static void rotate_step(struct rs_daemon *d, size_t idx, const struct rs_account
 		return;
 	}
 	if (d->retry_after[idx] > now) {
+		if (d->rotate_all)
+			log_skip(acc, rec, "its last rotation failed; the next try is at",
+			         d->retry_after[idx]);
 		earliest(wake, d->retry_after[idx], now);
 		return;
 	}
@@ -176,17 +200,18 @@ static void rotate_step(struct rs_daemon *d, size_t idx, const struct rs_account
 		reason = "SIGUSR1";
 	else if (now < rs_rotation_due(&acc->pol, e->key, rec, NULL))
 		reason = "after use"; /* the schedule alone is not due yet */
+	o.reason = reason;
 	e->delivery_failures = 0;
 	e->verify_failures = 0;
+	/* The rotation, its deliveries and their failures are logged as the engine's events. */
 	r = rs_engine_rotate(e, acc->name, &o);
 	if (r == 0) {
-		rs_log(LOG_INFO, "%s: rotated (%s)", acc->name, reason);
 		d->retry_after[idx] = 0;
-		if (e->delivery_failures || e->verify_failures)
-			rs_log(LOG_WARNING, "%s: %s", acc->name, e->why);
 	} else if (r != -EBUSY) {
 		retry_later(d, idx, acc, now);
 		rs_log(LOG_ERR, "%s: rotation failed: %s", acc->name, e->why);
+	} else if (d->rotate_all) {
+		log_skip(acc, rec, e->why, 0);
 	}
 	earliest(wake, now + 1, now);
 }
@@ -201,7 +226,7 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 	bool have_j, have_u, in_grace, failing;
 	int64_t until = rs_previous_valid_until(rec);
 
-	have_j = rs_journal_load(e->statefd, acc->name, &j) == 0;
+	have_j = rs_engine_load_journal(e, acc, &j) == 0;
 	have_u = rs_usage_read(e->cfg->run_dir, acc->name, &u) == 0;
 	resume_step(d, idx, acc, &j, &have_j, now, wake);
 	failing = degraded_step(e, acc, have_j ? &j : NULL, rec, now, wake);
@@ -215,8 +240,20 @@ static void account_tick(struct rs_daemon *d, size_t idx, const struct rs_secret
 	if (in_grace && !failing)
 		in_grace = quiet_step(e, acc, rec, have_u ? &u : NULL, now, wake);
 	/* Never a rotation while in grace, nor over one that is not yet active. */
-	if (in_grace || (have_j && j.step == RS_STEP_GENERATED))
+	if (in_grace || (have_j && j.step == RS_STEP_GENERATED)) {
+		if (!d->rotate_all)
+			return;
+		if (in_grace)
+			log_skip(acc, rec,
+			         failing ? "a consumer lacks the current secret, and the previous "
+			                   "one "
+			                   "is held for it until"
+			                 : "the previous secret is in grace until",
+			         rs_previous_valid_until(rec));
+		else
+			log_skip(acc, rec, "an interrupted rotation is still to be finished", 0);
 		return;
+	}
 	rotate_step(d, idx, acc, rec, have_u ? &u : NULL, now, wake);
 }
 

@@ -87,7 +87,7 @@ check_eq "status shows no previous secret in grace" "$(jfield svc-f previous_val
 check "the metrics say rotsec_degraded 1" wait_until 20 sh -c \
 	"grep -qx 'rotsec_degraded{account=\"svc-f\"} 1' \"$T/rotsec.prom\""
 check "the audit log has a degraded event" grep -q '"event":"degraded","account":"svc-f"' "$T/audit.jsonl"
-check "an alert-level line names the account" grep -q 'svc-f: delivery still failing at max_grace' "$T/rotsecd.log"
+check "an alert-level line names the account" grep -q 'degraded svc-f: generation 2: delivery still failing at max_grace' "$T/rotsecd.log"
 check_eq "the new secret still works" "$(verify_as svc-f "$T/f.gen2")" "current"
 
 # ---- recovery ----

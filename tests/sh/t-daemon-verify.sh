@@ -100,7 +100,7 @@ check "at max_grace the account is marked degraded" wait_until 20 sh -c \
 check "not before max_grace" [ "$(date +%s)" -ge $((c3 + 8)) ]
 check_eq "the previous secret is revoked" "$(verify_as svc-v "$T/v.gen2")" "revoked"
 check "an alert-level line says the verify command still fails" \
-	grep -q 'svc-v: verify command still failing at max_grace' "$T/rotsecd.log"
+	grep -q 'degraded svc-v: generation [0-9]*: verify command still failing at max_grace' "$T/rotsecd.log"
 check "the metrics say rotsec_degraded 1" wait_until 20 sh -c \
 	"grep -qx 'rotsec_degraded{account=\"svc-v\"} 1' \"$T/rotsec.prom\""
 touch "$T/healthy"

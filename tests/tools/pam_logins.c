@@ -4,8 +4,10 @@
  *
  *   pam_logins CONFDIR SERVICE STEP...
  *
- * STEP is auth:USER:PASSWORD (pam_authenticate, the password answering every prompt) or
- * account:USER (pam_acct_mgmt). The service file CONFDIR/SERVICE names the module. All
+ * STEP is auth:USER:PASSWORD (pam_authenticate, the password answering every prompt),
+ * authfile:USER:FILE (the same with the first line of FILE as the password, for a secret
+ * that must not be put on a command line: one rotsec generated) or account:USER
+ * (pam_acct_mgmt). The service file CONFDIR/SERVICE names the module. All
  * steps run on one handle, as a long-lived server (sshd's monitor, a web service) would
  * run them, so that the module's store cache is kept from one step to the next; each
  * step sets PAM_USER first (libpam itself drops PAM_AUTHTOK after each pam_authenticate, so
@@ -106,6 +108,22 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 	return PAM_SUCCESS;
 }
 
+/* The first line of `file`, without its newline, into buf. */
+static int read_line(const char *file, char *buf, size_t len)
+{
+	FILE *f = fopen(file, "re");
+	int r = -1;
+
+	if (!f)
+		return -1;
+	if (fgets(buf, (int)len, f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		r = 0;
+	}
+	(void)fclose(f);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	const char *pw = NULL;
@@ -140,21 +158,30 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	for (int i = 3; i < argc; i++) {
-		char step[1024], *user, *sep;
-		int auth;
+		char step[1024], line[1024], *user, *sep;
+		int auth, fromfile;
 
 		(void)snprintf(step, sizeof(step), "%s", argv[i]);
-		auth = strncmp(step, "auth:", 5) == 0;
+		fromfile = strncmp(step, "authfile:", 9) == 0;
+		auth = fromfile || strncmp(step, "auth:", 5) == 0;
 		if (!auth && strncmp(step, "account:", 8) != 0) {
 			(void)fprintf(stderr, "pam_logins: bad step '%s'\n", argv[i]);
 			pam_end(h, PAM_SUCCESS);
 			return 2;
 		}
-		user = step + (auth ? 5 : 8);
+		user = step + (fromfile ? 9 : auth ? 5 : 8);
 		sep = strchr(user, ':');
 		if (sep)
 			*sep = '\0';
 		pw = sep ? sep + 1 : NULL;
+		if (fromfile && (!pw || read_line(pw, line, sizeof(line)) < 0)) {
+			(void)fprintf(stderr, "pam_logins: cannot read a password from '%s'\n",
+			              pw ? pw : "");
+			pam_end(h, PAM_SUCCESS);
+			return 2;
+		}
+		if (fromfile)
+			pw = line;
 		if (pam_set_item(h, PAM_USER, user) != PAM_SUCCESS) {
 			(void)fprintf(stderr, "pam_logins: pam_set_item failed\n");
 			pam_end(h, PAM_SUCCESS);
@@ -167,6 +194,7 @@ int main(int argc, char **argv)
 			arm(0);
 		printf("%s %s %s\n", auth ? "auth" : "account", user, code_name(rv));
 		explicit_bzero(step, sizeof(step));
+		explicit_bzero(line, sizeof(line));
 		explicit_bzero(argv[i], strlen(argv[i]));
 		pw = NULL;
 	}
