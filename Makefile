@@ -7,6 +7,11 @@
 # under valgrind where it matters; everything else uses asan.
 
 O        ?= build
+# One spelling of the build directory, whatever the caller wrote (O=build, O=./build,
+# O=/abs/build): objects, their dependency files and the rules that read them must name
+# the same targets, or a header change would not rebuild what a differently spelled run
+# compiled.
+override O := $(abspath $(O))
 Q        ?= @
 CC       ?= gcc
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)

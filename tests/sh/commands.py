@@ -154,7 +154,7 @@ def split_segments(text):
                 # a command substitution inside double quotes: its own segment
                 j = match_paren(text, i + 2)
                 segs.extend((s, l + line - 1) for s, l in split_segments(text[i + 2:j - 1]))
-                cur += "X"
+                cur += "$_"
                 line += text[i:j].count("\n")
                 i = j
                 continue
@@ -190,7 +190,7 @@ def split_segments(text):
         if text.startswith("$(", i):
             j = match_paren(text, i + 2)
             segs.extend((s, l + line - 1) for s, l in split_segments(text[i + 2:j - 1]))
-            cur += "X"
+            cur += "$_"
             line += text[i:j].count("\n")
             i = j
             continue
@@ -198,7 +198,7 @@ def split_segments(text):
             j = text.find("`", i + 1)
             j = n if j < 0 else j
             segs.extend((s, l + line - 1) for s, l in split_segments(text[i + 1:j]))
-            cur += "X"
+            cur += "$_"
             i = j + 1
             continue
         if c == "&" and (cur.endswith(">") or cur.endswith("<") or text.startswith("&>", i)):

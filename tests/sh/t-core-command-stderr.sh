@@ -62,9 +62,9 @@ check_match "syslog has it" "$(cat "$T/syslog.txt")" \
 # ---- rotsecd retries: its log line says the same ----
 dmn_start || not_ok "rotsecd starts"
 check "rotsecd's log line for the retried delivery carries the redacted stderr" \
-	wait_until 20 grep -q 'svc-c: delivery of svc-c to command .*stderr: push-pw: db1 refused the password \[redacted\]' "$T/rotsecd.log"
+	wait_until 20 grep -q 'deliver svc-c: .* to command .*FAILED: .*stderr: push-pw: db1 refused the password \[redacted\]' "$T/rotsecd.log"
 check "and for the verify command" \
-	wait_until 20 grep -q 'svc-v: verify command of svc-v failed: .*login as svc-v with \[redacted\] failed' "$T/rotsecd.log"
+	wait_until 20 grep -q 'verify svc-v: .*FAILED: .*login as svc-v with \[redacted\] failed' "$T/rotsecd.log"
 dmn_stop
 
 leaks=$(cat "$T/sync.out" "$T/sync.err" "$T/deliver.out" "$T/deliver.err" "$T/audit.jsonl" \

@@ -74,7 +74,7 @@ logins_left() {
 	_steps=""
 	for _f in "$T/seen/"*; do _steps="$_steps authfile:svc-a:$_f"; done
 	# shellcheck disable=SC2086 # steps are words
-	"$PL" "$T/pam.d" rotsec-c $_steps >"$T/logins" 2>&1
+	pam_nss "$PL" "$T/pam.d" rotsec-c $_steps >"$T/logins" 2>&1
 	_older=0 _newest=0 _i=0
 	for _f in "$T/seen/"*; do
 		_i=$((_i + 1))

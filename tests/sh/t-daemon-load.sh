@@ -6,6 +6,7 @@
 # daemon; one rotsecd per state dir; the command line conventions.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon-lib.sh"
+. "$(dirname "$0")/pam_lib.sh" # pam_nss: the logins' names resolve through nss_rotsec
 rotsec_env
 
 PL=$REL/tests/tools/pam_logins
@@ -73,7 +74,7 @@ done
 ) &
 watcher=$!
 # shellcheck disable=SC2086 # steps are words
-"$PL" "$T/pam.d" rotsec-load $steps >"$T/flood.out"
+pam_nss "$PL" "$T/pam.d" rotsec-load $steps >"$T/flood.out"
 sleep 4
 touch "$T/flood.done"
 wait "$watcher"
@@ -85,12 +86,12 @@ check_eq "and no metrics rewrite" "$(($(writes) - w0))" 0
 
 # Successful logins change svc-a's usage record each time: one pass over svc-a alone per
 # usage_interval, however many there are.
-pw=$(cat "$T/out/svc-a.pw")
 p0=$(passes) w0=$(writes)
 t0=$(date +%s)
 n=0
 while [ "$(date +%s)" -lt $((t0 + 5)) ]; do
-	"$PL" "$T/pam.d" rotsec-load auth:svc-a:"$pw" auth:svc-a:"$pw" auth:svc-a:"$pw" >>"$T/ok.out"
+	pam_nss "$PL" "$T/pam.d" rotsec-load authfile:svc-a:"$T/out/svc-a.pw" \
+		authfile:svc-a:"$T/out/svc-a.pw" authfile:svc-a:"$T/out/svc-a.pw" >>"$T/ok.out"
 	n=$((n + 3))
 done
 elapsed=$(($(date +%s) - t0))
