@@ -118,6 +118,31 @@ check_eq "an unreadable config offers no names (and no error)" \
 		env HOME=/ XDG_DATA_DIRS="$T/share" bash "$T/comp.bash" "$T/fake" \
 		"rotsecctl -c $T/tricky.conf verify " 2>&1)" ""
 
+# Completing as root against a config another user wrote (-c THEIR.conf) must run nothing
+# of theirs: compgen -W expands what it is given, so a "name" like $(cmd) in the accounts
+# list, or in what a rotsecctl prints, would run as whoever pressed TAB. Only names rotsec
+# could have made are offered.
+cat >"$T/theirs.conf" <<EOF
+accounts = ( { name = "\$(touch $T/pwned-config)"; uid = 60001; },
+             { name = "\`touch $T/pwned-tick\`"; uid = 60002; },
+             { name = "svc-ok"; uid = 60003; } );
+EOF
+chown nobody "$T/theirs.conf"
+check_eq "a config of another user's offers only valid account names" \
+	"$(comp "$T/fake" "rotsecctl -c $T/theirs.conf show ")" "svc-ok"
+check "and runs no command hidden in a name" [ ! -e "$T/pwned-config" ]
+check "nor one in backquotes" [ ! -e "$T/pwned-tick" ]
+mkdir "$T/fake2"
+cat >"$T/fake2/rotsecctl" <<EOF
+#!/bin/sh
+[ "\$1" = --help ] && exec "$REL/rotsecctl" --help
+printf '[\n  {"name": "\$(touch $T/pwned-status)", "uid": 1},\n  {"name": "svc-ok", "uid": 2}\n]\n'
+EOF
+chmod 0755 "$T/fake2/rotsecctl"
+check_eq "names printed by status --json are filtered the same way" \
+	"$(comp "$T/fake2" "rotsecctl show ")" "svc-ok"
+check "and run nothing" [ ! -e "$T/pwned-status" ]
+
 # The rules the completion reads --help by, with a help text that has what rotsecctl may
 # grow: long options with values, sub-commands, option values that are accounts.
 cat >"$T/fake/rotsecctl" <<'EOF'
