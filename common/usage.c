@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,10 +170,17 @@ static int update(const char *run_dir, const char *file, uint64_t generation, en
                   int64_t now, const char *service, const char *rhost, const char *ruser)
 {
 	struct rs_usage u;
+	struct rlimit fsize;
 	char buf[USAGE_MAX + 1];
 	ssize_t n;
 	int dirfd, fd, r, len;
 
+	/* The caller's RLIMIT_FSIZE (whoever starts su sets it, and may ignore SIGXFSZ)
+	 * would cut the rewrite short: a torn record, or none. Refused before anything is
+	 * touched, so that the caller can tell (auth.c) and the record stays whole. */
+	if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+	    fsize.rlim_cur < USAGE_MAX)
+		return -EFBIG;
 	fd = open_record(run_dir, file, O_RDWR | O_CREAT, &dirfd);
 	if (fd == -ENOENT) {
 		struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF | RS_TRUST_MKDIR,

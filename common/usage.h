@@ -36,8 +36,9 @@ struct rs_usage {
 
 /* Record one successful login. `previous` is 1 when the previous secret matched.
  * service/rhost/ruser may be NULL; they are truncated and stripped of spaces and
- * control characters. 0 or a negative errno (callers ignore it: recording never
- * decides a login). Creates run_dir (0700) when missing. */
+ * control characters. 0 or a negative errno; -EFBIG (the caller's RLIMIT_FSIZE is
+ * below a record's size: nothing written) and -EMFILE are the calling process's own
+ * limits, any other failure is the run dir's. Creates run_dir (0700) when missing. */
 int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, int previous,
                     int64_t now, const char *service, const char *rhost, const char *ruser);
 

@@ -108,9 +108,9 @@ static int get_password(pam_handle_t *pamh, const struct rs_pam_opts *o,
 enum usage_kind { USED_CURRENT, USED_PREVIOUS, USED_REVOKED, USED_NOTHING };
 
 /* The usage record rotsecd and `rotsecctl status` read (usage.h), or the dummy record.
- * Recording never decides a login: every failure here is logged and dropped. */
-static void record_usage(pam_handle_t *pamh, const struct rs_pam_opts *o,
-                         const struct rs_secret_rec *rec, enum usage_kind kind, int64_t now)
+ * Every failure here is logged; the caller decides what it means (conclude()). */
+static int record_usage(pam_handle_t *pamh, const struct rs_pam_opts *o,
+                        const struct rs_secret_rec *rec, enum usage_kind kind, int64_t now)
 {
 	const void *service = NULL, *rhost = NULL, *ruser = NULL;
 	const char *name = kind == USED_NOTHING ? RS_USAGE_DUMMY_FILE : rec->name;
@@ -123,7 +123,7 @@ static void record_usage(pam_handle_t *pamh, const struct rs_pam_opts *o,
 		if (o->debug && kind != USED_NOTHING)
 			pam_syslog(pamh, LOG_DEBUG, "usage of %s not recorded: not running as root",
 			           name);
-		return;
+		return 0;
 	}
 	pam_get_item(pamh, PAM_SERVICE, &service);
 	pam_get_item(pamh, PAM_RHOST, &rhost);
@@ -139,6 +139,7 @@ static void record_usage(pam_handle_t *pamh, const struct rs_pam_opts *o,
 	if (r < 0)
 		pam_syslog(pamh, LOG_WARNING, "usage of %s not recorded in %s: %s", name,
 		           rs_pam_logtext(o->run, &t), strerror(-r));
+	return r;
 }
 
 /* The verdict as a PAM code, with its log line; *kind says which record to rewrite.
@@ -224,8 +225,19 @@ static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char 
 {
 	enum usage_kind kind;
 	int rv = verdict(pamh, o, user, acc, res, elsewhere, &kind);
+	int r = record_usage(pamh, o, &acc->rec, kind, now);
 
-	record_usage(pamh, o, &acc->rec, kind, now);
+	/* A failure to record never decides a login (a full or unsafe run dir is rotsec's to
+	 * fix), except when the calling process's own limits caused it: whoever starts su
+	 * sets those, and a login that leaves no record would escape rotate_after_use, which
+	 * rotates a break-glass secret once it was used. */
+	if (rv == PAM_SUCCESS && (r == -EFBIG || r == -EMFILE)) {
+		pam_syslog(pamh, LOG_ERR,
+		           "secret of %s refused: its use cannot be recorded within the limits "
+		           "of this process (%s)",
+		           acc->rec.name, strerror(-r));
+		return PAM_AUTH_ERR;
+	}
 	return rv;
 }
 

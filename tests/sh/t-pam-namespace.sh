@@ -104,6 +104,21 @@ login rotsec-login svc-a "$CUR" -I rhost=203.0.113.9 -I ruser=deployer >/dev/nul
 check_match "a login records its use with the service and remote host" \
 	"$(cat "$T/run/svc-a.usage" 2>&1)" '^last current [0-9]+ rotsec-login 203\.0\.113\.9 deployer$'
 
+
+# Whoever starts su or passwd sets its limits: with RLIMIT_FSIZE at 0 and SIGXFSZ ignored,
+# writing the record fails (or, a few bytes above 0, tears it), and a login that leaves no
+# record never starts rotate_after_use's clock (a break-glass secret used unseen). Such a
+# login is refused, and the record is left whole.
+before=$(sum_of "$T/run/svc-a.usage")
+# (through a pipe: a file as output would be cut by the same limit)
+out=$(printf '%s\n' "$CUR" |
+	ns sh -c 'trap "" XFSZ; ulimit -f 0; exec pamtester rotsec-login svc-a authenticate' 2>&1 | cat)
+check_match "a login whose use cannot be recorded under the caller's file size limit is refused" \
+	"$out" 'Authentication failure|System error'
+check_eq "and the record is left as it was" "$(sum_of "$T/run/svc-a.usage")" "$before"
+check "without the limit the same login is recorded" login rotsec-login svc-a "$CUR"
+check_fails "which changed the record" [ "$(sum_of "$T/run/svc-a.usage")" = "$before" ]
+
 check "the sshd example lets a rotsec account in" login sshd svc-a "$CUR"
 check_fails "the sshd example refuses a wrong secret" login sshd svc-a "$SVCUNIX"
 # one answer: a second prompt would fail the conversation
