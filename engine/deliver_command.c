@@ -13,6 +13,7 @@
 #include "deliver.h"
 #include "deliver_int.h"
 #include "deliver_stderr.h"
+#include "fault.h"
 #include "trust.h"
 #include "safefile.h"
 
@@ -109,6 +110,8 @@ static void __attribute__((noreturn)) child_exec(const struct child_args *c)
 			child_fail(c->err_fd, STEP_GID, errno);
 		if (setuid(c->uid) < 0)
 			child_fail(c->err_fd, STEP_UID, errno);
+		/* From here the user may signal it, SIGSTOP included, before execve. */
+		RS_FAULT_STOP("command.dropped");
 	}
 
 	/* Every descriptor the daemon had open (store, state, lock, other deliveries) closes
@@ -361,11 +364,21 @@ static void kill_group(pid_t pid)
 }
 
 /* The error pipe: EOF means execve succeeded (the write end was CLOEXEC). 1 and *f filled
- * when the child reported a failure, 0 when it exec'ed. */
-static int exec_result(int fd, struct child_failure *f)
+ * when the child reported a failure, 0 when it exec'ed, -ETIMEDOUT when neither happened
+ * by the deadline: once it switched to its user, that user may stop it (SIGSTOP) short of
+ * execve, and a read without a deadline would hang the daemon for good. */
+static int exec_result(int fd, struct child_failure *f, int64_t deadline)
 {
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	ssize_t n;
+	int k;
 
+	while ((k = poll(&p, 1, ms_left(deadline))) < 0 && errno == EINTR)
+		;
+	if (k == 0)
+		return -ETIMEDOUT;
+	if (k < 0)
+		return -errno;
 	do
 		n = read(fd, f, sizeof(*f));
 	while (n < 0 && errno == EINTR);
@@ -526,8 +539,16 @@ int deliver_command(const struct rs_account_cfg *acc, const struct rs_delivery *
 	close_fd(&err[1]);
 	close_fd(&out[1]);
 
-	if (exec_result(err[0], &f)) {
-		r = child_failed(d, &f, why, whylen);
+	if ((r = exec_result(err[0], &f, deadline)) != 0) {
+		if (r == 1)
+			r = child_failed(d, &f, why, whylen);
+		else if (r == -ETIMEDOUT)
+			rs_set_why(why, whylen,
+			           "command %s did not start within %" PRId64 " s and was killed",
+			           d->argv[0], timeout);
+		else
+			rs_set_why(why, whylen, "cannot start command %s: %s", d->argv[0],
+			           strerror(-r));
 		goto out;
 	}
 

@@ -781,6 +781,35 @@ static void command_runs_as_the_configured_user_with_only_its_groups(void **stat
 	assert_file_is(out, SECRET "\n");
 }
 
+/* Once the child has switched to the configured user, that user may stop it (SIGSTOP)
+ * before it reaches execve: the daemon must still give up at the timeout and kill it,
+ * not wait for an exec that never comes. The stop point stands for that user's kill(2);
+ * the alarm fails the test instead of hanging it. */
+static void command_stopped_by_its_user_before_exec_is_killed_at_the_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct timespec t0, t1;
+	int r;
+
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	use_script(f, "cat >/dev/null\n");
+	strcpy(f->d.user, "nobody");
+	f->d.run_uid = NOBODY;
+	f->d.run_gid = NOGROUP;
+	f->d.timeout = 1;
+	setenv("ROTSEC_FAULT_STOP", "command.dropped", 1);
+	alarm(30);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = deliver(f, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	alarm(0);
+	unsetenv("ROTSEC_FAULT_STOP");
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_non_null(strstr(f->why, "was killed"));
+	assert_true(t1.tv_sec - t0.tv_sec < 10);
+	assert_why_clean(f);
+}
+
 static void command_delivery_refuses_a_relative_program(void **state)
 {
 	struct fx *f = *state;
@@ -902,6 +931,7 @@ int main(void)
 	        T(verify_command_printing_the_secret_it_checks_has_it_redacted),
 	        T(command_killed_by_a_signal_is_echild),
 	        T(command_that_outlives_its_timeout_is_killed_with_its_whole_process_group),
+	        T(command_stopped_by_its_user_before_exec_is_killed_at_the_timeout),
 	        T(command_that_exits_0_without_reading_stdin_succeeds),
 	        T(command_closing_stdin_unread_neither_kills_us_with_sigpipe_nor_fails),
 	        T(command_that_does_not_exist_is_enoent),
