@@ -96,8 +96,8 @@ int deliver_dest_ok(const struct rs_delivery *d, char *why, size_t whylen)
 		return -EINVAL;
 	}
 	/* A plaintext must not be readable by others. A sealed box may be world-readable,
-	 * but not world-writable: it does not say who sealed it, so anyone able to replace
-	 * the file could hand the consumer a secret of their choosing. */
+	 * but not writable by group or others: it does not say who sealed it, so anyone able
+	 * to replace the file could hand the consumer a secret of their choosing. */
 	if (!sealed && (d->mode & 0007)) {
 		rs_set_why(
 		        why, whylen,
@@ -105,10 +105,10 @@ int deliver_dest_ok(const struct rs_delivery *d, char *why, size_t whylen)
 		        d->file, (unsigned)d->mode);
 		return -EPERM;
 	}
-	if (sealed && (d->mode & 0002)) {
+	if (sealed && (d->mode & 0022)) {
 		rs_set_why(why, whylen,
-		           "refusing to write %s with mode %04o: others could replace it", d->file,
-		           (unsigned)d->mode);
+		           "refusing to write %s with mode %04o: group or others could replace it",
+		           d->file, (unsigned)d->mode);
 		return -EPERM;
 	}
 	if (d->mode & ~(mode_t)0777) {

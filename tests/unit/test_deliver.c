@@ -873,6 +873,19 @@ static void sealed_delivery_refuses_a_mode_writable_by_others(void **state)
 	assert_int_equal(entries(f->dir), 0);
 }
 
+/* As the config refuses it: a member of the file's group could swap in a box of their own
+ * as well as anyone else could. */
+static void sealed_delivery_refuses_a_mode_writable_by_group(void **state)
+{
+	struct fx *f = *state;
+
+	f->d.kind = RS_DELIVER_SEALED;
+	f->d.sealed_to = "/nonexistent.pub";
+	f->d.mode = 0664;
+	assert_int_equal(deliver(f, 1), -EPERM);
+	assert_int_equal(entries(f->dir), 0);
+}
+
 /* ---- labels ---- */
 
 static void deliveries_are_labelled_by_kind_and_target(void **state)
@@ -940,6 +953,7 @@ int main(void)
 	        T(command_delivery_refuses_a_relative_program),
 	        T(sealed_delivery_writes_a_box_that_opens_with_the_matching_key_only),
 	        T(sealed_delivery_refuses_a_mode_writable_by_others),
+	        T(sealed_delivery_refuses_a_mode_writable_by_group),
 	        T(deliveries_are_labelled_by_kind_and_target),
 	};
 
