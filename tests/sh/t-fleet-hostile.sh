@@ -1,0 +1,77 @@
+#!/bin/sh
+# The fleet's consumer side against an endpoint that lies: a hostile "etcd" on loopback
+# (tests/sh/fake-etcd.py) answering with huge bodies, deep nesting, wrong types, base64
+# garbage, redirects, a slow drip, silence and never-ending watch streams; and a proxy
+# in the environment. fetch, follow and status end in bounded time and memory, say why,
+# never follow a redirect or a proxy, and a follower that once listened to a liar (or to
+# a cluster since rebuilt) still takes the next real rotation.
+. "$(dirname "$0")/etcd-lib.sh"
+
+FAKE=18379
+FAKE_URL=http://127.0.0.1:$FAKE
+etcd_start_all || { not_ok "the etcd cluster starts"; done_testing; exit 1; }
+fleet_host_keys web1
+fleet_consumer_keys backup1
+s1=$(new_secret)
+echo "$s1" | publish web1 svc 1 backup1 >/dev/null || diag "publish 1 failed"
+kv_save rotsec/v1/sealed/backup1/web1/svc "$T/gen1.bin"
+
+# fake_start MODE ARGS...: the hostile endpoint, until fake_stop.
+fake_start() {
+	FAKE_ETCD_LOG=$T/fake.log python3 "$top/tests/sh/fake-etcd.py" "$FAKE" "$@" >"$T/fake.ready" 2>>"$T/fake.err" &
+	FAKE_PID=$!
+	_i=0
+	while [ ! -s "$T/fake.ready" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+}
+fake_stop() { kill "$FAKE_PID" 2>/dev/null; wait "$FAKE_PID" 2>/dev/null; : >"$T/fake.ready"; }
+at_exit 'fake_stop'
+
+mkdir -p "$T/follow" "$T/cmdout"
+chmod 0700 "$T/follow"
+: >"$T/cmdout/runs"
+cat >"$T/cmd.sh" <<'CMD'
+#!/bin/sh
+read -r s
+echo "$ROTSEC_GENERATION $s" >>"$(dirname "$0")/cmdout/runs"
+CMD
+chmod 0755 "$T/cmd.sh"
+follow_start() { # ENDPOINTS
+	"$CTL" fleet follow --endpoints "$1" --key "$T/keys/backup1.key" \
+		--trust "web1=$T/keys/web1.pub" --state "$T/follow" --check 2s --timeout 2 \
+		web1 svc -- "$T/cmd.sh" >>"$T/follow.log" 2>&1 &
+	FOLLOW_PID=$!
+}
+follow_stop() { kill "$FOLLOW_PID" 2>/dev/null; wait "$FOLLOW_PID" 2>/dev/null; }
+at_exit 'follow_stop'
+wait_runs() { # N: until CMD ran N times (20 s at most)
+	_i=0
+	while [ "$(wc -l <"$T/cmdout/runs")" -lt "$1" ] && [ $_i -lt 200 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# ---- a revision from a liar (or from a cluster since rebuilt) ----
+# The endpoint hands the follower generation 1's real message at a revision far beyond
+# the cluster's. The message is genuine, so CMD runs; the revision is not, and must not
+# keep the follower from generation 2 once it reads the real cluster again.
+fake_start value "$T/gen1.bin" 4611686018427387904
+follow_start "$FAKE_URL"
+wait_runs 1
+follow_stop
+fake_stop
+check_eq "a follower given a genuine message at a forged revision runs CMD for it" \
+	"$(cat "$T/cmdout/runs")" "1 $s1"
+s2=$(new_secret)
+echo "$s2" | publish web1 svc 2 backup1 >/dev/null || diag "publish 2 failed"
+follow_start "$ETCD_ENDPOINTS"
+wait_runs 2
+check_eq "restarted on the real cluster, it runs CMD for generation 2" \
+	"$(tail -n 1 "$T/cmdout/runs")" "2 $s2"
+s3=$(new_secret)
+echo "$s3" | publish web1 svc 3 backup1 >/dev/null || diag "publish 3 failed"
+wait_runs 3
+check_eq "and for generation 3 as it comes" "$(tail -n 1 "$T/cmdout/runs")" "3 $s3"
+follow_stop
+
+done_testing
