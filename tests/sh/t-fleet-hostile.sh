@@ -74,4 +74,42 @@ wait_runs 3
 check_eq "and for generation 3 as it comes" "$(tail -n 1 "$T/cmdout/runs")" "3 $s3"
 follow_stop
 
+# ---- what a liar can send: every answer ends in bounded time and memory ----
+# measure CMD...: runs CMD (stdout and stderr to $T/m.out) and prints "STATUS SECONDS
+# MAXRSS_MB", the largest resident size the command reached.
+cat >"$T/measure.py" <<'PY'
+import resource, subprocess, sys, time
+t = time.time()
+with open(sys.argv[1], "wb") as out:
+    rc = subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT).returncode
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(rc, int(time.time() - t), ru.ru_maxrss // 1024)
+PY
+# (ASan keeps freed memory in quarantine: without it, its figures are the live heap.)
+measure() { ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1" python3 "$T/measure.py" "$T/m.out" "$@"; }
+fetch_fake() {
+	measure "$CTL" fleet fetch --endpoints "$FAKE_URL" --key "$T/keys/backup1.key" \
+		--trust "web1=$T/keys/web1.pub" --timeout 2 web1 svc
+}
+publish_fake() {
+	echo "$(new_secret)" | measure "$PUB" --endpoints "$FAKE_URL" --host web1 \
+		--sign-key "$T/keys/web1.key" --rev-file "$T/rev.fake" svc 9 "backup1=$T/keys/backup1.pub"
+}
+# An answer of 60 MB: one long string, or tiny arrays that each become a node once parsed
+# (some 45 times the answer's size in memory: gigabytes, before answers were bounded); and
+# one just under the bound.
+for m in "big 60000000:a 60 MB string" "many 60000000:60 MB of tiny arrays" \
+	"many 900000:900 kB of tiny arrays"; do
+	what=${m#*:}
+	fake_start ${m%%:*}
+	set -- $(fetch_fake)
+	diag "fetch: status $1, $2 s, $3 MB: $(head -c 160 "$T/m.out")"
+	check "fetch refuses an answer of $what, in bounded time and memory" \
+		test "$1" = 1 -a "$2" -le 10 -a "$3" -le 200
+	set -- $(publish_fake)
+	diag "publish: status $1, $2 s, $3 MB: $(head -c 160 "$T/m.out")"
+	check "the host's publish (as rotsecd's) refuses an answer of $what too" \
+		test "$1" != 0 -a "$2" -le 10 -a "$3" -le 200
+	fake_stop
+done
 done_testing
