@@ -18,6 +18,7 @@ Modes (ARG as listed):
     b64                    a kv whose key and value are not base64
     redirect URL           HTTP 307 to URL for every request
     drip SECONDS           a valid answer one byte every SECONDS
+    message TEXT           an etcd error answer (HTTP 500) whose message is TEXT
     silent                 accepts, reads the request, never answers
     watch-endless VALUE REV  range as "value"; the watch sends bytes without a newline,
                            without end
@@ -170,6 +171,9 @@ def handle(conn):
             for b in answer:
                 conn.sendall(bytes([b]))
                 time.sleep(float(args[0]))
+        elif mode == "message":
+            err = {"error": args[0], "code": 2, "message": args[0]}
+            send(conn, "500 Internal Server Error", json.dumps(err).encode())
         elif mode == "silent":
             time.sleep(3600)
     except (BrokenPipeError, ConnectionResetError):

@@ -18,7 +18,7 @@ kv_save rotsec/v1/sealed/backup1/web1/svc "$T/gen1.bin"
 
 # fake_start MODE ARGS...: the hostile endpoint, until fake_stop.
 fake_start() {
-	FAKE_ETCD_LOG=$T/fake.log python3 "$top/tests/sh/fake-etcd.py" "$FAKE" "$@" >"$T/fake.ready" 2>>"$T/fake.err" &
+	FAKE_ETCD_LOG=${FAKE_LOG:-$T/fake.log} python3 "$top/tests/sh/fake-etcd.py" "$FAKE" "$@" >"$T/fake.ready" 2>>"$T/fake.err" &
 	FAKE_PID=$!
 	_i=0
 	while [ ! -s "$T/fake.ready" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
@@ -112,4 +112,52 @@ for m in "big 60000000:a 60 MB string" "many 60000000:60 MB of tiny arrays" \
 		test "$1" != 0 -a "$2" -le 10 -a "$3" -le 200
 	fake_stop
 done
+# Deep nesting, wrong types, base64 that is not: refused as malformed, at once.
+for m in "nested 100000:100,000 nested arrays" "types:members of the wrong types" \
+	"b64:a key and value that are not base64"; do
+	fake_start ${m%%:*}
+	set -- $(fetch_fake)
+	diag "fetch: status $1, $2 s, $3 MB: $(head -c 160 "$T/m.out")"
+	check "fetch refuses an answer with ${m#*:}" test "$1" = 1 -a "$2" -le 5
+	check_match "saying it is not etcd's" "$(cat "$T/m.out")" 'malformed|no JSON object'
+	fake_stop
+done
+
+# A redirect is not followed: the second endpoint never hears from us.
+: >"$T/fake2.log"
+FAKE=18380 FAKE_LOG=$T/fake2.log fake_start value "$T/gen1.bin" 7
+FAKE2_PID=$FAKE_PID
+fake_start redirect http://127.0.0.1:18380
+set -- $(fetch_fake)
+check "fetch does not follow a redirect (status $1)" test "$1" != 0 -a "$1" -lt 86
+check_eq "and the endpoint it pointed to got no request" "$(grep -c . "$T/fake2.log")" 0
+fake_stop
+
+# A proxy in the environment is not taken (the endpoints are what the admin configured):
+# the "proxy" is the second fake endpoint, which would answer generation 1.
+out=$(http_proxy=http://127.0.0.1:18380 HTTP_PROXY=http://127.0.0.1:18380 \
+	https_proxy=http://127.0.0.1:18380 ALL_PROXY=http://127.0.0.1:18380 NO_PROXY= \
+	fetch_as backup1 web1 svc 2>&1)
+check_eq "fetch goes to the endpoint, not to the proxy of its environment" "$out" "$s3"
+kill "$FAKE2_PID" 2>/dev/null
+wait "$FAKE2_PID" 2>/dev/null
+check_eq "the proxy got no request" "$(grep -c . "$T/fake2.log")" 0
+
+# A slow drip and silence end at the timeout (2 s).
+for m in "drip 0.3:one byte every 0.3 s" "silent:no answer at all"; do
+	fake_start ${m%%:*}
+	set -- $(fetch_fake)
+	diag "fetch: status $1, $2 s: $(head -c 160 "$T/m.out")"
+	check "fetch gives up on ${m#*:} at its timeout (exit 4)" test "$1" = 4 -a "$2" -le 4
+	fake_stop
+done
+
+# What the endpoint says goes into messages as one line of printable text: no line or
+# terminal escape of its making reaches a log or a terminal.
+fake_start message "$(printf 'bad\nrotsecd[1]: current secret accepted\033]0;x\007')"
+fetch_fake >/dev/null
+check_eq "fetch says what the endpoint answered on one line" "$(wc -l <"$T/m.out")" 1
+check_eq "with no control character" "$(tr -d '\n' <"$T/m.out" | tr -d '[:print:]' | wc -c)" 0
+fake_stop
+
 done_testing
