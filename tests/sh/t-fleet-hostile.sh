@@ -160,4 +160,26 @@ check_eq "fetch says what the endpoint answered on one line" "$(wc -l <"$T/m.out
 check_eq "with no control character" "$(tr -d '\n' <"$T/m.out" | tr -d '[:print:]' | wc -c)" 0
 fake_stop
 
+# ---- a follower on a watch that never ends, or never says anything sensible ----
+# Bytes without a line end, or lines of junk, without end: the follower drops the watch,
+# reads again and watches again, in bounded memory, and stops at once on SIGTERM. The
+# endpoint's value is generation 1, older than the 3 held: refused as a replay, once.
+for m in "watch-endless:a watch answer without a line end" "watch-junk:a watch of junk lines"; do
+	fake_start ${m%%:*} "$T/gen1.bin" 5
+	: >"$T/follow.log"
+	ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1" follow_start "$FAKE_URL"
+	sleep 6
+	hwm=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$FOLLOW_PID/status" 2>/dev/null)
+	diag "follow: ${hwm:-?} MB at most; $(grep -c . "$T/follow.log") log lines"
+	check "follow keeps going on ${m#*:}, in bounded memory" test "${hwm:-9999}" -le 200
+	check_match "saying why" "$(cat "$T/follow.log")" 'over-long watch answer|not JSON'
+	check_eq "the replayed generation 1 is refused once" \
+		"$(grep -c 'older than generation 3 held already' "$T/follow.log")" 1
+	t0=$(date +%s)
+	follow_stop
+	check "and stops on SIGTERM at once" test $(($(date +%s) - t0)) -le 2
+	fake_stop
+done
+check_eq "CMD never ran for any of it" "$(wc -l <"$T/cmdout/runs")" 3
+
 done_testing
