@@ -182,4 +182,19 @@ for m in "watch-endless:a watch answer without a line end" "watch-junk:a watch o
 done
 check_eq "CMD never ran for any of it" "$(wc -l <"$T/cmdout/runs")" 3
 
+# ---- fleet status: a status is its key's, in names that print ----
+# Another host (or, without roles, any writer of etcd) writes under its own key a status
+# that names web1, or names that would drive the admin's terminal.
+st='"generation":99,"version":"00","rotated_at":1,"previous_valid_until":0,"degraded":false,"consumers":[]'
+ectl put rotsec/v1/status/evil/svc "{\"host\":\"web1\",\"account\":\"svc\",$st}" >/dev/null
+ectl put rotsec/v1/status/evil/db "$(printf '{"host":"evil\\u001b]0;x\\u0007","account":"db",%s}' "$st")" >/dev/null
+ectl put "$(printf 'rotsec/v1/status/ev\033[2Jil/x')" 'not a status' >/dev/null
+out=$("$CTL" fleet status --endpoints "$ETCD_ENDPOINTS" 2>&1)
+diag "$(printf '%s\n' "$out" | cat -v)"
+check_fails "fleet status shows no row for web1 from another host's key" \
+	sh -c "printf '%s\n' \"\$1\" | grep -E '^web1 +svc +99 '" sh "$out"
+check_match "and says whose key it was under" "$out" 'status/evil/svc'
+check_eq "no control character from etcd reaches the terminal" \
+	"$(printf '%s' "$out" | tr -d '\n' | tr -d '[:print:]' | wc -c)" 0
+
 done_testing
