@@ -30,6 +30,12 @@ void rs_etcd_set_why(struct rs_etcd *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(c->why, sizeof(c->why), fmt, ap);
 	va_end(ap);
+	/* What an endpoint says (an error's message, a watch's cancel reason) ends up in
+	 * rotsecd's log and audit and on a consumer's terminal: a line break of its making
+	 * would forge a log line, an escape would drive the terminal. */
+	for (char *p = c->why; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -294,7 +300,7 @@ int rs_etcd_curl_setup(struct rs_etcd *c, void *easy, bool stream)
 
 struct resp_buf {
 	char *p;
-	size_t len, cap;
+	size_t len, cap, max;
 	bool overflow;
 };
 
@@ -303,7 +309,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	struct resp_buf *b = arg;
 	size_t add = size * n;
 
-	if (add > RS_ETCD_RESP_MAX - b->len) {
+	if (add > b->max - b->len) {
 		b->overflow = true;
 		return 0; /* aborts the transfer */
 	}
@@ -417,12 +423,13 @@ int rs_etcd_map_error(struct rs_etcd *c, long http, json_t *body)
 	return -EPROTO;
 }
 
-/* One POST to the current endpoint. 0 and *resp, or -errno with why. */
+/* One POST to the current endpoint, its answer `max` bytes at most. 0 and *resp, or
+ * -errno with why. */
 static int post(struct rs_etcd *c, const char *path, const char *body, size_t bodylen,
-                bool with_token, json_t **resp)
+                bool with_token, size_t max, json_t **resp)
 {
 	char url[RS_ETCD_URL_MAX + 64], errbuf[CURL_ERROR_SIZE] = "";
-	struct resp_buf b = {0};
+	struct resp_buf b = {.max = max};
 	struct curl_slist *hdr = NULL, *h2;
 	char *auth = NULL;
 	json_error_t jerr;
@@ -463,8 +470,7 @@ static int post(struct rs_etcd *c, const char *path, const char *body, size_t bo
 	c->calls++;
 	e = curl_easy_perform(c->curl);
 	if (b.overflow) {
-		rs_etcd_set_why(c, "etcd at %s sent an answer larger than %u MiB", url,
-		                RS_ETCD_RESP_MAX >> 20);
+		rs_etcd_set_why(c, "etcd at %s sent an answer larger than %zu KiB", url, max >> 10);
 		r = -EPROTO;
 		goto out;
 	}
@@ -543,7 +549,7 @@ int rs_etcd_ensure_token(struct rs_etcd *c)
 		rs_etcd_set_why(c, "out of memory");
 		return r;
 	}
-	r = post(c, "auth/authenticate", body.buf, body.len, false, &resp);
+	r = post(c, "auth/authenticate", body.buf, body.len, false, RS_ETCD_CALL_MAX, &resp);
 	rs_secret_free(&body);
 	if (r == -EINVAL || r == -EKEYEXPIRED) {
 		rs_etcd_set_why(c, "etcd at %s refused user %s: %s", rs_etcd_endpoint(c), c->user,
@@ -570,6 +576,11 @@ int rs_etcd_ensure_token(struct rs_etcd *c)
 
 int rs_etcd_call(struct rs_etcd *c, const char *path, json_t *req, json_t **resp)
 {
+	return rs_etcd_call_max(c, path, req, RS_ETCD_CALL_MAX, resp);
+}
+
+int rs_etcd_call_max(struct rs_etcd *c, const char *path, json_t *req, size_t max, json_t **resp)
+{
 	char *body = json_dumps(req, JSON_COMPACT);
 	size_t tries = 0;
 	bool reauthed = false;
@@ -586,7 +597,8 @@ int rs_etcd_call(struct rs_etcd *c, const char *path, json_t *req, json_t **resp
 
 		r = rs_etcd_ensure_token(c);
 		if (r == 0)
-			r = post(c, path, body, strlen(body), true, resp);
+			r = post(c, path, body, strlen(body), true,
+			         max < RS_ETCD_RESP_MAX ? max : RS_ETCD_RESP_MAX, resp);
 		if (r == -EKEYEXPIRED && !reauthed) {
 			/* The token expired or the member does not know it: once more, with a
 			 * new one, at the same endpoint. */

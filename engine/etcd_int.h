@@ -10,14 +10,22 @@
 #include "etcd.h"
 
 /* Largest answer accepted from etcd: a prefix listing of every status of a large fleet
- * fits; an endless or hostile answer does not fill the memory. */
+ * fits; an endless or hostile answer does not fill the memory. Every other answer (one
+ * key, a transaction, a lease, a line of a watch) is a few KiB and may be no more than
+ * RS_ETCD_CALL_MAX: an answer's JSON takes up to some 45 times its size once parsed (a
+ * body of tiny arrays, each a node of its own), so a hostile endpoint could otherwise
+ * make rotsecd allocate gigabytes per call. */
 #define RS_ETCD_RESP_MAX (64u << 20)
+#define RS_ETCD_CALL_MAX (1u << 20)
 
 void rs_etcd_set_why(struct rs_etcd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* POST `req` to CLIENT-URL/v3/`path` with failover and authentication; *resp is the
  * answer's JSON object (json_decref it). Steals no reference to req. */
 int rs_etcd_call(struct rs_etcd *c, const char *path, json_t *req, json_t **resp);
+/* The same, for an answer of up to `max` bytes (RS_ETCD_RESP_MAX at most) rather than
+ * RS_ETCD_CALL_MAX. */
+int rs_etcd_call_max(struct rs_etcd *c, const char *path, json_t *req, size_t max, json_t **resp);
 
 /* Apply the client's TLS, timeout and protocol settings to a curl easy handle. */
 int rs_etcd_curl_setup(struct rs_etcd *c, void *easy, bool stream);

@@ -83,7 +83,9 @@ static int do_range(struct rs_etcd *c, const char *key, bool prefix, int64_t lim
 		rs_etcd_set_why(c, "out of memory");
 		return r;
 	}
-	r = rs_etcd_call(c, "kv/range", req, &resp);
+	/* Only a prefix listing (every status of a fleet) may be large. */
+	r = rs_etcd_call_max(c, "kv/range", req, prefix ? RS_ETCD_RESP_MAX : RS_ETCD_CALL_MAX,
+	                     &resp);
 	json_decref(req);
 	if (r < 0)
 		return r;

@@ -17,8 +17,10 @@
 #include <sodium.h>
 
 /* A line longer than this is not a watch answer of ours (a value is a few hundred bytes,
- * a batch of events a few KiB). */
-#define LINE_MAX_BYTES (8u << 20)
+ * a batch of events a few KiB), and parsed it could take some 45 times its size
+ * (etcd_int.h). A longer one ends the watch: its caller reads the key again, which
+ * answers the newest value whatever the batch held. */
+#define LINE_MAX_BYTES RS_ETCD_CALL_MAX
 
 static size_t on_data(char *data, size_t size, size_t n, void *arg)
 {

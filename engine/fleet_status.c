@@ -8,7 +8,9 @@
  *    "consumers": [{"name": "backup1", "state": "ok"}]}
  *
  * Deterministic (fixed member order, no time of writing): a retry compares the bytes it
- * would write with what is there to know whether anything changed.
+ * would write with what is there to know whether anything changed. Anyone who can write
+ * etcd may have written what is read back: the names must be names (fleet_msg.h), the
+ * rest words, or it is not a status.
  */
 #define _GNU_SOURCE
 #include "fleet.h"
@@ -58,6 +60,17 @@ static int copy_str(json_t *o, const char *name, char *dst, size_t len)
 	return 0;
 }
 
+/* A consumer's delivery state ("ok", "pending", ...) or a version id: letters, digits and
+ * '-' only, so that nothing a writer of etcd puts there drives a terminal. */
+static bool word_valid(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
 int rs_fleet_status_parse(const unsigned char *buf, size_t len, struct rs_fleet_status *st)
 {
 	json_error_t jerr;
@@ -78,7 +91,8 @@ int rs_fleet_status_parse(const unsigned char *buf, size_t len, struct rs_fleet_
 	    copy_str(o, "version", st->version, sizeof(st->version)) < 0 || !json_is_integer(gen) ||
 	    json_integer_value(gen) < 1 || !json_is_integer(rot) ||
 	    (prev && !json_is_integer(prev)) || !json_is_boolean(json_object_get(o, "degraded")) ||
-	    (cs && !json_is_array(cs)))
+	    (cs && !json_is_array(cs)) || !rs_fleet_name_valid(st->host) ||
+	    !rs_name_valid(st->account) || !word_valid(st->version))
 		goto out;
 	st->generation = (uint64_t)json_integer_value(gen);
 	st->rotated_at = json_integer_value(rot);
@@ -95,7 +109,9 @@ int rs_fleet_status_parse(const unsigned char *buf, size_t len, struct rs_fleet_
 			if (copy_str(c, "name", st->consumers[i].name,
 			             sizeof(st->consumers[i].name)) < 0 ||
 			    copy_str(c, "state", st->consumers[i].state,
-			             sizeof(st->consumers[i].state)) < 0)
+			             sizeof(st->consumers[i].state)) < 0 ||
+			    !rs_fleet_name_valid(st->consumers[i].name) ||
+			    !word_valid(st->consumers[i].state))
 				goto out;
 			st->nconsumers++;
 		}

@@ -175,6 +175,17 @@ static uint64_t ack_generation(const struct rs_etcd_kv *kv)
 	return gen;
 }
 
+/* A key from etcd, any bytes, as printable text for a message. */
+static const char *printable(const char *in, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	for (; in[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)in[i] < 0x20 || (unsigned char)in[i] >= 0x7f ? '?' : in[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static void fmt_time(int64_t t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;
@@ -219,7 +230,18 @@ static int cmd_status(struct rs_fleet *f, int json)
 
 		if (rs_fleet_status_parse(sts.kv[i].value, sts.kv[i].value_len, &st) < 0) {
 			(void)fprintf(stderr, "rotsecctl: %s is not a rotsec status; skipped\n",
-			              sts.kv[i].key);
+			              printable(sts.kv[i].key, key, sizeof(key)));
+			worst = worst < 1 ? 1 : worst;
+			continue;
+		}
+		/* Whoever may write one host's keys (that host, or anyone without roles)
+		 * must not show up as another: a status is only its own key's. */
+		if (rs_fleet_key(f, key, sizeof(key), "status", st.host, st.account, NULL) < 0 ||
+		    strcmp(key, sts.kv[i].key) != 0) {
+			(void)fprintf(
+			        stderr, "rotsecctl: %s holds a status of %s on host %s; skipped\n",
+			        printable(sts.kv[i].key, key, sizeof(key)), st.account, st.host);
+			rs_fleet_status_free(&st);
 			worst = worst < 1 ? 1 : worst;
 			continue;
 		}

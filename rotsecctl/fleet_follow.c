@@ -19,7 +19,8 @@
  * newer generation if one arrives first.
  *
  * DIR/state: "rotsec-fleet-state 1\nhost H\naccount A\ngeneration G\nrevision R\n
- * version HEX\n", replaced atomically.
+ * version HEX\n", replaced atomically. R, the key's revision when G was taken, is for the
+ * reader: revisions come from the endpoint unauthenticated and decide nothing here.
  */
 #define _GNU_SOURCE
 #include "fleet_cli.h"
@@ -38,6 +39,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #define STATE_FILE  "state"
 #define STATE_MAGIC "rotsec-fleet-state 1"
@@ -149,7 +152,12 @@ struct follower {
 	char key[RS_FLEET_KEY_MAX];
 	int dirfd;
 	struct rs_follow_state held;
-	int64_t seen_rev; /* highest key revision looked at */
+	/* The value looked at last, by digest: the same bytes again (a check read, a
+	 * watch event after a resync) are neither opened nor logged again. Revisions are
+	 * not used for this: they come from the endpoint unauthenticated, and a forged
+	 * one (or one of a cluster rebuilt since) would keep every later value out. */
+	unsigned char seen[crypto_generichash_BYTES_MIN];
+	bool seen_any;
 	struct rs_fleet_msg pending;
 	int64_t pending_rev;
 	bool has_pending;
@@ -213,12 +221,15 @@ static void take_value(struct follower *fw, const unsigned char *value, size_t l
 {
 	struct rs_fleet_msg m;
 	uint64_t floor;
+	unsigned char digest[sizeof(fw->seen)];
 	char why[512] = "";
 	int r;
 
-	if (rev <= fw->seen_rev)
+	crypto_generichash(digest, sizeof(digest), value, len, NULL, 0);
+	if (fw->seen_any && sodium_memcmp(digest, fw->seen, sizeof(digest)) == 0)
 		return;
-	fw->seen_rev = rev;
+	memcpy(fw->seen, digest, sizeof(digest));
+	fw->seen_any = true;
 	/* The replay floor: what we hold, or what is waiting to be run. */
 	floor = fw->held.generation;
 	if (fw->has_pending && fw->pending.generation > floor)
@@ -250,14 +261,15 @@ static int resync(struct follower *fw, int64_t *next)
 {
 	struct rs_etcd_kv kv;
 	int r = rs_etcd_get(&fw->f->etcd, fw->key, &kv);
+	int64_t h = fw->f->etcd.revision;
 
-	if (r == -ENOENT) {
-		*next = fw->f->etcd.revision + 1;
+	/* The answer's revision comes from the endpoint: one that cannot be followed means
+	 * a watch from now (0), never an overflow. */
+	*next = h > 0 && h < INT64_MAX ? h + 1 : 0;
+	if (r == -ENOENT)
 		return 0;
-	}
 	if (r < 0)
 		return r;
-	*next = fw->f->etcd.revision + 1;
 	take_value(fw, kv.value, kv.value_len, kv.mod_revision);
 	rs_etcd_kv_free(&kv);
 	return 0;
@@ -372,7 +384,6 @@ int rs_ctl_fleet_follow(struct rs_fleet *f, const struct rs_fleet_reader *rd, co
 		close(fw.dirfd);
 		return RS_FLEET_EXIT_FAIL;
 	}
-	fw.seen_rev = fw.held.revision;
 	if (rs_fleet_key(f, fw.key, sizeof(fw.key), "sealed", rd->consumer, host, account) < 0) {
 		close(fw.dirfd);
 		return RS_FLEET_EXIT_FAIL;
