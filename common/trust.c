@@ -517,6 +517,23 @@ static int reopen(const struct walk *w, char *why, size_t whylen)
 	return fd;
 }
 
+int rs_trust_stream(int fd, const char *path, FILE **f, char *why, size_t whylen)
+{
+	int r;
+
+	*f = NULL;
+	if (fd < 0)
+		return fd;
+	*f = fdopen(fd, "re");
+	if (!*f) {
+		r = -errno;
+		close(fd);
+		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 int rs_trust_file(const char *path, struct rs_trust *t, char *why, size_t whylen)
 {
 	struct walk w;

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "fleet_conf.h"
 #include "fleet_msg.h"
+#include "trust.h"
 #include "why.h"
 
 #include <errno.h>
@@ -301,26 +302,21 @@ int rs_fleet_cfg_load(struct rs_fleet_cfg *cfg, const char *path, const char *se
 		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rs_set_why(why, whylen, "%s is not a regular file", path);
-		close(fd);
-		return -EINVAL;
-	}
 	/* It says which host keys to trust: whoever could write it could make us accept
-	 * their messages. */
-	if ((st.st_mode & 0022) || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		rs_set_why(why, whylen,
-		           "%s is writable by group or others, or owned by another user", path);
-		close(fd);
-		return -EPERM;
-	}
-	f = fdopen(fd, "r");
-	if (!f) {
+	 * their messages. The file alone is judged by the trust rule: its directories are
+	 * the consumer's own business (it runs as whatever user owns its keys). */
+	if (fstat(fd, &st) < 0) {
 		r = -errno;
 		close(fd);
 		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
 		return r;
 	}
+	if ((r = rs_trust_file_ok(fd, &st, RS_TRUST_SELF, path, why, whylen)) < 0) {
+		close(fd);
+		return r;
+	}
+	if ((r = rs_trust_stream(fd, path, &f, why, whylen)) < 0)
+		return r;
 	config_init(&lc);
 	if (config_read(&lc, f) != CONFIG_TRUE) {
 		rs_set_why(why, whylen, "%s:%d: %s", path, config_error_line(&lc),
