@@ -9,12 +9,10 @@
 #include "why.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 void rs_fleet_cfg_init(struct rs_fleet_cfg *cfg)
@@ -292,29 +290,13 @@ int rs_fleet_cfg_load(struct rs_fleet_cfg *cfg, const char *path, const char *se
 {
 	config_t lc;
 	config_setting_t *s;
-	struct stat st;
 	FILE *f;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = -errno;
-		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
-		return r;
-	}
 	/* It says which host keys to trust: whoever could write it could make us accept
-	 * their messages. The file alone is judged by the trust rule: its directories are
-	 * the consumer's own business (it runs as whatever user owns its keys). */
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
-		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	if ((r = rs_trust_file_ok(fd, &st, RS_TRUST_SELF, path, why, whylen)) < 0) {
-		close(fd);
-		return r;
-	}
+	 * their messages. A consumer runs as whatever user owns its keys: the directories
+	 * this file is in are that user's business, the file itself is judged. */
+	fd = rs_trust_file_only(path, RS_TRUST_SELF, why, whylen);
 	if ((r = rs_trust_stream(fd, path, &f, why, whylen)) < 0)
 		return r;
 	config_init(&lc);
