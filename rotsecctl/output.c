@@ -16,6 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
+int ctl_deliveries_done(const struct rs_engine *e)
+{
+	printf("\n");
+	if (!e->delivery_failures && !e->verify_failures)
+		return CTL_EXIT_OK;
+	(void)fflush(stdout);
+	ctl_err("%s", e->why);
+	return CTL_EXIT_FAILED;
+}
+
 void ctl_json_str(const char *s)
 {
 	putchar('"');
