@@ -186,6 +186,9 @@ void ctl_json_time(const char *key, int64_t t, bool comma);
 
 /* "2026-12-06 14:37:05 CET" (local time, seconds and zone), or "-" for t <= 0. */
 void ctl_fmt_time(int64_t t, char *buf, size_t len);
+/* The same to the minute ("2026-12-06 14:37", a table column of 17) or exact. */
+enum ctl_time_form { CTL_TIME_EXACT, CTL_TIME_MINUTE };
+void ctl_fmt_time_as(int64_t t, enum ctl_time_form form, char *buf, size_t len);
 
 /* The secret and a newline to stdout in one write(2) from its guarded buffer (never
  * through stdio, whose buffer would keep a copy); CTL_EXIT_FAILED with a message when
