@@ -165,6 +165,16 @@ void rs_buf_truncate(struct rs_buf *b, size_t len)
 	b->p[len] = '\0';
 }
 
+void rs_buf_drop(struct rs_buf *b, size_t n)
+{
+	if (n == 0 || b->len == 0)
+		return;
+	if (n > b->len)
+		n = b->len;
+	memmove(b->p, b->p + n, b->len - n);
+	rs_buf_truncate(b, b->len - n);
+}
+
 int rs_buf_err(const struct rs_buf *b)
 {
 	return b->err;

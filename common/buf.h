@@ -60,6 +60,11 @@ void rs_buf_printf(struct rs_buf *b, const char *fmt, ...) __attribute__((format
  * any, stays: truncating is how a caller reuses a buffer for the next record. */
 void rs_buf_truncate(struct rs_buf *b, size_t len);
 
+/* Remove the first n bytes of the content (all of it when n is larger), the rest moved to
+ * the front: how a reader takes one line off a stream it buffers. The error, if any, stays;
+ * under RS_BUF_WIPE what the move leaves behind is zeroed. */
+void rs_buf_drop(struct rs_buf *b, size_t n);
+
 /* 0 or the first failure (-ENOSPC, -ENOMEM, -EINVAL for a format printf refused). */
 int rs_buf_err(const struct rs_buf *b);
 size_t rs_buf_len(const struct rs_buf *b);

@@ -365,8 +365,10 @@ void rs_store_close(struct rs_store *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char **val,
-                size_t *vlen)
+/* The hash tables' answer for key: 1 with its value and, when end is not NULL, the offset
+ * just past the value in *end; 0 when it is not there; -EPROTO when the file is damaged. */
+static int hash_find(const struct rs_map *m, const char *key, size_t klen, const char **val,
+                     size_t *vlen, uint32_t *end)
 {
 	/* cdb_find stores its result in the struct: use a private copy so that threads
 	 * sharing the mapping never write to shared memory. */
@@ -381,7 +383,15 @@ int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char
 	if (!*val)
 		return -EPROTO;
 	*vlen = cdb_datalen(&c);
+	if (end)
+		*end = cdb_datapos(&c) + cdb_datalen(&c);
 	return 1;
+}
+
+int rs_map_find(const struct rs_map *m, const char *key, size_t klen, const char **val,
+                size_t *vlen)
+{
+	return hash_find(m, key, klen, val, vlen, NULL);
 }
 
 int rs_map_lookup(const struct rs_map *m, const char *prefix, const char *k, const char **val,
@@ -459,8 +469,7 @@ int rs_map_find_index(const struct rs_map *m, const char *prefix, uint32_t idx, 
 	size_t n = index_key(key, prefix, idx), kl;
 	uint64_t pos = hint ? *hint : 0, next;
 	const char *k;
-	struct cdb c;
-	int i, r;
+	int i;
 
 	if (n == 0)
 		return 0;
@@ -473,19 +482,7 @@ int rs_map_find_index(const struct rs_map *m, const char *prefix, uint32_t idx, 
 	}
 	/* Not where the writer's order puts it (the first entry, or a file laid out some
 	 * other way): the hash tables, then the walk goes on from the record found. */
-	c = m->cdb;
-	r = cdb_find(&c, key, (unsigned)n);
-	if (r < 0)
-		return -EPROTO;
-	if (r == 0)
-		return 0;
-	*val = cdb_get(&c, cdb_datalen(&c), cdb_datapos(&c));
-	if (!*val)
-		return -EPROTO;
-	*vlen = cdb_datalen(&c);
-	if (hint)
-		*hint = cdb_datapos(&c) + cdb_datalen(&c);
-	return 1;
+	return hash_find(m, key, n, val, vlen, hint);
 }
 
 int rs_map_secret_by_name(const struct rs_map *m, const char *name, struct rs_secret_rec *rec)

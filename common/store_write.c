@@ -39,8 +39,9 @@ static void put_num(struct rs_buf *b, unsigned long long v)
  * reader of secrets.cdb fail closed (and rs_store_load_secrets, the writer's own starting
  * point, fail too). Checked before the record reaches the file: -EINVAL.
  */
-static int account_ok(const struct rs_store_account *a)
+static int account_ok(const void *e)
 {
+	const struct rs_store_account *a = e;
 	size_t j;
 
 	if (!TERMINATED(a->name) || !TERMINATED(a->gecos) || !TERMINATED(a->home) ||
@@ -54,8 +55,9 @@ static int account_ok(const struct rs_store_account *a)
 	return 0;
 }
 
-static int group_ok(const struct rs_store_group *g)
+static int group_ok(const void *e)
 {
+	const struct rs_store_group *g = e;
 	size_t j;
 
 	if (!TERMINATED(g->name) || !rs_name_valid(g->name) || g->gid == UINT32_MAX ||
@@ -223,41 +225,125 @@ out:
 	return r;
 }
 
-/* The passwd and group records, as every key of the account or group holds them. */
-static void passwd_value(struct rs_buf *b, const struct rs_store_account *a)
+/* What the passwd and group records hold after the name and the id (record.h). */
+static void passwd_rest(struct rs_buf *b, const void *e)
 {
-	rs_buf_truncate(b, 0);
-	rs_buf_putz(b, a->name);
-	put_num(b, a->uid);
+	const struct rs_store_account *a = e;
+
 	put_num(b, a->gid);
 	rs_buf_putz(b, a->gecos);
 	rs_buf_putz(b, a->home);
 	rs_buf_putz(b, a->shell);
 }
 
-static void group_value(struct rs_buf *b, const struct rs_store_group *g)
+static void group_rest(struct rs_buf *b, const void *e)
 {
-	size_t j;
+	const struct rs_store_group *g = e;
 
-	rs_buf_truncate(b, 0);
-	rs_buf_putz(b, g->name);
-	put_num(b, g->gid);
-	for (j = 0; j < g->nmembers; j++)
+	for (size_t j = 0; j < g->nmembers; j++)
 		rs_buf_putz(b, g->members[j]);
 }
 
-struct accounts_ctx {
-	const struct rs_accounts_data *d;
+/* An account's initgroups record, beside its passwd records. */
+static int initgroups_record(struct cdb_make *cm, const void *e, struct rs_buf *b)
+{
+	const struct rs_store_account *a = e;
+	struct key k;
+
+	rs_buf_truncate(b, 0);
+	for (size_t j = 0; j < a->nsup; j++)
+		put_num(b, a->sup_gids[j]);
+	return add(cm, key_name(&k, RS_KEY_INITGR, a->name), b);
+}
+
+/*
+ * One kind of entry of accounts.cdb, accounts or groups, in an array of `size`-byte
+ * structs with the name and the uint32_t id at name_off and id_off. Each entry is checked
+ * (ok()) before anything of it is written, found by name, by id and by index with the
+ * same value under each key (name, id, then rest()), and has what else goes with it
+ * (extra(), when there is one).
+ */
+struct entry_kind {
+	const char *by_name, *by_id, *by_index;
+	size_t size, name_off, id_off;
+	int (*ok)(const void *e);
+	void (*rest)(struct rs_buf *b, const void *e);
+	int (*extra)(struct cdb_make *cm, const void *e, struct rs_buf *b);
+};
+
+/* A kind over struct `type`, its size and offsets taken from the type itself. */
+#define ENTRY_KIND(by_name, by_id, by_index, type, id, ok, rest, extra)                            \
+	{                                                                                          \
+		by_name, by_id, by_index, sizeof(type), offsetof(type, name), offsetof(type, id),  \
+		        ok, rest, extra                                                            \
+	}
+
+static const struct entry_kind accounts_kind =
+        ENTRY_KIND(RS_KEY_PWNAM, RS_KEY_PWUID, RS_KEY_PWIDX, struct rs_store_account, uid,
+                   account_ok, passwd_rest, initgroups_record);
+static const struct entry_kind groups_kind =
+        ENTRY_KIND(RS_KEY_GRNAM, RS_KEY_GRGID, RS_KEY_GRIDX, struct rs_store_group, gid, group_ok,
+                   group_rest, NULL);
+
+/* Entry e's value in b, as every key of it holds it; -EINVAL when it is not valid. */
+static int entry_value(const struct entry_kind *kind, const char *e, struct rs_buf *b)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = kind->ok(e)) < 0)
+		return r;
+	memcpy(&id, e + kind->id_off, sizeof(id));
+	rs_buf_truncate(b, 0);
+	rs_buf_putz(b, e + kind->name_off);
+	put_num(b, id);
+	kind->rest(b, e);
+	return 0;
+}
+
+/* The n entries of a kind, then their index records back to back, in index order, after
+ * the other records of their kind: an enumeration reads them one after the other
+ * (record.h), as nss files reads /etc/passwd, instead of skipping three records an
+ * entry. */
+static int add_entries(struct cdb_make *cm, const struct entry_kind *kind, const void *arr,
+                       size_t n, struct rs_buf *b)
+{
+	struct key k;
+	uint32_t id;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *e = (const char *)arr + i * kind->size;
+
+		memcpy(&id, e + kind->id_off, sizeof(id));
+		if ((r = entry_value(kind, e, b)) < 0 ||
+		    (r = add(cm, key_name(&k, kind->by_name, e + kind->name_off), b)) < 0 ||
+		    (r = add(cm, key_num(&k, kind->by_id, id), b)) < 0)
+			return r;
+		if (kind->extra && (r = kind->extra(cm, e, b)) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((r = entry_value(kind, (const char *)arr + i * kind->size, b)) < 0 ||
+		    (r = add(cm, key_num(&k, kind->by_index, i), b)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* What fill_accounts and fill_secrets write: their data, and the generation the file is
+ * stamped with. */
+struct fill_ctx {
+	const void *data;
 	uint64_t generation;
 };
 
 static int fill_accounts(struct cdb_make *cm, const void *vctx)
 {
-	const struct accounts_ctx *ctx = vctx;
-	const struct rs_accounts_data *d = ctx->d;
+	const struct fill_ctx *ctx = vctx;
+	const struct rs_accounts_data *d = ctx->data;
 	struct rs_buf b;
 	struct key k;
-	size_t i, j;
 	int r;
 
 	rs_buf_init(&b, VALUE_MAX, 0);
@@ -273,47 +359,9 @@ static int fill_accounts(struct cdb_make *cm, const void *vctx)
 	put_num(&b, d->ngrp);
 	if ((r = add(cm, key_name(&k, RS_KEY_META, ""), &b)) < 0)
 		goto out;
-
-	for (i = 0; i < d->nacc; i++) {
-		const struct rs_store_account *a = &d->acc[i];
-
-		if ((r = account_ok(a)) < 0)
-			goto out;
-		passwd_value(&b, a);
-		if ((r = add(cm, key_name(&k, RS_KEY_PWNAM, a->name), &b)) < 0)
-			goto out;
-		if ((r = add(cm, key_num(&k, RS_KEY_PWUID, a->uid), &b)) < 0)
-			goto out;
-		rs_buf_truncate(&b, 0);
-		for (j = 0; j < a->nsup; j++)
-			put_num(&b, a->sup_gids[j]);
-		if ((r = add(cm, key_name(&k, RS_KEY_INITGR, a->name), &b)) < 0)
-			goto out;
-	}
-	/* The index records back to back, in index order, after the other records of their
-	 * kind: an enumeration reads them one after the other (record.h), as nss files
-	 * reads /etc/passwd, instead of skipping three records an entry. */
-	for (i = 0; i < d->nacc; i++) {
-		passwd_value(&b, &d->acc[i]);
-		if ((r = add(cm, key_num(&k, RS_KEY_PWIDX, i), &b)) < 0)
-			goto out;
-	}
-	for (i = 0; i < d->ngrp; i++) {
-		const struct rs_store_group *g = &d->grp[i];
-
-		if ((r = group_ok(g)) < 0)
-			goto out;
-		group_value(&b, g);
-		if ((r = add(cm, key_name(&k, RS_KEY_GRNAM, g->name), &b)) < 0)
-			goto out;
-		if ((r = add(cm, key_num(&k, RS_KEY_GRGID, g->gid), &b)) < 0)
-			goto out;
-	}
-	for (i = 0; i < d->ngrp; i++) {
-		group_value(&b, &d->grp[i]);
-		if ((r = add(cm, key_num(&k, RS_KEY_GRIDX, i), &b)) < 0)
-			goto out;
-	}
+	if ((r = add_entries(cm, &accounts_kind, d->acc, d->nacc, &b)) < 0)
+		goto out;
+	r = add_entries(cm, &groups_kind, d->grp, d->ngrp, &b);
 out:
 	rs_buf_free(&b);
 	return r;
@@ -322,7 +370,7 @@ out:
 int rs_store_write_accounts(struct rs_store_w *w, const struct rs_accounts_data *d,
                             uint64_t generation)
 {
-	struct accounts_ctx ctx = {d, generation};
+	struct fill_ctx ctx = {d, generation};
 
 	return write_cdb(w, RS_ACCOUNTS_FILE, 0644, 0, fill_accounts, &ctx);
 }
@@ -428,15 +476,10 @@ static int add_secret(struct cdb_make *cm, const char *name, size_t idx, const c
 	return add_raw(cm, key_name(&k, RS_KEY_SECNAM, name), rec, len);
 }
 
-struct secrets_ctx {
-	const struct rs_secrets_data *d;
-	uint64_t generation;
-};
-
 static int fill_secrets(struct cdb_make *cm, const void *vctx)
 {
-	const struct secrets_ctx *ctx = vctx;
-	const struct rs_secrets_data *d = ctx->d;
+	const struct fill_ctx *ctx = vctx;
+	const struct rs_secrets_data *d = ctx->data;
 	struct rs_costs_tally tally = {0};
 	char rec[REC_MAX];
 	size_t i;
@@ -456,7 +499,7 @@ static int fill_secrets(struct cdb_make *cm, const void *vctx)
 int rs_store_write_secrets(struct rs_store_w *w, const struct rs_secrets_data *d,
                            uint64_t generation, gid_t gid)
 {
-	struct secrets_ctx ctx = {d, generation};
+	struct fill_ctx ctx = {d, generation};
 
 	return write_cdb(w, RS_SECRETS_FILE, gid ? 0640 : 0600, gid, fill_secrets, &ctx);
 }

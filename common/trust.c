@@ -517,6 +517,42 @@ static int reopen(const struct walk *w, char *why, size_t whylen)
 	return fd;
 }
 
+int rs_trust_file_only(const char *path, unsigned flags, char *why, size_t whylen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), r;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if ((r = rs_trust_file_ok(fd, &st, flags, path, why, whylen)) < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int rs_trust_stream(int fd, const char *path, FILE **f, char *why, size_t whylen)
+{
+	int r;
+
+	*f = NULL;
+	if (fd < 0)
+		return fd;
+	*f = fdopen(fd, "re");
+	if (!*f) {
+		r = -errno;
+		close(fd);
+		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 int rs_trust_file(const char *path, struct rs_trust *t, char *why, size_t whylen)
 {
 	struct walk w;

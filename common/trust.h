@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -74,6 +75,18 @@ int rs_trust_file(const char *path, struct rs_trust *t, char *why, size_t whylen
  * of root's, not writable by group or others. `fd` (any kind, O_PATH too) and its fstat. */
 int rs_trust_file_ok(int fd, const struct stat *st, unsigned flags, const char *path, char *why,
                      size_t whylen);
+
+/* The regular file `path` alone by the rule (rs_trust_file_ok), opened as rs_trust_file
+ * opens one, its directories not walked and a symbolic link followed: for a file a user
+ * keeps for a command it runs itself (the fleet consumer's settings), in directories that
+ * are that user's business. Never for an input of root's. */
+int rs_trust_file_only(const char *path, unsigned flags, char *why, size_t whylen);
+
+/* A descriptor of rs_trust_file's (or one its caller checked with rs_trust_file_ok) as a
+ * stdio stream for reading, which then owns it: 0 and *f, or -errno with why and fd
+ * closed. A negative fd is returned as it is, with the why its opener wrote:
+ * rs_trust_stream(rs_trust_file(path, ...), path, &f, ...) reads a file of the rule. */
+int rs_trust_stream(int fd, const char *path, FILE **f, char *why, size_t whylen);
 
 /* The program `path` as execve(2) would run it: a regular file that someone may execute,
  * and for a script the interpreter of its "#!" line, by the same rule. 0 when it is

@@ -92,6 +92,13 @@ static void put_hhmm(FILE *out, int minutes)
 	(void)fprintf(out, "%02d:%02d", minutes / 60, minutes % 60);
 }
 
+/* " key value" of a delivery's line; NULL is shown as "". */
+static void put_pair(FILE *out, const char *key, const char *value)
+{
+	(void)fprintf(out, " %s ", key);
+	put_text(out, value ? value : "");
+}
+
 /* One delivery on a line: its kind and target first, then the settings of that kind. */
 static void put_delivery(FILE *out, const struct rs_delivery *d)
 {
@@ -100,27 +107,19 @@ static void put_delivery(FILE *out, const struct rs_delivery *d)
 		put_argv(out, d->argv);
 		(void)fputs(" timeout ", out);
 		put_duration(out, d->timeout);
-		(void)fputs(" user ", out);
-		put_text(out, d->user[0] ? d->user : "root");
+		put_pair(out, "user", d->user[0] ? d->user : "root");
 		return;
 	}
 	if (d->kind == RS_DELIVER_FLEET) {
-		(void)fputs(" fleet ", out);
-		put_text(out, d->fleet ? d->fleet : "");
-		(void)fputs(" sealed_to ", out);
-		put_text(out, d->sealed_to ? d->sealed_to : "");
+		put_pair(out, "fleet", d->fleet);
+		put_pair(out, "sealed_to", d->sealed_to);
 		return;
 	}
-	if (d->kind == RS_DELIVER_SEALED) {
-		(void)fputs(" sealed_to ", out);
-		put_text(out, d->sealed_to);
-	}
-	(void)fputs(" file ", out);
-	put_text(out, d->file);
-	(void)fputs(" owner ", out);
-	put_text(out, d->owner);
-	(void)fputs(" group ", out);
-	put_text(out, d->group);
+	if (d->kind == RS_DELIVER_SEALED)
+		put_pair(out, "sealed_to", d->sealed_to);
+	put_pair(out, "file", d->file);
+	put_pair(out, "owner", d->owner);
+	put_pair(out, "group", d->group);
 	(void)fprintf(out, " mode %04o", (unsigned)(d->mode & 07777));
 }
 

@@ -71,21 +71,12 @@ int sysdb_load(const char *path, bool with_gid, struct sysdb *db, char *why, siz
 	size_t cap = 0, alloc = 0;
 	ssize_t len;
 	unsigned lineno = 0;
-	int fd, r = 0;
+	int r = 0;
 
 	/* By the trust rule (trust.h): whoever could edit it could hide a collision with a
 	 * local account, or make one up. */
-	if ((fd = rs_trust_file(path, &t, why, whylen)) < 0) {
-		r = fd;
+	if ((r = rs_trust_stream(rs_trust_file(path, &t, why, whylen), path, &f, why, whylen)) < 0)
 		goto out;
-	}
-	f = fdopen(fd, "re");
-	if (!f) {
-		r = -errno;
-		close(fd);
-		rs_set_why(why, whylen, "%s: %s", path, strerror(-r));
-		goto out;
-	}
 	errno = 0;
 	while ((len = getline(&buf, &cap, f)) != -1) {
 		char *field[4] = {NULL}, *p = buf;

@@ -49,11 +49,16 @@ static void cannot_look(struct loader *ld, const config_setting_t *s, const char
 	            (unsigned)geteuid(), why);
 }
 
+/* The top-level setting `key`, for the line of a diagnostic (NULL: not written). */
+static const config_setting_t *top_setting(struct loader *ld, const char *key)
+{
+	return config_setting_get_member(config_root_setting(&ld->lc), key);
+}
+
 /* One directory rotsec owns (owndirs.h), at the setting `key` (NULL: its default). */
 static void check_own_dir(struct loader *ld, const struct rs_own_dir *d)
 {
-	const config_setting_t *s =
-	        config_setting_get_member(config_root_setting(&ld->lc), d->setting);
+	const config_setting_t *s = top_setting(ld, d->setting);
 	struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF};
 	char why[RS_DIAG_MAX] = "", what[64];
 	int fd;
@@ -85,64 +90,71 @@ static void check_own_dir(struct loader *ld, const struct rs_own_dir *d)
 		cfg_error_at(ld, s, "%s %s: %s", what, d->path, why);
 }
 
+/*
+ * A file rotsec itself writes (key_file, audit_log), when it exists: its directory by the
+ * rule for a path rotsec writes, then the file not followed. 0 with *fd (O_PATH) and *st,
+ * or *fd -1 when nothing is there; the directory's error (rs_trust_parent, why) otherwise.
+ */
+static int open_own_file(const char *path, int *fd, struct stat *st, char *why, size_t whylen)
+{
+	struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF};
+	const char *name;
+	int dirfd;
+
+	*fd = -1;
+	if ((dirfd = rs_trust_parent(path, &t, &name, why, whylen)) < 0)
+		return dirfd;
+	*fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	close(dirfd);
+	if (*fd >= 0 && fstat(*fd, st) < 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return 0;
+}
+
 /* key_file: its directory as a path rotsec writes, the key root's alone when it exists. */
 static void check_key_file(struct loader *ld)
 {
-	const char *path = ld->cfg->key_file, *name;
-	const config_setting_t *s =
-	        config_setting_get_member(config_root_setting(&ld->lc), "key_file");
-	struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF};
+	const char *path = ld->cfg->key_file;
+	const config_setting_t *s = top_setting(ld, "key_file");
 	char why[RS_DIAG_MAX] = "";
 	struct stat st;
-	int dirfd, fd;
+	int fd, r;
 
-	dirfd = rs_trust_parent(path, &t, &name, why, sizeof(why));
-	if (dirfd == -EACCES) {
+	r = open_own_file(path, &fd, &st, why, sizeof(why));
+	if (r == -EACCES)
 		cannot_look(ld, s, "key_file", why);
-		return;
-	}
-	if (dirfd < 0) {
+	else if (r < 0)
 		cfg_error_at(ld, s, "key_file %s: %s", path, why);
+	if (fd < 0)
 		return;
-	}
-	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &st) == 0) {
-		if (S_ISLNK(st.st_mode))
-			cfg_error_at(ld, s, "key_file %s is a symbolic link: name the file itself",
-			             path);
-		else if (rs_trust_file_ok(fd, &st, RS_TRUST_SELF, path, why, sizeof(why)) < 0)
-			cfg_error_at(ld, s, "key_file %s", why);
-		else if (st.st_mode & 0077)
-			cfg_error_at(ld, s,
-			             "key_file %s is open to group or others (mode %04o): it "
-			             "unseals every journaled secret; chmod 0600 %s",
-			             path, (unsigned)(st.st_mode & 07777), path);
-	}
-	if (fd >= 0)
-		close(fd);
-	close(dirfd);
+	if (S_ISLNK(st.st_mode))
+		cfg_error_at(ld, s, "key_file %s is a symbolic link: name the file itself", path);
+	else if (rs_trust_file_ok(fd, &st, RS_TRUST_SELF, path, why, sizeof(why)) < 0)
+		cfg_error_at(ld, s, "key_file %s", why);
+	else if (st.st_mode & 0077)
+		cfg_error_at(ld, s,
+		             "key_file %s is open to group or others (mode %04o): it unseals every "
+		             "journaled secret; chmod 0600 %s",
+		             path, (unsigned)(st.st_mode & 07777), path);
+	close(fd);
 }
 
 /* The audit log, when it exists: root appends to it, so one link, root's, not writable
- * by others (rs_audit_commit refuses it otherwise). */
+ * by others (rs_audit_commit refuses it otherwise). Its directory is one of
+ * check_own_dir's, which reported it. */
 static void check_audit_log(struct loader *ld)
 {
-	const char *path = ld->cfg->audit_log, *name;
-	const config_setting_t *s =
-	        config_setting_get_member(config_root_setting(&ld->lc), "audit_log");
-	struct rs_trust t = {.flags = RS_TRUST_WRITE | RS_TRUST_SELF};
+	const char *path = ld->cfg->audit_log;
+	const config_setting_t *s = top_setting(ld, "audit_log");
 	char why[RS_DIAG_MAX] = "";
 	struct stat st;
-	int dirfd, fd;
+	int fd;
 
-	if ((dirfd = rs_trust_parent(path, &t, &name, why, sizeof(why))) < 0)
-		return; /* check_own_dir reported its directory */
-	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	close(dirfd);
-	if (fd < 0)
+	if (open_own_file(path, &fd, &st, why, sizeof(why)) < 0 || fd < 0)
 		return;
-	if (fstat(fd, &st) == 0 &&
-	    rs_trust_file_ok(fd, &st, RS_TRUST_SELF, path, why, sizeof(why)) < 0)
+	if (rs_trust_file_ok(fd, &st, RS_TRUST_SELF, path, why, sizeof(why)) < 0)
 		cfg_error_at(ld, s, "audit_log %s: %s", path, why);
 	else if (st.st_nlink != 1)
 		cfg_error_at(ld, s,

@@ -55,14 +55,34 @@ void rs_stderr_tail_free(struct rs_stderr_tail *t)
 	t->cap = t->start = t->len = 0;
 }
 
-/* The width of byte c once escaped. */
+/* Byte c as it is shown: itself, a C escape for a backslash and the usual whitespace, or
+ * \xHH for anything else unprintable. Its width, the bytes in out. */
+static size_t escape(unsigned char c, char out[4])
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *named = c == '\\'   ? "\\\\"
+	                    : c == '\n' ? "\\n"
+	                    : c == '\t' ? "\\t"
+	                    : c == '\r' ? "\\r"
+	                                : NULL;
+
+	if (named) {
+		memcpy(out, named, 2);
+		return 2;
+	}
+	if (c < 0x20 || c >= 0x7f) {
+		memcpy(out, (const char[4]){'\\', 'x', hex[c >> 4], hex[c & 15]}, 4);
+		return 4;
+	}
+	out[0] = (char)c;
+	return 1;
+}
+
 static size_t esc_width(unsigned char c)
 {
-	if (c == '\\' || c == '\n' || c == '\t' || c == '\r')
-		return 2;
-	if (c < 0x20 || c >= 0x7f)
-		return 4;
-	return 1;
+	char x[4];
+
+	return escape(c, x);
 }
 
 struct emit {
@@ -81,29 +101,9 @@ static void put(struct emit *e, const char *s, size_t n)
 
 static void put_escaped(struct emit *e, unsigned char c)
 {
-	static const char hex[] = "0123456789abcdef";
-	char x[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+	char x[4];
 
-	switch (c) {
-	case '\\':
-		put(e, "\\\\", 2);
-		return;
-	case '\n':
-		put(e, "\\n", 2);
-		return;
-	case '\t':
-		put(e, "\\t", 2);
-		return;
-	case '\r':
-		put(e, "\\r", 2);
-		return;
-	default:
-		break;
-	}
-	if (c < 0x20 || c >= 0x7f)
-		put(e, x, sizeof(x));
-	else
-		put(e, (const char *)&c, 1);
+	put(e, x, escape(c, x));
 }
 
 /*

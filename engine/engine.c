@@ -85,16 +85,9 @@ gid_t rs_rotsec_gid(const struct rs_config *cfg)
 	 * secrets.cdb 0600 root:root after a passing EMFILE or ENOMEM, and lock every
 	 * service of group rotsec out of its logins. */
 	fd = rs_trust_file(cfg->group_file, &(struct rs_trust){.flags = RS_TRUST_SELF}, NULL, 0);
-	if (fd < 0) {
-		errno = -fd;
-		return fd == -ENOENT ? 0 : (gid_t)-1;
-	}
-	f = fdopen(fd, "re");
-	if (!f) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return (gid_t)-1;
+	if ((err = rs_trust_stream(fd, cfg->group_file, &f, NULL, 0)) < 0) {
+		errno = -err;
+		return err == -ENOENT ? 0 : (gid_t)-1;
 	}
 	/* group(5): name:password:gid:members. Read directly: the store's own group must
 	 * never depend on NSS, which may be answering from this very store. */

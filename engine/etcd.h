@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "secret.h"
 
 #define RS_ETCD_WHY_MAX 512
@@ -171,9 +172,8 @@ enum rs_etcd_watch_flags { RS_ETCD_WATCH_PREFIX = 1, RS_ETCD_WATCH_PROGRESS = 2 
 struct rs_etcd_watch {
 	struct rs_etcd *c;
 	void *multi, *easy, *headers; /* CURLM *, CURL *, struct curl_slist * */
-	char *buf;                    /* received bytes not yet parsed */
-	size_t len, cap;
-	bool running, overflow;
+	struct rs_buf in;             /* received bytes not yet parsed */
+	bool running;
 	int64_t watch_id;
 	char *body;
 };

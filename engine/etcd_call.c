@@ -298,37 +298,12 @@ int rs_etcd_curl_setup(struct rs_etcd *c, void *easy, bool stream)
 	return 0;
 }
 
-struct resp_buf {
-	char *p;
-	size_t len, cap, max;
-	bool overflow;
-};
-
 static size_t on_data(char *data, size_t size, size_t n, void *arg)
 {
-	struct resp_buf *b = arg;
-	size_t add = size * n;
+	struct rs_buf *b = arg;
 
-	if (add > b->max - b->len) {
-		b->overflow = true;
-		return 0; /* aborts the transfer */
-	}
-	if (b->len + add + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + add + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
-			return 0;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, add);
-	b->len += add;
-	b->p[b->len] = '\0';
-	return add;
+	rs_buf_put(b, data, size * n);
+	return rs_buf_err(b) ? 0 : size * n; /* 0 aborts the transfer */
 }
 
 /* Classes of failure: which ones make the next endpoint worth a try. */
@@ -429,7 +404,7 @@ static int post(struct rs_etcd *c, const char *path, const char *body, size_t bo
                 bool with_token, size_t max, json_t **resp)
 {
 	char url[RS_ETCD_URL_MAX + 64], errbuf[CURL_ERROR_SIZE] = "";
-	struct resp_buf b = {.max = max};
+	struct rs_buf b;
 	struct curl_slist *hdr = NULL, *h2;
 	char *auth = NULL;
 	json_error_t jerr;
@@ -439,6 +414,7 @@ static int post(struct rs_etcd *c, const char *path, const char *body, size_t bo
 	int r;
 
 	*resp = NULL;
+	rs_buf_init(&b, max, 0);
 	(void)snprintf(url, sizeof(url), "%s/v3/%s", rs_etcd_endpoint(c), path);
 	curl_easy_reset(c->curl);
 	r = rs_etcd_curl_setup(c, c->curl, false);
@@ -469,7 +445,7 @@ static int post(struct rs_etcd *c, const char *path, const char *body, size_t bo
 	(void)curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
 	c->calls++;
 	e = curl_easy_perform(c->curl);
-	if (b.overflow) {
+	if (rs_buf_err(&b) == -ENOSPC) {
 		rs_etcd_set_why(c, "etcd at %s sent an answer larger than %zu KiB", url, max >> 10);
 		r = -EPROTO;
 		goto out;
@@ -479,7 +455,9 @@ static int post(struct rs_etcd *c, const char *path, const char *body, size_t bo
 		goto out;
 	}
 	(void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &http);
-	j = b.p ? json_loadb(b.p, b.len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+	j = rs_buf_len(&b)
+	            ? json_loadb(rs_buf_str(&b), rs_buf_len(&b), JSON_REJECT_DUPLICATES, &jerr)
+	            : NULL;
 	if (!json_is_object(j)) {
 		rs_etcd_set_why(c, "etcd at %s answered HTTP %ld with no JSON object (not etcd?)",
 		                rs_etcd_endpoint(c), http);
@@ -500,7 +478,7 @@ out:
 		sodium_memzero(auth, strlen(auth));
 		free(auth);
 	}
-	free(b.p);
+	rs_buf_free(&b);
 	return r;
 }
 

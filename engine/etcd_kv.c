@@ -70,24 +70,68 @@ static json_t *range_request(const char *key, bool prefix, int64_t limit, int *e
 	return req;
 }
 
+/* A put of key = value, bound to the lease unless it is 0: alone or in a transaction. */
+static json_t *put_request(const char *key, const void *value, size_t len, int64_t lease, int *err)
+{
+	json_t *req = json_object();
+
+	if (!req) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	put_member(req, "key", b64_string(key, strlen(key)), err);
+	put_member(req, "value", b64_string(value, len), err);
+	if (lease)
+		put_member(req, "lease", rs_etcd_jint(lease), err);
+	return req;
+}
+
+/* {"NAME": v}: what the lease calls send. */
+static json_t *int_request(const char *name, int64_t v, int *err)
+{
+	json_t *req = json_object();
+
+	if (!req)
+		*err = -ENOMEM;
+	else
+		put_member(req, name, rs_etcd_jint(v), err);
+	return req;
+}
+
+/* The call of a request built with error err (0: whole), which it consumes: the request
+ * goes only when it was built whole. */
+/* The request (freed here) sent unless building it failed (err), its answer `max` bytes
+ * at most. */
+static int send_request_max(struct rs_etcd *c, const char *path, json_t *req, int err, size_t max,
+                            json_t **resp)
+{
+	int r = err;
+
+	*resp = NULL;
+	if (r == 0)
+		r = rs_etcd_call_max(c, path, req, max, resp);
+	else
+		rs_etcd_set_why(c, "out of memory");
+	json_decref(req);
+	return r;
+}
+
+static int send_request(struct rs_etcd *c, const char *path, json_t *req, int err, json_t **resp)
+{
+	return send_request_max(c, path, req, err, RS_ETCD_CALL_MAX, resp);
+}
+
 static int do_range(struct rs_etcd *c, const char *key, bool prefix, int64_t limit,
                     struct rs_etcd_kvs *out)
 {
-	json_t *req, *resp = NULL;
+	json_t *req, *resp;
 	int r = 0;
 
 	memset(out, 0, sizeof(*out));
 	req = range_request(key, prefix, limit, &r);
-	if (r < 0) {
-		json_decref(req);
-		rs_etcd_set_why(c, "out of memory");
-		return r;
-	}
 	/* Only a prefix listing (every status of a fleet) may be large. */
-	r = rs_etcd_call_max(c, "kv/range", req, prefix ? RS_ETCD_RESP_MAX : RS_ETCD_CALL_MAX,
-	                     &resp);
-	json_decref(req);
-	if (r < 0)
+	if ((r = send_request_max(c, "kv/range", req, r,
+	                          prefix ? RS_ETCD_RESP_MAX : RS_ETCD_CALL_MAX, &resp)) < 0)
 		return r;
 	out->revision = c->revision;
 	r = rs_etcd_parse_kvs(resp, out);
@@ -127,40 +171,27 @@ int rs_etcd_get_prefix(struct rs_etcd *c, const char *prefix, int64_t limit,
 
 int rs_etcd_put(struct rs_etcd *c, const char *key, const void *value, size_t len, int64_t lease)
 {
-	json_t *req = json_object(), *resp = NULL;
-	int r = req ? 0 : -ENOMEM;
+	json_t *req, *resp;
+	int r = 0;
 
-	if (req) {
-		put_member(req, "key", b64_string(key, strlen(key)), &r);
-		put_member(req, "value", b64_string(value, len), &r);
-		if (lease)
-			put_member(req, "lease", rs_etcd_jint(lease), &r);
-	}
-	if (r == 0)
-		r = rs_etcd_call(c, "kv/put", req, &resp);
-	else
-		rs_etcd_set_why(c, "out of memory");
-	json_decref(req);
+	req = put_request(key, value, len, lease, &r);
+	r = send_request(c, "kv/put", req, r, &resp);
 	json_decref(resp);
 	return r;
 }
 
 int rs_etcd_delete(struct rs_etcd *c, const char *key, bool prefix, int64_t *deleted)
 {
-	json_t *req, *resp = NULL;
+	json_t *req, *resp;
 	int64_t n = 0;
 	int r = 0;
 
 	req = range_request(key, prefix, 0, &r);
-	if (r == 0)
-		r = rs_etcd_call(c, "kv/deleterange", req, &resp);
-	else
-		rs_etcd_set_why(c, "out of memory");
+	r = send_request(c, "kv/deleterange", req, r, &resp);
 	if (r == 0 && rs_etcd_int(resp, "deleted", &n) < 0)
 		r = -EPROTO;
 	if (deleted)
 		*deleted = n;
-	json_decref(req);
 	json_decref(resp);
 	return r;
 }
@@ -215,10 +246,13 @@ void rs_etcd_txn_cmp_version(struct rs_etcd_txn *t, const char *key, enum rs_etc
 	add_cmp(t, key, op, "VERSION", "version", value);
 }
 
-static void add_op(struct rs_etcd_txn *t, bool on_failure, const char *kind, json_t *req)
+/* One operation of the transaction, req built with error err (0: whole). */
+static void add_op(struct rs_etcd_txn *t, bool on_failure, const char *kind, json_t *req, int err)
 {
 	json_t *op = json_object();
 
+	if (err)
+		t->err = t->err ? t->err : err;
 	if (!op || !req) {
 		json_decref(op);
 		json_decref(req);
@@ -233,15 +267,10 @@ static void add_op(struct rs_etcd_txn *t, bool on_failure, const char *kind, jso
 void rs_etcd_txn_put(struct rs_etcd_txn *t, bool on_failure, const char *key, const void *value,
                      size_t len, int64_t lease)
 {
-	json_t *p = json_object();
+	int err = 0;
+	json_t *p = put_request(key, value, len, lease, &err);
 
-	if (p) {
-		put_member(p, "key", b64_string(key, strlen(key)), &t->err);
-		put_member(p, "value", b64_string(value, len), &t->err);
-		if (lease)
-			put_member(p, "lease", rs_etcd_jint(lease), &t->err);
-	}
-	add_op(t, on_failure, "request_put", p);
+	add_op(t, on_failure, "request_put", p, err);
 }
 
 void rs_etcd_txn_delete(struct rs_etcd_txn *t, bool on_failure, const char *key)
@@ -249,9 +278,7 @@ void rs_etcd_txn_delete(struct rs_etcd_txn *t, bool on_failure, const char *key)
 	int err = 0;
 	json_t *d = range_request(key, false, 0, &err);
 
-	if (err)
-		t->err = err;
-	add_op(t, on_failure, "request_delete_range", d);
+	add_op(t, on_failure, "request_delete_range", d, err);
 }
 
 void rs_etcd_txn_get(struct rs_etcd_txn *t, bool on_failure, const char *key)
@@ -259,9 +286,7 @@ void rs_etcd_txn_get(struct rs_etcd_txn *t, bool on_failure, const char *key)
 	int err = 0;
 	json_t *g = range_request(key, false, 0, &err);
 
-	if (err)
-		t->err = err;
-	add_op(t, on_failure, "request_range", g);
+	add_op(t, on_failure, "request_range", g, err);
 }
 
 int rs_etcd_txn_commit(struct rs_etcd *c, struct rs_etcd_txn *t, struct rs_etcd_txn_result *res)
@@ -316,15 +341,13 @@ void rs_etcd_txn_result_free(struct rs_etcd_txn_result *res)
 
 int rs_etcd_lease_grant(struct rs_etcd *c, int64_t ttl, int64_t *id, int64_t *granted_ttl)
 {
-	json_t *req = json_object(), *resp = NULL;
+	json_t *req, *resp;
 	int64_t got = 0;
-	int r = req ? 0 : -ENOMEM;
+	int r = 0;
 
 	*id = 0;
-	if (req)
-		put_member(req, "TTL", rs_etcd_jint(ttl), &r);
-	if (r == 0)
-		r = rs_etcd_call(c, "lease/grant", req, &resp);
+	req = int_request("TTL", ttl, &r);
+	r = send_request(c, "lease/grant", req, r, &resp);
 	if (r == 0 &&
 	    (rs_etcd_int(resp, "ID", id) < 0 || rs_etcd_int(resp, "TTL", &got) < 0 || *id == 0)) {
 		rs_etcd_set_why(c, "etcd at %s sent a malformed lease answer", rs_etcd_endpoint(c));
@@ -332,23 +355,20 @@ int rs_etcd_lease_grant(struct rs_etcd *c, int64_t ttl, int64_t *id, int64_t *gr
 	}
 	if (granted_ttl)
 		*granted_ttl = got;
-	json_decref(req);
 	json_decref(resp);
 	return r;
 }
 
 int rs_etcd_lease_keepalive(struct rs_etcd *c, int64_t id, int64_t *ttl)
 {
-	json_t *req = json_object(), *resp = NULL, *result;
+	json_t *req, *resp, *result;
 	int64_t got = 0;
-	int r = req ? 0 : -ENOMEM;
+	int r = 0;
 
 	/* A stream on the gateway: one request in the body, one {"result": ...} back, and
 	 * the stream ends with the body. */
-	if (req)
-		put_member(req, "ID", rs_etcd_jint(id), &r);
-	if (r == 0)
-		r = rs_etcd_call(c, "lease/keepalive", req, &resp);
+	req = int_request("ID", id, &r);
+	r = send_request(c, "lease/keepalive", req, r, &resp);
 	if (r == 0) {
 		result = json_object_get(resp, "result");
 		if (!json_is_object(result) || rs_etcd_int(result, "TTL", &got) < 0) {
@@ -362,23 +382,17 @@ int rs_etcd_lease_keepalive(struct rs_etcd *c, int64_t id, int64_t *ttl)
 	}
 	if (ttl)
 		*ttl = got;
-	json_decref(req);
 	json_decref(resp);
 	return r;
 }
 
 int rs_etcd_lease_revoke(struct rs_etcd *c, int64_t id)
 {
-	json_t *req = json_object(), *resp = NULL;
-	int r = req ? 0 : -ENOMEM;
+	json_t *req, *resp;
+	int r = 0;
 
-	if (req)
-		put_member(req, "ID", rs_etcd_jint(id), &r);
-	if (r == 0)
-		r = rs_etcd_call(c, "kv/lease/revoke", req, &resp);
-	else
-		rs_etcd_set_why(c, "out of memory");
-	json_decref(req);
+	req = int_request("ID", id, &r);
+	r = send_request(c, "kv/lease/revoke", req, r, &resp);
 	json_decref(resp);
 	return r;
 }

@@ -25,28 +25,9 @@
 static size_t on_data(char *data, size_t size, size_t n, void *arg)
 {
 	struct rs_etcd_watch *w = arg;
-	size_t add = size * n;
 
-	if (add > LINE_MAX_BYTES - w->len) {
-		w->overflow = true;
-		return 0;
-	}
-	if (w->len + add + 1 > w->cap) {
-		size_t cap = w->cap ? w->cap : 8192;
-		char *p;
-
-		while (cap < w->len + add + 1)
-			cap *= 2;
-		p = realloc(w->buf, cap);
-		if (!p)
-			return 0;
-		w->buf = p;
-		w->cap = cap;
-	}
-	memcpy(w->buf + w->len, data, add);
-	w->len += add;
-	w->buf[w->len] = '\0';
-	return add;
+	rs_buf_put(&w->in, data, size * n);
+	return rs_buf_err(&w->in) ? 0 : size * n; /* 0 aborts the transfer */
 }
 
 void rs_etcd_watch_close(struct rs_etcd_watch *w)
@@ -58,7 +39,7 @@ void rs_etcd_watch_close(struct rs_etcd_watch *w)
 	if (w->multi)
 		curl_multi_cleanup(w->multi);
 	curl_slist_free_all(w->headers);
-	free(w->buf);
+	rs_buf_free(&w->in);
 	free(w->body);
 	memset(w, 0, sizeof(*w));
 }
@@ -106,6 +87,7 @@ int rs_etcd_watch_open(struct rs_etcd *c, struct rs_etcd_watch *w, const char *k
 	int r;
 
 	memset(w, 0, sizeof(*w));
+	rs_buf_init(&w->in, LINE_MAX_BYTES, 0);
 	w->c = c;
 	/* The token is fetched with a unary call first (failing over like any other). */
 	r = rs_etcd_ensure_token(c);
@@ -229,21 +211,20 @@ static int parse_result(struct rs_etcd_watch *w, json_t *res, struct rs_etcd_wat
 static int take_line(struct rs_etcd_watch *w, struct rs_etcd_watch_msg *m)
 {
 	struct rs_etcd *c = w->c;
-	char *nl;
+	const char *buf, *nl;
 	json_error_t jerr;
 	json_t *j;
 	size_t linelen;
 	int r;
 
 	for (;;) {
-		nl = w->buf ? memchr(w->buf, '\n', w->len) : NULL;
+		buf = rs_buf_str(&w->in);
+		nl = memchr(buf, '\n', rs_buf_len(&w->in));
 		if (!nl)
 			return 0;
-		linelen = (size_t)(nl - w->buf);
-		j = linelen ? json_loadb(w->buf, linelen, 0, &jerr) : NULL;
-		memmove(w->buf, nl + 1, w->len - linelen - 1);
-		w->len -= linelen + 1;
-		w->buf[w->len] = '\0';
+		linelen = (size_t)(nl - buf);
+		j = linelen ? json_loadb(buf, linelen, 0, &jerr) : NULL;
+		rs_buf_drop(&w->in, linelen + 1);
 		if (linelen == 0)
 			continue;
 		break;
@@ -314,7 +295,7 @@ int rs_etcd_watch_next(struct rs_etcd_watch *w, int timeout_ms, struct rs_etcd_w
 				continue;
 			w->running = false;
 			(void)curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &http);
-			if (w->overflow) {
+			if (rs_buf_err(&w->in) == -ENOSPC) {
 				rs_etcd_set_why(c, "etcd at %s sent an over-long watch answer",
 				                rs_etcd_endpoint(c));
 				return -EPROTO;
@@ -327,7 +308,10 @@ int rs_etcd_watch_next(struct rs_etcd_watch *w, int timeout_ms, struct rs_etcd_w
 			}
 			if (http != 200) {
 				json_error_t jerr;
-				json_t *j = w->buf ? json_loadb(w->buf, w->len, 0, &jerr) : NULL;
+				json_t *j = rs_buf_len(&w->in)
+				                    ? json_loadb(rs_buf_str(&w->in),
+				                                 rs_buf_len(&w->in), 0, &jerr)
+				                    : NULL;
 
 				r = j ? rs_etcd_map_error(c, http, j) : -EPROTO;
 				if (!j)
@@ -338,8 +322,11 @@ int rs_etcd_watch_next(struct rs_etcd_watch *w, int timeout_ms, struct rs_etcd_w
 				return r == -EKEYEXPIRED ? -EACCES : r;
 			}
 			/* A complete last line without its newline. */
-			if (w->len && on_data((char *)"\n", 1, 1, w) != 1)
-				return -ENOMEM;
+			if (rs_buf_len(&w->in)) {
+				rs_buf_put(&w->in, "\n", 1);
+				if (rs_buf_err(&w->in))
+					return -ENOMEM;
+			}
 		}
 		if (!w->running)
 			continue; /* drain what is left, then -ECANCELED */

@@ -5,28 +5,15 @@
 #define _GNU_SOURCE
 #include "fleet_conf.h"
 #include "fleet_msg.h"
+#include "trust.h"
+#include "why.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libconfig.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-static void __attribute__((format(printf, 3, 4)))
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 void rs_fleet_cfg_init(struct rs_fleet_cfg *cfg)
 {
@@ -76,11 +63,11 @@ static int add_endpoint(struct rs_fleet_cfg *cfg, const char *url, size_t len, c
                         size_t whylen)
 {
 	if (len == 0) {
-		set_why(why, whylen, "an empty etcd endpoint");
+		rs_set_why(why, whylen, "an empty etcd endpoint");
 		return -EINVAL;
 	}
 	if (cfg->nendpoints >= RS_ETCD_MAX_ENDPOINTS) {
-		set_why(why, whylen, "more than %d etcd endpoints", RS_ETCD_MAX_ENDPOINTS);
+		rs_set_why(why, whylen, "more than %d etcd endpoints", RS_ETCD_MAX_ENDPOINTS);
 		return -EINVAL;
 	}
 	cfg->endpoints[cfg->nendpoints] = strndup(url, len);
@@ -115,11 +102,11 @@ static int push_trust(struct rs_fleet_cfg *cfg, const char *host, const char *fi
 	struct rs_fleet_trust_path *t;
 
 	if (!rs_fleet_name_valid(host)) {
-		set_why(why, whylen, "\"%s\" is not a valid host name for --trust", host);
+		rs_set_why(why, whylen, "\"%s\" is not a valid host name for --trust", host);
 		return -EINVAL;
 	}
 	if (!file || !*file) {
-		set_why(why, whylen, "the trusted key of host %s needs a file", host);
+		rs_set_why(why, whylen, "the trusted key of host %s needs a file", host);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < cfg->ntrust; i++) {
@@ -135,7 +122,7 @@ static int push_trust(struct rs_fleet_cfg *cfg, const char *host, const char *fi
 		}
 	}
 	if (cfg->ntrust >= RS_FLEET_MAX_TRUST) {
-		set_why(why, whylen, "more than %d trusted hosts", RS_FLEET_MAX_TRUST);
+		rs_set_why(why, whylen, "more than %d trusted hosts", RS_FLEET_MAX_TRUST);
 		return -EINVAL;
 	}
 	t = realloc(cfg->trust, sizeof(*t) * (cfg->ntrust + 1));
@@ -160,14 +147,14 @@ int rs_fleet_cfg_add_trust(struct rs_fleet_cfg *cfg, const char *spec, char *why
 	size_t n;
 
 	if (!eq) {
-		set_why(why, whylen, "--trust takes HOST=FILE");
+		rs_set_why(why, whylen, "--trust takes HOST=FILE");
 		return -EINVAL;
 	}
 	n = (size_t)(eq - spec);
 	if (n == 0 || n > RS_FLEET_NAME_MAX) {
-		set_why(why, whylen,
-		        "--trust takes HOST=FILE with a host name of 1 to %d characters",
-		        RS_FLEET_NAME_MAX);
+		rs_set_why(why, whylen,
+		           "--trust takes HOST=FILE with a host name of 1 to %d characters",
+		           RS_FLEET_NAME_MAX);
 		return -EINVAL;
 	}
 	memcpy(host, spec, n);
@@ -186,8 +173,8 @@ static int member_str(const config_setting_t *s, const char *name, char **field,
 		return 0;
 	v = config_setting_get_string(m);
 	if (!v || !*v) {
-		set_why(why, whylen, "%s:%d: %s must be a non-empty string", file,
-		        config_setting_source_line(m), name);
+		rs_set_why(why, whylen, "%s:%d: %s must be a non-empty string", file,
+		           config_setting_source_line(m), name);
 		return -EINVAL;
 	}
 	return rs_fleet_cfg_set(field, v);
@@ -205,8 +192,8 @@ int rs_fleet_cfg_from_setting(struct rs_fleet_cfg *cfg, const void *setting, con
 	int r = 0, i, n;
 
 	if (!config_setting_is_group(s)) {
-		set_why(why, whylen, "%s:%d: %s must be a group { ... }", file,
-		        config_setting_source_line(s), config_setting_name(s));
+		rs_set_why(why, whylen, "%s:%d: %s must be a group { ... }", file,
+		           config_setting_source_line(s), config_setting_name(s));
 		return -EINVAL;
 	}
 	n = config_setting_length(s);
@@ -218,15 +205,16 @@ int rs_fleet_cfg_from_setting(struct rs_fleet_cfg *cfg, const void *setting, con
 		for (k = 0; known[k] && strcmp(known[k], name) != 0; k++)
 			;
 		if (!known[k]) {
-			set_why(why, whylen, "%s:%d: unknown setting %s in %s", file,
-			        config_setting_source_line(e), name, config_setting_name(s));
+			rs_set_why(why, whylen, "%s:%d: unknown setting %s in %s", file,
+			           config_setting_source_line(e), name, config_setting_name(s));
 			return -EINVAL;
 		}
 	}
 	if ((m = config_setting_get_member(s, "endpoints"))) {
 		if (!config_setting_is_array(m) || config_setting_length(m) == 0) {
-			set_why(why, whylen, "%s:%d: endpoints must be a list of URLs [ \"...\" ]",
-			        file, config_setting_source_line(m));
+			rs_set_why(why, whylen,
+			           "%s:%d: endpoints must be a list of URLs [ \"...\" ]", file,
+			           config_setting_source_line(m));
 			return -EINVAL;
 		}
 		free_endpoints(cfg);
@@ -234,8 +222,8 @@ int rs_fleet_cfg_from_setting(struct rs_fleet_cfg *cfg, const void *setting, con
 			const char *u = config_setting_get_string_elem(m, i);
 
 			if (!u) {
-				set_why(why, whylen, "%s:%d: endpoints must be strings", file,
-				        config_setting_source_line(m));
+				rs_set_why(why, whylen, "%s:%d: endpoints must be strings", file,
+				           config_setting_source_line(m));
 				return -EINVAL;
 			}
 			r = add_endpoint(cfg, u, strlen(u), why, whylen);
@@ -255,16 +243,16 @@ int rs_fleet_cfg_from_setting(struct rs_fleet_cfg *cfg, const void *setting, con
 		int t = config_setting_get_int(m);
 
 		if (config_setting_type(m) != CONFIG_TYPE_INT || t <= 0 || t > 600) {
-			set_why(why, whylen, "%s:%d: timeout is whole seconds, 1 to 600", file,
-			        config_setting_source_line(m));
+			rs_set_why(why, whylen, "%s:%d: timeout is whole seconds, 1 to 600", file,
+			           config_setting_source_line(m));
 			return -EINVAL;
 		}
 		cfg->timeout_ms = (int64_t)t * 1000;
 	}
 	if ((m = config_setting_get_member(s, "tls"))) {
 		if (!config_setting_is_group(m)) {
-			set_why(why, whylen, "%s:%d: tls must be a group { ca = ...; }", file,
-			        config_setting_source_line(m));
+			rs_set_why(why, whylen, "%s:%d: tls must be a group { ca = ...; }", file,
+			           config_setting_source_line(m));
 			return -EINVAL;
 		}
 		if ((r = member_str(m, "ca", &cfg->cacert, file, why, whylen)) < 0 ||
@@ -274,9 +262,9 @@ int rs_fleet_cfg_from_setting(struct rs_fleet_cfg *cfg, const void *setting, con
 	}
 	if ((m = config_setting_get_member(s, "trust"))) {
 		if (!config_setting_is_list(m)) {
-			set_why(why, whylen,
-			        "%s:%d: trust must be a list ( { host = ...; key = ...; } )", file,
-			        config_setting_source_line(m));
+			rs_set_why(why, whylen,
+			           "%s:%d: trust must be a list ( { host = ...; key = ...; } )",
+			           file, config_setting_source_line(m));
 			return -EINVAL;
 		}
 		for (i = 0; i < config_setting_length(m); i++) {
@@ -285,8 +273,8 @@ int rs_fleet_cfg_from_setting(struct rs_fleet_cfg *cfg, const void *setting, con
 
 			if (!config_setting_lookup_string(e, "host", &h) ||
 			    !config_setting_lookup_string(e, "key", &k)) {
-				set_why(why, whylen, "%s:%d: a trust entry needs host and key",
-				        file, config_setting_source_line(e));
+				rs_set_why(why, whylen, "%s:%d: a trust entry needs host and key",
+				           file, config_setting_source_line(e));
 				return -EINVAL;
 			}
 			r = push_trust(cfg, h, k, why, whylen);
@@ -302,46 +290,25 @@ int rs_fleet_cfg_load(struct rs_fleet_cfg *cfg, const char *path, const char *se
 {
 	config_t lc;
 	config_setting_t *s;
-	struct stat st;
 	FILE *f;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = -errno;
-		set_why(why, whylen, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		set_why(why, whylen, "%s is not a regular file", path);
-		close(fd);
-		return -EINVAL;
-	}
 	/* It says which host keys to trust: whoever could write it could make us accept
-	 * their messages. */
-	if ((st.st_mode & 0022) || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		set_why(why, whylen, "%s is writable by group or others, or owned by another user",
-		        path);
-		close(fd);
-		return -EPERM;
-	}
-	f = fdopen(fd, "r");
-	if (!f) {
-		r = -errno;
-		close(fd);
-		set_why(why, whylen, "%s: %s", path, strerror(-r));
+	 * their messages. A consumer runs as whatever user owns its keys: the directories
+	 * this file is in are that user's business, the file itself is judged. */
+	fd = rs_trust_file_only(path, RS_TRUST_SELF, why, whylen);
+	if ((r = rs_trust_stream(fd, path, &f, why, whylen)) < 0)
 		return r;
-	}
 	config_init(&lc);
 	if (config_read(&lc, f) != CONFIG_TRUE) {
-		set_why(why, whylen, "%s:%d: %s", path, config_error_line(&lc),
-		        config_error_text(&lc));
+		rs_set_why(why, whylen, "%s:%d: %s", path, config_error_line(&lc),
+		           config_error_text(&lc));
 		r = -EINVAL;
 		goto out;
 	}
 	s = config_lookup(&lc, section);
 	if (!s) {
-		set_why(why, whylen, "%s has no %s = { ... } section", path, section);
+		rs_set_why(why, whylen, "%s has no %s = { ... } section", path, section);
 		r = -ENOENT;
 		goto out;
 	}
@@ -383,7 +350,8 @@ int rs_fleet_cfg_finish(struct rs_fleet_cfg *cfg, enum rs_fleet_side side, char 
 	if (!cfg->prefix && (r = rs_fleet_cfg_set(&cfg->prefix, RS_FLEET_DEFAULT_PREFIX)) < 0)
 		return r;
 	if (!rs_fleet_prefix_valid(cfg->prefix)) {
-		set_why(why, whylen,
+		rs_set_why(
+		        why, whylen,
 		        "prefix \"%s\" is not /-separated parts of A-Z a-z 0-9 . _ - (no empty, . "
 		        "or "
 		        ".. part)",
@@ -391,17 +359,17 @@ int rs_fleet_cfg_finish(struct rs_fleet_cfg *cfg, enum rs_fleet_side side, char 
 		return -EINVAL;
 	}
 	if (cfg->nendpoints == 0) {
-		set_why(why, whylen, "no etcd endpoints (--endpoints URL[,URL...])");
+		rs_set_why(why, whylen, "no etcd endpoints (--endpoints URL[,URL...])");
 		return -EINVAL;
 	}
 	if (!!cfg->cert != !!cfg->key) {
-		set_why(why, whylen,
-		        "a client certificate needs its key, and a key its certificate");
+		rs_set_why(why, whylen,
+		           "a client certificate needs its key, and a key its certificate");
 		return -EINVAL;
 	}
 	if (!!cfg->user != !!cfg->password_file) {
-		set_why(why, whylen,
-		        "an etcd user needs a password file, and a password file a user");
+		rs_set_why(why, whylen,
+		           "an etcd user needs a password file, and a password file a user");
 		return -EINVAL;
 	}
 	if (side == RS_FLEET_OBSERVER)
@@ -411,7 +379,7 @@ int rs_fleet_cfg_finish(struct rs_fleet_cfg *cfg, enum rs_fleet_side side, char 
 			char h[RS_FLEET_NAME_MAX + 2] = "";
 
 			if (gethostname(h, sizeof(h) - 1) < 0 || !h[0]) {
-				set_why(why, whylen, "no host name set, and gethostname failed");
+				rs_set_why(why, whylen, "no host name set, and gethostname failed");
 				return -EINVAL;
 			}
 			/* The short name: "web1.example.com" publishes as web1's. */
@@ -420,18 +388,19 @@ int rs_fleet_cfg_finish(struct rs_fleet_cfg *cfg, enum rs_fleet_side side, char 
 				return r;
 		}
 		if (!rs_fleet_name_valid(cfg->host)) {
-			set_why(why, whylen, "host name \"%s\" is not 1 to %d of A-Z a-z 0-9 . _ -",
-			        cfg->host, RS_FLEET_NAME_MAX);
+			rs_set_why(why, whylen,
+			           "host name \"%s\" is not 1 to %d of A-Z a-z 0-9 . _ -",
+			           cfg->host, RS_FLEET_NAME_MAX);
 			return -EINVAL;
 		}
 		if (!cfg->signing_key) {
-			set_why(why, whylen, "no signing_key");
+			rs_set_why(why, whylen, "no signing_key");
 			return -EINVAL;
 		}
 		return 0;
 	}
 	if (!cfg->key_file) {
-		set_why(why, whylen, "no consumer key (--key C.key)");
+		rs_set_why(why, whylen, "no consumer key (--key C.key)");
 		return -EINVAL;
 	}
 	if (!cfg->name) {
@@ -448,10 +417,10 @@ int rs_fleet_cfg_finish(struct rs_fleet_cfg *cfg, enum rs_fleet_side side, char 
 			return -ENOMEM;
 	}
 	if (!rs_fleet_name_valid(cfg->name)) {
-		set_why(why, whylen,
-		        "consumer name \"%s\" is not 1 to %d of A-Z a-z 0-9 . _ - "
-		        "(--consumer NAME)",
-		        cfg->name, RS_FLEET_NAME_MAX);
+		rs_set_why(why, whylen,
+		           "consumer name \"%s\" is not 1 to %d of A-Z a-z 0-9 . _ - "
+		           "(--consumer NAME)",
+		           cfg->name, RS_FLEET_NAME_MAX);
 		return -EINVAL;
 	}
 	return 0;

@@ -8,9 +8,9 @@
 #define _GNU_SOURCE
 #include "fleet_msg.h"
 #include "sealed.h"
+#include "why.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +24,6 @@
 #define CANON_MAX                                                                                  \
 	(MAGIC_LEN + 3 * (1 + RS_FLEET_NAME_MAX) + 8 + RS_FLEET_VERSION_ID_LEN + 8 +               \
 	 2 * (2 + RS_SECRET_MAX) + 1 + 8)
-
-static void __attribute__((format(printf, 3, 4)))
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 bool rs_fleet_name_valid(const char *name)
 {
@@ -167,16 +155,16 @@ static void take_secret(struct cur *c, struct rs_secret *s)
 static int check_fields(const struct rs_fleet_msg *m, char *why, size_t whylen)
 {
 	if (!rs_fleet_name_valid(m->host) || !rs_fleet_name_valid(m->consumer)) {
-		set_why(why, whylen, "host and consumer names are 1 to %d of A-Z a-z 0-9 . _ -",
-		        RS_FLEET_NAME_MAX);
+		rs_set_why(why, whylen, "host and consumer names are 1 to %d of A-Z a-z 0-9 . _ -",
+		           RS_FLEET_NAME_MAX);
 		return -EINVAL;
 	}
 	if (!rs_name_valid(m->account)) {
-		set_why(why, whylen, "\"%s\" is not a valid account name", m->account);
+		rs_set_why(why, whylen, "\"%s\" is not a valid account name", m->account);
 		return -EINVAL;
 	}
 	if (m->generation == 0) {
-		set_why(why, whylen, "generation 0 is never published");
+		rs_set_why(why, whylen, "generation 0 is never published");
 		return -EINVAL;
 	}
 	return 0;
@@ -260,15 +248,15 @@ int rs_fleet_msg_seal(const struct rs_fleet_msg *m, const unsigned char *sign_sk
 	r = encode(m, &canon);
 	if (r < 0) {
 		if (r == -EINVAL)
-			set_why(why, whylen, "a secret is empty or longer than %d bytes",
-			        RS_SECRET_MAX);
+			rs_set_why(why, whylen, "a secret is empty or longer than %d bytes",
+			           RS_SECRET_MAX);
 		else
-			set_why(why, whylen, "out of memory");
+			rs_set_why(why, whylen, "out of memory");
 		return r;
 	}
 	r = rs_secret_alloc(&plain, SIG_LEN + canon.len);
 	if (r < 0) {
-		set_why(why, whylen, "out of memory");
+		rs_set_why(why, whylen, "out of memory");
 		goto out;
 	}
 	crypto_sign_detached((unsigned char *)plain.buf, NULL, (const unsigned char *)canon.buf,
@@ -276,8 +264,8 @@ int rs_fleet_msg_seal(const struct rs_fleet_msg *m, const unsigned char *sign_sk
 	memcpy(plain.buf + SIG_LEN, canon.buf, canon.len);
 	r = rs_seal(&plain, consumer_pk, out, outlen);
 	if (r < 0)
-		set_why(why, whylen, "cannot seal to the key of consumer %s: %s", m->consumer,
-		        r == -EINVAL ? "the key is not usable" : strerror(-r));
+		rs_set_why(why, whylen, "cannot seal to the key of consumer %s: %s", m->consumer,
+		           r == -EINVAL ? "the key is not usable" : strerror(-r));
 out:
 	rs_secret_free(&canon);
 	rs_secret_free(&plain);
@@ -308,18 +296,18 @@ int rs_fleet_msg_open(const unsigned char *in, size_t inlen, const unsigned char
 	r = -EBADMSG;
 	if (inlen < crypto_box_SEALBYTES + SIG_LEN + MAGIC_LEN ||
 	    inlen > crypto_box_SEALBYTES + SIG_LEN + CANON_MAX) {
-		set_why(why, whylen, "the value is not a fleet message (wrong size)");
+		rs_set_why(why, whylen, "the value is not a fleet message (wrong size)");
 		return r;
 	}
 	r = rs_secret_alloc(&plain, inlen - crypto_box_SEALBYTES);
 	if (r < 0) {
-		set_why(why, whylen, "out of memory");
+		rs_set_why(why, whylen, "out of memory");
 		return r;
 	}
 	r = crypto_box_seal_open((unsigned char *)plain.buf, in, inlen, consumer_pk, consumer_sk);
 	rs_wipe_stack();
 	if (r != 0) {
-		set_why(why, whylen, "the value does not open with this consumer's key");
+		rs_set_why(why, whylen, "the value does not open with this consumer's key");
 		r = -EBADMSG;
 		goto out;
 	}
@@ -329,43 +317,44 @@ int rs_fleet_msg_open(const unsigned char *in, size_t inlen, const unsigned char
 	 * nothing in it is used unless the signature holds. */
 	r = decode(canon, canon_len, out);
 	if (r < 0) {
-		set_why(why, whylen, "the value opens but is not a well-formed fleet message");
+		rs_set_why(why, whylen, "the value opens but is not a well-formed fleet message");
 		goto out;
 	}
 	t = find_trust(trust, ntrust, out->host);
 	if (!t) {
-		set_why(why, whylen,
-		        "the message says it is from host %s, whose key is not trusted", out->host);
+		rs_set_why(why, whylen,
+		           "the message says it is from host %s, whose key is not trusted",
+		           out->host);
 		r = -ENOKEY;
 		goto out;
 	}
 	if (crypto_sign_verify_detached((const unsigned char *)plain.buf, canon, canon_len,
 	                                t->pk) != 0) {
-		set_why(why, whylen,
-		        "the signature is not by the key trusted for host %s: forged, or the "
-		        "host's "
-		        "signing key changed",
-		        out->host);
+		rs_set_why(why, whylen,
+		           "the signature is not by the key trusted for host %s: forged, or the "
+		           "host's "
+		           "signing key changed",
+		           out->host);
 		r = -EKEYREJECTED;
 		goto out;
 	}
 	if (strcmp(out->host, want->host) != 0 || strcmp(out->account, want->account) != 0 ||
 	    strcmp(out->consumer, want->consumer) != 0) {
-		set_why(why, whylen,
-		        "the message is for %s of host %s (consumer %s), not for %s of host %s "
-		        "(consumer %s): moved from another key",
-		        out->account, out->host, out->consumer, want->account, want->host,
-		        want->consumer);
+		rs_set_why(why, whylen,
+		           "the message is for %s of host %s (consumer %s), not for %s of host %s "
+		           "(consumer %s): moved from another key",
+		           out->account, out->host, out->consumer, want->account, want->host,
+		           want->consumer);
 		r = -EXDEV;
 		goto out;
 	}
 	if (out->generation < want->held_generation) {
-		set_why(why, whylen,
-		        "the message holds generation %llu, older than generation %llu held "
-		        "already: "
-		        "a replay",
-		        (unsigned long long)out->generation,
-		        (unsigned long long)want->held_generation);
+		rs_set_why(why, whylen,
+		           "the message holds generation %llu, older than generation %llu held "
+		           "already: "
+		           "a replay",
+		           (unsigned long long)out->generation,
+		           (unsigned long long)want->held_generation);
 		r = -ESTALE;
 		goto out;
 	}

@@ -21,29 +21,28 @@ struct want {
 	uint32_t id;
 };
 
-/* A passwd or group record found, parsed, checked against `w` and packed. */
-static int passwd_rec(const char *val, size_t vlen, const struct want *w, struct passwd *pw,
-                      char *buf, size_t len)
+/* The record is the one asked for (w NULL: by index, nothing to compare). */
+static bool wanted(const struct want *w, const char *name, uint32_t id)
 {
-	struct rs_pw_view v;
-
-	if (rs_parse_passwd(val, vlen, &v) < 0)
-		return -EPROTO;
-	if (w && (w->name ? strcmp(v.name, w->name) != 0 : v.uid != w->id))
-		return -EPROTO;
-	return nss_pack_passwd(&v, pw, buf, len);
+	return !w || (w->name ? strcmp(name, w->name) == 0 : id == w->id);
 }
 
-static int group_rec(const char *val, size_t vlen, const struct want *w, struct group *gr,
-                     char *buf, size_t len)
+/* A passwd (db NSS_DB_PASSWD) or group record found, parsed, checked against `w` and
+ * packed into out, a struct passwd or a struct group. */
+static int pack_rec(enum nss_db db, const char *val, size_t vlen, const struct want *w, void *out,
+                    char *buf, size_t len)
 {
-	struct rs_gr_view v;
+	struct rs_pw_view pv;
+	struct rs_gr_view gv;
 
-	if (rs_parse_group(val, vlen, &v) < 0)
+	if (db == NSS_DB_PASSWD) {
+		if (rs_parse_passwd(val, vlen, &pv) < 0 || !wanted(w, pv.name, pv.uid))
+			return -EPROTO;
+		return nss_pack_passwd(&pv, out, buf, len);
+	}
+	if (rs_parse_group(val, vlen, &gv) < 0 || !wanted(w, gv.name, gv.gid))
 		return -EPROTO;
-	if (w && (w->name ? strcmp(v.name, w->name) != 0 : v.gid != w->id))
-		return -EPROTO;
-	return nss_pack_group(&v, gr, buf, len);
+	return nss_pack_group(&gv, out, buf, len);
 }
 
 static void malformed(enum nss_file f, const char *prefix, const char *k)
@@ -73,8 +72,9 @@ static int accounts_find(const char *prefix, const char *k, const struct rs_map 
 	return klen ? rs_map_find(*m, key, klen, val, vlen) : 0;
 }
 
-static int passwd_by(const char *prefix, const char *k, const struct want *w, struct passwd *pw,
-                     char *buf, size_t len)
+/* The passwd or group record of PREFIX + K, checked against w and packed into out. */
+static int accounts_by(const char *prefix, const char *k, const struct want *w, enum nss_db db,
+                       void *out, char *buf, size_t len)
 {
 	const struct rs_map *m;
 	const char *val;
@@ -82,59 +82,49 @@ static int passwd_by(const char *prefix, const char *k, const struct want *w, st
 	int r = accounts_find(prefix, k, &m, &val, &vlen);
 
 	if (r > 0)
-		r = passwd_rec(val, vlen, w, pw, buf, len);
+		r = pack_rec(db, val, vlen, w, out, buf, len);
 	nss_store_release(NSS_ACCOUNTS, m);
 	if (r == -EPROTO)
 		malformed(NSS_ACCOUNTS, prefix, k);
 	return r;
 }
 
-static int group_by(const char *prefix, const char *k, const struct want *w, struct group *gr,
-                    char *buf, size_t len)
+static int by_name(const char *prefix, const char *name, enum nss_db db, void *out, char *buf,
+                   size_t len)
 {
-	const struct rs_map *m;
-	const char *val;
-	size_t vlen;
-	int r = accounts_find(prefix, k, &m, &val, &vlen);
+	struct want w = {name, 0};
 
-	if (r > 0)
-		r = group_rec(val, vlen, w, gr, buf, len);
-	nss_store_release(NSS_ACCOUNTS, m);
-	if (r == -EPROTO)
-		malformed(NSS_ACCOUNTS, prefix, k);
-	return r;
+	return accounts_by(prefix, name, &w, db, out, buf, len);
+}
+
+/* A uid or gid: its key is the number in decimal. */
+static int by_id(const char *prefix, uint32_t id, enum nss_db db, void *out, char *buf, size_t len)
+{
+	struct want w = {NULL, id};
+	char k[16];
+
+	(void)snprintf(k, sizeof(k), "%u", (unsigned)id);
+	return accounts_by(prefix, k, &w, db, out, buf, len);
 }
 
 int nss_getpw_name(const char *name, struct passwd *pw, char *buf, size_t len)
 {
-	struct want w = {name, 0};
-
-	return passwd_by(RS_KEY_PWNAM, name, &w, pw, buf, len);
+	return by_name(RS_KEY_PWNAM, name, NSS_DB_PASSWD, pw, buf, len);
 }
 
 int nss_getpw_uid(uid_t uid, struct passwd *pw, char *buf, size_t len)
 {
-	struct want w = {NULL, uid};
-	char k[16];
-
-	(void)snprintf(k, sizeof(k), "%u", (unsigned)uid);
-	return passwd_by(RS_KEY_PWUID, k, &w, pw, buf, len);
+	return by_id(RS_KEY_PWUID, uid, NSS_DB_PASSWD, pw, buf, len);
 }
 
 int nss_getgr_name(const char *name, struct group *gr, char *buf, size_t len)
 {
-	struct want w = {name, 0};
-
-	return group_by(RS_KEY_GRNAM, name, &w, gr, buf, len);
+	return by_name(RS_KEY_GRNAM, name, NSS_DB_GROUP, gr, buf, len);
 }
 
 int nss_getgr_gid(gid_t gid, struct group *gr, char *buf, size_t len)
 {
-	struct want w = {NULL, gid};
-	char k[16];
-
-	(void)snprintf(k, sizeof(k), "%u", (unsigned)gid);
-	return group_by(RS_KEY_GRGID, k, &w, gr, buf, len);
+	return by_id(RS_KEY_GRGID, gid, NSS_DB_GROUP, gr, buf, len);
 }
 
 /*
@@ -148,17 +138,14 @@ int nss_getsp_name(const char *name, struct spwd *sp, char *buf, size_t len)
 	const struct rs_map *m;
 	const char *val;
 	size_t vlen;
-	int r = nss_store_acquire(NSS_ACCOUNTS, &m);
+	int r = accounts_find(RS_KEY_PWNAM, name, &m, &val, &vlen);
 
-	if (r < 0)
-		return r;
-	r = rs_map_lookup(m, RS_KEY_PWNAM, name, &val, &vlen);
+	/* m: the store was mapped, and the lookup in it failed. */
+	if (r == -EPROTO && m)
+		malformed(NSS_ACCOUNTS, RS_KEY_PWNAM, name);
 	nss_store_release(NSS_ACCOUNTS, m);
-	if (r <= 0) {
-		if (r == -EPROTO)
-			malformed(NSS_ACCOUNTS, RS_KEY_PWNAM, name);
+	if (r <= 0)
 		return r;
-	}
 
 	/* A secret record holds several hash strings (record.h): not on the stack of whatever
 	 * thread calls us. */
@@ -212,8 +199,7 @@ static int next_entry(enum nss_db db, void *ent, char *buf, size_t len)
 		if ((r = rs_map_secret_at_index(c->map, idx, &hint, rec)) > 0)
 			r = nss_pack_shadow(rec, ent, buf, len);
 	} else if ((r = rs_map_find_index(c->map, prefix[db], idx, &hint, &val, &vlen)) > 0) {
-		r = db == NSS_DB_PASSWD ? passwd_rec(val, vlen, NULL, ent, buf, len)
-		                        : group_rec(val, vlen, NULL, ent, buf, len);
+		r = pack_rec(db, val, vlen, NULL, ent, buf, len);
 	}
 	if (idx < c->map->meta.count[slot[db]] && r == 0)
 		r = -EPROTO;
@@ -320,18 +306,15 @@ int nss_initgroups(const char *user, gid_t skip, long *start, long *size, gid_t 
 	const struct rs_map *m;
 	const char *val;
 	size_t vlen;
-	int r = nss_store_acquire(NSS_ACCOUNTS, &m);
+	int r = accounts_find(RS_KEY_INITGR, user, &m, &val, &vlen);
 
-	if (r < 0)
-		return r;
-	r = rs_map_lookup(m, RS_KEY_INITGR, user, &val, &vlen);
 	if (r > 0) {
 		r = add_listed(val, vlen, skip, start, size, groupsp, limit);
 		if (r == -EPROTO)
 			malformed(NSS_ACCOUNTS, RS_KEY_INITGR, user);
 	} else if (r == 0) {
 		r = add_member_of(m, user, skip, start, size, groupsp, limit);
-	} else {
+	} else if (m) { /* the store was mapped, and the lookup in it failed */
 		malformed(NSS_ACCOUNTS, RS_KEY_INITGR, user);
 	}
 	nss_store_release(NSS_ACCOUNTS, m);

@@ -273,21 +273,35 @@ static bool resolves_elsewhere(pam_handle_t *pamh, const struct rs_pam_account *
 	return true;
 }
 
+/*
+ * The rotsec account `user` for the PAM function `what` ("account", "password"): PAM_SUCCESS
+ * with *acc, or `not_ours` for a user that is not rotsec's to decide (not in the store, or
+ * a name that resolves to another uid), or the lookup's failure.
+ */
+static int lookup_ours(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user,
+                       const char *what, int not_ours, struct rs_pam_account *acc)
+{
+	int rv = rs_pam_lookup(pamh, o, user, LOG_ERR, acc);
+
+	if (rv != PAM_SUCCESS)
+		return rv;
+	if (!acc->found) {
+		if (acc->whose != RS_PAM_NO_STORE)
+			rs_pam_log_not_ours(pamh, o, user, what);
+		return not_ours;
+	}
+	if (resolves_elsewhere(pamh, acc, what))
+		return not_ours;
+	return PAM_SUCCESS;
+}
+
 int rs_pam_account(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user)
 {
 	struct rs_pam_account acc;
 	int rv;
 
-	rv = rs_pam_lookup(pamh, o, user, LOG_ERR, &acc);
-	if (rv != PAM_SUCCESS)
+	if ((rv = lookup_ours(pamh, o, user, "account", PAM_USER_UNKNOWN, &acc)) != PAM_SUCCESS)
 		return rv;
-	if (!acc.found) {
-		if (acc.whose != RS_PAM_NO_STORE)
-			rs_pam_log_not_ours(pamh, o, user, "account");
-		return PAM_USER_UNKNOWN;
-	}
-	if (resolves_elsewhere(pamh, &acc, "account"))
-		return PAM_USER_UNKNOWN;
 	if (acc.rec.flags & RS_SECRET_DISABLED) {
 		pam_syslog(pamh, LOG_NOTICE, "account %s is disabled in the rotsec store",
 		           acc.rec.name);
@@ -301,16 +315,8 @@ int rs_pam_password(pam_handle_t *pamh, const struct rs_pam_opts *o, int flags, 
 	struct rs_pam_account acc;
 	int rv;
 
-	rv = rs_pam_lookup(pamh, o, user, LOG_ERR, &acc);
-	if (rv != PAM_SUCCESS)
+	if ((rv = lookup_ours(pamh, o, user, "password", PAM_IGNORE, &acc)) != PAM_SUCCESS)
 		return rv;
-	if (!acc.found) {
-		if (acc.whose != RS_PAM_NO_STORE)
-			rs_pam_log_not_ours(pamh, o, user, "password");
-		return PAM_IGNORE;
-	}
-	if (resolves_elsewhere(pamh, &acc, "password"))
-		return PAM_IGNORE;
 	/* libpam runs every module with PAM_PRELIM_CHECK first and only then, if all agreed,
 	 * with PAM_UPDATE_AUTHTOK: refusing in the first pass tells the user once. */
 	if (flags & PAM_PRELIM_CHECK) {

@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -58,15 +59,19 @@ __attribute__((constructor)) static void crypto_load(void)
 	pthread_once(&crypto_once, crypto_init_once);
 }
 
-/* Where a login came from, escaped for the log. */
+/* Where a login came from, as every verdict's line shows it: "rhost=HOST ruser=USER", both
+ * escaped for the log. */
 struct origin {
-	struct rs_pam_logtext rhost, ruser;
+	char s[2 * sizeof(struct rs_pam_logtext) + 16];
 };
 
 static void origin_get(pam_handle_t *pamh, struct origin *w)
 {
-	rs_pam_item_logtext(pamh, PAM_RHOST, &w->rhost);
-	rs_pam_item_logtext(pamh, PAM_RUSER, &w->ruser);
+	struct rs_pam_logtext rhost, ruser;
+
+	(void)snprintf(w->s, sizeof(w->s), "rhost=%s ruser=%s",
+	               rs_pam_item_logtext(pamh, PAM_RHOST, &rhost),
+	               rs_pam_item_logtext(pamh, PAM_RUSER, &ruser));
 }
 
 /* The user's name for a line about `acc`: a rotsec account's own; any other name only with
@@ -155,54 +160,52 @@ static int verdict(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *
 	*kind = USED_NOTHING;
 	origin_get(pamh, &w);
 	if (acc->found && elsewhere[0]) {
-		pam_syslog(pamh, LOG_ERR,
-		           "secret of %s refused: %s (secret: %s; rhost=%s ruser=%s)", name,
-		           elsewhere, rs_verdict_name(res->verdict), w.rhost.s, w.ruser.s);
+		pam_syslog(pamh, LOG_ERR, "secret of %s refused: %s (secret: %s; %s)", name,
+		           elsewhere, rs_verdict_name(res->verdict), w.s);
 		return PAM_AUTH_ERR;
 	}
+	/* One line a verdict, each its own message at its own level: they share the name and
+	 * the origin, not their meaning. */
 	switch (res->verdict) {
 	case RS_CURRENT:
-		pam_syslog(pamh, LOG_INFO, "current secret accepted for %s (rhost=%s ruser=%s)",
-		           name, w.rhost.s, w.ruser.s);
+		pam_syslog(pamh, LOG_INFO, "current secret accepted for %s (%s)", name, w.s);
 		*kind = USED_CURRENT;
 		return PAM_SUCCESS;
 	case RS_PREVIOUS:
 		/* A consumer that has not switched yet: worth a notice each time, it is how
 		 * an admin finds it before the deadline locks it out. */
-		pam_syslog(
-		        pamh, LOG_NOTICE,
-		        "previous secret used for %s, valid %lld more seconds (rhost=%s ruser=%s)",
-		        name, (long long)res->remaining, w.rhost.s, w.ruser.s);
+		pam_syslog(pamh, LOG_NOTICE,
+		           "previous secret used for %s, valid %lld more seconds (%s)", name,
+		           (long long)res->remaining, w.s);
 		*kind = USED_PREVIOUS;
 		return PAM_SUCCESS;
 	case RS_PREVIOUS_REFUSED:
-		pam_syslog(pamh, LOG_NOTICE,
-		           "previous secret of %s refused: no_previous is set for this service "
-		           "(rhost=%s ruser=%s)",
-		           name, w.rhost.s, w.ruser.s);
+		pam_syslog(
+		        pamh, LOG_NOTICE,
+		        "previous secret of %s refused: no_previous is set for this service (%s)",
+		        name, w.s);
 		return PAM_AUTH_ERR;
 	case RS_REVOKED:
 		if (res->expired_previous)
 			pam_syslog(pamh, LOG_WARNING,
 			           "previous secret of %s refused: its grace period is over and a "
-			           "consumer still uses it (rhost=%s ruser=%s)",
-			           name, w.rhost.s, w.ruser.s);
+			           "consumer still uses it (%s)",
+			           name, w.s);
 		else
-			pam_syslog(pamh, LOG_ALERT,
-			           "revoked secret of %s presented (rhost=%s ruser=%s): it was "
-			           "rotated out and may have leaked",
-			           name, w.rhost.s, w.ruser.s);
+			pam_syslog(
+			        pamh, LOG_ALERT,
+			        "revoked secret of %s presented (%s): it was rotated out and may "
+			        "have leaked",
+			        name, w.s);
 		/* both count as a revoked secret tried, for the metrics */
 		*kind = USED_REVOKED;
 		return PAM_AUTH_ERR;
 	case RS_NO_MATCH:
-		pam_syslog(pamh, LOG_NOTICE, "authentication failure for %s (rhost=%s ruser=%s)",
-		           name, w.rhost.s, w.ruser.s);
+		pam_syslog(pamh, LOG_NOTICE, "authentication failure for %s (%s)", name, w.s);
 		return PAM_AUTH_ERR;
 	case RS_DISABLED:
-		pam_syslog(pamh, LOG_NOTICE,
-		           "account %s is disabled in the rotsec store (rhost=%s ruser=%s)", name,
-		           w.rhost.s, w.ruser.s);
+		pam_syslog(pamh, LOG_NOTICE, "account %s is disabled in the rotsec store (%s)",
+		           name, w.s);
 		return PAM_AUTH_ERR;
 	case RS_UNKNOWN:
 		/* Every other verdict sends one line to syslog, and that send is most of what

@@ -66,7 +66,10 @@ static int add_arg(struct ctl *c, const char *arg)
 	return 0;
 }
 
-int ctl_getopt(struct ctl *c)
+/* The next option of the command (getopt_long's value for it; its value, if any, in
+ * c->optarg), -1 when there are no more, or CTL_STOP with c->rc the exit status.
+ * Positional arguments are collected in c->args as they come. */
+static int next_option(struct ctl *c)
 {
 	struct option opts[32];
 	int o;
@@ -108,11 +111,38 @@ int ctl_getopt(struct ctl *c)
 	return -1;
 }
 
-int ctl_want_args(struct ctl *c, int min, int max, const char *missing)
+const struct ctl_args ctl_account_arg = {1, 1, "the account NAME"};
+
+int ctl_parse(struct ctl *c)
 {
-	if (c->nargs < min)
-		return ctl_usage_error(c, "missing %s", missing);
-	if (c->nargs > max)
-		return ctl_usage_error(c, "unexpected argument '%s'", c->args[max]);
+	static const struct ctl_args none = {0, 0, ""};
+	const struct ctl_verb *v = c->verb;
+	const struct ctl_args *a = v->args ? v->args : &none;
+	int o;
+
+	while ((o = next_option(c)) >= 0) {
+		if (v->option && (c->rc = v->option(c, o)) != 0)
+			return CTL_STOP;
+	}
+	if (o == CTL_STOP)
+		return CTL_STOP;
+	if (c->nargs < a->min)
+		c->rc = ctl_usage_error(c, "missing %s", a->missing);
+	else if (c->nargs > a->max)
+		c->rc = ctl_usage_error(c, "unexpected argument '%s'", c->args[a->max]);
+	return c->rc ? CTL_STOP : 0;
+}
+
+enum { OPT_JSON = 256 };
+
+const struct option ctl_json_options[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {0},
+};
+
+int ctl_json_option(struct ctl *c, int o)
+{
+	if (o == OPT_JSON)
+		c->opts.json = true;
 	return 0;
 }

@@ -29,30 +29,21 @@ static int print_effective(const struct rs_config *cfg, const char *name)
 	return CTL_EXIT_OK;
 }
 
-static int run(struct ctl *c)
+static int check(struct ctl *c, struct rs_config *cfg, struct rs_engine *e)
 {
-	const char *effective = NULL;
-	struct rs_config cfg;
-	int o, rc;
+	(void)e;
+	if (c->opts.effective)
+		return print_effective(cfg, c->opts.effective);
+	printf("%s: OK, %zu account%s, %zu group%s\n", cfg->file, cfg->naccounts,
+	       cfg->naccounts == 1 ? "" : "s", cfg->ngroups, cfg->ngroups == 1 ? "" : "s");
+	return CTL_EXIT_OK;
+}
 
-	while ((o = ctl_getopt(c)) >= 0)
-		if (o == OPT_EFFECTIVE)
-			effective = c->optarg;
-	if (o == CTL_STOP)
-		return c->rc;
-	if ((rc = ctl_want_args(c, 0, 0, "")) != 0)
-		return rc;
-	if (ctl_load_config(c, &cfg) < 0) {
-		rc = CTL_EXIT_FAILED;
-	} else if (effective) {
-		rc = print_effective(&cfg, effective);
-	} else {
-		printf("%s: OK, %zu account%s, %zu group%s\n", cfg.file, cfg.naccounts,
-		       cfg.naccounts == 1 ? "" : "s", cfg.ngroups, cfg.ngroups == 1 ? "" : "s");
-		rc = CTL_EXIT_OK;
-	}
-	rs_config_free(&cfg);
-	return rc;
+static int take_option(struct ctl *c, int o)
+{
+	if (o == OPT_EFFECTIVE)
+		c->opts.effective = c->optarg;
+	return 0;
 }
 
 const struct ctl_verb ctl_check = {
@@ -65,5 +56,6 @@ const struct ctl_verb ctl_check = {
                 "      --effective NAME   print every setting of account NAME as it takes\n"
                 "                         effect, its own, inherited or built in (sshd -T)\n",
         .options = options,
-        .run = run,
+        .option = take_option,
+        .use = {.run = check},
 };

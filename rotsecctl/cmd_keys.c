@@ -21,20 +21,23 @@ static const struct option keygen_options[] = {
         {0},
 };
 
-static int run_keygen(struct ctl *c)
+static int take_option(struct ctl *c, int o)
+{
+	if (o == OPT_SIGN)
+		c->opts.sign = true;
+	else if (o == OPT_KEY)
+		c->opts.key = c->optarg;
+	return 0;
+}
+
+static int keygen(struct ctl *c, struct rs_config *cfg, struct rs_engine *e)
 {
 	char why[512] = "";
-	bool sign = false;
-	int o, r, rc;
+	int r;
 
-	while ((o = ctl_getopt(c)) >= 0)
-		if (o == OPT_SIGN)
-			sign = true;
-	if (o == CTL_STOP)
-		return c->rc;
-	if ((rc = ctl_want_args(c, 1, 1, "the file name PREFIX")) != 0)
-		return rc;
-	if (sign)
+	(void)cfg;
+	(void)e;
+	if (c->opts.sign)
 		return rs_ctl_keygen_sign(c->args[0]);
 	if (rs_crypto_init() < 0)
 		return CTL_EXIT_FAILED;
@@ -54,24 +57,23 @@ static const struct option open_options[] = {
         {0},
 };
 
-static int run_open(struct ctl *c)
+static int open_sealed(struct ctl *c, struct rs_config *cfg, struct rs_engine *e)
 {
 	struct rs_secret s = {0};
 	unsigned char buf[RS_SECRET_MAX + 128];
-	const char *keyfile = NULL, *sealed;
+	const char *keyfile = c->opts.key, *sealed;
 	char why[512] = "";
 	ssize_t n;
-	int fd, o, r, rc;
+	int fd, r, rc;
 
-	while ((o = ctl_getopt(c)) >= 0)
-		if (o == OPT_KEY)
-			keyfile = c->optarg;
-	if (o == CTL_STOP)
-		return c->rc;
+	(void)cfg;
+	(void)e;
+	/* The key is asked for before the file, as the synopsis names them (args: 0 to 1,
+	 * checked here). */
 	if (!keyfile)
 		return ctl_usage_error(c, "missing --key FILE, the consumer's secret key");
-	if ((rc = ctl_want_args(c, 1, 1, "the SEALED file")) != 0)
-		return rc;
+	if (c->nargs == 0)
+		return ctl_usage_error(c, "missing the SEALED file");
 	sealed = c->args[0];
 	if (rs_crypto_init() < 0)
 		return CTL_EXIT_FAILED;
@@ -106,12 +108,14 @@ const struct ctl_verb ctl_keygen = {
         .help = "      --sign              an Ed25519 signing pair for a fleet host (its\n"
                 "                          signing_key), not an X25519 consumer pair\n",
         .options = keygen_options,
+        .option = take_option,
+        .args = &(const struct ctl_args){1, 1, "the file name PREFIX"},
         .no_config = true,
-        .run = run_keygen,
+        .use = {.run = keygen},
 };
 
 /* The consumer side of the fleet parses its own subcommands and options (fleet_cmd.c). */
-static int run_fleet(struct ctl *c)
+static int fleet(struct ctl *c)
 {
 	return rs_ctl_fleet(c->conf_given ? c->conf : NULL, c->argc, c->argv);
 }
@@ -121,7 +125,7 @@ const struct ctl_verb ctl_fleet = {
         .synopsis = "fetch|follow|status ...",
         .summary = "the consumer side of the fleet (fleet --help)",
         .no_config = true,
-        .run = run_fleet,
+        .main = fleet,
 };
 
 const struct ctl_verb ctl_open = {
@@ -130,6 +134,8 @@ const struct ctl_verb ctl_open = {
         .summary = "decrypt a sealed delivery",
         .help = "      --key FILE          the consumer's secret key, made by keygen\n",
         .options = open_options,
+        .option = take_option,
+        .args = &(const struct ctl_args){0, 1, ""},
         .no_config = true,
-        .run = run_open,
+        .use = {.run = open_sealed},
 };

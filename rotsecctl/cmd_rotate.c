@@ -99,112 +99,82 @@ static void report(struct rs_engine *e, const char *name, const struct rs_rotate
 	free(st);
 }
 
-static int run_rotate(struct ctl *c)
+static int take_option(struct ctl *c, int o)
 {
-	struct rs_rotate_opts ropts = {.grace = -1, .compromise = false};
-	const struct rs_account_cfg *acc;
-	struct rs_config cfg;
-	struct rs_engine e;
-	const char *name;
 	int64_t d;
-	int o, r, rc;
+	int r;
 
-	while ((o = ctl_getopt(c)) >= 0) {
-		if (o == OPT_GRACE) {
-			if ((r = rs_duration_parse(c->optarg, &d)) == -ERANGE)
-				return ctl_usage_error(c, "--grace '%s' is too long", c->optarg);
-			if (r < 0)
-				return ctl_usage_error(
-				        c,
-				        "--grace takes a duration like 90s, 15m, 2h or "
-				        "1h30m, not '%s'",
-				        c->optarg);
-			ropts.grace = d;
-		} else if (o == OPT_REVOKE_PREVIOUS) {
-			ropts.compromise = true;
-		}
+	if (o == OPT_REVOKE_PREVIOUS) {
+		c->opts.compromise = true;
+	} else if (o == OPT_GRACE) {
+		if ((r = rs_duration_parse(c->optarg, &d)) == -ERANGE)
+			return ctl_usage_error(c, "--grace '%s' is too long", c->optarg);
+		if (r < 0)
+			return ctl_usage_error(
+			        c,
+			        "--grace takes a duration like 90s, 15m, 2h or 1h30m, "
+			        "not '%s'",
+			        c->optarg);
+		c->opts.grace = d;
+		c->opts.grace_given = true;
 	}
-	if (o == CTL_STOP)
-		return c->rc;
-	if ((rc = ctl_want_args(c, 1, 1, "the account NAME")) != 0)
-		return rc;
-	name = c->args[0];
-	rc = CTL_EXIT_FAILED;
-	if (ctl_load_config(c, &cfg) < 0)
-		goto out;
-	if (ctl_need_root(c, "writes the store, the journal and the deliveries") != 0)
-		goto out;
-	if (ctl_open_engine(c, &e, &cfg, false) < 0)
-		goto out;
-	if ((r = rs_engine_rotate(&e, name, &ropts)) < 0) {
-		rc = ctl_fail(&e, r);
-		say_accepted(&e, name);
-		goto close;
-	}
-	acc = rs_config_account(&cfg, name);
-	if (acc)
-		report(&e, name, &ropts, acc);
-	if (e.delivery_failures || e.verify_failures) {
-		rollout_failed(&e, name);
-		goto close;
-	}
-	rc = CTL_EXIT_OK;
-close:
-	rs_engine_close(&e);
-out:
-	rs_config_free(&cfg);
-	return rc;
+	return 0;
 }
 
-static int run_revoke(struct ctl *c)
+static int rotate(struct ctl *c, struct rs_config *cfg, struct rs_engine *e)
 {
-	struct rs_config cfg;
-	struct rs_engine e;
-	int o, r, rc;
+	/* Without --grace, the account's own (-1). */
+	const struct rs_rotate_opts ro = {.grace = c->opts.grace_given ? c->opts.grace : -1,
+	                                  .compromise = c->opts.compromise};
+	const struct rs_account_cfg *acc;
+	const char *name = c->args[0];
+	int r;
 
-	while ((o = ctl_getopt(c)) >= 0)
-		;
-	if (o == CTL_STOP)
-		return c->rc;
-	if ((rc = ctl_want_args(c, 1, 1, "the account NAME")) != 0)
-		return rc;
-	rc = CTL_EXIT_FAILED;
-	if (ctl_load_config(c, &cfg) < 0)
-		goto out;
-	if (ctl_need_root(c, "writes the store") != 0)
-		goto out;
-	if (ctl_open_engine(c, &e, &cfg, false) < 0)
-		goto out;
-	if ((r = rs_engine_revoke(&e, c->args[0], "admin", true)) < 0) {
-		rc = ctl_fail(&e, r);
-		say_accepted(&e, c->args[0]);
-	} else {
-		struct rs_status *st;
-		size_t n;
-
-		if (rs_engine_status(&e, c->args[0], &st, &n) == 0 && n == 1) {
-			if (e.resumed)
-				printf("%s finished the interrupted rotation to generation %" PRIu64
-				       "; every earlier secret revoked\n",
-				       c->args[0], st->generation);
-			else
-				printf("%s: previous secret revoked; only generation %" PRIu64
-				       " is accepted\n",
-				       c->args[0], st->generation);
-			free(st);
-		} else {
-			printf("%s: previous secret revoked\n", c->args[0]);
-		}
-		rc = CTL_EXIT_OK;
-		if (e.delivery_failures || e.verify_failures) {
-			rollout_failed(&e, c->args[0]);
-			rc = CTL_EXIT_FAILED;
-		}
+	if ((r = rs_engine_rotate(e, name, &ro)) < 0) {
+		r = ctl_fail(e, r);
+		say_accepted(e, name);
+		return r;
 	}
-	rs_engine_close(&e);
-out:
-	rs_config_free(&cfg);
-	return rc;
+	if ((acc = rs_config_account(cfg, name)) != NULL)
+		report(e, name, &ro, acc);
+	if (e->delivery_failures || e->verify_failures) {
+		rollout_failed(e, name);
+		return CTL_EXIT_FAILED;
+	}
+	return CTL_EXIT_OK;
+}
+
+static int revoke(struct ctl *c, struct rs_config *cfg, struct rs_engine *e)
+{
+	const char *name = c->args[0];
+	struct rs_status *st;
+	size_t n;
+	int r;
+
+	(void)cfg;
+	if ((r = rs_engine_revoke(e, name, "admin", true)) < 0) {
+		r = ctl_fail(e, r);
+		say_accepted(e, name);
+		return r;
+	}
+	if (rs_engine_status(e, name, &st, &n) == 0 && n == 1) {
+		if (e->resumed)
+			printf("%s finished the interrupted rotation to generation %" PRIu64
+			       "; every earlier secret revoked\n",
+			       name, st->generation);
+		else
+			printf("%s: previous secret revoked; only generation %" PRIu64
+			       " is accepted\n",
+			       name, st->generation);
+		free(st);
+	} else {
+		printf("%s: previous secret revoked\n", name);
+	}
+	if (e->delivery_failures || e->verify_failures) {
+		rollout_failed(e, name);
+		return CTL_EXIT_FAILED;
+	}
+	return CTL_EXIT_OK;
 }
 
 const struct ctl_verb ctl_rotate = {
@@ -217,12 +187,17 @@ const struct ctl_verb ctl_rotate = {
                 "      --revoke-previous   compromise: revoke the replaced secret (and one still\n"
                 "                          in grace) at once; consumers fail until delivered to\n",
         .options = rotate_options,
-        .run = run_rotate,
+        .option = take_option,
+        .args = &ctl_account_arg,
+        .use = {.root_for = "writes the store, the journal and the deliveries",
+                .engine = true,
+                .run = rotate},
 };
 
 const struct ctl_verb ctl_revoke = {
         .name = "revoke",
         .synopsis = "NAME",
         .summary = "end the previous secret's grace now",
-        .run = run_revoke,
+        .args = &ctl_account_arg,
+        .use = {.root_for = "writes the store", .engine = true, .run = revoke},
 };

@@ -11,13 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { OPT_JSON = 256 };
-
-static const struct option options[] = {
-        {"json", no_argument, NULL, OPT_JSON},
-        {0},
-};
-
 /* The JSON around the secret: everything but the secret itself, which only
  * ctl_print_secret_json puts into guarded memory beside it. */
 static void json_frame(const struct rs_status *st, char *before, size_t blen, char *after,
@@ -83,33 +76,10 @@ out:
 	return rc;
 }
 
-static int run(struct ctl *c)
+static int show_run(struct ctl *c, struct rs_config *cfg, struct rs_engine *e)
 {
-	struct rs_config cfg;
-	struct rs_engine e;
-	bool json = false;
-	int o, rc;
-
-	while ((o = ctl_getopt(c)) >= 0)
-		if (o == OPT_JSON)
-			json = true;
-	if (o == CTL_STOP)
-		return c->rc;
-	if ((rc = ctl_want_args(c, 1, 1, "the account NAME")) != 0)
-		return rc;
-	rc = CTL_EXIT_FAILED;
-	if (ctl_load_config(c, &cfg) < 0)
-		goto out;
-	if (ctl_need_root(c, "decrypts the secret from the root-only journal (break-glass, "
-	                     "audited)") != 0)
-		goto out;
-	if (ctl_open_engine(c, &e, &cfg, false) < 0)
-		goto out;
-	rc = show(&e, c->args[0], json);
-	rs_engine_close(&e);
-out:
-	rs_config_free(&cfg);
-	return rc;
+	(void)cfg;
+	return show(e, c->args[0], c->opts.json);
 }
 
 const struct ctl_verb ctl_show = {
@@ -118,6 +88,11 @@ const struct ctl_verb ctl_show = {
         .summary = "print the current secret (root, audited)",
         .help = "      --json              as JSON, with its generation, current_since,\n"
                 "                          previous_valid_until and next_rotation\n",
-        .options = options,
-        .run = run,
+        .options = ctl_json_options,
+        .option = ctl_json_option,
+        .args = &ctl_account_arg,
+        .use = {.root_for = "decrypts the secret from the root-only journal (break-glass, "
+                            "audited)",
+                .engine = true,
+                .run = show_run},
 };

@@ -23,13 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-enum { OPT_JSON = 256 };
-
-static const struct option options[] = {
-        {"json", no_argument, NULL, OPT_JSON},
-        {0},
-};
-
 static const char *const upper[] = {
         [RS_HEALTH_OK] = "OK",
         [RS_HEALTH_WARNING] = "WARNING",
@@ -195,36 +188,16 @@ static int status(struct rs_engine *e, const char *name, bool json)
 	return (int)h;
 }
 
-static int run(struct ctl *c)
+static int status_run(struct ctl *c, struct rs_config *cfg, struct rs_engine *e)
 {
-	struct rs_config cfg;
-	struct rs_engine e;
-	bool json = false;
-	int o, rc;
+	(void)cfg;
+	return status(e, c->nargs ? c->args[0] : NULL, c->opts.json);
+}
 
-	while ((o = ctl_getopt(c)) >= 0)
-		if (o == OPT_JSON)
-			json = true;
-	if (o == CTL_STOP)
-		return c->rc;
-	if ((rc = ctl_want_args(c, 0, 1, "")) != 0)
-		return rc;
-	if (ctl_load_config(c, &cfg) < 0) {
-		rc = no_status(json, RS_HEALTH_UNKNOWN, "the configuration cannot be loaded");
-		goto out;
-	}
-	/* Read-only: without root, what the caller cannot read (the journal, the host key)
-	 * is left out, and said so. */
-	if (ctl_open_engine(c, &e, &cfg, true) < 0) {
-		rc = no_status(json, RS_HEALTH_UNKNOWN,
-		               e.why[0] ? e.why : "cannot open the engine");
-		goto out;
-	}
-	rc = status(&e, c->nargs ? c->args[0] : NULL, json);
-	rs_engine_close(&e);
-out:
-	rs_config_free(&cfg);
-	return rc;
+/* A configuration that cannot be loaded, an engine that cannot be opened: unknown. */
+static int status_failed(struct ctl *c, const char *why)
+{
+	return no_status(c->opts.json, RS_HEALTH_UNKNOWN, why);
 }
 
 const struct ctl_verb ctl_status = {
@@ -237,6 +210,10 @@ const struct ctl_verb ctl_status = {
                 "3 unknown. Run as root: the delivery state is in the root-only journal.\n"
                 "\n"
                 "      --json              as JSON: the verdict, and each account with its own\n",
-        .options = options,
-        .run = run,
+        .options = ctl_json_options,
+        .option = ctl_json_option,
+        .args = &(const struct ctl_args){0, 1, ""},
+        /* Read-only: without root, what the caller cannot read (the journal, the host
+         * key) is left out, and said so. */
+        .use = {.engine = true, .readonly = true, .run = status_run, .failed = status_failed},
 };

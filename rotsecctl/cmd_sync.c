@@ -24,62 +24,38 @@ static void print_event(void *arg, const struct rs_event *ev)
 	printf("%s\n", line);
 }
 
-static int run(struct ctl *c)
+/* --dry-run reads only: it creates nothing, not even the state dir or the host key. */
+static int take_option(struct ctl *c, int o)
 {
-	struct rs_config cfg;
-	struct rs_engine e;
-	bool dry_run = false;
-	int o, r, rc = CTL_EXIT_FAILED;
+	if (o == OPT_DRY_RUN) {
+		c->opts.dry_run = true;
+		c->use.readonly = true;
+		c->use.root_for = "reads the journals, which only root may read";
+	}
+	return 0;
+}
 
-	while ((o = ctl_getopt(c)) >= 0)
-		if (o == OPT_DRY_RUN)
-			dry_run = true;
-	if (o == CTL_STOP)
-		return c->rc;
-	if ((rc = ctl_want_args(c, 0, 0, "")) != 0)
-		return rc;
-	rc = CTL_EXIT_FAILED;
-	if (ctl_load_config(c, &cfg) < 0)
-		goto out;
-	if (ctl_need_root(c, dry_run ? "reads the journals, which only root may read"
-	                             : "writes the store, the journal and the deliveries") != 0)
-		goto out;
-	/* A dry run creates nothing, not even the state dir or the host key. */
-	if (ctl_open_engine(c, &e, &cfg, dry_run) < 0)
-		goto out;
-	e.on_event = print_event;
-	if (dry_run) {
-		if ((r = rs_engine_sync_plan(&e)) < 0) {
-			rc = ctl_fail(&e, r);
-			goto close;
-		}
+static int sync_run(struct ctl *c, struct rs_config *cfg, struct rs_engine *e)
+{
+	int r;
+
+	e->on_event = print_event;
+	if (c->opts.dry_run) {
+		if ((r = rs_engine_sync_plan(e)) < 0)
+			return ctl_fail(e, r);
 		printf("dry run: nothing was changed\n");
-		rc = CTL_EXIT_OK;
-		goto close;
+		return CTL_EXIT_OK;
 	}
-	if ((r = rs_engine_sync(&e)) < 0) {
-		rc = ctl_fail(&e, r);
-		goto close;
-	}
+	if ((r = rs_engine_sync(e)) < 0)
+		return ctl_fail(e, r);
 	printf("synced %zu account%s: %u created, %u removed, %u resumed, %u delivered",
-	       cfg.naccounts, cfg.naccounts == 1 ? "" : "s", e.created, e.removed, e.resumed,
-	       e.delivered);
-	if (e.delivery_failures)
-		printf(", %u deliveries FAILED", e.delivery_failures);
-	if (e.verify_failures)
-		printf(", %u verify commands FAILED", e.verify_failures);
-	printf("\n");
-	if (e.delivery_failures || e.verify_failures) {
-		(void)fflush(stdout);
-		ctl_err("%s", e.why);
-		goto close;
-	}
-	rc = CTL_EXIT_OK;
-close:
-	rs_engine_close(&e);
-out:
-	rs_config_free(&cfg);
-	return rc;
+	       cfg->naccounts, cfg->naccounts == 1 ? "" : "s", e->created, e->removed, e->resumed,
+	       e->delivered);
+	if (e->delivery_failures)
+		printf(", %u deliveries FAILED", e->delivery_failures);
+	if (e->verify_failures)
+		printf(", %u verify commands FAILED", e->verify_failures);
+	return ctl_deliveries_done(e);
 }
 
 const struct ctl_verb ctl_sync = {
@@ -90,5 +66,8 @@ const struct ctl_verb ctl_sync = {
         .help = "      --dry-run           print every change sync would make, and change\n"
                 "                          nothing: store, journals, deliveries, audit log\n",
         .options = sync_options,
-        .run = run,
+        .option = take_option,
+        .use = {.root_for = "writes the store, the journal and the deliveries",
+                .engine = true,
+                .run = sync_run},
 };

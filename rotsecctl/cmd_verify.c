@@ -83,38 +83,26 @@ static int verdict(const char *name, const struct rs_verify_result *res)
 	return CTL_EXIT_FAILED;
 }
 
-static int run(struct ctl *c)
+static int verify(struct ctl *c, struct rs_config *cfg, struct rs_engine *e)
 {
 	struct rs_verify_result res;
 	struct rs_secret pw = {0};
-	struct rs_config cfg;
 	char why[1024] = "";
-	const char *name;
-	int o, r, rc;
+	const char *name = c->args[0];
+	int r;
 
-	while ((o = ctl_getopt(c)) >= 0)
-		;
-	if (o == CTL_STOP)
-		return c->rc;
-	if ((rc = ctl_want_args(c, 1, 1, "the account NAME")) != 0)
-		return rc;
-	name = c->args[0];
-	rc = CTL_EXIT_FAILED;
-	if (ctl_load_config(c, &cfg) < 0)
-		goto out;
+	(void)e;
 	if (rs_crypto_init() < 0)
-		goto out;
+		return CTL_EXIT_FAILED;
 	r = read_password(&pw);
 	if (r == 0)
-		r = rs_verify_password(&cfg, name, pw.buf, pw.len, &res, why, sizeof(why));
+		r = rs_verify_password(cfg, name, pw.buf, pw.len, &res, why, sizeof(why));
 	rs_secret_free(&pw);
-	if (r < 0)
+	if (r < 0) {
 		ctl_err("%s", why[0] ? why : strerror(-r));
-	else
-		rc = verdict(name, &res);
-out:
-	rs_config_free(&cfg);
-	return rc;
+		return CTL_EXIT_FAILED;
+	}
+	return verdict(name, &res);
 }
 
 const struct ctl_verb ctl_verify = {
@@ -123,5 +111,7 @@ const struct ctl_verb ctl_verify = {
         .summary = "check a password read from stdin",
         .help = "Prints current, previous, revoked, disabled or no match: what a login as NAME\n"
                 "with it would get. Needs root, or membership of group rotsec.\n\n",
-        .run = run,
+        .args = &ctl_account_arg,
+        /* No engine: the store is read as pam_rotsec reads it, by whoever it lets. */
+        .use = {.run = verify},
 };

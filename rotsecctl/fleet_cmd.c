@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "fleet_cli.h"
+#include "rotsecctl.h"
 #include "duration.h"
 #include "safefile.h"
 #include "secret.h"
@@ -45,7 +46,7 @@ static const char fleet_usage[] =
 static int usage(const char *msg)
 {
 	if (msg)
-		(void)fprintf(stderr, "rotsecctl: %s\n", msg);
+		ctl_err("%s", msg);
 	(void)fputs(fleet_usage, stderr);
 	return RS_FLEET_EXIT_USAGE;
 }
@@ -59,7 +60,7 @@ int rs_ctl_keygen_sign(const char *prefix)
 		return 1;
 	r = rs_signkey_generate(prefix, why, sizeof(why));
 	if (r < 0) {
-		(void)fprintf(stderr, "rotsecctl: %s\n", why[0] ? why : strerror(-r));
+		ctl_err("%s", why[0] ? why : strerror(-r));
 		return 1;
 	}
 	printf("wrote %s.key (the host's signing key: fleet signing_key) and %s.pub (give it to "
@@ -95,25 +96,6 @@ int rs_ctl_fleet_exit(int r)
 	}
 }
 
-/* The secret and a newline in one write(2) from its guarded buffer (no stdio copy). */
-static int print_secret(struct rs_secret *s)
-{
-	struct rs_secret line = {0};
-	int r = rs_secret_alloc(&line, s->len + 1);
-
-	if (r == 0) {
-		memcpy(line.buf, s->buf, s->len);
-		line.buf[s->len] = '\n';
-		r = rs_write_all(STDOUT_FILENO, line.buf, line.len);
-	}
-	rs_secret_free(&line);
-	if (r < 0) {
-		(void)fprintf(stderr, "rotsecctl: cannot write the secret: %s\n", strerror(-r));
-		return RS_FLEET_EXIT_FAIL;
-	}
-	return 0;
-}
-
 static int cmd_fetch(struct rs_fleet *f, const struct rs_fleet_reader *rd, const char *host,
                      const char *account, const char *state_dir)
 {
@@ -126,22 +108,22 @@ static int cmd_fetch(struct rs_fleet *f, const struct rs_fleet_reader *rd, const
 		int dirfd = rs_follow_state_dir(state_dir, why, sizeof(why));
 
 		if (dirfd < 0) {
-			(void)fprintf(stderr, "rotsecctl: %s\n", why);
+			ctl_err("%s", why);
 			return RS_FLEET_EXIT_FAIL;
 		}
 		r = rs_follow_state_read(dirfd, host, account, &held, why, sizeof(why));
 		close(dirfd);
 		if (r < 0 && r != -ENOENT) {
-			(void)fprintf(stderr, "rotsecctl: %s\n", why);
+			ctl_err("%s", why);
 			return RS_FLEET_EXIT_FAIL;
 		}
 	}
 	r = rs_fleet_fetch(f, rd, host, account, held.generation, &m, NULL);
 	if (r < 0) {
-		(void)fprintf(stderr, "rotsecctl: %s\n", f->why[0] ? f->why : strerror(-r));
+		ctl_err("%s", f->why[0] ? f->why : strerror(-r));
 		return rs_ctl_fleet_exit(r);
 	}
-	rc = print_secret(&m.current);
+	rc = ctl_print_secret(&m.current);
 	rs_fleet_msg_free(&m);
 	return rc;
 }
@@ -186,19 +168,6 @@ static const char *printable(const char *in, char *buf, size_t len)
 	return buf;
 }
 
-static void fmt_time(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0) {
-		(void)snprintf(buf, len, "-");
-		return;
-	}
-	localtime_r(&tt, &tm);
-	(void)strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
-}
-
 static int cmd_status(struct rs_fleet *f, int json)
 {
 	struct rs_etcd_kvs sts = {0}, alive = {0}, acks = {0};
@@ -213,8 +182,7 @@ static int cmd_status(struct rs_fleet *f, int json)
 	    (r = rs_etcd_get_prefix(&f->etcd, pfx, 0, &alive)) < 0 ||
 	    (r = rs_fleet_key(f, pfx, sizeof(pfx), "ack", NULL, NULL, NULL)) < 0 ||
 	    (r = rs_etcd_get_prefix(&f->etcd, pfx, 0, &acks)) < 0) {
-		(void)fprintf(stderr, "rotsecctl: %s\n",
-		              f->etcd.why[0] ? f->etcd.why : strerror(-r));
+		ctl_err("%s", f->etcd.why[0] ? f->etcd.why : strerror(-r));
 		worst = 3;
 		goto out;
 	}
@@ -229,8 +197,8 @@ static int cmd_status(struct rs_fleet *f, int json)
 		json_t *o, *cs;
 
 		if (rs_fleet_status_parse(sts.kv[i].value, sts.kv[i].value_len, &st) < 0) {
-			(void)fprintf(stderr, "rotsecctl: %s is not a rotsec status; skipped\n",
-			              printable(sts.kv[i].key, key, sizeof(key)));
+			ctl_err("%s is not a rotsec status; skipped",
+			        printable(sts.kv[i].key, key, sizeof(key)));
 			worst = worst < 1 ? 1 : worst;
 			continue;
 		}
@@ -238,8 +206,7 @@ static int cmd_status(struct rs_fleet *f, int json)
 		 * must not show up as another: a status is only its own key's. */
 		if (rs_fleet_key(f, key, sizeof(key), "status", st.host, st.account, NULL) < 0 ||
 		    strcmp(key, sts.kv[i].key) != 0) {
-			(void)fprintf(
-			        stderr, "rotsecctl: %s holds a status of %s on host %s; skipped\n",
+			ctl_err("%s holds a status of %s on host %s; skipped",
 			        printable(sts.kv[i].key, key, sizeof(key)), st.account, st.host);
 			rs_fleet_status_free(&st);
 			worst = worst < 1 ? 1 : worst;
@@ -279,7 +246,8 @@ static int cmd_status(struct rs_fleet *f, int json)
 		} else {
 			if (st.rotated_at > 0)
 				rs_duration_format(now - st.rotated_at, age, sizeof(age));
-			fmt_time(st.previous_valid_until, until, sizeof(until));
+			ctl_fmt_time_as(st.previous_valid_until, CTL_TIME_MINUTE, until,
+			                sizeof(until));
 			(void)snprintf(sw, sizeof(sw), "%zu/%zu", switched, st.nconsumers);
 			printf("%-16s %-20s %5" PRIu64 " %-8s %-17s %-8s %-9s %s\n", st.host,
 			       st.account, st.generation, age, until,
@@ -429,7 +397,7 @@ static int take_option(struct cli *c, int opt, const char *arg)
 	if (field)
 		r = rs_fleet_cfg_set(field, arg);
 	if (r == -ENOMEM) {
-		(void)fprintf(stderr, "rotsecctl: out of memory\n");
+		ctl_err("out of memory");
 		return RS_FLEET_EXIT_FAIL;
 	}
 	if (r < 0)
@@ -460,7 +428,7 @@ int rs_ctl_fleet(const char *conf, int argc, char **argv)
 		return RS_FLEET_EXIT_FAIL;
 	rs_fleet_cfg_init(&c.cfg);
 	if (conf && rs_fleet_cfg_load(&c.cfg, conf, "consumer", c.why, sizeof(c.why)) < 0) {
-		(void)fprintf(stderr, "rotsecctl: %s\n", c.why);
+		ctl_err("%s", c.why);
 		rc = RS_FLEET_EXIT_FAIL;
 		goto out_cfg;
 	}
@@ -526,7 +494,7 @@ int rs_ctl_fleet(const char *conf, int argc, char **argv)
 	}
 	r = rs_fleet_open(&f, &c.cfg, false);
 	if (r < 0) {
-		(void)fprintf(stderr, "rotsecctl: %s\n", f.why);
+		ctl_err("%s", f.why);
 		rc = RS_FLEET_EXIT_FAIL;
 		goto out_cfg;
 	}
@@ -536,7 +504,7 @@ int rs_ctl_fleet(const char *conf, int argc, char **argv)
 	}
 	r = rs_fleet_reader_open(&rd, &c.cfg, c.why, sizeof(c.why));
 	if (r < 0) {
-		(void)fprintf(stderr, "rotsecctl: %s\n", c.why);
+		ctl_err("%s", c.why);
 		rc = RS_FLEET_EXIT_FAIL;
 		goto out_fleet;
 	}

@@ -1,6 +1,7 @@
 /*
- * What every command that works on the configured accounts does first: load the
- * configuration, check that the caller may do what the command does, open the engine.
+ * What every command that works on the configured accounts does around its own work
+ * (ctl_run): load the configuration, check that the caller may do what the command does,
+ * open the engine, and close it after.
  * Each failure says what is wrong and what would fix it; a permission error names what is
  * needed ("needs root"), never a bare "Permission denied".
  */
@@ -46,7 +47,7 @@ static void unreadable(const char *file, int r)
 	}
 }
 
-int ctl_load_config(const struct ctl *c, struct rs_config *cfg)
+static int load_config(const struct ctl *c, struct rs_config *cfg)
 {
 	/* check also looks at what the config refers to on this host (directories,
 	 * programs, keys); the other commands find those out when they use them. */
@@ -69,25 +70,48 @@ int ctl_load_config(const struct ctl *c, struct rs_config *cfg)
 	return r;
 }
 
-int ctl_need_root(const struct ctl *c, const char *what)
+static bool have_root(const struct ctl *c, const char *what)
 {
 	if (geteuid() == 0)
-		return 0;
+		return true;
 	ctl_err("%s needs root: it %s", c->verb->name, what);
-	return CTL_EXIT_FAILED;
+	return false;
 }
 
-int ctl_open_engine(const struct ctl *c, struct rs_engine *e, const struct rs_config *cfg,
-                    bool readonly)
+static int open_engine(struct rs_engine *e, const struct rs_config *cfg, bool readonly)
 {
 	int r = rs_engine_open(e, cfg, readonly);
 
-	(void)c;
 	if (r < 0)
 		ctl_err("%s", e->why[0] ? e->why : strerror(-r));
 	else if (e->warning[0])
 		ctl_err("warning: %s", e->warning);
 	return r;
+}
+
+int ctl_run(struct ctl *c)
+{
+	const struct ctl_use *u = &c->use;
+	struct rs_config cfg;
+	struct rs_engine e;
+	const char *why = NULL;
+	int rc = CTL_EXIT_FAILED;
+
+	if (load_config(c, &cfg) < 0) {
+		why = "the configuration cannot be loaded";
+	} else if (u->root_for && !have_root(c, u->root_for)) {
+		why = "needs root";
+	} else if (u->engine && open_engine(&e, &cfg, u->readonly) < 0) {
+		why = e.why[0] ? e.why : "cannot open the engine";
+	} else {
+		rc = u->run(c, &cfg, u->engine ? &e : NULL);
+		if (u->engine)
+			rs_engine_close(&e);
+	}
+	if (why && u->failed)
+		rc = u->failed(c, why);
+	rs_config_free(&cfg);
+	return rc;
 }
 
 int ctl_fail(const struct rs_engine *e, int r)

@@ -4,7 +4,7 @@
  *
  *   rotsecctl [-c FILE] COMMAND [ARGS]      rotsecctl COMMAND --help
  *
- * The options before the command are parsed here; each command parses its own (args.c).
+ * The options before the command are parsed here, the command's own by its row (args.c).
  * A command is one row of the table below, its struct ctl_verb in its own file: the table
  * is the dispatch and rotsecctl --help both. Exit statuses: rotsecctl.h.
  */
@@ -117,6 +117,22 @@ static int unknown_command(const char *name)
 	return CTL_EXIT_USAGE;
 }
 
+/* The command by its row: its arguments, then its work, with the configuration and the
+ * engine unless it reads none. */
+static int run(struct ctl *c)
+{
+	const struct ctl_verb *v = c->verb;
+
+	if (v->main)
+		return v->main(c);
+	c->use = v->use;
+	if (ctl_parse(c) < 0)
+		return c->rc;
+	if (v->no_config)
+		return c->use.run(c, NULL, NULL);
+	return ctl_run(c);
+}
+
 /* A secret may sit in this process's memory: keep it out of core dumps and ptrace by
  * other users, and create every file private unless a mode says otherwise. */
 static void harden_process(void)
@@ -180,5 +196,5 @@ int main(int argc, char **argv)
 	(void)snprintf(c.prog, sizeof(c.prog), "rotsecctl %s", c.verb->name);
 	c.argc = argc - optind;
 	c.argv = argv + optind;
-	return c.verb->run(&c);
+	return run(&c);
 }

@@ -16,6 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
+int ctl_deliveries_done(const struct rs_engine *e)
+{
+	printf("\n");
+	if (!e->delivery_failures && !e->verify_failures)
+		return CTL_EXIT_OK;
+	(void)fflush(stdout);
+	ctl_err("%s", e->why);
+	return CTL_EXIT_FAILED;
+}
+
 void ctl_json_str(const char *s)
 {
 	putchar('"');
@@ -42,7 +52,7 @@ void ctl_json_time(const char *key, int64_t t, bool comma)
 	printf("%s", comma ? ", " : "");
 }
 
-void ctl_fmt_time(int64_t t, char *buf, size_t len)
+void ctl_fmt_time_as(int64_t t, enum ctl_time_form form, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -51,10 +61,19 @@ void ctl_fmt_time(int64_t t, char *buf, size_t len)
 		(void)snprintf(buf, len, "-");
 		return;
 	}
-	/* Seconds and the zone: a time read off a status in another zone, or compared with
-	 * a log line, must not be off by an hour or a minute. */
 	localtime_r(&tt, &tm);
-	(void)strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm);
+	/* Seconds and the zone: a time read off a status in another zone, or compared with
+	 * a log line, must not be off by an hour or a minute. A table column of 17 has the
+	 * minute only; its --json has the time exact. */
+	if (form == CTL_TIME_MINUTE)
+		(void)strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+	else
+		(void)strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm);
+}
+
+void ctl_fmt_time(int64_t t, char *buf, size_t len)
+{
+	ctl_fmt_time_as(t, CTL_TIME_EXACT, buf, len);
 }
 
 int ctl_print_secret(struct rs_secret *s)

@@ -267,6 +267,34 @@ static void truncating_reuses_the_buffer_but_keeps_the_error(void **state)
 	assert_int_equal(rs_buf_err(&b), 0);
 }
 
+static void dropping_takes_lines_off_the_front_and_frees_room_under_the_limit(void **state)
+{
+	struct rs_buf b;
+
+	(void)state;
+	rs_buf_init(&b, 10, RS_BUF_WIPE);
+	rs_buf_puts(&b, "one\ntwo\n");
+	rs_buf_drop(&b, 4);
+	assert_int_equal(rs_buf_len(&b), 4);
+	assert_string_equal(rs_buf_str(&b), "two\n");
+	/* What the move left behind is zeroed: "two\n" stood at 4..7 before. */
+	for (size_t i = 5; i < 9; i++)
+		assert_int_equal(b.p[i], '\0');
+	/* The room dropped counts again towards the limit. */
+	rs_buf_puts(&b, "three\n");
+	assert_int_equal(rs_buf_err(&b), 0);
+	assert_string_equal(rs_buf_str(&b), "two\nthree\n");
+	rs_buf_drop(&b, 0);
+	assert_int_equal(rs_buf_len(&b), 10);
+	rs_buf_drop(&b, 100); /* more than the content: all of it */
+	assert_int_equal(rs_buf_len(&b), 0);
+	assert_string_equal(rs_buf_str(&b), "");
+	rs_buf_puts(&b, "12345678901"); /* past the limit: the error stays after a drop */
+	rs_buf_drop(&b, 1);
+	assert_int_equal(rs_buf_err(&b), -ENOSPC);
+	rs_buf_free(&b);
+}
+
 static void a_fixed_buffer_never_allocates_and_refuses_what_does_not_fit(void **state)
 {
 	char mem[8 + 4];
@@ -411,6 +439,7 @@ int main(void)
 	        T(a_failed_first_allocation_leaves_an_empty_buffer_with_its_error),
 	        T(the_limit_is_an_error_that_sticks_and_the_put_past_it_writes_nothing),
 	        T(truncating_reuses_the_buffer_but_keeps_the_error),
+	        T(dropping_takes_lines_off_the_front_and_frees_room_under_the_limit),
 	        T(a_fixed_buffer_never_allocates_and_refuses_what_does_not_fit),
 	        T(printf_that_does_not_fit_leaves_the_array_as_it_was),
 	        T(a_fixed_buffer_without_room_for_its_nul_is_an_error),

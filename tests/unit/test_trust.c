@@ -195,6 +195,39 @@ static void directory_above_of_another_user_or_writable_is_refused(void **state)
 	assert_why(f, "/g is writable by group or others (mode 0775)");
 }
 
+static void a_users_own_file_is_judged_alone_and_read_as_a_stream(void **state)
+{
+	struct fx *f = *state;
+	char line[16] = "";
+	FILE *in;
+	int fd;
+
+	/* The directory is another user's: rs_trust_file refuses it, the file alone is
+	 * judged by rs_trust_file_only. */
+	mkdir_at(f, "home", 0755, NOBODY);
+	file_at(f, "home/ok.conf", "hello\n", 0600, 0);
+	file_at(f, "home/g.conf", "x", 0664, 0);
+	file_at(f, "home/u.conf", "x", 0600, NOBODY);
+	assert_int_equal(read_rc(f, "home/ok.conf"), -EPERM);
+	fd = rs_trust_file_only(at(f, "home/ok.conf"), RS_TRUST_SELF, f->why, sizeof(f->why));
+	assert_int_equal(rs_trust_stream(fd, f->path, &in, f->why, sizeof(f->why)), 0);
+	assert_non_null(fgets(line, sizeof(line), in));
+	assert_string_equal(line, "hello\n");
+	(void)fclose(in);
+	fd = rs_trust_file_only(at(f, "home/g.conf"), RS_TRUST_SELF, f->why, sizeof(f->why));
+	assert_int_equal(fd, -EPERM);
+	assert_why(f, "chmod go-w");
+	/* A failed open passes through the stream with its why. */
+	assert_int_equal(rs_trust_stream(fd, f->path, &in, f->why, sizeof(f->why)), -EPERM);
+	assert_null(in);
+	assert_why(f, "chmod go-w");
+	fd = rs_trust_file_only(at(f, "home/u.conf"), RS_TRUST_SELF, f->why, sizeof(f->why));
+	assert_int_equal(fd, -EPERM);
+	assert_why(f, "is not owned by root (uid 65534)");
+	assert_int_equal(rs_trust_file_only(at(f, "home"), 0, f->why, sizeof(f->why)), -EISDIR);
+	assert_int_equal(rs_trust_file_only(at(f, "none"), 0, f->why, sizeof(f->why)), -ENOENT);
+}
+
 static void sticky_directory_may_be_world_writable_over_an_entry_of_roots(void **state)
 {
 	struct fx *f = *state;
@@ -421,6 +454,7 @@ int main(void)
 	        T(group_or_world_writable_file_is_refused_with_chmod_as_the_fix),
 	        T(acl_granting_write_to_another_user_is_refused_and_named),
 	        T(directory_above_of_another_user_or_writable_is_refused),
+	        T(a_users_own_file_is_judged_alone_and_read_as_a_stream),
 	        T(sticky_directory_may_be_world_writable_over_an_entry_of_roots),
 	        T(link_out_of_a_safe_directory_is_followed_and_its_target_checked),
 	        T(link_planted_by_another_user_is_not_followed),
