@@ -24,8 +24,9 @@ if [ -n "${BENCH_W:-}" ]; then
 	W=$BENCH_W
 else
 	W=$(mktemp -d /tmp/rotsec-bench.XXXXXX)
-	# rotsec refuses a store under a directory that others can write to (DESIGN §2);
-	# /tmp is sticky and allowed, and $W itself must be 0755 root.
+	# rotsec refuses a store under a directory that others can write to
+	# (ARCHITECTURE.md, contract §2); /tmp is sticky and allowed, and $W itself must be
+	# 0755 root.
 	chmod 0755 "$W"
 	# A tmpfs mounted in a namespace is gone with it; whatever is left is on disk.
 	trap 'rm -rf "$W"' EXIT

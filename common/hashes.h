@@ -4,8 +4,8 @@
  * groups of one account; and the cost profile of a whole secrets.cdb. libc only: the NSS
  * module links it (through the store header), the PAM module and the writer too.
  *
- * Why this exists (issue 13, DESIGN §2): a login must cost the same whatever its verdict,
- * and a failed one no more than a successful one. So every hash of an account that shares
+ * Why this exists (issue 13, ARCHITECTURE.md, contract §2): a login must cost the same whatever its
+ * verdict, and a failed one no more than a successful one. So every hash of an account that shares
  * a cost class also shares its salt, and one computation of the candidate per class is
  * compared, in constant time, with all of them: current, previous and every tripwire.
  * The header lists the store's profile, one entry per computation a verdict does (a

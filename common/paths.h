@@ -1,6 +1,6 @@
 /*
- * Build-time defaults of every path rotsec uses (DESIGN §5). Each one can be changed at
- * run time: the config file for rotsecd and rotsecctl, store=/run= for the PAM module,
+ * Build-time defaults of every path rotsec uses (ARCHITECTURE.md, contract §1). Each one can be
+ * changed at run time: the config file for rotsecd and rotsecctl, store=/run= for the PAM module,
  * ROTSEC_STORE_DIR (secure_getenv, safety-checked) for the NSS module. Tests never use
  * these defaults.
  */

@@ -1,5 +1,5 @@
 /*
- * The store's record formats (DESIGN §2), shared by the writer and every reader.
+ * The store's record formats (ARCHITECTURE.md, contract §2), shared by the writer and every reader.
  *
  * Both store files are CDB files. Every value is a sequence of fields, each terminated
  * by a NUL byte, so `cdb -d` shows them and a reader can hand out pointers into the

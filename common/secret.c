@@ -129,7 +129,7 @@ int rs_hash_tag_equal(const struct rs_hash_view *v, const unsigned char tag[RS_H
 	return r;
 }
 
-/* The class a new secret of `entropy_bits` gets (DESIGN §2). */
+/* The class a new secret of `entropy_bits` gets (ARCHITECTURE.md, contract §2). */
 static struct rs_hash_class class_for(double entropy_bits, enum rs_hash_cost cost)
 {
 	struct rs_hash_class c = {RS_HASH_B2B, 0, 0};

@@ -49,8 +49,8 @@ void rs_secret_free(struct rs_secret *s);
 int rs_secret_generate(const struct rs_alphabet *a, size_t length, struct rs_secret *out);
 
 /*
- * Hash for the store (DESIGN §2): at or above 128 bits of entropy a salted BLAKE2b-256
- * string "$rotsec-b2b$v=1$SALT$HASH"; below, Argon2id at the interactive cost, or the
+ * Hash for the store (ARCHITECTURE.md, contract §2): at or above 128 bits of entropy a salted
+ * BLAKE2b-256 string "$rotsec-b2b$v=1$SALT$HASH"; below, Argon2id at the interactive cost, or the
  * moderate one (hashes.h). `out` must hold RS_HASH_MAX bytes. A fresh random salt.
  */
 int rs_hash_secret(const char *pw, size_t len, double entropy_bits, enum rs_hash_cost cost,

@@ -2,8 +2,8 @@
  * Writing the store: only rotsecd and rotsecctl do this, always under the store lock,
  * always by atomic replacement (safefile.h), one file at a time.
  *
- * Order (DESIGN §2): adding an account writes secrets.cdb before accounts.cdb, so an
- * account is never visible without its secret; removing one writes accounts.cdb first.
+ * Order (ARCHITECTURE.md, contract §2): adding an account writes secrets.cdb before accounts.cdb,
+ * so an account is never visible without its secret; removing one writes accounts.cdb first.
  * The engine decides the order; this file writes what it is given.
  */
 #ifndef ROTSEC_STORE_WRITE_H

@@ -1,5 +1,5 @@
 /*
- * The trust rule (DESIGN §2 and §5), in one place: whether a path can decide what root
+ * The trust rule (ARCHITECTURE.md, contract §5), in one place: whether a path can decide what root
  * runs, reads or writes. Every input of that kind (the store the modules read, the config
  * and its @includes, passwd_file, group_file, key_file, sealed_to keys, the programs of
  * `command` and `verify`) and every directory rotsec writes into is walked here, and

@@ -50,8 +50,8 @@ int rs_usage_tripwire(const char *run_dir, const char *name, uint64_t generation
  * The dummy record, RUN_DIR/.dummy.usage: rewritten exactly as an account's record is, by
  * every login whose verdict records nothing (wrong password, unknown account, disabled
  * account...), so that a failure costs what a success costs and the time a login takes
- * tells nothing (DESIGN §4: the same work as a real check). What it counts means nothing
- * and nobody reads it. Same return values as rs_usage_record.
+ * tells nothing (ARCHITECTURE.md, contract §4: the same work as a real check). What it counts means
+ * nothing and nobody reads it. Same return values as rs_usage_record.
  */
 #define RS_USAGE_DUMMY_FILE ".dummy.usage"
 int rs_usage_dummy(const char *run_dir, int64_t now, const char *service, const char *rhost,

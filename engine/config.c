@@ -1,6 +1,6 @@
 /*
- * rotsec.conf (DESIGN §5): the load from start to end, the top-level settings, freeing,
- * and the lookup of an account by name.
+ * rotsec.conf (ARCHITECTURE.md, contract §1): the load from start to end, the top-level settings,
+ * freeing, and the lookup of an account by name.
  *
  * The steps (config_load.h says how the files share the work): read the file and check
  * who may write it; check its @includes (config_include.c); let libconfig parse the text

@@ -1,5 +1,5 @@
 /*
- * rotsec.conf (DESIGN §5): loading with libconfig and validation.
+ * rotsec.conf (ARCHITECTURE.md, contract §1): loading with libconfig and validation.
  *
  * The loader fills a struct rs_config whose every path and policy value is resolved:
  * defaults merged into each account, durations in seconds, group names turned into gids,

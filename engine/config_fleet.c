@@ -13,8 +13,8 @@
  *     timeout = "5s";                     # per etcd request
  *   };
  *
- * The files it names are trusted inputs (DESIGN §5): the signing key signs what the
- * consumers will run with, the client key and the password open etcd as this host. Each
+ * The files it names are trusted inputs (ARCHITECTURE.md, contract §5): the signing key signs what
+ * the consumers will run with, the client key and the password open etcd as this host. Each
  * must be owned by root (or by the user running `rotsecctl check`), in directories that
  * only root can write, and readable by nobody else where it is secret. A signing key
  * that does not exist yet is made on first use: then its directory is what is checked.

@@ -312,8 +312,9 @@ void cfg_check_policy(struct loader *ld, const struct rs_policy_cfg *p, const st
 	const struct pol_check c = {ld, p, own, inh};
 	const config_setting_t *site;
 
-	/* A rotation must not start while the previous secret is still in grace (DESIGN §3),
-	 * so a grace as long as the period would make every rotation wait for the last. */
+	/* A rotation must not start while the previous secret is still in grace (ARCHITECTURE.md,
+	 * contract §3), so a grace as long as the period would make every rotation wait for the
+	 * last. */
 	check_durations(&c, POL_grace, POL_rotate_every, true);
 	/* max_grace is the hard limit the deadline can never pass. */
 	check_durations(&c, POL_grace, POL_max_grace, false);

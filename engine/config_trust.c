@@ -1,6 +1,6 @@
 /*
- * What the config names, by the trust rule (trust.h, DESIGN §5): the programs of `command`
- * and `verify` while loading, and, for `rotsecctl check`, everything else the config
+ * What the config names, by the trust rule (trust.h, ARCHITECTURE.md, contract §5): the programs of
+ * `command` and `verify` while loading, and, for `rotsecctl check`, everything else the config
  * refers to on this host (pass 3). The config itself, its @includes (config_include.c),
  * passwd_file and group_file (config_sysdb.c) and the sealed_to keys (sealed.c) are read
  * through the rule where they are read.

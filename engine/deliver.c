@@ -1,6 +1,6 @@
 /*
  * Delivery of a secret to one consumer: the dispatch to its kind (deliver_int.h), and the
- * name status and audit give a consumer (deliver.h, DESIGN §5).
+ * name status and audit give a consumer (deliver.h, ARCHITECTURE.md, contract §6).
  *
  * Whatever the kind, the plaintext leaves this process through exactly one channel: the
  * bytes of a file created with its final owner and mode, or the stdin pipe of the command.

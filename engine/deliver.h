@@ -1,5 +1,5 @@
 /*
- * Delivery of a newly activated secret to one consumer (DESIGN §5):
+ * Delivery of a newly activated secret to one consumer (ARCHITECTURE.md, contract §6):
  *   file     atomic replace of the destination (same recipe as the store: temp file in the
  *            same directory with owner and mode set before content, fsync, rename, fsync
  *            of the directory); content is the secret followed by "\n".
@@ -31,7 +31,7 @@
 int rs_deliver_one(const struct rs_account_cfg *acc, const struct rs_delivery *d,
                    const struct rs_secret *secret, uint64_t generation, char *why, size_t whylen);
 
-/* The account's verify command (DESIGN §3 step 4), run as a command delivery is (no
+/* The account's verify command (ARCHITECTURE.md, contract §3), run as a command delivery is (no
  * shell, the same clean environment, own process group, killed after RS_VERIFY_TIMEOUT s) but as
  * root, with stdin on /dev/null: it is given no secret, only ROTSEC_ACCOUNT and ROTSEC_GENERATION,
  * and checks that the consumers work with the new one. 0 when it exits 0; otherwise as

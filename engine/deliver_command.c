@@ -1,6 +1,6 @@
 /*
- * Command delivery (DESIGN §5), and the account's verify command, which runs the same way
- * without a secret. fork + execve(argv) with no shell, a clean environment (PATH,
+ * Command delivery (ARCHITECTURE.md, contract §6), and the account's verify command, which runs the
+ * same way without a secret. fork + execve(argv) with no shell, a clean environment (PATH,
  * ROTSEC_ACCOUNT, ROTSEC_GENERATION only), the secret and "\n" on stdin and nowhere else,
  * stdout to /dev/null, stderr to a pipe of ours, in its own process group, killed (SIGKILL
  * to the group) after the timeout; exit status 0 = delivered. Optionally as `user`.

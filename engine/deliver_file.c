@@ -1,6 +1,6 @@
 /*
- * File delivery (DESIGN §5): the secret and "\n" replace the destination file atomically,
- * by the recipe of the store (temp file in the same directory with owner and mode set
+ * File delivery (ARCHITECTURE.md, contract §6): the secret and "\n" replace the destination file
+ * atomically, by the recipe of the store (temp file in the same directory with owner and mode set
  * before content, fsync, rename, fsync of the directory). The sealed kind writes its box
  * the same way (deliver_write).
  */

@@ -1,6 +1,6 @@
 /*
- * Sealed delivery (DESIGN §5): the secret sealed (crypto_box_seal) to the consumer's
- * X25519 key, and the box written to the destination file as a file delivery writes its
+ * Sealed delivery (ARCHITECTURE.md, contract §6): the secret sealed (crypto_box_seal) to the
+ * consumer's X25519 key, and the box written to the destination file as a file delivery writes its
  * secret. Only the holder of the consumer's secret key can open it (rotsecctl open).
  */
 #include "deliver.h"

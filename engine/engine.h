@@ -124,8 +124,8 @@ int rs_engine_rotate(struct rs_engine *e, const char *name, const struct rs_rota
  * daemon's quiet_revoke) an interrupted rotation is -EBUSY. */
 int rs_engine_revoke(struct rs_engine *e, const char *name, const char *reason, bool admin);
 
-/* Mark NAME degraded (DESIGN §3): a consumer lacks the current secret and no previous
- * one is valid (max_grace passed while a delivery still fails), so it may hold nothing
+/* Mark NAME degraded (ARCHITECTURE.md, contract §3): a consumer lacks the current secret and no
+ * previous one is valid (max_grace passed while a delivery still fails), so it may hold nothing
  * that works. Alert-level audit and event, `reason` in both; cleared when every consumer
  * has the current secret, not by a rotation. */
 int rs_engine_set_degraded(struct rs_engine *e, const char *name, const char *reason);
@@ -206,7 +206,7 @@ int rs_verify_password(const struct rs_config *cfg, const char *name, const char
                        struct rs_verify_result *res, char *why, size_t whylen);
 
 /*
- * Fleet (DESIGN §5, fleet.h). rs_engine_fleet_refresh: for an account with fleet
+ * Fleet (ARCHITECTURE.md, contract §6, fleet.h). rs_engine_fleet_refresh: for an account with fleet
  * deliveries (or one that had them), bring what it published in line with what it is now
  * (the previous secret revoked, degraded set or cleared, consumers removed), once its
  * backoff allows; and forget the previous secret once the store no longer accepts it.

@@ -1,6 +1,6 @@
 /*
- * The rotation journal (DESIGN §3): one file per account in the root-only state dir,
- * STATE_DIR/NAME.state (0600), replaced atomically (see rs_journal_save). It holds the newest
+ * The rotation journal (ARCHITECTURE.md, contract §3): one file per account in the root-only state
+ * dir, STATE_DIR/NAME.state (0600), replaced atomically (see rs_journal_save). It holds the newest
  * generated secret encrypted under the host key, the step the rotation reached and the
  * result of every delivery, so that a crash at any step is resumed from there and a
  * consumer that missed a delivery can be served again.
@@ -17,7 +17,7 @@
  *   degraded 0|1         failures N
  *   delivery I STATUS ATTEMPTS LAST NEXT DIGEST   (STATUS pending|ok|failed; DIGEST names
  *                                          the consumer's settings, see rs_delivery_digest)
- *   verify STATUS ATTEMPTS LAST NEXT       (the account's verify command, DESIGN §3 step 4)
+ *   verify STATUS ATTEMPTS LAST NEXT       (the account's verify command, contract §3)
  *   verify_failures N
  * and for an account with fleet deliveries (fleet.h), when there is something to say:
  *   previous_sealed G BASE64               (the previous secret, sealed as `sealed` is, bound

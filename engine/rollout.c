@@ -1,5 +1,5 @@
 /*
- * What follows the activation of a new secret (DESIGN §3 steps 3 and 4): its delivery to
+ * What follows the activation of a new secret (ARCHITECTURE.md, contract §3): its delivery to
  * every consumer, then the account's verify command; the outcome of each attempt in the
  * journal, failures retried after a backoff; the previous secret held (up to max_grace)
  * while a consumer may still hold only it, released once every consumer has the new one;
@@ -92,9 +92,9 @@ static int64_t hold_deadline(const struct rs_account_cfg *acc, const struct rs_j
 }
 
 /*
- * Hold or release the previous secret while deliveries fail (DESIGN §3): a consumer that
- * did not get the new secret still holds the old one, so its deadline moves out to the
- * hard limit (activation + max_grace); once every consumer has the new secret it gets a
+ * Hold or release the previous secret while deliveries fail (ARCHITECTURE.md, contract §3): a
+ * consumer that did not get the new secret still holds the old one, so its deadline moves out to
+ * the hard limit (activation + max_grace); once every consumer has the new secret it gets a
  * normal grace from now, never past the limit.
  */
 static int set_hold(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
@@ -198,8 +198,8 @@ static const char *record_attempt(const struct rs_account_cfg *acc, struct rs_dl
 }
 
 /*
- * DESIGN §3 step 4: the account's verify command, once every consumer has the secret. It
- * says whether the consumers work with the new secret (a health check, a test login of
+ * The account's verify command (ARCHITECTURE.md, contract §3), once every consumer has the secret.
+ * It says whether the consumers work with the new secret (a health check, a test login of
  * the service): until it passes the rotation is not done, so the previous secret is held
  * as for a failed delivery (up to max_grace, then degraded), and it is retried with the
  * same backoff. Its outcome is journaled with the deliveries'.

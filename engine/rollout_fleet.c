@@ -1,6 +1,6 @@
 /*
- * The fleet deliveries of an account (DESIGN §5, fleet.h): what rollout.c does for the
- * deliveries `{ fleet = "C"; sealed_to = "C.pub"; }`.
+ * The fleet deliveries of an account (ARCHITECTURE.md, contract §6, fleet.h): what rollout.c does
+ * for the deliveries `{ fleet = "C"; sealed_to = "C.pub"; }`.
  *
  * All of an account's fleet consumers are published together, in one etcd transaction
  * with the account's public status, once per round of deliveries: the first fleet

@@ -1,7 +1,7 @@
 /*
- * A rotation (DESIGN §3): a new secret generated and journaled, then made current in the
- * store (activated); the revoke of a previous secret before its deadline, and the mark of
- * an account whose deliveries outlasted max_grace (degraded). What follows the activation,
+ * A rotation (ARCHITECTURE.md, contract §3): a new secret generated and journaled, then made
+ * current in the store (activated); the revoke of a previous secret before its deadline, and the
+ * mark of an account whose deliveries outlasted max_grace (degraded). What follows the activation,
  * the deliveries, is rollout.c's.
  */
 #define _GNU_SOURCE
@@ -94,7 +94,7 @@ static bool hold_while_delivering(const struct rs_account_cfg *acc, const struct
 	return grace_of(acc, j) < allowance && grace_of(acc, j) < acc->pol.max_grace;
 }
 
-/* Make the journaled secret current in `rec` (DESIGN §3 step 2). */
+/* Make the journaled secret current in `rec` (ARCHITECTURE.md, contract §3). */
 static void activate_rec(const struct rs_account_cfg *acc, const struct rs_journal *j,
                          struct rs_secret_rec *rec, int64_t now)
 {
@@ -346,7 +346,7 @@ static int finish_interrupted(struct rs_engine *e, const struct rs_account_cfg *
 }
 
 /*
- * A rotation (DESIGN §3), in the order that makes every crash resumable:
+ * A rotation (ARCHITECTURE.md, contract §3), in the order that makes every crash resumable:
  *  1. the new secret, generated and hashed, and the new secrets.cdb with it current,
  *     written to a temp file; a store with a damaged record refuses the rotation here,
  *     before anything is journaled;

@@ -1,6 +1,6 @@
 /*
- * When things happen (DESIGN §3 triggers), as pure functions of the policy, the store
- * record, the usage record and the time, so that they are tested with any clock.
+ * When things happen (ARCHITECTURE.md, contract §3; rotsecd(8) TRIGGERS), as pure functions of the
+ * policy, the store record, the usage record and the time, so that they are tested with any clock.
  *
  *   due = base + jitter, moved into the next window opening when outside the window
  *   base = current_since + rotate_every, or, with rotate_after_use, the first login with

@@ -1,6 +1,6 @@
 /*
- * The state dir (state_dir, DESIGN §3): the journals (NAME.state) and the account locks
- * (NAME.lock), root's alone.
+ * The state dir (state_dir, ARCHITECTURE.md, contract §3): the journals (NAME.state) and the
+ * account locks (NAME.lock), root's alone.
  */
 #ifndef ROTSEC_STATEDIR_H
 #define ROTSEC_STATEDIR_H

@@ -26,8 +26,8 @@
 /*
  * secrets.cdb mapped for reading into *m (NULL until it is). unmap_secrets afterwards,
  * whatever this returned. Status and verify run without root: a caller that may not read
- * the file is told what it needs rather than a bare "Permission denied" (DESIGN §2:
- * root, or group rotsec where that group exists).
+ * the file is told what it needs rather than a bare "Permission denied"
+ * (ARCHITECTURE.md, contract §2: root, or group rotsec where that group exists).
  */
 static int map_secrets(const struct rs_config *cfg, struct rs_store *s, const struct rs_map **m,
                        char *why, size_t whylen)

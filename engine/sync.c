@@ -1,7 +1,7 @@
 /*
- * Sync: the store brought in line with the config (DESIGN §2). Accounts the config adds
- * get a first secret, journaled, then written to the store with every other change in one
- * write, then activated and delivered; accounts it dropped leave accounts.cdb before their
+ * Sync: the store brought in line with the config (ARCHITECTURE.md, contract §2). Accounts the
+ * config adds get a first secret, journaled, then written to the store with every other change in
+ * one write, then activated and delivered; accounts it dropped leave accounts.cdb before their
  * secrets leave secrets.cdb; attributes follow the config. Rotations a crash interrupted
  * are finished on the way.
  */
@@ -140,8 +140,8 @@ static void unmap_accounts(struct rs_store *s, const struct rs_map *m)
 }
 
 /* Phase 2: the store. secrets.cdb (with the new accounts) before accounts.cdb, and
- * removed accounts out of accounts.cdb before their secrets go (DESIGN §2). What changes is
- * worked out first, under the store lock, by the code that plans a dry run (plan_store),
+ * removed accounts out of accounts.cdb before their secrets go (ARCHITECTURE.md, contract §2). What
+ * changes is worked out first, under the store lock, by the code that plans a dry run (plan_store),
  * and told once it is done. */
 static int sync_store(struct rs_engine *e, const struct pending_new *pn, size_t npn,
                       char (*removed)[RS_NAME_MAX + 1], size_t *nremoved)

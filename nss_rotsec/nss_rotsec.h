@@ -1,5 +1,5 @@
 /*
- * nss_rotsec internals (DESIGN §2, issue 4).
+ * nss_rotsec internals (ARCHITECTURE.md, contract §2, issue 4).
  *
  * The module is loaded into every process on the host that resolves a user, so it keeps
  * very little state: two store handles (accounts.cdb, secrets.cdb) whose read-only

@@ -1,5 +1,5 @@
 /*
- * The password check (DESIGN §4): look the user up, ask for the password, let
+ * The password check (ARCHITECTURE.md, contract §4): look the user up, ask for the password, let
  * rs_policy_verify decide, then turn its verdict into a PAM code, one log line and, for a
  * success or a revoked secret, a usage record.
  *
@@ -75,7 +75,8 @@ static void origin_get(pam_handle_t *pamh, struct origin *w)
 }
 
 /* The user's name for a line about `acc`: a rotsec account's own; any other name only with
- * debug or audit, since it may be a password typed into the user field (DESIGN §4). */
+ * debug or audit, since it may be a password typed into the user field
+ * (ARCHITECTURE.md, contract §4). */
 static const char *name_for_log(const struct rs_pam_opts *o, const struct rs_pam_account *acc,
                                 const char *user, struct rs_pam_logtext *t)
 {

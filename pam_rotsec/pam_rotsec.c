@@ -1,5 +1,5 @@
 /*
- * pam_rotsec: the PAM entry points (DESIGN §4).
+ * pam_rotsec: the PAM entry points (ARCHITECTURE.md, contract §4).
  *
  *   auth [success=done user_unknown=ignore default=die] pam_rotsec.so [store=DIR] [run=DIR]
  *        [debug] [nodelay] [no_previous] [audit]

@@ -12,7 +12,7 @@
  *   auth.c          the password check: prompt, rs_policy_verify, log, usage record
  *   logtext.c       making caller-supplied strings safe to log
  *
- * Who is whose (issue 13, DESIGN §4), in every step, in this order:
+ * Who is whose (issue 13, ARCHITECTURE.md, contract §4), in every step, in this order:
  *   1. a name of the local passwd file is never a rotsec account: PAM_USER_UNKNOWN (the
  *      password step: PAM_IGNORE) before the store is touched, whatever its state;
  *   2. no store (no store directory, or no accounts.cdb in it): there are no rotsec

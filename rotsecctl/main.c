@@ -1,6 +1,6 @@
 /*
- * rotsecctl — the admin CLI (DESIGN §5). Works with or without rotsecd running: both go
- * through the engine, which takes the account and store locks.
+ * rotsecctl — the admin CLI (ARCHITECTURE.md, contract §6). Works with or without rotsecd running:
+ * both go through the engine, which takes the account and store locks.
  *
  *   rotsecctl [-c FILE] COMMAND [ARGS]      rotsecctl COMMAND --help
  *

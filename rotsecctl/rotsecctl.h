@@ -1,5 +1,5 @@
 /*
- * rotsecctl, the admin CLI (DESIGN §5), by concern:
+ * rotsecctl, the admin CLI (ARCHITECTURE.md, contract §6), by concern:
  *   main.c        the options before the command, the table of commands and the dispatch,
  *                 rotsecctl --help and --version
  *   args.c        what every command shares for its arguments: getopt_long over them, its

@@ -1,5 +1,5 @@
 /*
- * rotsecd — rotates on schedules and events (DESIGN §3, §5).
+ * rotsecd — rotates on schedules and events (ARCHITECTURE.md, contract §3 and §6).
  *
  *   rotsecd [-c FILE] [-f]
  *

@@ -27,7 +27,7 @@
  * resolves the names of the fuzzed secrets.cdb to the uid their records hold, as
  * nss_rotsec would, and no other name.
  *
- * Invariants (the rows of DESIGN §4) besides "no crash, no leak, no undefined behaviour":
+ * Invariants (ARCHITECTURE.md, contract §4) besides "no crash, no leak, no undefined behaviour":
  *  - auth never returns PAM_IGNORE or a code outside the documented set;
  *  - root, a local account, is PAM_USER_UNKNOWN in auth and account whatever the store;
  *  - for any other name, a store without secrets.cdb, unsafe or failing the reader's

@@ -1,9 +1,9 @@
 /*
  * pam_rotsec through the real libpam: pam_start_confdir with service files generated in a
  * temp dir, pointing at the ASan build of the module ($O/asan/pam_rotsec.so, found next to
- * this program, or ROTSEC_PAM_MODULE). Every row of DESIGN §4 and every case of issue 3's
- * adversarial list has a test here; the shell tests (t-pam-*.sh) add pamtester, pam_wrapper
- * and a real Debian stack in a mount namespace.
+ * this program, or ROTSEC_PAM_MODULE). Every result of ARCHITECTURE.md, contract §4, and every case
+ * of issue 3's adversarial list has a test here; the shell tests (t-pam-*.sh) add pamtester,
+ * pam_wrapper and a real Debian stack in a mount namespace.
  *
  * Log lines: this program defines pam_syslog and pam_vsyslog. Because libpam, which this
  * program links, defines them too, the linker exports the program's definitions and the
@@ -55,7 +55,8 @@
 #define PW_B     "AnotherSecret-Mn4bVc6xZl8kJh0gFd2S"
 #define PW_ARGON "short-pw-41"
 /* What someone typed into the user field, a secret of theirs perhaps: logged only with
- * debug or audit (DESIGN §4). One rotsec could not have made, and one it could have. */
+ * debug or audit (ARCHITECTURE.md, contract §4). One rotsec could not have made, and one it
+ * could have. */
 #define TYPED_NAME  "Typed-Secret-Not-A-Name-8w"
 #define TYPED_NAME2 "typed-secret-as-name-5q"
 #define RHOST       "192.0.2.7"
@@ -521,7 +522,8 @@ static int group_setup(void **state)
 	std_service("rs-noprev", NULL, "no_previous");
 	std_service("rs-audit", NULL, "audit");
 	std_service("rs-odd-options", NULL, "frobnicate=1 debug");
-	/* DESIGN §4's line, followed by what Debian's common-auth has after pam_unix. */
+	/* The auth line of ARCHITECTURE.md, contract §4, followed by what Debian's common-auth has
+	 * after pam_unix. */
 	service("rs-stack",
 	        "auth [success=done user_unknown=ignore default=die] @MOD@ store=@STORE@ "
 	        "run=@RUN@ nodelay\n"

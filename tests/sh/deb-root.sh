@@ -25,8 +25,8 @@ echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
 SVC=rsdeb-svc
 LOCAL=rsdeb-local
 LOCALPW=Local-pw-4Hq8xZ2m
-# Delivered into rotsec's run dir (DESIGN's example), which purge removes; a delivery
-# elsewhere is the consumer's copy and stays (README.Debian).
+# Delivered into rotsec's run dir, which purge removes; a delivery elsewhere is the
+# consumer's copy and stays (README.Debian).
 PWFILE=/run/rotsec/$SVC.pw
 
 apt_install() { apt-get install -y -q --no-install-recommends "$@" >>"$L/apt.log" 2>&1; }

@@ -1,7 +1,7 @@
 #!/bin/sh
-# A compromise rotation leaves no earlier secret valid, whatever the journal says (DESIGN §3,
-# rotsecctl(8)). A rotation is interrupted at every step its journal can be left at: killed
-# (SIGKILL) at each fault point it passes, its store write failed, a delivery that keeps
+# A compromise rotation leaves no earlier secret valid, whatever the journal says (ARCHITECTURE.md,
+# contract §3, rotsecctl(8)). A rotation is interrupted at every step its journal can be left at:
+# killed (SIGKILL) at each fault point it passes, its store write failed, a delivery that keeps
 # failing (the previous secret held), a verify command that has not passed yet. Then
 # `rotate --revoke-previous`, or `revoke`, exits 0, and a login through the real libpam
 # (pam_logins, the release module) with every secret the account ever had but the newest is

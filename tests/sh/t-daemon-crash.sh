@@ -1,6 +1,6 @@
 #!/bin/sh
-# Crash safety of rotsecd (DESIGN §3): the daemon is SIGKILLed at every fault point a
-# rotation of its own passes (journal steps, store and journal writes, deliveries), then
+# Crash safety of rotsecd (ARCHITECTURE.md, contract §3): the daemon is SIGKILLed at every fault
+# point a rotation of its own passes (journal steps, store and journal writes, deliveries), then
 # started again. Right after the kill the consumer's secret still opens the account; after
 # the restart the rotation is finished from the journal, and what each consumer was
 # delivered is the current secret according to `rotsecctl verify`.

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Deliveries under rotsecd (DESIGN §3): a delivery that fails (a command exiting 1, a file
-# in a directory that is not there) holds the previous secret past its deadline, is retried
-# with exponential backoff, and at max_grace the previous secret is revoked anyway and the
+# Deliveries under rotsecd (ARCHITECTURE.md, contract §3): a delivery that fails (a command exiting
+# 1, a file in a directory that is not there) holds the previous secret past its deadline, is
+# retried with exponential backoff, and at max_grace the previous secret is revoked anyway and the
 # account marked degraded in status, metrics, audit and the log; a delivery that recovers
 # clears it. Then quiet_revoke, and tripwire hits in the metrics.
 . "$(dirname "$0")/lib.sh"

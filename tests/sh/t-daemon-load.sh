@@ -1,7 +1,7 @@
 #!/bin/sh
-# What anyone who can reach a login prompt can make rotsecd do is bounded (DESIGN §5): a
-# flood of failed logins wakes it not at all, a flood of successful ones makes it look at
-# the changed usage records at most once per usage_interval, for those accounts alone; its
+# What anyone who can reach a login prompt can make rotsecd do is bounded (ARCHITECTURE.md, Trust
+# boundaries): a flood of failed logins wakes it not at all, a flood of successful ones makes it
+# look at the changed usage records at most once per usage_interval, for those accounts alone; its
 # metrics are rewritten at least every metrics_interval, so a stale file shows a dead
 # daemon; one rotsecd per state dir; the command line conventions.
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The verify step (DESIGN §3 step 4): an account's `verify` command runs once every
+# The verify step (ARCHITECTURE.md, contract §3): an account's `verify` command runs once every
 # consumer has the new secret, with no secret (stdin is /dev/null) and the same clean
 # environment as a delivery command. Until it passes the rotation is not done: the
 # previous secret is held as for a failed delivery, the command is retried with backoff,

@@ -416,8 +416,8 @@ sync_run() {
 	_w="sync, $1=$2 ($(grep -m1 'failinj:' "$W/err" | sed 's/.*fails: //'))"
 	rc_ok "$_w" $rc 0 1
 	[ "$(secrets_mode)" = "$MODE" ] || problem "$_w: secrets.cdb is now $(secrets_mode)"
-	# DESIGN §2: secrets.cdb is written before accounts.cdb, so that an account is never
-	# visible without its secret.
+	# ARCHITECTURE.md, contract §2: secrets.cdb is written before accounts.cdb, so that an
+	# account is never visible without its secret.
 	seen=$(ROTSEC_STORE_DIR=$W/store "$NC" "$NSSMOD" pwnam:svc-c spnam:svc-c | cut -d' ' -f2 | tr '\n' ' ')
 	case "$seen" in "SUCCESS SUCCESS " | "NOTFOUND NOTFOUND " | "NOTFOUND SUCCESS ") ;;
 	*) problem "$_w: svc-c in accounts.cdb and secrets.cdb: $seen" ;; esac

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The PAM documentation says what the module does: the man page renders cleanly, and the
-# shipped snippets carry the stack lines DESIGN §4 and pam_rotsec(8) document, in front of
-# pam_unix. (t-pam-namespace.sh runs the snippets themselves.)
+# shipped snippets carry the stack lines ARCHITECTURE.md (contract §4) and pam_rotsec(8) document,
+# in front of pam_unix. (t-pam-namespace.sh runs the snippets themselves.)
 . "$(dirname "$0")/lib.sh"
 
 if command -v man >/dev/null 2>&1; then

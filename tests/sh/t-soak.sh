@@ -1,6 +1,6 @@
 #!/bin/sh
-# The soak (issue 6): "no flow failure" (DESIGN §3) under continuous logins while rotsecd
-# rotates every few seconds. Consumers log in through the real PAM stack without pause:
+# The soak (issue 6): "no flow failure" (ARCHITECTURE.md, contract §3) under continuous logins while
+# rotsecd rotates every few seconds. Consumers log in through the real PAM stack without pause:
 #   - pam_consumer (tests/tools), an in-process libpam loop (pam_start_confdir), one with
 #     a long-lived handle and one with a fresh handle each login;
 #   - pamtester, a process per login, through /etc/pam.d;

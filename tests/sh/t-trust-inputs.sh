@@ -1,8 +1,8 @@
 #!/bin/sh
 # Every input that decides what root runs or where it writes passes the trust rule
-# (DESIGN §5): the config, an @include, passwd_file, group_file, key_file, a sealed_to key,
-# a command program and a verify program. Each is made unsafe four ways: owned by another
-# user (nobody), group- or world-writable, under a directory of another user, and reached
+# (ARCHITECTURE.md, contract §5): the config, an @include, passwd_file, group_file, key_file, a
+# sealed_to key, a command program and a verify program. Each is made unsafe four ways: owned by
+# another user (nobody), group- or world-writable, under a directory of another user, and reached
 # through a link that user planted in /tmp. Each time `rotsecctl check` names the file and
 # line and the fix, `sync` refuses, the store and the delivered files are byte-identical,
 # and no command ran. Then the two reproductions of the review: an @include that nobody

@@ -1,7 +1,8 @@
 #!/bin/sh
 # A path rotsec writes is checked and used as one: the directories are walked from / with
 # O_NOFOLLOW and the file is made relative to the directory descriptor that was checked
-# (DESIGN §5). Another user (nobody) swaps what they can between the check and the use:
+# (ARCHITECTURE.md, contract §5). Another user (nobody) swaps what they can between the
+# check and the use:
 #   - rotsecctl is stopped right after the walk (ROTSEC_FAULT_STOP) while nobody replaces
 #     their own delivery directory, in a sticky directory, with a link to a root-owned
 #     one, or plants a link or a hard link at the file's name;

@@ -1,7 +1,7 @@
 /*
  * The verification policy (policy.h): every verdict the PAM module and `rotsecctl verify`
- * can get, the deadline rules of DESIGN §3, failing closed on damaged hashes, and what a
- * verdict costs (issue 13): the hash computations of the store's cost profile, the same
+ * can get, the deadline rules of ARCHITECTURE.md, contract §3, failing closed on damaged hashes,
+ * and what a verdict costs (issue 13): the hash computations of the store's cost profile, the same
  * number and kind for every verdict of every account, and for an unknown user.
  *
  * The computations are counted by interposing libsodium's two hash functions: this

@@ -1,7 +1,7 @@
 /*
  * When rotations and early revocations are due (schedule.h), with fixed times: the
- * functions take the time as an argument, which is the injectable clock of DESIGN §6.
- * Windows are checked against a brute-force oracle (walk the clock minute by minute
+ * functions take the time as an argument, which is the injectable clock of ARCHITECTURE.md,
+ * contract §7. Windows are checked against a brute-force oracle (walk the clock minute by minute
  * and ask localtime) in a zone with DST, across both changes of the year.
  */
 #define _GNU_SOURCE

@@ -1,6 +1,6 @@
 /*
  * Secrets: alphabets, entropy, unbiased generation, guarded buffers, and the two hash
- * kinds of DESIGN §2 (salted BLAKE2b at 128 bits and more, Argon2id below).
+ * kinds of ARCHITECTURE.md, contract §2 (salted BLAKE2b at 128 bits and more, Argon2id below).
  */
 #include <setjmp.h>
 #include <stdarg.h>

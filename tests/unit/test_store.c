@@ -1,6 +1,6 @@
 /*
- * The store (DESIGN §2): writer and reader round trips, modes and owners, the mapping
- * kept across calls and replaced when the file is, unsafe and malformed files refused
+ * The store (ARCHITECTURE.md, contract §2): writer and reader round trips, modes and owners, the
+ * mapping kept across calls and replaced when the file is, unsafe and malformed files refused
  * with the documented errno and a reason, the store lock, and the crash-safe write
  * recipe proved at each of its fault points (failure and SIGKILL).
  *
