@@ -2,8 +2,8 @@
  * The trust rule (ARCHITECTURE.md, contract §5), in one place: whether a path can decide what root
  * runs, reads or writes. Every input of that kind (the store the modules read, the config
  * and its @includes, passwd_file, group_file, key_file, sealed_to keys, the programs of
- * `command` and `verify`) and every directory rotsec writes into is walked here, and
- * nowhere else.
+ * `command` and `verify`, the fleet's signing_key, its TLS files and password_file) and
+ * every directory rotsec writes into is walked here, and nowhere else.
  *
  * The rule, as OpenSSH's StrictModes judges a path:
  *   - the file is root's and not writable by group or others (a POSIX ACL that grants
