@@ -62,6 +62,14 @@ static int64_t mono_s(void)
 	return (int64_t)ts.tv_sec;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int rs_follow_state_dir(const char *dir, char *why, size_t whylen)
 {
 	struct stat st;
@@ -370,6 +378,7 @@ int rs_ctl_fleet_follow(struct rs_fleet *f, const struct rs_fleet_reader *rd, co
 	struct sigaction sa = {.sa_handler = on_stop};
 	char why[512] = "";
 	int64_t backoff = BACKOFF_MIN;
+	unsigned short_watches = 0;
 	int r, rc = 0;
 
 	fw.backoff = BACKOFF_MIN;
@@ -400,18 +409,32 @@ int rs_ctl_fleet_follow(struct rs_fleet *f, const struct rs_fleet_reader *rd, co
 	rs_log(LOG_INFO, "following %s (holding generation %" PRIu64 ")", fw.key,
 	       fw.held.generation);
 	while (!stop_signal) {
-		int64_t from = 0;
+		int64_t from = 0, started = mono_ms();
 
 		r = resync(&fw, &from);
 		if (r == 0)
 			r = watch_once(&fw, from);
 		if (stop_signal)
 			break;
-		if (r == 0) {
+		if (r == 0 && mono_ms() - started >= BACKOFF_MIN * 1000) {
 			backoff = BACKOFF_MIN;
+			short_watches = 0;
 			continue;
 		}
-		rs_log(LOG_WARNING, "%s; trying again in %" PRId64 " s", f->etcd.why, backoff);
+		/* A watch canceled as soon as it was made: once is a compacted revision, which
+		 * the read just done has moved past; again at once is an endpoint that does
+		 * not work (or lies), and a read, a watch and a log line as fast as the
+		 * network carries them would only load it and flood the log. */
+		if (r == 0 && short_watches++ == 0)
+			continue;
+		if (r == 0)
+			rs_log(LOG_WARNING,
+			       "every watch at %s is canceled at once; trying again in "
+			       "%" PRId64 " s",
+			       rs_etcd_endpoint(&f->etcd), backoff);
+		else
+			rs_log(LOG_WARNING, "%s; trying again in %" PRId64 " s", f->etcd.why,
+			       backoff);
 		if (r == -EACCES) {
 			/* Refused by etcd: no other endpoint will think otherwise, but the
 			 * admin may fix the role; keep trying, slowly. */

@@ -23,6 +23,8 @@ Modes (ARG as listed):
     watch-endless VALUE REV  range as "value"; the watch sends bytes without a newline,
                            without end
     watch-junk VALUE REV   range as "value"; the watch sends lines of junk without end
+    watch-cancel VALUE REV range as "value"; every watch is canceled as soon as it is
+                           created (as a member does on a compacted revision)
 """
 import base64
 import json
@@ -121,7 +123,7 @@ def handle(conn):
             req = json.loads(body or b"{}")
         except ValueError:
             req = {}
-        if mode in ("value", "watch-endless", "watch-junk"):
+        if mode in ("value", "watch-endless", "watch-junk", "watch-cancel"):
             rev = int(args[1])
             hrev = int(args[2]) if len(args) > 2 else rev
             if path == "/v3/kv/range":
@@ -130,6 +132,14 @@ def handle(conn):
                 stream_head(conn)
                 created = {"result": {"header": header(hrev), "created": True}}
                 chunk(conn, json.dumps(created).encode() + b"\n")
+                if mode == "watch-cancel":
+                    canceled = {"result": {"header": header(hrev), "canceled": True,
+                                           "cancel_reason": "etcdserver: mvcc: required "
+                                           "revision has been compacted",
+                                           "compact_revision": str(hrev)}}
+                    chunk(conn, json.dumps(canceled).encode() + b"\n")
+                    chunk(conn, b"")
+                    return
                 while True:
                     if mode == "watch-endless":
                         chunk(conn, b"x" * 65536)

@@ -182,6 +182,24 @@ for m in "watch-endless:a watch answer without a line end" "watch-junk:a watch o
 done
 check_eq "CMD never ran for any of it" "$(wc -l <"$T/cmdout/runs")" 3
 
+# ---- a follower whose every watch is canceled at once ----
+# A real member cancels a watch only for a revision compacted away, and the read that
+# follows gives one it keeps. An endpoint that cancels every watch as it is created
+# must not turn the follower into a loop of reads, watches and log lines as fast as the
+# loopback carries them: it is an endpoint that does not work, retried with backoff.
+fake_start watch-cancel "$T/gen1.bin" 5
+: >"$T/follow.log"
+: >"$T/fake.log"
+follow_start "$FAKE_URL"
+sleep 4
+watches=$(grep -c '^/v3/watch' "$T/fake.log")
+lines=$(grep -c . "$T/follow.log")
+diag "follow: $watches watches, $lines log lines in 4 s"
+check "follow opens a handful of watches in 4 s, not thousands" test "$watches" -le 8
+check "and logs a handful of lines" test "$lines" -le 20
+follow_stop
+fake_stop
+
 # ---- fleet status: a status is its key's, in names that print ----
 # Another host (or, without roles, any writer of etcd) writes under its own key a status
 # that names web1, or names that would drive the admin's terminal.
