@@ -133,6 +133,20 @@ check "fetch does not follow a redirect (status $1)" test "$1" != 0 -a "$1" -lt 
 check_eq "and the endpoint it pointed to got no request" "$(grep -c . "$T/fake2.log")" 0
 fake_stop
 
+# An http:// endpoint among https:// ones (a typo, an old list) is refused before anything
+# is sent: failing over to it would hand its listener the etcd password in the clear.
+head -c 24 /dev/urandom | base64 >"$T/etcd.pw"
+chmod 0600 "$T/etcd.pw"
+: >"$T/fake.log"
+fake_start value "$T/gen1.bin" 7
+"$CTL" fleet fetch --endpoints "https://127.0.0.1:9,$FAKE_URL" --user backup1 \
+	--password-file "$T/etcd.pw" --key "$T/keys/backup1.key" --trust "web1=$T/keys/web1.pub" \
+	--timeout 2 web1 svc >"$T/m.out" 2>&1
+check_eq "fetch refuses an http:// endpoint among https:// ones (status 1)" "$?" 1
+check_match "saying why" "$(cat "$T/m.out")" 'not https:// but other endpoints are'
+check_eq "and the http:// endpoint never heard the password" "$(grep -c . "$T/fake.log")" 0
+fake_stop
+
 # A proxy in the environment is not taken (the endpoints are what the admin configured):
 # the "proxy" is the second fake endpoint, which would answer generation 1.
 out=$(http_proxy=http://127.0.0.1:18380 HTTP_PROXY=http://127.0.0.1:18380 \
