@@ -46,6 +46,9 @@
 #define STATE_MAGIC "rotsec-fleet-state 1"
 #define BACKOFF_MIN 1
 #define BACKOFF_MAX 60
+/* Values refused are logged at most REFUSED_LOG_BURST times in REFUSED_LOG_EVERY seconds. */
+#define REFUSED_LOG_BURST 3
+#define REFUSED_LOG_EVERY 60
 
 static volatile sig_atomic_t stop_signal;
 
@@ -166,6 +169,11 @@ struct follower {
 	 * one (or one of a cluster rebuilt since) would keep every later value out. */
 	unsigned char seen[crypto_generichash_BYTES_MIN];
 	bool seen_any;
+	/* Refused values: lines logged in the window that began at refused_window
+	 * (monotonic seconds, 0: none yet), and those not logged since the last line. */
+	int64_t refused_window;
+	unsigned refused_lines;
+	uint64_t refused_quiet;
 	struct rs_fleet_msg pending;
 	int64_t pending_rev;
 	bool has_pending;
@@ -224,6 +232,37 @@ static void run_pending(struct follower *fw)
 	fw->backoff = BACKOFF_MIN;
 }
 
+/*
+ * A value refused: a line, up to REFUSED_LOG_BURST of them in REFUSED_LOG_EVERY seconds,
+ * then silence but for a count, given with the next line logged. Whoever can write the key
+ * (on an etcd without roles, anyone who reaches it) can write junk as fast as etcd takes
+ * it, and a line for each would let them flood this host's log; the first few say what is
+ * going on.
+ */
+static void refused(struct follower *fw, int64_t rev, const char *why)
+{
+	int64_t now = mono_s();
+
+	if (fw->refused_window == 0 || now - fw->refused_window >= REFUSED_LOG_EVERY) {
+		fw->refused_window = now > 0 ? now : 1;
+		fw->refused_lines = 0;
+	}
+	if (fw->refused_lines >= REFUSED_LOG_BURST) {
+		fw->refused_quiet++;
+		return;
+	}
+	fw->refused_lines++;
+	if (fw->refused_quiet)
+		rs_log(LOG_ERR,
+		       "refusing the value of %s at revision %" PRId64 ": %s (and %" PRIu64
+		       " other values refused, not logged)",
+		       fw->key, rev, why, fw->refused_quiet);
+	else
+		rs_log(LOG_ERR, "refusing the value of %s at revision %" PRId64 ": %s", fw->key,
+		       rev, why);
+	fw->refused_quiet = 0;
+}
+
 /* A value of the key at revision `rev`: act on it when it is new. */
 static void take_value(struct follower *fw, const unsigned char *value, size_t len, int64_t rev)
 {
@@ -245,8 +284,7 @@ static void take_value(struct follower *fw, const unsigned char *value, size_t l
 	r = rs_fleet_reader_open_value(fw->rd, fw->host, fw->account, floor, value, len, &m, why,
 	                               sizeof(why));
 	if (r < 0) {
-		rs_log(LOG_ERR, "refusing the value of %s at revision %" PRId64 ": %s", fw->key,
-		       rev, why);
+		refused(fw, rev, why);
 		return;
 	}
 	if (m.generation <= fw->held.generation ||
