@@ -150,6 +150,17 @@ for m in "nested 100000:100,000 nested arrays" "types:members of the wrong types
 	fake_stop
 done
 
+# An endpoint that answers every transaction just inside the timeout (5 s), each time
+# with this host's status moved on: the publish (rotsecd holds the account's lock while
+# it runs, and a `rotsecctl rotate --revoke-previous` waits for that lock 10 s) ends
+# within one timeout, as timed out, not after one timeout per round.
+fake_start txn-moving 4
+set -- $(publish_fake)
+diag "publish: status $1, $2 s: $(head -c 160 "$T/m.out")"
+check "a publish whose rounds each take most of the timeout ends within it (status $1, $2 s)" \
+	test "$1" = 4 -a "$2" -le 7
+fake_stop
+
 # A redirect is not followed: the second endpoint never hears from us.
 : >"$T/fake2.log"
 FAKE=18380 FAKE_LOG=$T/fake2.log fake_start value "$T/gen1.bin" 7
