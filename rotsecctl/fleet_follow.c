@@ -454,7 +454,7 @@ int rs_ctl_fleet_follow(struct rs_fleet *f, const struct rs_fleet_reader *rd, co
 			r = watch_once(&fw, from);
 		if (stop_signal)
 			break;
-		if (r == 0 && mono_ms() - started >= BACKOFF_MIN * 1000) {
+		if (r == 0 && mono_ms() - started >= (int64_t)BACKOFF_MIN * 1000) {
 			backoff = BACKOFF_MIN;
 			short_watches = 0;
 			continue;
