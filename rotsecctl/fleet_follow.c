@@ -57,20 +57,17 @@ static void on_stop(int sig)
 	stop_signal = sig;
 }
 
-static int64_t mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_s(void)
+{
+	return mono_ms() / 1000;
 }
 
 int rs_follow_state_dir(const char *dir, char *why, size_t whylen)
