@@ -139,6 +139,7 @@ static void get_endpoints(struct loader *ld, const config_setting_t *g, struct r
                           bool tls)
 {
 	const config_setting_t *s = config_setting_get_member(g, "endpoints");
+	const char *all[RS_ETCD_MAX_ENDPOINTS];
 	int n;
 
 	if (!s) {
@@ -153,8 +154,10 @@ static void get_endpoints(struct loader *ld, const config_setting_t *g, struct r
 		             RS_ETCD_MAX_ENDPOINTS);
 		return;
 	}
+	for (int i = 0; i < n; i++)
+		all[i] = config_setting_get_string_elem(s, i);
 	for (int i = 0; i < n; i++) {
-		const char *u = config_setting_get_string_elem(s, i);
+		const char *u = all[i];
 
 		if (!u || !rs_etcd_endpoint_valid(u)) {
 			cfg_error_at(ld, s,
@@ -163,10 +166,11 @@ static void get_endpoints(struct loader *ld, const config_setting_t *g, struct r
 			             u ? u : "");
 			continue;
 		}
-		/* TLS settings with a plaintext endpoint would send the password and the
-		 * sealed values to that one in the clear. */
-		if (tls && strncmp(u, "https://", 8) != 0) {
-			cfg_error_at(ld, s, "endpoint %s is not https:// but tls is configured", u);
+		if (rs_etcd_endpoint_plain_in_tls(u, all, (size_t)n, tls)) {
+			cfg_error_at(ld, s,
+			             "endpoint %s is not https:// but %s: the password, the token "
+			             "and the values would go to it in the clear",
+			             u, tls ? "tls is configured" : "other endpoints are");
 			continue;
 		}
 		if ((f->endpoints[f->nendpoints] = cfg_strdup(ld, u)))

@@ -95,6 +95,13 @@ struct rs_etcd_kvs {
  * show up in logs and error messages), nothing that is not printable. */
 bool rs_etcd_endpoint_valid(const char *url);
 
+/* Whether endpoint `url` must be refused as http:// in a list that says TLS: TLS files
+ * are configured (`tls`), or another endpoint of the list is https://. A client fails over
+ * from one endpoint to the next with the same password and token, so one http:// endpoint
+ * among https:// ones would send them (and every value) in the clear to whoever answers
+ * there. */
+bool rs_etcd_endpoint_plain_in_tls(const char *url, const char *const *all, size_t n, bool tls);
+
 /* Check the settings (URLs, TLS files given in pairs, password file readable) and read
  * the password. Nothing is sent yet. */
 int rs_etcd_open(struct rs_etcd *c, const struct rs_etcd_cfg *cfg);

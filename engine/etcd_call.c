@@ -80,6 +80,15 @@ bool rs_etcd_endpoint_valid(const char *url)
 	return true;
 }
 
+bool rs_etcd_endpoint_plain_in_tls(const char *url, const char *const *all, size_t n, bool tls)
+{
+	if (strncmp(url, "https://", 8) == 0)
+		return false;
+	for (size_t i = 0; i < n && !tls; i++)
+		tls = all[i] && strncmp(all[i], "https://", 8) == 0;
+	return tls;
+}
+
 /* The first line of the password file, into guarded memory. The file must not be readable
  * by others nor writable by group or others. */
 static int read_password(struct rs_etcd *c, const char *path)
@@ -186,11 +195,14 @@ int rs_etcd_open(struct rs_etcd *c, const struct rs_etcd_cfg *cfg)
 			r = -EINVAL;
 			goto fail;
 		}
-		/* TLS settings with a plaintext endpoint would silently send the password and
-		 * the sealed values in the clear to that one. */
-		if ((cfg->cacert || cfg->cert) && strncmp(u, "https://", 8) != 0) {
-			rs_etcd_set_why(c, "etcd endpoint %s is not https:// but TLS is configured",
-			                u);
+		if (rs_etcd_endpoint_plain_in_tls(u, cfg->endpoints, cfg->nendpoints,
+		                                  cfg->cacert || cfg->cert)) {
+			rs_etcd_set_why(c,
+			                "etcd endpoint %s is not https:// but %s: the password, "
+			                "the token and the values would go to it in the clear",
+			                u,
+			                cfg->cacert || cfg->cert ? "TLS is configured"
+			                                         : "other endpoints are");
 			r = -EINVAL;
 			goto fail;
 		}

@@ -46,6 +46,9 @@
 #define STATE_MAGIC "rotsec-fleet-state 1"
 #define BACKOFF_MIN 1
 #define BACKOFF_MAX 60
+/* Values refused are logged at most REFUSED_LOG_BURST times in REFUSED_LOG_EVERY seconds. */
+#define REFUSED_LOG_BURST 3
+#define REFUSED_LOG_EVERY 60
 
 static volatile sig_atomic_t stop_signal;
 
@@ -54,12 +57,17 @@ static void on_stop(int sig)
 	stop_signal = sig;
 }
 
-static int64_t mono_s(void)
+static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_s(void)
+{
+	return mono_ms() / 1000;
 }
 
 int rs_follow_state_dir(const char *dir, char *why, size_t whylen)
@@ -158,6 +166,11 @@ struct follower {
 	 * one (or one of a cluster rebuilt since) would keep every later value out. */
 	unsigned char seen[crypto_generichash_BYTES_MIN];
 	bool seen_any;
+	/* Refused values: lines logged in the window that began at refused_window
+	 * (monotonic seconds, 0: none yet), and those not logged since the last line. */
+	int64_t refused_window;
+	unsigned refused_lines;
+	uint64_t refused_quiet;
 	struct rs_fleet_msg pending;
 	int64_t pending_rev;
 	bool has_pending;
@@ -216,6 +229,37 @@ static void run_pending(struct follower *fw)
 	fw->backoff = BACKOFF_MIN;
 }
 
+/*
+ * A value refused: a line, up to REFUSED_LOG_BURST of them in REFUSED_LOG_EVERY seconds,
+ * then silence but for a count, given with the next line logged. Whoever can write the key
+ * (on an etcd without roles, anyone who reaches it) can write junk as fast as etcd takes
+ * it, and a line for each would let them flood this host's log; the first few say what is
+ * going on.
+ */
+static void refused(struct follower *fw, int64_t rev, const char *why)
+{
+	int64_t now = mono_s();
+
+	if (fw->refused_window == 0 || now - fw->refused_window >= REFUSED_LOG_EVERY) {
+		fw->refused_window = now > 0 ? now : 1;
+		fw->refused_lines = 0;
+	}
+	if (fw->refused_lines >= REFUSED_LOG_BURST) {
+		fw->refused_quiet++;
+		return;
+	}
+	fw->refused_lines++;
+	if (fw->refused_quiet)
+		rs_log(LOG_ERR,
+		       "refusing the value of %s at revision %" PRId64 ": %s (and %" PRIu64
+		       " other values refused, not logged)",
+		       fw->key, rev, why, fw->refused_quiet);
+	else
+		rs_log(LOG_ERR, "refusing the value of %s at revision %" PRId64 ": %s", fw->key,
+		       rev, why);
+	fw->refused_quiet = 0;
+}
+
 /* A value of the key at revision `rev`: act on it when it is new. */
 static void take_value(struct follower *fw, const unsigned char *value, size_t len, int64_t rev)
 {
@@ -237,8 +281,7 @@ static void take_value(struct follower *fw, const unsigned char *value, size_t l
 	r = rs_fleet_reader_open_value(fw->rd, fw->host, fw->account, floor, value, len, &m, why,
 	                               sizeof(why));
 	if (r < 0) {
-		rs_log(LOG_ERR, "refusing the value of %s at revision %" PRId64 ": %s", fw->key,
-		       rev, why);
+		refused(fw, rev, why);
 		return;
 	}
 	if (m.generation <= fw->held.generation ||
@@ -370,6 +413,7 @@ int rs_ctl_fleet_follow(struct rs_fleet *f, const struct rs_fleet_reader *rd, co
 	struct sigaction sa = {.sa_handler = on_stop};
 	char why[512] = "";
 	int64_t backoff = BACKOFF_MIN;
+	unsigned short_watches = 0;
 	int r, rc = 0;
 
 	fw.backoff = BACKOFF_MIN;
@@ -400,18 +444,32 @@ int rs_ctl_fleet_follow(struct rs_fleet *f, const struct rs_fleet_reader *rd, co
 	rs_log(LOG_INFO, "following %s (holding generation %" PRIu64 ")", fw.key,
 	       fw.held.generation);
 	while (!stop_signal) {
-		int64_t from = 0;
+		int64_t from = 0, started = mono_ms();
 
 		r = resync(&fw, &from);
 		if (r == 0)
 			r = watch_once(&fw, from);
 		if (stop_signal)
 			break;
-		if (r == 0) {
+		if (r == 0 && mono_ms() - started >= (int64_t)BACKOFF_MIN * 1000) {
 			backoff = BACKOFF_MIN;
+			short_watches = 0;
 			continue;
 		}
-		rs_log(LOG_WARNING, "%s; trying again in %" PRId64 " s", f->etcd.why, backoff);
+		/* A watch canceled as soon as it was made: once is a compacted revision, which
+		 * the read just done has moved past; again at once is an endpoint that does
+		 * not work (or lies), and a read, a watch and a log line as fast as the
+		 * network carries them would only load it and flood the log. */
+		if (r == 0 && short_watches++ == 0)
+			continue;
+		if (r == 0)
+			rs_log(LOG_WARNING,
+			       "every watch at %s is canceled at once; trying again in "
+			       "%" PRId64 " s",
+			       rs_etcd_endpoint(&f->etcd), backoff);
+		else
+			rs_log(LOG_WARNING, "%s; trying again in %" PRId64 " s", f->etcd.why,
+			       backoff);
 		if (r == -EACCES) {
 			/* Refused by etcd: no other endpoint will think otherwise, but the
 			 * admin may fix the role; keep trying, slowly. */

@@ -23,6 +23,10 @@ Modes (ARG as listed):
     watch-endless VALUE REV  range as "value"; the watch sends bytes without a newline,
                            without end
     watch-junk VALUE REV   range as "value"; the watch sends lines of junk without end
+    watch-cancel VALUE REV range as "value"; every watch is canceled as soon as it is
+                           created (as a member does on a compacted revision)
+    txn-moving SECONDS     every transaction fails after SECONDS, its compare beaten by a
+                           status of web1/svc generation 1 at a new revision each time
 """
 import base64
 import json
@@ -35,6 +39,7 @@ import time
 port, mode, args = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 log_path = os.environ.get("FAKE_ETCD_LOG")
 log_lock = threading.Lock()
+moving = [100]
 
 
 def log(line):
@@ -121,7 +126,7 @@ def handle(conn):
             req = json.loads(body or b"{}")
         except ValueError:
             req = {}
-        if mode in ("value", "watch-endless", "watch-junk"):
+        if mode in ("value", "watch-endless", "watch-junk", "watch-cancel"):
             rev = int(args[1])
             hrev = int(args[2]) if len(args) > 2 else rev
             if path == "/v3/kv/range":
@@ -130,6 +135,14 @@ def handle(conn):
                 stream_head(conn)
                 created = {"result": {"header": header(hrev), "created": True}}
                 chunk(conn, json.dumps(created).encode() + b"\n")
+                if mode == "watch-cancel":
+                    canceled = {"result": {"header": header(hrev), "canceled": True,
+                                           "cancel_reason": "etcdserver: mvcc: required "
+                                           "revision has been compacted",
+                                           "compact_revision": str(hrev)}}
+                    chunk(conn, json.dumps(canceled).encode() + b"\n")
+                    chunk(conn, b"")
+                    return
                 while True:
                     if mode == "watch-endless":
                         chunk(conn, b"x" * 65536)
@@ -174,6 +187,20 @@ def handle(conn):
         elif mode == "message":
             err = {"error": args[0], "code": 2, "message": args[0]}
             send(conn, "500 Internal Server Error", json.dumps(err).encode())
+        elif mode == "txn-moving":
+            time.sleep(float(args[0]))
+            with log_lock:
+                moving[0] += 1
+                rev = moving[0]
+            status = {"host": "web1", "account": "svc", "generation": 1, "version": "00",
+                      "rotated_at": 1, "previous_valid_until": 0, "degraded": False,
+                      "consumers": []}
+            kv = {"key": base64.b64encode(b"rotsec/v1/status/web1/svc").decode(),
+                  "value": base64.b64encode(json.dumps(status).encode()).decode(),
+                  "create_revision": "1", "mod_revision": str(rev), "version": "1"}
+            answer = {"header": header(rev), "succeeded": False,
+                      "responses": [{"response_range": {"kvs": [kv], "count": "1"}}]}
+            send(conn, "200 OK", json.dumps(answer).encode())
         elif mode == "silent":
             time.sleep(3600)
     except (BrokenPipeError, ConnectionResetError):

@@ -108,6 +108,9 @@ C
 bad "tls with a plain http:// endpoint" 9 'is not https:// but tls is configured' <<C
 fleet = { $EP signing_key = "$T/keys/sign.key"; tls = { ca = "$T/keys/backup1.pub"; }; };
 C
+bad "an http:// endpoint among https:// ones" 9 'http://127.0.0.1:2379 is not https:// but other endpoints are' <<C
+fleet = { endpoints = [ "https://127.0.0.1:2379", "http://127.0.0.1:2379" ]; signing_key = "$T/keys/sign.key"; };
+C
 bad "a tls client certificate without its key" 10 'needs both cert and key' <<C
 fleet = { endpoints = [ "https://127.0.0.1:2379" ]; signing_key = "$T/keys/sign.key";
 tls = { cert = "$T/keys/backup1.pub"; }; };

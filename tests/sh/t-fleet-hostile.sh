@@ -72,6 +72,33 @@ s3=$(new_secret)
 echo "$s3" | publish web1 svc 3 backup1 >/dev/null || diag "publish 3 failed"
 wait_runs 3
 check_eq "and for generation 3 as it comes" "$(tail -n 1 "$T/cmdout/runs")" "3 $s3"
+
+# ---- junk written to the key as fast as etcd takes it ----
+# Whoever can write the key (anyone, on an etcd without roles) writes 300 values that are
+# no message: each is refused, and the follower's log says so at most a few times, not
+# once a value, and it still takes the next real rotation.
+kv_save rotsec/v1/sealed/backup1/web1/svc "$T/gen3.bin"
+: >"$T/follow.log.junk"
+cp "$T/follow.log" "$T/follow.log.before"
+python3 - "${ETCD_ENDPOINTS%%,*}" <<'PY'
+import base64, http.client, json, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+key = base64.b64encode(b"rotsec/v1/sealed/backup1/web1/svc").decode()
+for i in range(300):
+    body = json.dumps({"key": key, "value": base64.b64encode(b"junk %d" % i).decode()})
+    c.request("POST", "/v3/kv/put", body, {"Content-Type": "application/json"})
+    c.getresponse().read()
+PY
+sleep 2
+refused=$(($(grep -c 'refusing the value' "$T/follow.log") - $(grep -c 'refusing the value' "$T/follow.log.before")))
+diag "follow: $refused lines for 300 junk values"
+check "300 junk values are logged a few times, not 300" test "$refused" -ge 1 -a "$refused" -le 5
+kv_load "$T/gen3.bin" rotsec/v1/sealed/backup1/web1/svc
+s4=$(new_secret)
+echo "$s4" | publish web1 svc 4 backup1 >/dev/null || diag "publish 4 failed"
+wait_runs 4
+check_eq "and the next real rotation runs CMD" "$(tail -n 1 "$T/cmdout/runs")" "4 $s4"
 follow_stop
 
 # ---- what a liar can send: every answer ends in bounded time and memory ----
@@ -123,6 +150,17 @@ for m in "nested 100000:100,000 nested arrays" "types:members of the wrong types
 	fake_stop
 done
 
+# An endpoint that answers every transaction just inside the timeout (5 s), each time
+# with this host's status moved on: the publish (rotsecd holds the account's lock while
+# it runs, and a `rotsecctl rotate --revoke-previous` waits for that lock 10 s) ends
+# within one timeout, as timed out, not after one timeout per round.
+fake_start txn-moving 4
+set -- $(publish_fake)
+diag "publish: status $1, $2 s: $(head -c 160 "$T/m.out")"
+check "a publish whose rounds each take most of the timeout ends within it (status $1, $2 s)" \
+	test "$1" = 4 -a "$2" -le 7
+fake_stop
+
 # A redirect is not followed: the second endpoint never hears from us.
 : >"$T/fake2.log"
 FAKE=18380 FAKE_LOG=$T/fake2.log fake_start value "$T/gen1.bin" 7
@@ -133,12 +171,26 @@ check "fetch does not follow a redirect (status $1)" test "$1" != 0 -a "$1" -lt 
 check_eq "and the endpoint it pointed to got no request" "$(grep -c . "$T/fake2.log")" 0
 fake_stop
 
+# An http:// endpoint among https:// ones (a typo, an old list) is refused before anything
+# is sent: failing over to it would hand its listener the etcd password in the clear.
+head -c 24 /dev/urandom | base64 >"$T/etcd.pw"
+chmod 0600 "$T/etcd.pw"
+: >"$T/fake.log"
+fake_start value "$T/gen1.bin" 7
+"$CTL" fleet fetch --endpoints "https://127.0.0.1:9,$FAKE_URL" --user backup1 \
+	--password-file "$T/etcd.pw" --key "$T/keys/backup1.key" --trust "web1=$T/keys/web1.pub" \
+	--timeout 2 web1 svc >"$T/m.out" 2>&1
+check_eq "fetch refuses an http:// endpoint among https:// ones (status 1)" "$?" 1
+check_match "saying why" "$(cat "$T/m.out")" 'not https:// but other endpoints are'
+check_eq "and the http:// endpoint never heard the password" "$(grep -c . "$T/fake.log")" 0
+fake_stop
+
 # A proxy in the environment is not taken (the endpoints are what the admin configured):
 # the "proxy" is the second fake endpoint, which would answer generation 1.
 out=$(http_proxy=http://127.0.0.1:18380 HTTP_PROXY=http://127.0.0.1:18380 \
 	https_proxy=http://127.0.0.1:18380 ALL_PROXY=http://127.0.0.1:18380 NO_PROXY= \
 	fetch_as backup1 web1 svc 2>&1)
-check_eq "fetch goes to the endpoint, not to the proxy of its environment" "$out" "$s3"
+check_eq "fetch goes to the endpoint, not to the proxy of its environment" "$out" "$s4"
 kill "$FAKE2_PID" 2>/dev/null
 wait "$FAKE2_PID" 2>/dev/null
 check_eq "the proxy got no request" "$(grep -c . "$T/fake2.log")" 0
@@ -163,7 +215,7 @@ fake_stop
 # ---- a follower on a watch that never ends, or never says anything sensible ----
 # Bytes without a line end, or lines of junk, without end: the follower drops the watch,
 # reads again and watches again, in bounded memory, and stops at once on SIGTERM. The
-# endpoint's value is generation 1, older than the 3 held: refused as a replay, once.
+# endpoint's value is generation 1, older than the 4 held: refused as a replay, once.
 for m in "watch-endless:a watch answer without a line end" "watch-junk:a watch of junk lines"; do
 	fake_start ${m%%:*} "$T/gen1.bin" 5
 	: >"$T/follow.log"
@@ -174,13 +226,31 @@ for m in "watch-endless:a watch answer without a line end" "watch-junk:a watch o
 	check "follow keeps going on ${m#*:}, in bounded memory" test "${hwm:-9999}" -le 200
 	check_match "saying why" "$(cat "$T/follow.log")" 'over-long watch answer|not JSON'
 	check_eq "the replayed generation 1 is refused once" \
-		"$(grep -c 'older than generation 3 held already' "$T/follow.log")" 1
+		"$(grep -c 'older than generation 4 held already' "$T/follow.log")" 1
 	t0=$(date +%s)
 	follow_stop
 	check "and stops on SIGTERM at once" test $(($(date +%s) - t0)) -le 2
 	fake_stop
 done
-check_eq "CMD never ran for any of it" "$(wc -l <"$T/cmdout/runs")" 3
+check_eq "CMD never ran for any of it" "$(wc -l <"$T/cmdout/runs")" 4
+
+# ---- a follower whose every watch is canceled at once ----
+# A real member cancels a watch only for a revision compacted away, and the read that
+# follows gives one it keeps. An endpoint that cancels every watch as it is created
+# must not turn the follower into a loop of reads, watches and log lines as fast as the
+# loopback carries them: it is an endpoint that does not work, retried with backoff.
+fake_start watch-cancel "$T/gen1.bin" 5
+: >"$T/follow.log"
+: >"$T/fake.log"
+follow_start "$FAKE_URL"
+sleep 4
+watches=$(grep -c '^/v3/watch' "$T/fake.log")
+lines=$(grep -c . "$T/follow.log")
+diag "follow: $watches watches, $lines log lines in 4 s"
+check "follow opens a handful of watches in 4 s, not thousands" test "$watches" -le 8
+check "and logs a handful of lines" test "$lines" -le 20
+follow_stop
+fake_stop
 
 # ---- fleet status: a status is its key's, in names that print ----
 # Another host (or, without roles, any writer of etcd) writes under its own key a status
