@@ -172,7 +172,7 @@ static int verdict(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *
                    const char *elsewhere, enum usage_kind *kind)
 {
 	const char *name = acc->rec.name;
-	struct origin w;
+	struct origin w = {.s = ""};
 
 	*kind = USED_NOTHING;
 	origin_get(pamh, &w);
