@@ -467,7 +467,7 @@ int deliver_command(const struct rs_account_cfg *acc, const struct rs_delivery *
 	struct rs_secret line = {0};
 	struct rs_stderr_tail tail = {0};
 	struct run x = {.pidfd = -1, .in_fd = -1, .err_fd = -1, .tail = &tail};
-	struct child_failure f;
+	struct child_failure f = {0, 0};
 	int in[2] = {-1, -1}, err[2] = {-1, -1}, out[2] = {-1, -1}, null_fd = -1;
 	gid_t *groups = NULL;
 	size_t ngroups = 0;
