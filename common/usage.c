@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "usage.h"
+#include "fault.h"
 #include "names.h"
 #include "safefile.h"
 #include "trust.h"
@@ -195,6 +196,8 @@ static int update(const char *run_dir, const char *file, uint64_t generation, en
 		return fd;
 	if ((r = lock_bounded(fd, LOCK_EX)) < 0)
 		goto out;
+	/* Where a test stops a login holding the lock, as a user stopping it could. */
+	RS_FAULT_STOP("usage.locked");
 	n = pread(fd, buf, USAGE_MAX, 0);
 	if (n < 0) {
 		r = -errno;

@@ -113,12 +113,36 @@ static int get_password(pam_handle_t *pamh, const struct rs_pam_opts *o,
 /* Which usage record a verdict rewrites; USED_NOTHING rewrites the dummy one. */
 enum usage_kind { USED_CURRENT, USED_PREVIOUS, USED_REVOKED, USED_NOTHING };
 
-/* The usage record rotsecd and `rotsecctl status` read (usage.h), or the dummy record.
- * Every failure here is logged; the caller decides what it means (conclude()). */
+/* One record's rewrite, as rs_pam_shielded runs it. */
+struct usage_job {
+	const char *run;
+	const struct rs_secret_rec *rec;
+	enum usage_kind kind;
+	int64_t now;
+	const void *service, *rhost, *ruser;
+};
+
+static int usage_write(void *arg)
+{
+	const struct usage_job *j = arg;
+
+	if (j->kind == USED_NOTHING)
+		return rs_usage_dummy(j->run, j->now, j->service, j->rhost, j->ruser);
+	if (j->kind == USED_REVOKED)
+		return rs_usage_tripwire(j->run, j->rec->name, j->rec->generation, j->now,
+		                         j->service, j->rhost, j->ruser);
+	return rs_usage_record(j->run, j->rec->name, j->rec->generation, j->kind == USED_PREVIOUS,
+	                       j->now, j->service, j->rhost, j->ruser);
+}
+
+/* The usage record rotsecd and `rotsecctl status` read (usage.h), or the dummy record,
+ * written where the user who started a set-user-ID caller cannot stop it holding the
+ * record's lock (shield.c). Every failure here is logged; the caller decides what it
+ * means (conclude()). */
 static int record_usage(pam_handle_t *pamh, const struct rs_pam_opts *o,
                         const struct rs_secret_rec *rec, enum usage_kind kind, int64_t now)
 {
-	const void *service = NULL, *rhost = NULL, *ruser = NULL;
+	struct usage_job j = {.run = o->run, .rec = rec, .kind = kind, .now = now};
 	const char *name = kind == USED_NOTHING ? RS_USAGE_DUMMY_FILE : rec->name;
 	struct rs_pam_logtext t;
 	int r;
@@ -131,17 +155,10 @@ static int record_usage(pam_handle_t *pamh, const struct rs_pam_opts *o,
 			           name);
 		return 0;
 	}
-	pam_get_item(pamh, PAM_SERVICE, &service);
-	pam_get_item(pamh, PAM_RHOST, &rhost);
-	pam_get_item(pamh, PAM_RUSER, &ruser);
-	if (kind == USED_NOTHING)
-		r = rs_usage_dummy(o->run, now, service, rhost, ruser);
-	else if (kind == USED_REVOKED)
-		r = rs_usage_tripwire(o->run, rec->name, rec->generation, now, service, rhost,
-		                      ruser);
-	else
-		r = rs_usage_record(o->run, rec->name, rec->generation, kind == USED_PREVIOUS, now,
-		                    service, rhost, ruser);
+	pam_get_item(pamh, PAM_SERVICE, &j.service);
+	pam_get_item(pamh, PAM_RHOST, &j.rhost);
+	pam_get_item(pamh, PAM_RUSER, &j.ruser);
+	r = rs_pam_shielded(usage_write, &j);
 	if (r < 0)
 		pam_syslog(pamh, LOG_WARNING, "usage of %s not recorded in %s: %s", name,
 		           rs_pam_logtext(o->run, &t), strerror(-r));
@@ -233,9 +250,11 @@ static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char 
 
 	/* A failure to record never decides a login (a full or unsafe run dir is rotsec's to
 	 * fix), except when the calling process's own limits caused it: whoever starts su
-	 * sets those, and a login that leaves no record would escape rotate_after_use, which
-	 * rotates a break-glass secret once it was used. */
-	if (rv == PAM_SUCCESS && (r == -EFBIG || r == -EMFILE)) {
+	 * sets those (RLIMIT_FSIZE, RLIMIT_NOFILE, and for the shielded writer RLIMIT_NPROC
+	 * and RLIMIT_CPU, shield.c), and a login that leaves no record would escape
+	 * rotate_after_use, which rotates a break-glass secret once it was used. */
+	if (rv == PAM_SUCCESS &&
+	    (r == -EFBIG || r == -EMFILE || r == -EAGAIN || r == -ENOMEM || r == -ECHILD)) {
 		pam_syslog(pamh, LOG_ERR,
 		           "secret of %s refused: its use cannot be recorded within the limits "
 		           "of this process (%s)",

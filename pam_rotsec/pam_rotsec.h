@@ -10,6 +10,7 @@
  *   account.c       looking the user up; account, password and setcred decisions
  *   resolve.c       the uid a name resolves to through the name service switch
  *   auth.c          the password check: prompt, rs_policy_verify, log, usage record
+ *   shield.c        work the user who started a set-user-ID caller cannot hold up
  *   logtext.c       making caller-supplied strings safe to log
  *
  * Who is whose (issue 13, ARCHITECTURE.md, contract §4), in every step, in this order:
@@ -116,6 +117,11 @@ int rs_pam_setcred(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *
 
 /* auth.c */
 int rs_pam_authenticate(pam_handle_t *pamh, const struct rs_pam_opts *o, const char *user);
+
+/* shield.c: work(arg), in a child no user can signal when the caller's real or saved uid
+ * is not root (a set-user-ID program), else in place. work's 0 or -errno; -ECHILD when
+ * the child was killed, or fork's -errno (-EAGAIN: the caller's RLIMIT_NPROC). */
+int rs_pam_shielded(int (*work)(void *), void *arg);
 
 /* logtext.c: `in` with every byte outside printable ASCII (and the backslash) written as
  * \xNN, cut to RS_PAM_LOGTEXT_MAX; "-" for NULL. Returns out. */
