@@ -319,10 +319,34 @@ struct cli {
 	char why[512];
 };
 
-/* One option into cli: 0, or an exit status. */
-static int take_option(struct cli *c, int opt, const char *arg)
+/* The setting an option of one path or word sets, or NULL for the other options. */
+static char **string_setting(struct rs_fleet_cfg *cfg, int opt)
 {
-	char **field = NULL;
+	switch (opt) {
+	case OPT_KEY:
+		return &cfg->key_file;
+	case OPT_CONSUMER:
+		return &cfg->name;
+	case OPT_PREFIX:
+		return &cfg->prefix;
+	case OPT_CACERT:
+		return &cfg->cacert;
+	case OPT_CERT:
+		return &cfg->cert;
+	case OPT_KEYFILE:
+		return &cfg->key;
+	case OPT_USER:
+		return &cfg->user;
+	case OPT_PASSWORD_FILE:
+		return &cfg->password_file;
+	default:
+		return NULL;
+	}
+}
+
+/* One of the other options into cli: 0, -errno with c->why, or an exit status. */
+static int take_other(struct cli *c, int opt, const char *arg)
+{
 	int64_t d;
 	int r = 0;
 
@@ -332,30 +356,6 @@ static int take_option(struct cli *c, int opt, const char *arg)
 		break;
 	case OPT_TRUST:
 		r = rs_fleet_cfg_add_trust(&c->cfg, arg, c->why, sizeof(c->why));
-		break;
-	case OPT_KEY:
-		field = &c->cfg.key_file;
-		break;
-	case OPT_CONSUMER:
-		field = &c->cfg.name;
-		break;
-	case OPT_PREFIX:
-		field = &c->cfg.prefix;
-		break;
-	case OPT_CACERT:
-		field = &c->cfg.cacert;
-		break;
-	case OPT_CERT:
-		field = &c->cfg.cert;
-		break;
-	case OPT_KEYFILE:
-		field = &c->cfg.key;
-		break;
-	case OPT_USER:
-		field = &c->cfg.user;
-		break;
-	case OPT_PASSWORD_FILE:
-		field = &c->cfg.password_file;
 		break;
 	case OPT_TIMEOUT: {
 		char *end;
@@ -394,15 +394,22 @@ static int take_option(struct cli *c, int opt, const char *arg)
 	default:
 		return usage(NULL);
 	}
-	if (field)
-		r = rs_fleet_cfg_set(field, arg);
+	return r;
+}
+
+/* One option into cli: 0, or an exit status. */
+static int take_option(struct cli *c, int opt, const char *arg)
+{
+	char **field = string_setting(&c->cfg, opt);
+	int r = field ? rs_fleet_cfg_set(field, arg) : take_other(c, opt, arg);
+
 	if (r == -ENOMEM) {
 		ctl_err("out of memory");
 		return RS_FLEET_EXIT_FAIL;
 	}
 	if (r < 0)
 		return usage(c->why);
-	return 0;
+	return r;
 }
 
 int rs_ctl_fleet(const char *conf, int argc, char **argv)
