@@ -90,4 +90,16 @@ echo '#include "engine.h"' >"$T/tree/engine/config.c"
 out=$(include_cycles "$T/tree")
 check_eq "two files including each other are caught" "$out" "config and engine include each other"
 
+# ---- every shell script parses ----
+# sh reads a script as it runs it: a syntax error past a test's last check (a stray `fi`
+# after done_testing and exit) never fails the test, and leaves dead code that looks alive.
+bad=""
+for f in "$top"/tests/sh/*.sh "$top"/bench/*.sh "$top"/.ci/deps "$top"/tests/run.sh; do
+	sh -n "$f" 2>/dev/null || bad="$bad ${f#"$top"/}"
+done
+bash -n "$top/.ci/run" 2>/dev/null || bad="$bad .ci/run"
+check_eq "every shell script of the tree parses (sh -n)" "$bad" ""
+printf 'check ok\n\tdone_testing\n\texit 0\nfi\n' >"$T/broken.sh"
+check_fails "and sh -n finds a stray fi after the exit" sh -n "$T/broken.sh"
+
 done_testing
