@@ -88,8 +88,8 @@ dmn_start || {
 	done_testing
 	exit 1
 }
-# The first secret's grace (1 s) over, SIGUSR1 rotates both accounts in one pass.
-sleep 2
+# SIGUSR1 rotates both accounts in one pass (the first secret has no previous one in
+# grace), svc-a first.
 touch "$SILENT"
 before=$(grep -c '^/v3/kv/txn' "$T/fake.log")
 txns() { [ "$(grep -c '^/v3/kv/txn' "$T/fake.log")" -gt "$before" ]; }
@@ -110,7 +110,7 @@ check "rotsecd's publish fails" wait_until 20 failed_a
 t1=$(now_ms)
 diag "rotsecd's publish took $((t1 - t0)) ms: $(grep '"account":"svc-a","generation":2,.*"result":"failed"' "$T/audit.jsonl" | sed 's/.*"error":"\([^"]*\)".*/\1/' | head -1)"
 check "within one fleet timeout (5 s) for all 3 endpoints, not one per endpoint ($((t1 - t0)) ms)" \
-	test $((t1 - t0)) -le 6500
+	test $((t1 - t0)) -le 7000
 # etcd answers again: the compromise rotation's own publish can go through.
 rm -f "$SILENT"
 wait_until 30 test -s "$T/cmd.rc"
