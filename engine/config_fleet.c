@@ -10,7 +10,7 @@
  *     signing_key = "/etc/rotsec/sign.key";  # default; made on first use with .pub
  *     tls = { ca = "..."; cert = "..."; key = "..."; };
  *     user = "web1"; password_file = "/etc/rotsec/etcd.pw";
- *     timeout = "5s";                     # per etcd request
+ *     timeout = "5s";                     # per etcd operation
  *   };
  *
  * The files it names are trusted inputs (ARCHITECTURE.md, contract §5): the signing key signs what

@@ -58,7 +58,7 @@ struct rs_etcd_cfg {
 	const char *cert, *key;    /* client certificate and key (PEM), both or neither */
 	const char *user;          /* etcd user; NULL: no authentication */
 	const char *password_file; /* its password, first line; needed with user */
-	long timeout_ms;           /* per call, default 5000 */
+	long timeout_ms;           /* per operation, failover included, default 5000 */
 	long connect_timeout_ms;   /* per endpoint, default 2000 */
 };
 
@@ -70,6 +70,8 @@ struct rs_etcd {
 	struct rs_secret password;
 	char *token; /* from /v3/auth/authenticate, NULL until needed */
 	long timeout_ms, connect_timeout_ms;
+	int64_t deadline;         /* CLOCK_MONOTONIC ms: the operation's end; 0: none */
+	int64_t try_until;        /* the same, for the endpoint being tried */
 	int64_t revision;         /* header.revision of the last answer */
 	int64_t compact_revision; /* after -ESTALE, when known */
 	unsigned calls;           /* HTTP requests made (for benchmarks) */
@@ -106,6 +108,24 @@ bool rs_etcd_endpoint_plain_in_tls(const char *url, const char *const *all, size
  * the password. Nothing is sent yet. */
 int rs_etcd_open(struct rs_etcd *c, const struct rs_etcd_cfg *cfg);
 void rs_etcd_close(struct rs_etcd *c);
+
+/*
+ * Deadlines. One operation (a call with its failover across endpoints, or the calls
+ * between rs_etcd_op_begin and rs_etcd_op_end) ends within timeout_ms: each endpoint gets
+ * what is left of it, never more. While another endpoint remains to be tried, the one
+ * being tried gets all but a floor of min(1 s, timeout_ms / 4), kept for the next: a live
+ * member answers in milliseconds, so an endpoint that accepts the connection and then
+ * says nothing must not take the whole timeout from a live one after it. Once the
+ * deadline has passed, no further endpoint is tried (-ETIMEDOUT, or the last endpoint's
+ * failure), and the next call starts with the first one not tried.
+ */
+/* Begin an operation of several calls: all of them share one deadline, timeout_ms from
+ * now. Without it, each call is an operation of its own. */
+void rs_etcd_op_begin(struct rs_etcd *c);
+void rs_etcd_op_end(struct rs_etcd *c);
+/* Milliseconds left of the operation in progress (timeout_ms when there is none); 0 or
+ * less when its deadline has passed. */
+int64_t rs_etcd_op_left(const struct rs_etcd *c);
 
 /* The endpoint the next call starts with. */
 const char *rs_etcd_endpoint(const struct rs_etcd *c);

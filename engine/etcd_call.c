@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -22,6 +23,32 @@
 #define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_CONNECT_MS 2000
 #define PASSWORD_FILE_MAX  1024
+/* What an endpoint being tried leaves of the operation's timeout for the next one (at most
+ * a quarter of the timeout): see etcd.h, "Deadlines". */
+#define FAILOVER_FLOOR_MS 1000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void rs_etcd_op_begin(struct rs_etcd *c)
+{
+	c->deadline = mono_ms() + c->timeout_ms;
+}
+
+void rs_etcd_op_end(struct rs_etcd *c)
+{
+	c->deadline = 0;
+}
+
+int64_t rs_etcd_op_left(const struct rs_etcd *c)
+{
+	return c->deadline ? c->deadline - mono_ms() : c->timeout_ms;
+}
 
 void rs_etcd_set_why(struct rs_etcd *c, const char *fmt, ...)
 {
@@ -422,16 +449,26 @@ static int post(struct rs_etcd *c, const char *path, const char *body, size_t bo
 	json_error_t jerr;
 	json_t *j = NULL;
 	long http = 0;
+	int64_t left;
 	CURLcode e;
 	int r;
 
 	*resp = NULL;
 	rs_buf_init(&b, max, 0);
 	(void)snprintf(url, sizeof(url), "%s/v3/%s", rs_etcd_endpoint(c), path);
+	/* The endpoint's share of the operation's deadline (a call outside one, such as a
+	 * watch's authentication, has its own timeout). */
+	left = c->try_until ? c->try_until - mono_ms() : c->timeout_ms;
+	if (left <= 0) {
+		rs_etcd_set_why(c, "etcd at %s: no time left of the %ld ms timeout",
+		                rs_etcd_endpoint(c), c->timeout_ms);
+		return -ETIMEDOUT;
+	}
 	curl_easy_reset(c->curl);
 	r = rs_etcd_curl_setup(c, c->curl, false);
 	if (r < 0)
 		return r;
+	(void)curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)left);
 	hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	if (hdr && with_token && c->token) {
 		if (asprintf(&auth, "Authorization: %s", c->token) < 0) {
@@ -569,11 +606,22 @@ int rs_etcd_call(struct rs_etcd *c, const char *path, json_t *req, json_t **resp
 	return rs_etcd_call_max(c, path, req, RS_ETCD_CALL_MAX, resp);
 }
 
+/* How long the endpoint about to be tried may take, of `left` ms of the operation, with
+ * `more` endpoints after it (etcd.h, "Deadlines"). */
+static int64_t endpoint_share(const struct rs_etcd *c, int64_t left, size_t more)
+{
+	int64_t keep =
+	        c->timeout_ms / 4 < FAILOVER_FLOOR_MS ? c->timeout_ms / 4 : FAILOVER_FLOOR_MS;
+
+	return more && left > 2 * keep ? left - keep : left;
+}
+
 int rs_etcd_call_max(struct rs_etcd *c, const char *path, json_t *req, size_t max, json_t **resp)
 {
 	char *body = json_dumps(req, JSON_COMPACT);
+	const bool own = c->deadline == 0;
 	size_t tries = 0;
-	bool reauthed = false;
+	bool reauthed = false, late = false;
 	int r = -EHOSTUNREACH;
 
 	*resp = NULL;
@@ -582,9 +630,27 @@ int rs_etcd_call_max(struct rs_etcd *c, const char *path, json_t *req, size_t ma
 		return -ENOMEM;
 	}
 	c->why[0] = '\0';
+	/* One deadline for the call and its failover, or the operation's it is part of: the
+	 * caller may hold an account's lock meanwhile, and an endpoint that accepts and never
+	 * answers took one whole timeout per endpoint. */
+	if (own)
+		rs_etcd_op_begin(c);
 	while (tries < c->nendpoints) {
+		int64_t left = c->deadline - mono_ms();
 		json_t *rev;
 
+		if (left <= 0) {
+			if (tries == 0) {
+				rs_etcd_set_why(c,
+				                "the %ld ms timeout of this etcd operation ran out "
+				                "before %s was tried",
+				                c->timeout_ms, rs_etcd_endpoint(c));
+				r = -ETIMEDOUT;
+			}
+			late = true;
+			break;
+		}
+		c->try_until = mono_ms() + endpoint_share(c, left, c->nendpoints - tries - 1);
 		r = rs_etcd_ensure_token(c);
 		if (r == 0)
 			r = post(c, path, body, strlen(body), true,
@@ -609,10 +675,23 @@ int rs_etcd_call_max(struct rs_etcd *c, const char *path, json_t *req, size_t ma
 		if (!retryable(r))
 			break;
 		tries++;
+		/* Also when the deadline leaves no time for it: the next call starts there
+		 * rather than at the endpoint that just failed. */
 		if (tries < c->nendpoints)
 			rs_etcd_next_endpoint(c);
 	}
-	if (r < 0 && retryable(r) && c->nendpoints > 1) {
+	c->try_until = 0;
+	if (own)
+		rs_etcd_op_end(c);
+	if (r < 0 && retryable(r) && late && tries > 0) {
+		char why[RS_ETCD_WHY_MAX];
+
+		memcpy(why, c->why, sizeof(why));
+		rs_etcd_set_why(c,
+		                "no etcd endpoint answered within the %ld ms timeout (%zu of %zu "
+		                "tried; last: %s)",
+		                c->timeout_ms, tries, c->nendpoints, why);
+	} else if (r < 0 && retryable(r) && c->nendpoints > 1 && tries > 0) {
 		char why[RS_ETCD_WHY_MAX];
 
 		memcpy(why, c->why, sizeof(why));

@@ -8,20 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
 /* How many times a publish follows a status that changed under it before giving up. */
 #define PUBLISH_ROUNDS 4
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void rs_fleet_version_id_new(unsigned char id[RS_FLEET_VERSION_ID_LEN])
 {
@@ -224,30 +215,26 @@ int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 		r = seal_all(f, rot, consumers, nconsumers, &v);
 	if (r == 0 && (r = status_value(f->host, rot, consumers, nconsumers, &status)) < 0)
 		(void)snprintf(f->why, sizeof(f->why), "out of memory");
-	/* One call's timeout for every round together: the caller holds the account's lock
-	 * meanwhile (a `rotsecctl rotate --revoke-previous` waits for it), and an endpoint
-	 * that answers each round just inside the timeout, with a status that moved, made
-	 * one publish last PUBLISH_ROUNDS timeouts. Restored below. */
-	const long call_ms = f->etcd.timeout_ms;
-	const int64_t deadline = mono_ms() + call_ms;
-
+	/* One etcd operation, one timeout, for every round and every endpoint together
+	 * (etcd.h, "Deadlines"): the caller holds the account's lock meanwhile (a `rotsecctl
+	 * rotate --revoke-previous` waits for it), and an endpoint that answers each round
+	 * just inside the timeout, with a status that moved, made one publish last
+	 * PUBLISH_ROUNDS timeouts. */
+	rs_etcd_op_begin(&f->etcd);
 	for (int round = 0; r == 0; round++) {
 		struct rs_etcd_txn_result res;
 		struct rs_fleet_status there;
 		const struct rs_etcd_kv *kv;
-		int64_t left = deadline - mono_ms();
 
-		if (round > 0 && left <= 0) {
+		if (round > 0 && rs_etcd_op_left(&f->etcd) <= 0) {
 			(void)snprintf(f->why, sizeof(f->why),
 			               "etcd at %s took more than %ld ms over %d rounds of the "
 			               "transaction of generation %llu",
-			               rs_etcd_endpoint(&f->etcd), call_ms, round,
+			               rs_etcd_endpoint(&f->etcd), f->etcd.timeout_ms, round,
 			               (unsigned long long)rot->generation);
 			r = -ETIMEDOUT;
 			break;
 		}
-		if (round > 0 && left < call_ms)
-			f->etcd.timeout_ms = (long)left;
 		if (round == PUBLISH_ROUNDS) {
 			(void)snprintf(f->why, sizeof(f->why),
 			               "%s kept changing while generation %llu was published; "
@@ -257,7 +244,6 @@ int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 			break;
 		}
 		r = one_round(f, skey, status, v, nconsumers, gone, nremoved, cmp, &res);
-		f->etcd.timeout_ms = call_ms;
 		if (r < 0)
 			break;
 		if (res.succeeded) {
@@ -309,6 +295,7 @@ int rs_fleet_publish(struct rs_fleet *f, const struct rs_fleet_rotation *rot,
 		rs_fleet_status_free(&there);
 		rs_etcd_txn_result_free(&res);
 	}
+	rs_etcd_op_end(&f->etcd);
 	if (r == 0) {
 		last->generation = rot->generation;
 		digest_of(status, last->digest);

@@ -36,7 +36,7 @@ static const char fleet_usage[] =
         "  --prefix P                 key prefix (default " RS_FLEET_DEFAULT_PREFIX ")\n"
         "  --cacert FILE, --cert FILE, --keyfile FILE   TLS to etcd\n"
         "  --user NAME, --password-file FILE            etcd authentication\n"
-        "  --timeout SECONDS          per etcd request (default 5)\n"
+        "  --timeout SECONDS          per etcd operation, failover included (default 5)\n"
         "  --state DIR                generation held (follow: kept there; fetch: replay check)\n"
         "  --cmd-timeout D            follow: kill CMD after D (default 30s)\n"
         "  --check D                  follow: read the key after D of silence (default 30s)\n"

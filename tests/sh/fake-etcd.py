@@ -27,6 +27,11 @@ Modes (ARG as listed):
                            created (as a member does on a compacted revision)
     txn-moving SECONDS     every transaction fails after SECONDS, its compare beaten by a
                            status of web1/svc generation 1 at a new revision each time
+    silent-while FILE      a request that comes while FILE exists is never answered (as
+                           silent: a member that accepts and is stuck); one that comes
+                           while it does not is answered as by a healthy cluster that
+                           takes every write: a transaction succeeds, a lease is granted
+                           and kept, a put or a delete is done, a range finds nothing
 """
 import base64
 import json
@@ -203,6 +208,24 @@ def handle(conn):
             send(conn, "200 OK", json.dumps(answer).encode())
         elif mode == "silent":
             time.sleep(3600)
+        elif mode == "silent-while":
+            if os.path.exists(args[0]):
+                time.sleep(3600)
+            with log_lock:
+                moving[0] += 1
+                rev = moving[0]
+            answer = {"header": header(rev)}
+            if path == "/v3/kv/txn":
+                answer.update(succeeded=True, responses=[])
+            elif path == "/v3/lease/grant":
+                answer.update(ID="7", TTL=str(req.get("TTL", "60")))
+            elif path == "/v3/lease/keepalive":
+                answer = {"result": {"header": header(rev), "ID": "7", "TTL": "60"}}
+            elif path == "/v3/kv/range":
+                answer.update(count="0")
+            elif path == "/v3/kv/deleterange":
+                answer.update(deleted="0")
+            send(conn, "200 OK", json.dumps(answer).encode())
     except (BrokenPipeError, ConnectionResetError):
         pass
     finally:

@@ -267,4 +267,42 @@ check_match "and says whose key it was under" "$out" 'status/evil/svc'
 check_eq "no control character from etcd reaches the terminal" \
 	"$(printf '%s' "$out" | tr -d '\n' | tr -d '[:print:]' | wc -c)" 0
 
+# ---- endpoints that accept and never answer ----
+# One publish (rotsecd holds the account's lock while it runs) is one etcd operation:
+# with every endpoint silent it ends within one timeout (5 s), not one per endpoint; and
+# a silent endpoint leaves a live one after it a floor of that timeout to answer in.
+publish_to() { # ENDPOINTS: account other, generation 1, as rotsecd's publish
+	echo "$(new_secret)" | measure "$PUB" --endpoints "$1" --host web1 \
+		--sign-key "$T/keys/web1.key" --rev-file "$T/rev.other" other 1 "backup1=$T/keys/backup1.pub"
+}
+SILENT_PIDS=""
+for port in 18381 18382 18383; do
+	FAKE_ETCD_LOG=$T/silent.log python3 "$top/tests/sh/fake-etcd.py" "$port" silent \
+		>"$T/silent.$port" 2>>"$T/fake.err" &
+	SILENT_PIDS="$SILENT_PIDS $!"
+done
+at_exit 'for p in $SILENT_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done'
+for port in 18381 18382 18383; do
+	_i=0
+	while [ ! -s "$T/silent.$port" ] && [ $_i -lt 100 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+done
+: >"$T/silent.log"
+set -- $(publish_to "http://127.0.0.1:18381,http://127.0.0.1:18382,http://127.0.0.1:18383")
+diag "publish: status $1, $2 s: $(head -c 200 "$T/m.out")"
+check "a publish to 3 silent endpoints ends within one timeout, as unreachable (status $1, $2 s)" \
+	test "$1" = 4 -a "$2" -le 6
+check_match "saying how many endpoints it tried in that time" "$(cat "$T/m.out")" \
+	'no etcd endpoint answered within the 5000 ms timeout \(2 of 3 tried'
+: >"$T/silent.log"
+set -- $(publish_to "http://127.0.0.1:18381,${ETCD_ENDPOINTS%%,*}")
+diag "publish: status $1, $2 s: $(head -c 200 "$T/m.out")"
+check "a live member after a silent endpoint publishes, within the timeout (status $1, $2 s)" \
+	test "$1" = 0 -a "$2" -le 6
+check_eq "after the silent endpoint had the transaction" "$(grep -c '^/v3/kv/txn' "$T/silent.log")" 1
+check_match "and it is in etcd" "$(ectl get --keys-only rotsec/v1/status/web1/other)" \
+	'status/web1/other'
+
 done_testing
