@@ -242,6 +242,17 @@ static void get_rest(struct loader *ld, const config_setting_t *g, struct rs_fle
 		else
 			f->timeout_ms = t * 1000;
 	}
+	/* A publish runs under the account's lock, and everything else that wants the
+	 * account (rotsecctl rotate --revoke-previous above all) waits lock_timeout for it:
+	 * an etcd that never answers must not make a compromise rotation give up. */
+	t = f->timeout_ms > 0 ? f->timeout_ms : RS_ETCD_TIMEOUT_MS;
+	if (t >= ld->cfg->lock_timeout * 1000)
+		cfg_error_at(
+		        ld, s ? s : g,
+		        "the fleet timeout (%llds) must be shorter than lock_timeout (%llds): a "
+		        "publish holds the account's lock for up to the timeout, and a "
+		        "compromise rotation waits lock_timeout for it",
+		        (long long)(t / 1000), (long long)ld->cfg->lock_timeout);
 }
 
 void cfg_load_fleet(struct loader *ld, const config_setting_t *root)

@@ -51,6 +51,10 @@
 #define RS_ETCD_MAX_ENDPOINTS 16
 #define RS_ETCD_URL_MAX       512
 
+/* The defaults of an operation's timeout and of one connection's. */
+#define RS_ETCD_TIMEOUT_MS 5000
+#define RS_ETCD_CONNECT_MS 2000
+
 struct rs_etcd_cfg {
 	const char *const *endpoints; /* "https://10.0.0.1:2379", ... */
 	size_t nendpoints;
@@ -58,8 +62,8 @@ struct rs_etcd_cfg {
 	const char *cert, *key;    /* client certificate and key (PEM), both or neither */
 	const char *user;          /* etcd user; NULL: no authentication */
 	const char *password_file; /* its password, first line; needed with user */
-	long timeout_ms;           /* per operation, failover included, default 5000 */
-	long connect_timeout_ms;   /* per endpoint, default 2000 */
+	long timeout_ms;           /* per operation, failover included; 0: RS_ETCD_TIMEOUT_MS */
+	long connect_timeout_ms;   /* per endpoint; 0: RS_ETCD_CONNECT_MS */
 };
 
 struct rs_etcd {

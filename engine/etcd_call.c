@@ -20,9 +20,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
-#define DEFAULT_TIMEOUT_MS 5000
-#define DEFAULT_CONNECT_MS 2000
-#define PASSWORD_FILE_MAX  1024
+#define PASSWORD_FILE_MAX 1024
 /* What an endpoint being tried leaves of the operation's timeout for the next one (at most
  * a quarter of the timeout): see etcd.h, "Deadlines". */
 #define FAILOVER_FLOOR_MS 1000
@@ -249,9 +247,9 @@ int rs_etcd_open(struct rs_etcd *c, const struct rs_etcd_cfg *cfg)
 		goto nomem;
 	if (c->user && (r = read_password(c, cfg->password_file)) < 0)
 		goto fail;
-	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : RS_ETCD_TIMEOUT_MS;
 	c->connect_timeout_ms =
-	        cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_MS;
+	        cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : RS_ETCD_CONNECT_MS;
 	c->curl = curl_easy_init();
 	if (!c->curl)
 		goto nomem;

@@ -122,6 +122,19 @@ C
 bad "a timeout out of range" 9 'timeout must be from 1s to 10m' <<C
 fleet = { $EP signing_key = "$T/keys/sign.key"; timeout = "1h"; };
 C
+bad "a fleet timeout not shorter than lock_timeout" 9 \
+	'fleet timeout \(10s\) must be shorter than lock_timeout \(10s\)' <<C
+fleet = { $EP signing_key = "$T/keys/sign.key"; timeout = "10s"; };
+C
+bad "lock_timeout lowered below the default fleet timeout" 10 \
+	'fleet timeout \(5s\) must be shorter than lock_timeout \(3s\)' <<C
+lock_timeout = "3s";
+fleet = { $EP signing_key = "$T/keys/sign.key"; };
+C
+good "a fleet timeout of 20s under a lock_timeout of 30s" <<C
+lock_timeout = "30s";
+fleet = { $EP signing_key = "$T/keys/sign.key"; timeout = "20s"; };
+C
 bad "a fleet delivery without sealed_to" 12 'needs sealed_to' <<C
 fleet = { $EP signing_key = "$T/keys/sign.key"; };
 $ACC
