@@ -67,6 +67,8 @@ int engine_lock_account(struct rs_engine *e, const char *name)
 		rs_set_why(e->why, sizeof(e->why), "%s: %s", name,
 		           fd == -ETIMEDOUT ? "another rotsec operation on it is still running"
 		                            : strerror(-fd));
+	else
+		e->lock_holds++;
 	return fd;
 }
 

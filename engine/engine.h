@@ -78,6 +78,9 @@ struct rs_engine {
 	char warning[1024];
 	struct rs_engine_fleet *fleet; /* the etcd client of fleet deliveries, opened on first
 	                                * use (rollout_fleet.c) */
+	/* Holds of an account's lock begun (engine_lock_account): the etcd work of one hold
+	 * shares one fleet timeout (rollout_fleet.c, etcd_budget). */
+	uint64_t lock_holds;
 	/* Counters of the last operation, for messages. */
 	unsigned created, removed, resumed, delivered, delivery_failures, verify_failures;
 };

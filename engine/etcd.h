@@ -75,6 +75,7 @@ struct rs_etcd {
 	char *token; /* from /v3/auth/authenticate, NULL until needed */
 	long timeout_ms, connect_timeout_ms;
 	int64_t deadline;         /* CLOCK_MONOTONIC ms: the operation's end; 0: none */
+	unsigned op_depth;        /* rs_etcd_op_begin calls not yet ended */
 	int64_t try_until;        /* the same, for the endpoint being tried */
 	int64_t revision;         /* header.revision of the last answer */
 	int64_t compact_revision; /* after -ESTALE, when known */
@@ -124,9 +125,16 @@ void rs_etcd_close(struct rs_etcd *c);
  * failure), and the next call starts with the first one not tried.
  */
 /* Begin an operation of several calls: all of them share one deadline, timeout_ms from
- * now. Without it, each call is an operation of its own. */
+ * now. Without it, each call is an operation of its own. Operations nest: one begun
+ * inside another ends at the outer one's deadline, and only the outermost end ends it. */
 void rs_etcd_op_begin(struct rs_etcd *c);
+/* The same, ending at `deadline` (CLOCK_MONOTONIC ms, rs_etcd_op_deadline of an earlier
+ * operation), which may have passed already: what is left of a budget shared by several
+ * operations. */
+void rs_etcd_op_begin_until(struct rs_etcd *c, int64_t deadline);
 void rs_etcd_op_end(struct rs_etcd *c);
+/* The deadline of the operation in progress, 0 when there is none. */
+int64_t rs_etcd_op_deadline(const struct rs_etcd *c);
 /* Milliseconds left of the operation in progress (timeout_ms when there is none); 0 or
  * less when its deadline has passed. */
 int64_t rs_etcd_op_left(const struct rs_etcd *c);

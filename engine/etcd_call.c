@@ -33,14 +33,27 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void rs_etcd_op_begin_until(struct rs_etcd *c, int64_t deadline)
+{
+	/* 0 is "no deadline": one that has passed stays passed rather than becoming none. */
+	if (c->op_depth++ == 0)
+		c->deadline = deadline > 0 ? deadline : mono_ms() + c->timeout_ms;
+}
+
 void rs_etcd_op_begin(struct rs_etcd *c)
 {
-	c->deadline = mono_ms() + c->timeout_ms;
+	rs_etcd_op_begin_until(c, 0);
 }
 
 void rs_etcd_op_end(struct rs_etcd *c)
 {
-	c->deadline = 0;
+	if (c->op_depth > 0 && --c->op_depth == 0)
+		c->deadline = 0;
+}
+
+int64_t rs_etcd_op_deadline(const struct rs_etcd *c)
+{
+	return c->deadline;
 }
 
 int64_t rs_etcd_op_left(const struct rs_etcd *c)

@@ -62,6 +62,9 @@ struct rs_engine_fleet {
 	int64_t down_until; /* monotonic: publishes fail at once with down_err before it */
 	int down_err;
 	char down_why[RS_ETCD_WHY_MAX];
+	/* The fleet timeout of the account lock's hold number budget_hold (etcd_budget). */
+	uint64_t budget_hold;
+	int64_t budget_until;
 	int64_t alive_next; /* monotonic: the next call of the alive key that does something */
 	int64_t alive_backoff;
 	bool alive_failing;
@@ -233,6 +236,28 @@ static bool unreachable(int r)
 	return r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EAGAIN;
 }
 
+/*
+ * Begin the etcd operation of a publish or an unpublish, within what is left of the fleet
+ * timeout of the account lock's hold (rs_etcd_op_end after it). The config promises that
+ * an etcd that never answers, or answers each request just inside the timeout, holds an
+ * account's lock for less than lock_timeout (config_fleet.c), which is what a compromise
+ * rotation waits for it; a rotation publishes its rotation, then its status again when a
+ * failed delivery held the previous secret (rollout.c), and a rotation may first resume
+ * an interrupted one: each with a timeout of its own held the lock for several.
+ */
+static void etcd_budget(struct rs_engine *e, struct rs_fleet *f)
+{
+	struct rs_engine_fleet *fl = e->fleet;
+
+	if (fl->budget_hold == e->lock_holds && fl->budget_until) {
+		rs_etcd_op_begin_until(&f->etcd, fl->budget_until);
+		return;
+	}
+	rs_etcd_op_begin(&f->etcd);
+	fl->budget_hold = e->lock_holds;
+	fl->budget_until = rs_etcd_op_deadline(&f->etcd);
+}
+
 /* One publish of v, its bookkeeping in j and its audit. */
 static int publish(struct rs_engine *e, const struct rs_account_cfg *acc, struct rs_journal *j,
                    struct view *v, const char *why_event)
@@ -253,7 +278,9 @@ static int publish(struct rs_engine *e, const struct rs_account_cfg *acc, struct
 		return e->fleet->down_err;
 	}
 	f->etcd.calls = 0;
+	etcd_budget(e, f);
 	r = rs_fleet_publish(f, &v->rot, v->cons, v->ncons, v->removed, v->nremoved, &last, &out);
+	rs_etcd_op_end(&f->etcd);
 	if (r < 0) {
 		rs_set_why(e->why, sizeof(e->why), "%s", f->why);
 		if (unreachable(r)) {
@@ -347,7 +374,9 @@ static int unpublish(struct rs_engine *e, const char *name, struct rs_journal *j
 		names[i] = j->fleet.consumers[i];
 	if ((r = fleet_client(e, &f)) < 0)
 		return r;
+	etcd_budget(e, f);
 	r = rs_fleet_unpublish(f, name, names, j->fleet.nconsumers, &last);
+	rs_etcd_op_end(&f->etcd);
 	if (r < 0 && r != -EEXIST) {
 		rs_set_why(e->why, sizeof(e->why), "%s", f->why);
 		return r;
@@ -508,6 +537,8 @@ void fleet_forget(struct rs_engine *e, const char *name)
 
 	if (!e->cfg->fleet || rs_journal_load(e->statefd, name, &j) < 0)
 		return;
+	/* No account lock here (the account is gone): a fleet timeout of its own. */
+	e->lock_holds++;
 	if (j.fleet.published_rev && unpublish(e, name, &j) < 0) {
 		/* The account is gone from this host whatever etcd says: its keys there are
 		 * left for the admin, said loudly. */

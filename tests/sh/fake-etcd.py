@@ -32,6 +32,9 @@ Modes (ARG as listed):
                            while it does not is answered as by a healthy cluster that
                            takes every write: a transaction succeeds, a lease is granted
                            and kept, a put or a delete is done, a range finds nothing
+    slow-while FILE SECONDS  as silent-while, but a request that comes while FILE exists
+                           is answered (as by the healthy cluster) after SECONDS: a member
+                           that answers each request just inside the timeout
 """
 import base64
 import json
@@ -208,9 +211,9 @@ def handle(conn):
             send(conn, "200 OK", json.dumps(answer).encode())
         elif mode == "silent":
             time.sleep(3600)
-        elif mode == "silent-while":
+        elif mode in ("silent-while", "slow-while"):
             if os.path.exists(args[0]):
-                time.sleep(3600)
+                time.sleep(3600 if mode == "silent-while" else float(args[1]))
             with log_lock:
                 moving[0] += 1
                 rev = moving[0]
