@@ -250,9 +250,9 @@ static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char 
 
 	/* A failure to record never decides a login (a full or unsafe run dir is rotsec's to
 	 * fix), except when the calling process's own limits caused it: whoever starts su
-	 * sets those (RLIMIT_FSIZE, RLIMIT_NOFILE, and for the shielded writer RLIMIT_NPROC
-	 * and RLIMIT_CPU, shield.c), and a login that leaves no record would escape
-	 * rotate_after_use, which rotates a break-glass secret once it was used. */
+	 * sets those (RLIMIT_FSIZE, RLIMIT_NOFILE, and for the shielded writer RLIMIT_AS
+	 * and the pids limit of a cgroup of their own, shield.c), and a login that leaves no record
+	 * would escape rotate_after_use, which rotates a break-glass secret once it was used. */
 	if (rv == PAM_SUCCESS &&
 	    (r == -EFBIG || r == -EMFILE || r == -EAGAIN || r == -ENOMEM || r == -ECHILD)) {
 		pam_syslog(pamh, LOG_ERR,

@@ -120,7 +120,8 @@ int rs_pam_authenticate(pam_handle_t *pamh, const struct rs_pam_opts *o, const c
 
 /* shield.c: work(arg), in a child no user can signal when the caller's real or saved uid
  * is not root (a set-user-ID program), else in place. work's 0 or -errno; -ECHILD when
- * the child was killed, or fork's -errno (-EAGAIN: the caller's RLIMIT_NPROC). */
+ * the child was killed, or fork's -errno (-EAGAIN: the pids limit of the caller's cgroup;
+ * RLIMIT_NPROC does not bind a process whose euid is root). */
 int rs_pam_shielded(int (*work)(void *), void *arg);
 
 /* logtext.c: `in` with every byte outside printable ASCII (and the backslash) written as
