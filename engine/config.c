@@ -89,8 +89,9 @@ static void parse_top(struct loader *ld)
 	}
 	cfg->lock_timeout = 10;
 	s = config_setting_get_member(root, "lock_timeout");
-	if (s)
-		(void)cfg_get_duration(ld, s, &cfg->lock_timeout);
+	if (s && cfg_get_duration(ld, s, &cfg->lock_timeout) == 0 &&
+	    (cfg->lock_timeout < 1 || cfg->lock_timeout > 3600))
+		cfg_error_at(ld, s, "lock_timeout must be from 1s to 1h");
 	/* Both bound how often rotsecd does work on its own or on logins: zero would mean
 	 * as often as possible, which is what they exist to prevent. */
 	cfg->metrics_interval = 60;

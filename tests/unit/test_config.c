@@ -1006,6 +1006,23 @@ static void retry_bounds_out_of_order_or_zero_are_refused(void **state)
 	expect_error(e, 6, "jitter (30d) must be shorter than rotate_every (30d, the default)");
 }
 
+static void lock_timeout_out_of_range_is_refused(void **state)
+{
+	struct env *e = *state;
+	int r;
+
+	r = load(e, "lock_timeout = \"0\";\n"
+	            "groups = ( { name = \"svc\"; gid = 60000; } );\n"
+	            "accounts = ( { name = \"svc-a\"; uid = 60001; group = \"svc\"; } );\n");
+	expect_nerrors(e, r, 1);
+	expect_error(e, 1, "lock_timeout must be from 1s to 1h");
+	r = load(e, "lock_timeout = \"30d\";\n"
+	            "groups = ( { name = \"svc\"; gid = 60000; } );\n"
+	            "accounts = ( { name = \"svc-a\"; uid = 60001; group = \"svc\"; } );\n");
+	expect_nerrors(e, r, 1);
+	expect_error(e, 1, "lock_timeout must be from 1s to 1h");
+}
+
 static void secret_under_64_bits_is_an_error_and_under_128_bits_a_warning(void **state)
 {
 	struct env *e = *state;
@@ -1730,6 +1747,7 @@ int main(void)
 	        T(grace_longer_than_max_grace_is_refused),
 	        T(bad_pair_inherited_from_defaults_is_reported_once_at_defaults),
 	        T(retry_bounds_out_of_order_or_zero_are_refused),
+	        T(lock_timeout_out_of_range_is_refused),
 	        T(secret_under_64_bits_is_an_error_and_under_128_bits_a_warning),
 	        T(warnings_alone_let_the_config_load),
 	        T(relative_paths_are_refused_everywhere),
