@@ -5,13 +5,10 @@
 #include "safefile.h"
 #include "trust.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -115,11 +112,10 @@ enum use_kind { USE_CURRENT, USE_PREVIOUS, USE_TRIPWIRE };
  * the open file, and a process that forked while one of its threads held it leaves the
  * child sharing that open file (until it execs: the descriptor is close-on-exec), and a
  * login can be frozen (cgroup freezer) while it holds it. A successful login whose record
- * another process keeps locked this long is refused (pam_rotsec auth.c), since one left
- * unrecorded would escape rotate_after_use; one that holds the lock itself, through an
- * inherited descriptor (held_here), and other verdicts only lose their record. The critical section
- * is a read and a write of a few hundred bytes, so a second is long enough that only a held lock,
- * never a busy host, runs it out.
+ * stays locked this long is refused (pam_rotsec auth.c), since one left unrecorded would
+ * escape rotate_after_use; other verdicts only lose their record. The critical section is
+ * a read and a write of a few hundred bytes, so a second is long enough that only a held
+ * lock, never a busy host, runs it out.
  */
 #define USAGE_LOCK_WAIT_MS 1000
 
@@ -137,36 +133,6 @@ static int lock_bounded(int fd, int op)
 		waited += 5;
 	}
 	return 0;
-}
-
-/*
- * Whether this process has another descriptor of the file `fd` is open on. A process forked
- * while one of its parent's threads held a record's lock inherits that descriptor, and
- * with it the lock (it belongs to the open file, shared by both), which then lasts as long
- * as the process: its own logins wait on it in vain. That is not another process holding
- * the lock, and says nothing about anyone's attempt to hide a login. Read from
- * /proc/self/fd; without /proc, false (the lock counts as another's).
- */
-static bool held_here(int fd)
-{
-	struct stat want, st;
-	struct dirent *d;
-	DIR *dir;
-	bool found = false;
-
-	if (fstat(fd, &want) < 0 || !(dir = opendir("/proc/self/fd")))
-		return false;
-	while (!found && (d = readdir(dir))) {
-		char *end;
-		long n = strtol(d->d_name, &end, 10);
-
-		if (*end || end == d->d_name || n == fd || n == dirfd(dir))
-			continue;
-		found = fstat((int)n, &st) == 0 && st.st_dev == want.st_dev &&
-		        st.st_ino == want.st_ino;
-	}
-	closedir(dir);
-	return found;
 }
 
 /* The same bound for readers: rotsecd and `rotsecctl status` must not hang on a lock
@@ -230,11 +196,8 @@ static int update(const char *run_dir, const char *file, uint64_t generation, en
 	}
 	if (fd < 0)
 		return fd;
-	if ((r = lock_bounded(fd, LOCK_EX)) < 0) {
-		if (r == -ETIMEDOUT && held_here(fd))
-			r = -EDEADLK;
+	if ((r = lock_bounded(fd, LOCK_EX)) < 0)
 		goto out;
-	}
 	/* Where a test stops a login holding the lock, as a user stopping it could. */
 	RS_FAULT_STOP("usage.locked");
 	n = pread(fd, buf, USAGE_MAX, 0);

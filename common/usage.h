@@ -38,10 +38,7 @@ struct rs_usage {
  * service/rhost/ruser may be NULL; they are truncated and stripped of spaces and
  * control characters. 0 or a negative errno; -EFBIG (the caller's RLIMIT_FSIZE is
  * below a record's size: nothing written) and -EMFILE are the calling process's own
- * limits; -ETIMEDOUT another process held the record's lock past the wait; -EDEADLK
- * this process holds it itself, through a descriptor it inherited from a parent that
- * forked mid-login (it will not be released while the process lives); any other
- * failure is the run dir's. Creates run_dir (0700) when missing. */
+ * limits, any other failure is the run dir's. Creates run_dir (0700) when missing. */
 int rs_usage_record(const char *run_dir, const char *name, uint64_t generation, int previous,
                     int64_t now, const char *service, const char *rhost, const char *ruser);
 

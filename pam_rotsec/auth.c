@@ -266,8 +266,7 @@ static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char 
 	 * their signals do not; shield.c) would otherwise let every later success of the
 	 * account go unrecorded for as long as they like. Only a login with one of the
 	 * account's secrets, revoked ones included, writes that record, so only who knows
-	 * one can keep the account's logins refused this way. A process that holds the lock
-	 * itself (-EDEADLK: forked mid-login by a threaded caller) only loses the record. */
+	 * one can keep the account's logins refused this way. */
 	if (rv == PAM_SUCCESS && r == -ETIMEDOUT) {
 		pam_syslog(pamh, LOG_ERR,
 		           "secret of %s refused: its usage record stays locked by another "
