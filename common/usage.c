@@ -108,16 +108,14 @@ static int record_file(const char *name, char file[RS_NAME_MAX + 8])
 enum use_kind { USE_CURRENT, USE_PREVIOUS, USE_TRIPWIRE };
 
 /*
- * How long a login waits for the record's lock. Never block for good: a flock belongs to
- * the open file, and a process that forked while one of its threads held it leaves the
- * child sharing that open file (until it execs: the descriptor is close-on-exec), and a
- * login can be frozen (cgroup freezer) while it holds it. A successful login whose record
- * stays locked this long is refused (pam_rotsec auth.c), since one left unrecorded would
- * escape rotate_after_use; other verdicts only lose their record. The critical section is
- * a read and a write of a few hundred bytes, so a second is long enough that only a held
- * lock, never a busy host, runs it out.
+ * How long a login waits for the record's lock before giving up on recording. Never
+ * block for good: a flock belongs to the open file, and a process that forked while
+ * one of its threads held it leaves the child sharing that open file, so the lock can
+ * outlive the thread for as long as the child lives. The child's own next login would
+ * then wait on itself forever, and a stuck reader would hang every login. Losing one
+ * usage record is the price, as recording never decides a login.
  */
-#define USAGE_LOCK_WAIT_MS 1000
+#define USAGE_LOCK_WAIT_MS 250
 
 static int lock_bounded(int fd, int op)
 {

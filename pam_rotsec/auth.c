@@ -261,19 +261,6 @@ static int conclude(pam_handle_t *pamh, const struct rs_pam_opts *o, const char 
 		           acc->rec.name, strerror(-r));
 		return PAM_AUTH_ERR;
 	}
-	/* Nor when the record stayed locked past the bounded wait: a login holding it that
-	 * its user froze (the freezer of a cgroup they own reaches the shielded writer, which
-	 * their signals do not; shield.c) would otherwise let every later success of the
-	 * account go unrecorded for as long as they like. Only a login with one of the
-	 * account's secrets, revoked ones included, writes that record, so only who knows
-	 * one can keep the account's logins refused this way. */
-	if (rv == PAM_SUCCESS && r == -ETIMEDOUT) {
-		pam_syslog(pamh, LOG_ERR,
-		           "secret of %s refused: its usage record stays locked by another "
-		           "process, and its use cannot go unrecorded",
-		           acc->rec.name);
-		return PAM_AUTH_ERR;
-	}
 	return rv;
 }
 

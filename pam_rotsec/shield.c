@@ -11,13 +11,10 @@
  * So when the caller's real or saved uid is not root, the work runs in a child that makes
  * itself root in all three uids and leaves the terminal's session: no user can signal it,
  * nor can a key on the terminal (^Z, ^C) reach it. The login waits for the child; stopping
- * the login then holds nothing. What signals cannot do, the freezer of a cgroup the user
- * owns (systemd delegates one to every user) still can: it freezes the child with the
- * caller. A success whose record stays locked past the wait is therefore refused (auth.c,
- * conclude), so a frozen holder keeps the account's logins out rather than unrecorded. Callers
- * whose three uids are root (sshd, login, a root daemon) can only be signalled by root and do the
- * work themselves, without the fork, as do callers that are not root at all (they cannot write the
- * records anyway).
+ * the login then holds nothing. (The freezer of a cgroup the user owns still reaches it;
+ * pam_rotsec(8) says what that leaves.) Callers whose three uids are root (sshd, login, a root
+ * daemon) can only be signalled by root and do the work themselves, without the fork, as
+ * do callers that are not root at all (they cannot write the records anyway).
  */
 #define _GNU_SOURCE
 #include "pam_rotsec.h"

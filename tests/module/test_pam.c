@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -1912,35 +1911,6 @@ static void failing_to_record_usage_never_fails_a_login(void **state)
 	assert_int_equal(auth_pw("rs-badrun", "svc-a", PW_PREV), PAM_SUCCESS);
 }
 
-/* A record whose lock another process holds past the bounded wait: a login frozen while
- * it held it (the cgroup freezer of a cgroup its user owns reaches where signals do not,
- * shield.c) would otherwise let every later success of the account go unrecorded. Such a
- * success is refused; once the lock is let go, the secret opens the account again. */
-static void a_success_whose_record_stays_locked_is_refused(void **state)
-{
-	struct rs_usage before, after;
-	char path[PATH_MAX];
-	int fd;
-
-	(void)state;
-	pathf(path, "%s/svc-b.usage", run_dir);
-	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_SUCCESS);
-	assert_int_equal(rs_usage_read(run_dir, "svc-b", &before), 0);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(flock(fd, LOCK_EX), 0);
-	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_AUTH_ERR);
-	assert_logged(LOG_ERR, "secret of svc-b refused");
-	/* a wrong password stays what it was */
-	assert_int_equal(auth_pw(SERVICE, "svc-b", "wrong-password-xyz"), PAM_AUTH_ERR);
-	close(fd);
-	assert_int_equal(rs_usage_read(run_dir, "svc-b", &after), 0);
-	assert_int_equal(after.current_count, before.current_count);
-	assert_int_equal(auth_pw(SERVICE, "svc-b", PW_B), PAM_SUCCESS);
-	assert_int_equal(rs_usage_read(run_dir, "svc-b", &after), 0);
-	assert_int_equal(after.current_count, before.current_count + 1);
-}
-
 /* ---- fail delay ----------------------------------------------------------------------- */
 
 static void failures_request_a_two_second_delay(void **state)
@@ -2218,7 +2188,6 @@ int main(void)
 	        T(failures_rewrite_the_dummy_record_and_leave_the_accounts_alone),
 	        T(a_record_that_shrinks_is_cut_to_its_new_length),
 	        T(failing_to_record_usage_never_fails_a_login),
-	        T(a_success_whose_record_stays_locked_is_refused),
 	        T(failures_request_a_two_second_delay),
 	        T(nodelay_requests_no_delay),
 	        T(adversarial_user_names_are_unknown),
