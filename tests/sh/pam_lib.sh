@@ -90,3 +90,36 @@ pam_need() {
 		fi
 	done
 }
+
+# pam_seen FILE...: keep each secret FILE holds (non-empty files only) in $T/seen, one file
+# each, named by content: every secret an account was seen with, for pam_logins_left.
+pam_seen() {
+	mkdir -p "$T/seen"
+	for _f in "$@"; do
+		[ -s "$_f" ] || continue
+		cp "$_f" "$T/seen/$(sha256sum "$_f" | cut -c1-16)"
+	done
+}
+
+# pam_logins_left SERVICE ACCOUNT NEWEST: a login through libpam (pam_logins, the name
+# service of pam_nss, service files of $T/pam.d) with each secret of $T/seen, as "N M":
+# how many older secrets opened ACCOUNT (a compromise rotation wants 0) and whether the
+# one in file NEWEST did (1).
+pam_logins_left() {
+	_new=$(sha256sum "$3" | cut -c1-16)
+	_steps=""
+	for _f in "$T/seen/"*; do _steps="$_steps authfile:$2:$_f"; done
+	# shellcheck disable=SC2086 # steps are words
+	pam_nss "$REL/tests/tools/pam_logins" "$T/pam.d" "$1" $_steps >"$T/logins" 2>&1
+	_older=0 _newest=0 _i=0
+	for _f in "$T/seen/"*; do
+		_i=$((_i + 1))
+		_code=$(sed -n "${_i}p" "$T/logins" | awk '{print $3}')
+		if [ "$(basename "$_f")" = "$_new" ]; then
+			[ "$_code" = PAM_SUCCESS ] && _newest=1
+		elif [ "$_code" != PAM_AUTH_ERR ]; then
+			_older=$((_older + 1))
+		fi
+	done
+	echo "$_older $_newest"
+}

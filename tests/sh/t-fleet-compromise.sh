@@ -52,32 +52,12 @@ auth required $PAM_REL store=$T/store run=$T/run nodelay
 EOF
 
 # Every secret svc-a was seen with, one file each in $T/seen, named by content.
-seen() {
-	for _f in "$@"; do
-		[ -s "$_f" ] || continue
-		cp "$_f" "$T/seen/$(sha256sum "$_f" | cut -c1-16)"
-	done
-}
+seen() { pam_seen "$@"; }
 # logins_left: "N M", how many older secrets of svc-a opened it through libpam (must be
 # 0), and whether the newest did (1).
 logins_left() {
-	_new=$(sha256sum "$T/out/svc-a.pw" | cut -c1-16)
 	seen "$T/out/svc-a.pw"
-	_steps=""
-	for _f in "$T/seen/"*; do _steps="$_steps authfile:svc-a:$_f"; done
-	# shellcheck disable=SC2086 # steps are words
-	pam_nss "$PL" "$T/pam.d" rotsec-c $_steps >"$T/logins" 2>&1
-	_older=0 _newest=0 _i=0
-	for _f in "$T/seen/"*; do
-		_i=$((_i + 1))
-		_code=$(sed -n "${_i}p" "$T/logins" | awk '{print $3}')
-		if [ "$(basename "$_f")" = "$_new" ]; then
-			[ "$_code" = PAM_SUCCESS ] && _newest=1
-		elif [ "$_code" != PAM_AUTH_ERR ]; then
-			_older=$((_older + 1))
-		fi
-	done
-	echo "$_older $_newest"
+	pam_logins_left rotsec-c svc-a "$T/out/svc-a.pw"
 }
 
 ctl sync >/dev/null || diag "initial sync failed"
