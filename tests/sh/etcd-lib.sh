@@ -70,6 +70,22 @@ ectl() {
 		${ETCD_ROOT_PW:+--user=root:$ETCD_ROOT_PW} "$@"
 }
 
+# etcd_leaks FILE: how many of the secrets in FILE (one a line) appear anywhere in etcd, in
+# a key or a value, raw or base64 (the JSON dump carries values in base64). Prints the count.
+etcd_leaks() {
+	ectl get "" --prefix -w json >"$T/dump.json" || return 1
+	ectl get "" --prefix --print-value-only >"$T/dump.txt" || return 1
+	_leaked=0
+	while read -r _s; do
+		[ -n "$_s" ] || continue
+		if grep -qF "$_s" "$T/dump.txt" "$T/dump.json" ||
+			grep -qF "$(printf %s "$_s" | base64 -w0 | cut -c1-24)" "$T/dump.json"; then
+			_leaked=$((_leaked + 1))
+		fi
+	done <"$1"
+	echo "$_leaked"
+}
+
 etcd_wait_healthy() {
 	_members="$*"
 	[ -n "$_members" ] || _members="1 2 3"

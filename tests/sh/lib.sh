@@ -125,3 +125,18 @@ with_syslog() {
 		sleep 0.2; kill $catcher 2>/dev/null; wait $catcher 2>/dev/null
 		exit $rc' sh "$T" "$top" "$@"
 }
+
+# ns_system CMD...: CMD in a new mount namespace over the test's copies, the way a
+# set-user-ID program sees them (it ignores LD_LIBRARY_PATH and ROTSEC_STORE_DIR): $T/lib
+# over the library directory $LIBDIR and $T/varlib over /var/lib (overlays), and
+# $T/etc/nsswitch.conf and $T/etc/pam.d bound over /etc's. Exit 97 if a mount fails.
+ns_system() {
+	unshare -m sh -c '
+		T=$1 LIBDIR=$2
+		shift 2
+		mount -t overlay rotsec-lib -o "lowerdir=$T/lib:$LIBDIR" "$LIBDIR" &&
+			mount -t overlay rotsec-varlib -o "lowerdir=$T/varlib:/var/lib" /var/lib &&
+			mount --bind "$T/etc/nsswitch.conf" /etc/nsswitch.conf &&
+			mount --bind "$T/etc/pam.d" /etc/pam.d || exit 97
+		exec "$@"' ns "$T" "$LIBDIR" "$@"
+}

@@ -67,16 +67,7 @@ EOF
 rm -f "$T/varlib/rotsec/.rotsec.lock"
 
 # ns CMD...: CMD in a new mount namespace with the module, store and configs in place.
-ns() {
-	unshare -m sh -c '
-		T=$1 LIBDIR=$2
-		shift 2
-		mount -t overlay rotsec-lib -o "lowerdir=$T/lib:$LIBDIR" "$LIBDIR" &&
-			mount -t overlay rotsec-varlib -o "lowerdir=$T/varlib:/var/lib" /var/lib &&
-			mount --bind "$T/etc/nsswitch.conf" /etc/nsswitch.conf &&
-			mount --bind "$T/etc/pam.d" /etc/pam.d || exit 97
-		exec "$@"' ns "$T" "$LIBDIR" "$@"
-}
+ns() { ns_system "$@"; }
 export LC_ALL=C
 
 check "the namespace sees the module in the library dir and the store in /var/lib" \

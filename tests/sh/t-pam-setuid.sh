@@ -42,16 +42,7 @@ LIBDIR=$(dirname "$(ldconfig -p | awk '/libnss_files.so.2 /{print $NF; exit}')")
 # ns CMD...: CMD in a new mount namespace with the copies in place. A set-user-ID program
 # ignores LD_LIBRARY_PATH and ROTSEC_STORE_DIR, so nss_rotsec goes into the library
 # directory and the store to /var/lib/rotsec, both by overlay.
-ns() {
-	unshare -m sh -c '
-		T=$1 LIBDIR=$2
-		shift 2
-		mount -t overlay rotsec-lib -o "lowerdir=$T/lib:$LIBDIR" "$LIBDIR" &&
-			mount -t overlay rotsec-varlib -o "lowerdir=$T/varlib:/var/lib" /var/lib &&
-			mount --bind "$T/etc/nsswitch.conf" /etc/nsswitch.conf &&
-			mount --bind "$T/etc/pam.d" /etc/pam.d || exit 97
-		exec "$@"' ns "$T" "$LIBDIR" "$@"
-}
+ns() { ns_system "$@"; }
 count() { sed -n 's/^current \([0-9]*\) .*/\1/p' "$T/run/svc-a.usage" 2>/dev/null; }
 # holder INODE: the pid holding an exclusive flock on that inode, from /proc/locks.
 holder() {
@@ -69,14 +60,7 @@ check_eq "in a record only root can read" "$(stat -c %a:%U "$T/run/svc-a.usage")
 # The login stops itself where it holds the record's lock (ROTSEC_FAULT_STOP): whoever
 # holds it then must be out of the reach of nobody's signals.
 ino=$(stat -c %i "$T/run/svc-a.usage")
-ROTSEC_FAULT_STOP=usage.locked timeout 60 unshare -m sh -c '
-	T=$1 LIBDIR=$2
-	shift 2
-	mount -t overlay rotsec-lib -o "lowerdir=$T/lib:$LIBDIR" "$LIBDIR" &&
-		mount -t overlay rotsec-varlib -o "lowerdir=$T/varlib:/var/lib" /var/lib &&
-		mount --bind "$T/etc/nsswitch.conf" /etc/nsswitch.conf &&
-		mount --bind "$T/etc/pam.d" /etc/pam.d || exit 97
-	exec "$@"' ns "$T" "$LIBDIR" setpriv --ruid=$NOBODY "$PAMTEST_ASAN" rotsec-setuid svc-a \
+ROTSEC_FAULT_STOP=usage.locked ns timeout 60 setpriv --ruid=$NOBODY "$PAMTEST_ASAN" rotsec-setuid svc-a \
 	auth=PAM_SUCCESS -- "$CUR" >"$T/login1.out" 2>&1 &
 login1=$!
 pid=""
