@@ -13,3 +13,10 @@ void rs_set_why(char *why, size_t whylen, const char *fmt, ...)
 	(void)vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
 }
+
+void rs_why_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}

@@ -16,6 +16,11 @@
 #define RS_WHY_MAX 256
 
 /* Format into why (nothing when why is NULL or whylen 0). */
+/* s with every byte outside printable ASCII replaced by '?', in place: for text another
+ * party wrote (an etcd endpoint's message, a key read from etcd) before it reaches a log
+ * line, where a line break would forge a line, or a terminal, which an escape drives. */
+void rs_why_printable(char *s);
+
 void rs_set_why(char *why, size_t whylen, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 

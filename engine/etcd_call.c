@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "etcd_int.h"
+#include "why.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -71,9 +72,7 @@ void rs_etcd_set_why(struct rs_etcd *c, const char *fmt, ...)
 	/* What an endpoint says (an error's message, a watch's cancel reason) ends up in
 	 * rotsecd's log and audit and on a consumer's terminal: a line break of its making
 	 * would forge a log line, an escape would drive the terminal. */
-	for (char *p = c->why; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			*p = '?';
+	rs_why_printable(c->why);
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

@@ -9,6 +9,7 @@
 #include "fleet_cli.h"
 #include "rotsecctl.h"
 #include "duration.h"
+#include "why.h"
 #include "safefile.h"
 #include "secret.h"
 #include "signkey.h"
@@ -160,11 +161,8 @@ static uint64_t ack_generation(const struct rs_etcd_kv *kv)
 /* A key from etcd, any bytes, as printable text for a message. */
 static const char *printable(const char *in, char *buf, size_t len)
 {
-	size_t i = 0;
-
-	for (; in[i] && i + 1 < len; i++)
-		buf[i] = (unsigned char)in[i] < 0x20 || (unsigned char)in[i] >= 0x7f ? '?' : in[i];
-	buf[i] = '\0';
+	(void)snprintf(buf, len, "%s", in);
+	rs_why_printable(buf);
 	return buf;
 }
 
